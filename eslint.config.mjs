@@ -1,0 +1,69 @@
+import nx from '@nx/eslint-plugin';
+
+// Which kinds of project may import which. Adapters see only core (tests may use testkit too);
+// apps may use anything but another app.
+const srcConstraints = [
+  { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:none'] },
+  { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:none'] },
+  { sourceTag: 'type:testkit', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'type:codec', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'type:transport', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'type:queue', onlyDependOnLibsWithTags: ['type:core'] },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: [
+      'type:core', 'type:protocol', 'type:codec', 'type:transport', 'type:store', 'type:queue', 'type:testkit',
+    ],
+  },
+  { sourceTag: 'type:tool', notDependOnLibsWithTags: ['type:app'] },
+];
+
+const adapterTags = ['type:codec', 'type:transport', 'type:store', 'type:queue'];
+const testConstraints = srcConstraints.map((c) =>
+  adapterTags.includes(c.sourceTag)
+    ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
+    : c.sourceTag === 'type:protocol'
+      ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
+      : c,
+);
+
+const boundaries = (depConstraints) => ({
+  '@nx/enforce-module-boundaries': [
+    'error',
+    {
+      enforceBuildableLibDependency: false,
+      allow: [],
+      checkDynamicDependenciesExceptions: [],
+      banTransitiveDependencies: false,
+      depConstraints,
+    },
+  ],
+});
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    ignores: ['**/dist', '**/out-tsc', '**/node_modules', '**/.nx', '**/vitest.config.*.timestamp*', '**/files/**'],
+  },
+  {
+    files: ['**/*.ts', '**/*.mts', '**/*.js', '**/*.mjs'],
+    rules: {
+      ...boundaries(srcConstraints),
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-empty-function': 'off',
+    },
+  },
+  {
+    files: ['**/test/**/*.ts', '**/*.test.ts', '**/bench/**/*.ts'],
+    rules: boundaries(testConstraints),
+  },
+  {
+    // Config files reach the shared root config by path; they are not part of any package's code.
+    files: ['**/vitest.config.ts', '**/eslint.config.mjs', 'vitest.shared.mjs'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+];

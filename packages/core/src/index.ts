@@ -1,0 +1,18 @@
+export * from './model.js';
+export * from './errors.js';
+export * from './ports.js';
+export { parseCallNotification, utf8Length, DEFAULT_RING_TIMEOUT_MS, MAX_DEADLINE_MS } from './validate.js';
+export type { ParseNotificationOptions } from './validate.js';
+export { Relay, jobId, credentialKey } from './relay.js';
+export type { RelayOptions, RelayEvents, NotifyResult } from './relay.js';
+export { DEFAULT_RETRY_POLICY, retryDelay, nextAttemptAt } from './retry.js';
+export type { RetryPolicy } from './retry.js';
+export { EventHub } from './events.js';
+export { systemClock, ManualClock, settle } from './clock.js';
+export { InMemoryBindingStore } from './memory/binding-store.js';
+export type { InMemoryBindingStoreOptions } from './memory/binding-store.js';
+export { InMemoryReportStore, applyDeviceUpdate } from './memory/report-store.js';
+export { InMemoryMissedCallStore } from './memory/missed-call-store.js';
+export { InMemoryPresence } from './memory/presence.js';
+export { InMemoryQueue } from './memory/queue.js';
+export type { InMemoryQueueOptions } from './memory/queue.js';

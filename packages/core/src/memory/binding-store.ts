@@ -1,0 +1,71 @@
+import { systemClock } from '../clock.js';
+import type { DeviceBinding, DeviceBindingInput, Provider } from '../model.js';
+import type { BindingStore, Clock } from '../ports.js';
+
+export interface InMemoryBindingStoreOptions {
+  clock?: Clock;
+  generateId?: () => string;
+}
+
+/** Bindings in a Map; unique per (tenant, provider, token). For tests and single-process use. */
+export class InMemoryBindingStore implements BindingStore {
+  private readonly byId = new Map<string, DeviceBinding>();
+  private readonly byToken = new Map<string, string>();
+  private readonly clock: Clock;
+  private readonly generateId: () => string;
+
+  constructor(options: InMemoryBindingStoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.generateId = options.generateId ?? (() => crypto.randomUUID());
+  }
+
+  async upsert(input: DeviceBindingInput): Promise<DeviceBinding> {
+    const now = new Date(this.clock.now()).toISOString();
+    const tokenKey = key(input.tenant, input.provider, input.token);
+    const existingId = this.byToken.get(tokenKey);
+    const existing = existingId ? this.byId.get(key(input.tenant, existingId)) : undefined;
+    const binding: DeviceBinding = {
+      ...structuredClone(input),
+      id: existing?.id ?? input.id ?? this.generateId(),
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    };
+    if (!existing && this.byId.has(key(input.tenant, binding.id))) {
+      // An explicit id already used by another token: the token moved, so the old entry goes.
+      const old = this.byId.get(key(input.tenant, binding.id))!;
+      this.byToken.delete(key(old.tenant, old.provider, old.token));
+    }
+    this.byId.set(key(binding.tenant, binding.id), binding);
+    this.byToken.set(tokenKey, binding.id);
+    return structuredClone(binding);
+  }
+
+  async get(tenant: string, id: string): Promise<DeviceBinding | undefined> {
+    const b = this.byId.get(key(tenant, id));
+    return b && structuredClone(b);
+  }
+
+  async forUser(tenant: string, userId: string): Promise<DeviceBinding[]> {
+    return [...this.byId.values()]
+      .filter((b) => b.tenant === tenant && b.userId === userId)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .map((b) => structuredClone(b));
+  }
+
+  async findByToken(tenant: string, provider: Provider, token: string): Promise<DeviceBinding | undefined> {
+    const id = this.byToken.get(key(tenant, provider, token));
+    return id ? this.get(tenant, id) : undefined;
+  }
+
+  async remove(tenant: string, id: string): Promise<boolean> {
+    const b = this.byId.get(key(tenant, id));
+    if (!b) return false;
+    this.byId.delete(key(tenant, id));
+    this.byToken.delete(key(b.tenant, b.provider, b.token));
+    return true;
+  }
+}
+
+function key(...parts: string[]): string {
+  return parts.join('\u0000');
+}

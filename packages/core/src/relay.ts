@@ -1,0 +1,417 @@
+import { systemClock } from './clock.js';
+import { CodecError, PushRelayError } from './errors.js';
+import { EventHub } from './events.js';
+import type {
+  CallNotification,
+  DeliveryAttempt,
+  DeliveryOutcome,
+  DeliveryReport,
+  DeviceBinding,
+  DeviceDelivery,
+  DeviceDeliveryStatus,
+  Provider,
+  PushRequest,
+} from './model.js';
+import type {
+  BindingStore,
+  Clock,
+  Codec,
+  DeliveryJob,
+  Presence,
+  Queue,
+  RandomSource,
+  ReportStore,
+  Transport,
+} from './ports.js';
+import { DEFAULT_RETRY_POLICY, nextAttemptAt, type RetryPolicy } from './retry.js';
+
+export interface RelayOptions {
+  bindings: BindingStore;
+  reports: ReportStore;
+  queue: Queue;
+  /** Codecs by id; a binding's `format` names the one that encodes for it. */
+  codecs: readonly Codec[];
+  /** One transport per provider; each serves every app of its provider. */
+  transports: Partial<Record<Provider, Transport>>;
+  presence?: Presence;
+  clock?: Clock;
+  random?: RandomSource;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface NotifyResult {
+  report: DeliveryReport;
+  /** True when a notification with this id was accepted before: nothing was sent again. */
+  duplicate: boolean;
+}
+
+interface DeviceEvent {
+  notification: CallNotification;
+  binding: DeviceBinding;
+  attempt: number;
+}
+
+export interface RelayEvents {
+  accepted: { notification: CallNotification; report: DeliveryReport };
+  duplicate: { notification: CallNotification };
+  suppressed: { notification: CallNotification; reason: 'online' | 'no-devices' };
+  attempt: DeviceEvent & { request: PushRequest; outcome: DeliveryOutcome; latencyMs: number };
+  delivered: DeviceEvent & { outcome: Extract<DeliveryOutcome, { kind: 'delivered' }> };
+  'retry-scheduled': DeviceEvent & { delayMs: number; reason: string };
+  'binding-removed': DeviceEvent & { reason: string };
+  rejected: DeviceEvent & { reason: string };
+  'auth-failed': DeviceEvent & { reason: string };
+  expired: { notification: CallNotification; bindingId: string; attempt: number; detail: string };
+  skipped: { notification: CallNotification; bindingId: string; detail: string };
+  completed: { report: DeliveryReport };
+  error: { error: unknown; job?: DeliveryJob };
+}
+
+const CALL_TYPES = new Set(['incoming_call', 'call_cancelled']);
+
+/**
+ * The delivery pipeline: bindings for the recipient, skip online users, encode per binding
+ * format, send, act on the outcome. Owns policy (deadlines, retries, dedupe, token invalidation);
+ * knows no vendor and no provider.
+ */
+export class Relay {
+  readonly events = new EventHub<RelayEvents>();
+  private readonly codecs: Map<string, Codec>;
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+  private readonly retry: RetryPolicy;
+  private started = false;
+
+  constructor(private readonly options: RelayOptions) {
+    this.codecs = new Map(options.codecs.map((c) => [c.id, c]));
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.events.onListenerError = (error) => this.events.emit('error', { error });
+  }
+
+  /** Starts taking jobs from the queue. A process that only accepts notifications may skip it. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.options.queue.process((job) => this.runJob(job));
+  }
+
+  codecFor(format: string): Codec | undefined {
+    return this.codecs.get(format);
+  }
+
+  /**
+   * Accepts a validated notification: records its report and queues one send per device.
+   * Resolves once it is durable in the queue, not when it is delivered.
+   */
+  async notify(notification: CallNotification): Promise<NotifyResult> {
+    const { tenant, recipient, id } = notification;
+    const existing = await this.options.reports.get(tenant, id);
+    if (existing) {
+      this.events.emit('duplicate', { notification });
+      return { report: existing, duplicate: true };
+    }
+    const now = this.clock.now();
+    const nowIso = new Date(now).toISOString();
+    const report: DeliveryReport = {
+      notificationId: id,
+      tenant,
+      recipient,
+      type: notification.type,
+      acceptedAt: nowIso,
+      deadline: notification.deadline,
+      status: 'in-progress',
+      devices: [],
+    };
+
+    if (this.options.presence && (await this.options.presence.isOnline(tenant, recipient))) {
+      report.status = 'suppressed';
+      report.suppressedReason = 'online';
+      report.completedAt = nowIso;
+      if (!(await this.options.reports.create(report))) return this.duplicateOf(notification);
+      this.events.emit('suppressed', { notification, reason: 'online' });
+      this.events.emit('completed', { report });
+      return { report, duplicate: false };
+    }
+
+    const bindings = await this.options.bindings.forUser(tenant, recipient);
+    const due: DeviceBinding[] = [];
+    for (const binding of bindings) {
+      const skip = this.skipReason(binding);
+      const device: DeviceDelivery = {
+        bindingId: binding.id,
+        provider: binding.provider,
+        app: binding.app,
+        format: binding.format,
+        status: skip ? 'skipped' : 'pending',
+        attempts: [],
+        updatedAt: nowIso,
+      };
+      if (skip) device.detail = skip;
+      else due.push(binding);
+      report.devices.push(device);
+    }
+    if (due.length === 0) {
+      report.status = 'completed';
+      report.completedAt = nowIso;
+      if (bindings.length === 0) report.suppressedReason = 'no-devices';
+    }
+    if (!(await this.options.reports.create(report))) return this.duplicateOf(notification);
+
+    const lane = CALL_TYPES.has(notification.type) ? 'call' : 'default';
+    await Promise.all(
+      due.map((binding) =>
+        this.options.queue.schedule({
+          id: jobId(notification, binding.id, 1),
+          notification,
+          bindingId: binding.id,
+          attempt: 1,
+          runAt: now,
+          lane,
+          credential: credentialKey(binding),
+        }),
+      ),
+    );
+    this.events.emit('accepted', { notification, report });
+    if (bindings.length === 0) this.events.emit('suppressed', { notification, reason: 'no-devices' });
+    if (report.status === 'completed') this.events.emit('completed', { report });
+    return { report, duplicate: false };
+  }
+
+  async report(tenant: string, notificationId: string): Promise<DeliveryReport | undefined> {
+    return this.options.reports.get(tenant, notificationId);
+  }
+
+  /**
+   * Resolves with the report once every device reached a final status (or `timeoutMs` passed,
+   * then with the report as it stands). Also sees completions made by other processes.
+   */
+  async waitForCompletion(
+    tenant: string,
+    notificationId: string,
+    options: { timeoutMs?: number; pollMs?: number } = {},
+  ): Promise<DeliveryReport | undefined> {
+    const { timeoutMs = 60_000, pollMs = 250 } = options;
+    const isDone = (r: DeliveryReport | undefined) => !r || r.status !== 'in-progress';
+    const current = await this.options.reports.get(tenant, notificationId);
+    if (isDone(current)) return current;
+    return new Promise((resolve) => {
+      const timers: unknown[] = [];
+      let finished = false;
+      const finish = (r: DeliveryReport | undefined) => {
+        if (finished) return;
+        finished = true;
+        off();
+        for (const t of timers) this.clock.clearTimer(t);
+        resolve(r);
+      };
+      const off = this.events.on('completed', ({ report }) => {
+        if (report.tenant === tenant && report.notificationId === notificationId) finish(report);
+      });
+      const poll = () => {
+        void this.options.reports.get(tenant, notificationId).then((r) => {
+          if (isDone(r)) finish(r);
+          else if (!finished) timers.push(this.clock.setTimer(poll, pollMs));
+        });
+      };
+      timers.push(this.clock.setTimer(poll, pollMs));
+      timers.push(
+        this.clock.setTimer(() => {
+          void this.options.reports.get(tenant, notificationId).then(finish);
+        }, timeoutMs),
+      );
+    });
+  }
+
+  /** Stops the queue; in-flight sends finish first. Transports are closed by their owner. */
+  async close(): Promise<void> {
+    await this.options.queue.close();
+  }
+
+  private async duplicateOf(notification: CallNotification): Promise<NotifyResult> {
+    this.events.emit('duplicate', { notification });
+    const report = await this.options.reports.get(notification.tenant, notification.id);
+    if (!report) throw new PushRelayError('report_missing', `report ${notification.id} vanished`);
+    return { report, duplicate: true };
+  }
+
+  private skipReason(binding: DeviceBinding): string | undefined {
+    if (!this.codecs.has(binding.format)) return `no codec "${binding.format}" is configured`;
+    if (!this.options.transports[binding.provider]) {
+      return `no transport for provider "${binding.provider}" is configured`;
+    }
+    return undefined;
+  }
+
+  /** Runs one queued send. Store failures propagate so the queue can run the job again. */
+  async runJob(job: DeliveryJob): Promise<void> {
+    const { notification, bindingId, attempt } = job;
+    const { tenant } = notification;
+    const now = this.clock.now();
+    const deadline = Date.parse(notification.deadline);
+    if (now >= deadline) {
+      await this.finish(job, 'expired', 'deadline passed before the push could be sent');
+      this.events.emit('expired', { notification, bindingId, attempt, detail: 'deadline passed' });
+      return;
+    }
+    const binding = await this.options.bindings.get(tenant, bindingId);
+    if (!binding) {
+      await this.finish(job, 'skipped', 'device was removed before the push was sent');
+      this.events.emit('skipped', { notification, bindingId, detail: 'device removed' });
+      return;
+    }
+    const codec = this.codecs.get(binding.format);
+    const transport = this.options.transports[binding.provider];
+    if (!codec || !transport) {
+      const detail = this.skipReason(binding) ?? 'not configured';
+      await this.finish(job, 'skipped', detail);
+      this.events.emit('skipped', { notification, bindingId, detail });
+      return;
+    }
+
+    let request: PushRequest | null;
+    try {
+      request = codec.encode(notification, binding, { now });
+    } catch (error) {
+      const reason = error instanceof CodecError ? error.message : `encode failed: ${String(error)}`;
+      await this.record(job, 'rejected', { kind: 'rejected', reason }, now, 0, reason);
+      this.events.emit('rejected', { notification, binding, attempt, reason });
+      return;
+    }
+    if (!request) {
+      const detail = `format "${binding.format}" does not push ${notification.type} to this device`;
+      await this.finish(job, 'skipped', detail);
+      this.events.emit('skipped', { notification, bindingId, detail });
+      return;
+    }
+
+    const outcome = await this.sendBefore(transport, request, deadline);
+    const latencyMs = this.clock.now() - now;
+    this.events.emit('attempt', { notification, binding, attempt, request, outcome, latencyMs });
+    await this.act(job, binding, outcome, now, latencyMs);
+  }
+
+  private async sendBefore(
+    transport: Transport,
+    request: PushRequest,
+    deadline: number,
+  ): Promise<DeliveryOutcome> {
+    const controller = new AbortController();
+    const timer = this.clock.setTimer(
+      () => controller.abort(new Error('deadline')),
+      deadline - this.clock.now(),
+    );
+    try {
+      return await transport.send(request, { signal: controller.signal });
+    } catch (error) {
+      if (error instanceof PushRelayError) return { kind: 'rejected', reason: error.message };
+      return { kind: 'retry', reason: `transport failed: ${String(error)}` };
+    } finally {
+      this.clock.clearTimer(timer);
+    }
+  }
+
+  private async act(
+    job: DeliveryJob,
+    binding: DeviceBinding,
+    outcome: DeliveryOutcome,
+    startedAt: number,
+    latencyMs: number,
+  ): Promise<void> {
+    const { notification, attempt } = job;
+    const event = { notification, binding, attempt };
+    switch (outcome.kind) {
+      case 'delivered':
+        await this.record(job, 'delivered', outcome, startedAt, latencyMs);
+        this.events.emit('delivered', { ...event, outcome });
+        return;
+      case 'invalid-token': {
+        // A device that registered again after the provider saw the token die keeps its binding.
+        const reRegistered =
+          outcome.since !== undefined && Date.parse(binding.updatedAt) > Date.parse(outcome.since);
+        if (!reRegistered) {
+          await this.options.bindings.remove(binding.tenant, binding.id);
+          this.events.emit('binding-removed', { ...event, reason: outcome.reason });
+        }
+        await this.record(job, 'invalid-token', outcome, startedAt, latencyMs, outcome.reason);
+        return;
+      }
+      case 'rejected':
+        await this.record(job, 'rejected', outcome, startedAt, latencyMs, outcome.reason);
+        this.events.emit('rejected', { ...event, reason: outcome.reason });
+        return;
+      case 'auth-failed':
+        await this.record(job, 'auth-failed', outcome, startedAt, latencyMs, outcome.reason);
+        this.events.emit('auth-failed', { ...event, reason: outcome.reason });
+        return;
+      case 'retry': {
+        const now = this.clock.now();
+        const deadline = Date.parse(notification.deadline);
+        const at = nextAttemptAt(this.retry, attempt, now, deadline, this.random, outcome.retryAfterMs);
+        if (at === null) {
+          const detail =
+            attempt >= this.retry.maxAttempts
+              ? `gave up after ${attempt} attempts: ${outcome.reason}`
+              : `next retry would land after the deadline: ${outcome.reason}`;
+          await this.record(job, 'expired', outcome, startedAt, latencyMs, detail);
+          this.events.emit('expired', { notification, bindingId: binding.id, attempt, detail });
+          return;
+        }
+        await this.record(job, 'retrying', outcome, startedAt, latencyMs, outcome.reason);
+        if (outcome.retryAfterMs !== undefined && job.credential && this.options.queue.pauseCredential) {
+          await this.options.queue.pauseCredential(job.credential, now + outcome.retryAfterMs);
+        }
+        await this.options.queue.schedule({
+          ...job,
+          id: jobId(notification, binding.id, attempt + 1),
+          attempt: attempt + 1,
+          runAt: at,
+        });
+        this.events.emit('retry-scheduled', { ...event, delayMs: at - now, reason: outcome.reason });
+        return;
+      }
+    }
+  }
+
+  private async record(
+    job: DeliveryJob,
+    status: DeviceDeliveryStatus,
+    outcome: DeliveryOutcome,
+    startedAt: number,
+    latencyMs: number,
+    detail?: string,
+  ): Promise<void> {
+    const attempt: DeliveryAttempt = {
+      attempt: job.attempt,
+      at: new Date(startedAt).toISOString(),
+      outcome,
+      latencyMs,
+    };
+    await this.update(job, { status, attempt, ...(detail !== undefined ? { detail } : {}) });
+  }
+
+  private async finish(job: DeliveryJob, status: DeviceDeliveryStatus, detail: string): Promise<void> {
+    await this.update(job, { status, detail });
+  }
+
+  private async update(
+    job: DeliveryJob,
+    change: { status: DeviceDeliveryStatus; attempt?: DeliveryAttempt; detail?: string },
+  ): Promise<void> {
+    const { tenant, id } = job.notification;
+    const at = new Date(this.clock.now()).toISOString();
+    const result = await this.options.reports.recordAttempt(tenant, id, job.bindingId, { ...change, at });
+    if (result?.completedNow) this.events.emit('completed', { report: result.report });
+  }
+}
+
+export function jobId(notification: CallNotification, bindingId: string, attempt: number): string {
+  return `${notification.tenant}/${notification.id}/${bindingId}/${attempt}`;
+}
+
+/** The credential a binding is sent with: one rate-limit bucket per provider app and environment. */
+export function credentialKey(binding: Pick<DeviceBinding, 'provider' | 'app' | 'environment'>): string {
+  return `${binding.provider}:${binding.app}:${binding.environment}`;
+}
+
