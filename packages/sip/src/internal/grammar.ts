@@ -175,12 +175,13 @@ export function parseUri(text: string, field?: string): SipUri {
     if (rest === '') throw new SipParseError('bad_uri', `empty ${scheme} URI`, opt(field));
     return { scheme, host: '', params: {}, headers: {}, opaque: rest };
   }
-  const question = rest.indexOf('?');
-  const beforeHeaders = question < 0 ? rest : rest.slice(0, question);
-  const headerText = question < 0 ? '' : rest.slice(question + 1);
-  const at = beforeHeaders.indexOf('@');
-  const userinfo = at < 0 ? undefined : beforeHeaders.slice(0, at);
-  const afterUser = at < 0 ? beforeHeaders : beforeHeaders.slice(at + 1);
+  // The user part may hold '?', ';' and ',' (user-unreserved), but never an unescaped '@'.
+  const at = rest.indexOf('@');
+  const userinfo = at < 0 ? undefined : rest.slice(0, at);
+  const afterUserAll = at < 0 ? rest : rest.slice(at + 1);
+  const question = afterUserAll.indexOf('?');
+  const afterUser = question < 0 ? afterUserAll : afterUserAll.slice(0, question);
+  const headerText = question < 0 ? '' : afterUserAll.slice(question + 1);
   const semi = afterUser.indexOf(';');
   const hostport = semi < 0 ? afterUser : afterUser.slice(0, semi);
   const uri: SipUri = { scheme, ...parseHostPort(hostport, field), params: {}, headers: {} };
@@ -220,6 +221,7 @@ export function formatUri(uri: SipUri): string {
 export function parseNameAddr(text: string, field?: string): NameAddr {
   const value = text.trim();
   if (value === '') throw new SipParseError('bad_name_addr', 'empty value', opt(field));
+  if (unbalancedQuotes(value)) throw new SipParseError('bad_name_addr', 'unterminated quoted string', opt(field));
   const lt = findOutsideQuotes(value, '<');
   if (lt >= 0) {
     const gt = value.indexOf('>', lt);
@@ -254,6 +256,16 @@ export function parseNameAddr(text: string, field?: string): NameAddr {
   const uriText = semi < 0 ? value : value.slice(0, semi);
   if (uriText.includes('?')) throw new SipParseError('bad_name_addr', 'URI headers need <>', opt(field));
   return { uri: parseUri(uriText, field), params: semi < 0 ? {} : parseParams(value.slice(semi), field) };
+}
+
+function unbalancedQuotes(value: string): boolean {
+  let inQuotes = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (inQuotes && c === '\\') i++;
+    else if (c === '"') inQuotes = !inQuotes;
+  }
+  return inQuotes;
 }
 
 function findOutsideQuotes(value: string, ch: string): number {

@@ -7,7 +7,7 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
 const TOKEN = "[A-Za-z0-9\\-.!%*_+`'~]+";
 const REQUEST_LINE = new RegExp(`^(${TOKEN}) (\\S+) ([A-Za-z]+/\\S+)$`);
-const STATUS_LINE = /^([A-Za-z]+\/\d+\.\d+) (\d{3})(?: (.*))?$/;
+const STATUS_LINE = /^([A-Za-z]+\/\d+\.\d+) (\d{1,9})(?: (.*))?$/;
 const HEADER_NAME = new RegExp(`^${TOKEN}$`);
 
 export interface ParseOptions {
