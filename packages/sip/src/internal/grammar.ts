@@ -288,20 +288,26 @@ export function formatNameAddr(addr: NameAddr): string {
   return out + formatParams(addr.params);
 }
 
-const VIA_RE = /^([A-Za-z0-9\-.!%*_+`'~]+)\s*\/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*\/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+([^;]+?)\s*(;.*)?$/s;
+const VIA_PROTOCOL_RE = /^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*\/[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*\/[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]+/;
 
 /** Parses one Via element (split a multi-valued Via with splitHeaderList first). */
 export function parseVia(text: string): Via {
-  const match = VIA_RE.exec(text.trim());
-  if (!match) throw new SipParseError('bad_via', `bad Via "${text}"`, { field: 'Via' });
-  const sentBy = match[4]!.replace(/\s*:\s*/, ':');
-  const via: Via = {
+  const value = text.trim();
+  const match = VIA_PROTOCOL_RE.exec(value);
+  if (!match) throw new SipParseError('bad_via', `bad Via "${value.slice(0, 80)}"`, { field: 'Via' });
+  const rest = value.slice(match[0].length);
+  const semi = rest.indexOf(';');
+  // sent-by may carry LWS around its colon; nothing else may hold whitespace.
+  let sentBy = (semi < 0 ? rest : rest.slice(0, semi)).trim();
+  const colon = sentBy.lastIndexOf(':');
+  if (colon > 0 && !sentBy.endsWith(']')) sentBy = `${sentBy.slice(0, colon).trimEnd()}:${sentBy.slice(colon + 1).trimStart()}`;
+  if (sentBy === '') throw new SipParseError('bad_via', 'missing sent-by', { field: 'Via' });
+  return {
     protocol: `${match[1]!.toUpperCase()}/${match[2]}`,
     transport: match[3]!.toUpperCase(),
     ...parseHostPort(sentBy, 'Via'),
-    params: parseParams(match[5] ?? '', 'Via'),
+    params: semi < 0 ? {} : parseParams(rest.slice(semi), 'Via'),
   };
-  return via;
 }
 
 export function formatVia(via: Via): string {

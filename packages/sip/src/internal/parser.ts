@@ -76,7 +76,7 @@ export function parseMessage(input: Buffer | Uint8Array | string, options: Parse
   let firstError: SipParseError | undefined;
   for (const line of lines) {
     const colon = line.indexOf(':');
-    const name = colon < 0 ? '' : line.slice(0, colon).replace(/[ \t]+$/, '');
+    const name = colon < 0 ? '' : line.slice(0, colon).trimEnd();
     if (colon < 0 || !HEADER_NAME.test(name)) {
       firstError ??= new SipParseError('bad_header', `bad header line ${JSON.stringify(line.slice(0, 80))}`);
       continue;
@@ -154,7 +154,7 @@ function unfold(lines: string[]): string[] {
   const out: string[] = [];
   for (const line of lines) {
     if ((line.startsWith(' ') || line.startsWith('\t')) && out.length > 1) {
-      out[out.length - 1] = `${out[out.length - 1]!.replace(/[ \t]+$/, '')} ${line.trim()}`;
+      out[out.length - 1] = `${out[out.length - 1]!.trimEnd()} ${line.trim()}`;
     } else if ((line.startsWith(' ') || line.startsWith('\t')) && out.length === 1) {
       // Folding onto the first header line works; folding onto the start line does not exist.
       out[0] = `${out[0]} ${line.trim()}`;
@@ -179,7 +179,7 @@ export interface StreamParserOptions {
   maxBodyBytes?: number;
 }
 
-const CONTENT_LENGTH_LINE = /^(?:content-length|l)[ \t]*:[ \t]*(.*?)[ \t]*$/im;
+const CONTENT_LENGTH_LINE = /^(?:content-length|l)[ \t]*:([^\r\n]*)$/im;
 
 /**
  * Frames SIP messages out of a byte stream using Content-Length, buffering partial messages and
@@ -239,10 +239,11 @@ export class StreamParser {
       const match = CONTENT_LENGTH_LINE.exec(head);
       let length = 0;
       if (match) {
-        if (!/^\d{1,9}$/.test(match[1]!)) {
-          return this.fatal(events, new SipParseError('bad_content_length', `bad value "${match[1]}"`, { field: 'Content-Length' }));
+        const value = match[1]!.trim();
+        if (!/^\d{1,9}$/.test(value)) {
+          return this.fatal(events, new SipParseError('bad_content_length', `bad value "${value.slice(0, 20)}"`, { field: 'Content-Length' }));
         }
-        length = Number(match[1]);
+        length = Number(value);
       }
       if (length > this.maxBodyBytes) {
         return this.fatal(events, new SipParseError('too_large', `body of ${length} bytes exceeds ${this.maxBodyBytes}`));
