@@ -1,6 +1,6 @@
 import { SipParseError } from './errors.js';
 import { parseCSeq, parseNameAddr, parseUri, parseVia, splitHeaderList } from './grammar.js';
-import { canonicalHeaderName, isListHeader, type SipHeader, type SipMessage, type SipRequest } from './message.js';
+import { canonicalHeaderName, isListHeader, type SipHeader, type SipMessage } from './message.js';
 
 const CRLF = Buffer.from('\r\n');
 const CRLFCRLF = Buffer.from('\r\n\r\n');
