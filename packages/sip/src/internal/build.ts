@@ -222,3 +222,47 @@ export function setTopVia(message: SipMessage, via: Via): void {
   else message.headers[index] = { name: 'Via', value: formatVia(via) };
 }
 
+
+export interface ForwardOptions {
+  /** The proxy's own Via: a fresh z9hG4bK branch is generated when none is given. */
+  via: { transport: string; host: string; port?: number; branch?: string };
+  /** New Request-URI, e.g. the registered Contact of the target device. */
+  uri?: string;
+  /** Adds `Record-Route: <uri;lr>` so that the dialog keeps passing through this proxy. */
+  recordRoute?: string;
+}
+
+/**
+ * A copy of `request` ready to be forwarded by a proxy (RFC 3261 §16.6): Max-Forwards decremented
+ * (70 when absent), the proxy's Via on top, optionally a new Request-URI and a Record-Route.
+ * Returns undefined when Max-Forwards is already 0: answer 483 instead.
+ */
+export function prepareForward(request: SipRequest, options: ForwardOptions): SipRequest | undefined {
+  const maxForwards = getHeader(request, 'Max-Forwards');
+  const hops = maxForwards === undefined || !/^\d{1,9}$/.test(maxForwards.trim()) ? 70 : Number(maxForwards.trim());
+  if (hops <= 0) return undefined;
+  const copy: SipRequest = { ...request, headers: request.headers.map((h) => ({ ...h })), body: Buffer.from(request.body) };
+  if (options.uri !== undefined) copy.uri = options.uri;
+  setHeader(copy, 'Max-Forwards', String(hops - 1));
+  const via: Via = {
+    protocol: 'SIP/2.0',
+    transport: options.via.transport.toUpperCase(),
+    host: options.via.host,
+    params: { branch: options.via.branch ?? generateBranch(), rport: null },
+  };
+  if (options.via.port !== undefined) via.port = options.via.port;
+  copy.headers.unshift({ name: 'Via', value: formatVia(via) });
+  if (options.recordRoute !== undefined) {
+    const index = copy.headers.findIndex((h) => h.name === 'Record-Route');
+    const entry = { name: 'Record-Route', value: `<${options.recordRoute};lr>` };
+    if (index < 0) copy.headers.splice(1, 0, entry);
+    else copy.headers.splice(index, 0, entry);
+  }
+  return copy;
+}
+
+/** Max-Forwards as a number; undefined when absent or not a number. */
+export function getMaxForwards(message: SipMessage): number | undefined {
+  const value = getHeader(message, 'Max-Forwards')?.trim();
+  return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+}

@@ -328,6 +328,8 @@ export interface TransactionLayerOptions {
   /** Timer H fired: the ACK for a final INVITE failure never came. */
   onServerTimeout?(tx: ServerTransaction): void;
   onTransportError?(error: unknown, tx: ServerTransaction): void;
+  /** A callback above threw while handling `message`; the layer carries on. */
+  onError?(error: unknown, message: SipMessage): void;
 }
 
 /**
@@ -397,8 +399,9 @@ export class TransactionLayer {
     try {
       if (message.kind === 'response') this.receiveResponse(message, from);
       else this.receiveRequest(message, from);
-    } catch {
-      // The parser guarantees the headers used for matching; anything else is not ours to crash on.
+    } catch (error) {
+      // One bad message or one failing callback must not take the stack down with it.
+      this.options.onError?.(error, message);
     }
   }
 
