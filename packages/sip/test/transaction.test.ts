@@ -366,4 +366,22 @@ describe('transaction matching', () => {
     requests[0]!.tx!.reply(200);
     expect(sent[0]!.to).toEqual({ transport: 'udp', address: '198.51.100.9', port: 40000 });
   });
+
+  it('reports a throwing or rejecting request handler through onError and keeps working', async () => {
+    const errors: string[] = [];
+    let calls = 0;
+    const { layer } = setup({
+      onRequest: (request) => {
+        calls++;
+        if (request.method === 'OPTIONS') throw new Error('sync failure');
+        return Promise.reject(new Error('async failure'));
+      },
+      onError: (error) => errors.push((error as Error).message),
+    });
+    layer.receive(request('OPTIONS'), udpPeer);
+    layer.receive(request('INFO'), udpPeer);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toBe(2);
+    expect(errors).toEqual(['sync failure', 'async failure']);
+  });
 });

@@ -318,7 +318,7 @@ export interface TransactionLayerOptions {
   /** Send 100 Trying as soon as an INVITE server transaction is created. Default true. */
   autoTrying?: boolean;
   /** A new request with its server transaction; `tx` is null for an ACK that matched none (2xx ACK). */
-  onRequest(request: SipRequest, tx: ServerTransaction | null, from: Endpoint): void;
+  onRequest(request: SipRequest, tx: ServerTransaction | null, from: Endpoint): void | Promise<void>;
   /** A CANCEL matched a pending INVITE; the CANCEL has been answered 200, the INVITE still needs its 487. */
   onCancel?(invite: ServerTransaction, cancel: SipRequest): void;
   /** An ACK for a 2xx reached an INVITE server transaction in the Accepted state (RFC 6026). */
@@ -419,7 +419,7 @@ export class TransactionLayer {
       return;
     }
     if (request.method === 'ACK') {
-      this.options.onRequest(request, null, from);
+      this.deliver(request, null, from);
       return;
     }
     const events: ServerEvents = {
@@ -443,7 +443,13 @@ export class TransactionLayer {
       return;
     }
     if (tx.isInvite && this.options.autoTrying !== false) tx.reply(100);
-    this.options.onRequest(request, tx, from);
+    this.deliver(request, tx, from);
+  }
+
+  private deliver(request: SipRequest, tx: ServerTransaction | null, from: Endpoint): void {
+    const result = this.options.onRequest(request, tx, from);
+    // An async handler's rejection must not become an unhandled rejection.
+    if (result) result.catch((error: unknown) => this.options.onError?.(error, request));
   }
 
   /** Finds the pending server transaction of an INVITE, e.g. to answer it after a push. */
