@@ -32,7 +32,7 @@ function setup(overrides: Partial<TransactionLayerOptions> = {}) {
     send: async (message, to) => {
       sent.push({ at: clock.now(), message, to });
     },
-    onRequest: (request, tx) => requests.push({ request, tx }),
+    onRequest: (request, tx) => void requests.push({ request, tx }),
     ...overrides,
   });
   return { clock, sent, requests, layer };
@@ -292,6 +292,28 @@ describe('non-INVITE server transaction', () => {
     tcpTx.reply(200);
     tcp.clock.advance(0);
     expect(tcpTx.state).toBe('terminated');
+  });
+});
+
+describe('server transaction housekeeping', () => {
+  it('ends a non-INVITE server transaction the TU never answers after 64*T1', () => {
+    const timeouts: string[] = [];
+    const { clock, requests, layer } = setup({ onServerTimeout: (tx) => timeouts.push(tx.request.method) });
+    layer.receive(request('MESSAGE'), udpPeer);
+    clock.advance(31_999);
+    expect(layer.serverTransactionCount).toBe(1);
+    clock.advance(1);
+    expect(layer.serverTransactionCount).toBe(0);
+    expect(requests[0]!.tx!.terminationReason).toBe('timeout');
+    expect(timeouts).toEqual(['MESSAGE']);
+  });
+
+  it('keeps an unanswered INVITE server transaction for as long as the TU needs (push wait)', () => {
+    const { clock, requests, layer } = setup();
+    layer.receive(request('INVITE'), udpPeer);
+    clock.advance(10 * 60_000);
+    expect(requests[0]!.tx!.state).toBe('proceeding');
+    expect(requests[0]!.tx!.activeTimers).toEqual([]);
   });
 });
 

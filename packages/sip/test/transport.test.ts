@@ -9,9 +9,11 @@ import {
   getHeader,
   getTopVia,
   parseMessage,
+  serialize,
   SipTransportError,
   TransactionLayer,
   type Endpoint,
+  type ServerTransaction,
   type SipRequest,
   type SipResponse,
   type SipTransport,
@@ -164,6 +166,36 @@ describe('TCP transport', () => {
     socket.destroy();
     expect(seen.map((s) => s.request.method)).toEqual(['REGISTER']);
     expect(server.stats).toMatchObject({ keepAlives: 1, malformedAnswered: 1 });
+  });
+
+  it('sends a response on a new connection to the Via sent-by port when the request flow has closed', async () => {
+    const server = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
+    const pending: ServerTransaction[] = [];
+    new TransactionLayer({ transports: [server], onRequest: (_request, tx) => void (tx && pending.push(tx)) });
+    const listener = net.createServer();
+    const accepted = deferred<string>();
+    listener.on('connection', (socket) => {
+      let data = '';
+      socket.on('data', (d) => {
+        data += d.toString();
+        if (data.includes('\r\n\r\n')) accepted.resolve(data);
+      });
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const sentByPort = (listener.address() as net.AddressInfo).port;
+    const socket = net.connect(server.local.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const message = options('TCP', sentByPort);
+    socket.write(serialize(message));
+    while (pending.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    socket.destroy();
+    while ((server as Awaited<ReturnType<typeof createTcpTransport>>).connections().length > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    pending[0]!.reply(200);
+    const response = await accepted.promise;
+    listener.close();
+    expect(response).toMatch(/^SIP\/2\.0 200 OK\r\n/);
   });
 
   it('rejects with SipTransportError when nobody listens', async () => {

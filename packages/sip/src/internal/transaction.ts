@@ -218,6 +218,13 @@ export class ServerTransaction extends Transaction {
     this.isInvite = isInvite;
     this.events = events;
     this.interval = ctx.timers.t1;
+    if (!isInvite) {
+      // The client gives up after Timer F (64*T1); a TU that never answers must not leak the transaction.
+      this.startTimer('guard', 64 * ctx.timers.t1, () => {
+        this.terminate('timeout');
+        this.events.onServerTimeout?.(this);
+      });
+    }
   }
 
   /** Sends a response from the TU through this transaction. Ignored once a final was sent. */
@@ -274,6 +281,7 @@ export class ServerTransaction extends Transaction {
       return;
     }
     this.state = 'completed';
+    this.stopTimer('guard');
     this.startTimer('J', this.reliable ? 0 : 64 * this.ctx.timers.t1, () => this.terminate('done'));
   }
 
@@ -325,7 +333,7 @@ export interface TransactionLayerOptions {
   onAck?(ack: SipRequest, tx: ServerTransaction): void;
   /** A response that matched no client transaction (e.g. a 2xx retransmission after Timer M). */
   onStrayResponse?(response: SipResponse, from: Endpoint): void;
-  /** Timer H fired: the ACK for a final INVITE failure never came. */
+  /** Timer H fired (the ACK for an INVITE failure never came), or a non-INVITE request went unanswered for 64*T1. */
   onServerTimeout?(tx: ServerTransaction): void;
   onTransportError?(error: unknown, tx: ServerTransaction): void;
   /** A callback above threw while handling `message`; the layer carries on. */

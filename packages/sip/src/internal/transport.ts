@@ -11,6 +11,7 @@ import {
   type TransportStats,
 } from './endpoint.js';
 import { SipParseError } from './errors.js';
+import { parseVia } from './grammar.js';
 import type { SipMessage } from './message.js';
 import { parseMessage, StreamParser, type StreamParserOptions } from './parser.js';
 import { serialize } from './serialize.js';
@@ -303,7 +304,7 @@ async function createStreamTransport(
     if (closed) throw new SipTransportError(protocol, 'transport closed');
     // Reuse the flow the peer registered or sent on (RFC 5626/5923) before opening a new one.
     let flow = (to.connectionId ? flows.get(to.connectionId) : undefined) ?? byPeer.get(`${to.address}:${to.port}`);
-    if (!flow || flow.socket.destroyed) flow = await connect(to);
+    if (!flow || flow.socket.destroyed) flow = await connect(message.kind === 'response' ? reconnectTarget(message, to, protocol) : to);
     const socket = flow.socket;
     await new Promise<void>((resolve, reject) => {
       socket.write(serialize(message), (error) => {
@@ -332,6 +333,22 @@ async function createStreamTransport(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Where to open a new connection for a response whose flow has closed (RFC 3261 §18.2.2): the
+ * `received` address (or sent-by host) at the sent-by port, not the peer's ephemeral source port.
+ */
+function reconnectTarget(response: SipMessage, to: Endpoint, protocol: 'tcp' | 'tls'): Endpoint {
+  const value = response.headers.find((h) => h.name === 'Via')?.value;
+  if (value === undefined) return to;
+  try {
+    const via = parseVia(value);
+    const address = via.params['received'] ?? via.host.replace(/^\[|\]$/g, '');
+    return { transport: protocol, address, port: via.port ?? (protocol === 'tls' ? 5061 : 5060) };
+  } catch {
+    return to;
+  }
 }
 
 export type { TransportProtocol };
