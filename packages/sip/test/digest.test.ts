@@ -58,7 +58,7 @@ describe('digest computation', () => {
 describe('DigestServer', () => {
   const users: Record<string, string> = { alice: 's3cret' };
 
-  function setup(options: { allowNoQop?: boolean } = {}) {
+  function setup(options: { allowNoQop?: boolean; allowUriMismatch?: boolean } = {}) {
     const clock = new FakeClock();
     clock.advance(1_700_000_000_000);
     const server = new DigestServer({
@@ -152,6 +152,10 @@ describe('DigestServer', () => {
     const moved = answer(register(), challenge);
     moved.uri = 'sip:elsewhere.example.com';
     expect(await server.verify(moved)).toMatchObject({ ok: false, reason: 'uri_mismatch' });
+    const tolerant = setup({ allowUriMismatch: true }).server;
+    const answered = answer(register(), tolerant.challenges()[0]!);
+    answered.uri = 'sip:elsewhere.example.com';
+    expect(await tolerant.verify(answered)).toMatchObject({ ok: true });
     const otherRealm = answer(register(), challenge.replace('sip.example.com', 'other.example.com'));
     expect(await server.verify(otherRealm)).toMatchObject({ ok: false, reason: 'realm_mismatch' });
     const noQop = challenge.replace(', qop="auth"', '');

@@ -18,6 +18,7 @@ const corpus = [
   'real/register-rfc8599-apns.sip',
   'real/register-eltex-pn-params.sip',
   'real/register-fcm-compact.sip',
+  'real/register-mizutech-auth.sip',
   'real/invite-sdp.sip',
   'real/response-200-register.sip',
   'real/response-401-two-challenges.sip',

@@ -8,6 +8,7 @@ import {
   getTo,
   getVias,
   parseMessage,
+  parseAuthHeader,
   parseNameAddr,
   parseUri,
   serialize,
@@ -126,6 +127,24 @@ describe('real-world messages', () => {
       'pn-params': 'example-project-42',
     });
     expect(contact!.params).toEqual({ expires: '300', q: '0.8' });
+  });
+
+  it('keeps a Mizutech X-MPUSH token with colons whole and reads its qop-less Authorization', () => {
+    const register = request('real/register-mizutech-auth.sip');
+    expect(getHeader(register, 'x-mpush')).toBe(
+      'i:com.mycompany.myapp:c-10-ap_Kt0:G7SThkASJx2K4Rm1033iR0mIgzI1cLg5xxpST4cjrd_cqQquRLkHMi3eY4g',
+    );
+    expect(parseAuthHeader(getHeader(register, 'Authorization')!)).toEqual({
+      scheme: 'Digest',
+      params: {
+        realm: 'sip.mydomain.com',
+        nonce: 'WvDOe1rwzc2EDrmrsjELzwQLYnJ7tD3H',
+        username: '1111',
+        uri: 'sip:gw.mydomain.com',
+        response: '1336341b517678240fb092e0cf1159a7',
+      },
+    });
+    expect(getVias(register)[0]!.params).toEqual({ alias: null, branch: 'z9hG4bK.edThn', rport: null });
   });
 
   it('expands compact header names', () => {

@@ -124,6 +124,11 @@ export interface DigestServerOptions {
   algorithms?: DigestAlgorithm[];
   /** Accept answers without qop (RFC 2069). They cannot be checked for replay. Default false. */
   allowNoQop?: boolean;
+  /**
+   * Accept a `uri` parameter that differs from the Request-URI (some softphones send the outbound
+   * proxy's URI there). The response is still checked against the `uri` they sent. Default false.
+   */
+  allowUriMismatch?: boolean;
   clock?: Clock;
 }
 
@@ -203,7 +208,7 @@ export class DigestServer {
     const algorithmName = (p['algorithm'] ?? 'MD5').toUpperCase();
     const algorithm = this.algorithms.find((a) => a === algorithmName);
     if (!algorithm) return fail('unsupported_algorithm', username);
-    if (uri !== request.uri) return fail('uri_mismatch', username);
+    if (uri !== request.uri && !this.options.allowUriMismatch) return fail('uri_mismatch', username);
 
     const issuedAt = this.nonceIssuedAt(nonce);
     if (issuedAt === undefined) return fail('bad_nonce', username);
