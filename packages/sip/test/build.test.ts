@@ -103,6 +103,14 @@ describe('request helpers', () => {
     expect(prepareForward(original, { via: { transport: 'UDP', host: 'h' } })).toBeUndefined();
   });
 
+  it('serialize turns line breaks inside header values into spaces so no header can be injected', () => {
+    const request = invite();
+    setHeader(request, 'Subject', 'hello\r\nRoute: <sip:evil.example.com>');
+    const parsed = parseMessage(serialize(request));
+    expect(getHeader(parsed, 'Subject')).toBe('hello Route: <sip:evil.example.com>');
+    expect(getHeader(parsed, 'Route')).toBeUndefined();
+  });
+
   it('header accessors are case-insensitive and know compact names', () => {
     const request = invite();
     addHeader(request, 'v', 'SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKtop', { first: true });

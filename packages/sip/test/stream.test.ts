@@ -32,6 +32,12 @@ describe('StreamParser', () => {
     expect(parser.push(Buffer.from('\r\n'))).toEqual([{ type: 'ping' }]);
   });
 
+  it('reads a folded Content-Length', () => {
+    const text = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: f\r\nCSeq: 1 OPTIONS\r\nContent-Length:\r\n 3\r\n\r\nabc';
+    const events = new StreamParser().push(Buffer.from(text));
+    expect(events.map((e) => e.type === 'message' && e.message.body.toString())).toEqual(['abc']);
+  });
+
   it('keeps going after a framed message that does not parse', () => {
     const parser = new StreamParser();
     const bad = Buffer.from('GARBAGE LINE\r\nContent-Length: 0\r\n\r\n');

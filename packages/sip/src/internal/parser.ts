@@ -235,7 +235,8 @@ export class StreamParser {
       if (headEnd > this.maxHeaderBytes) {
         return this.fatal(events, new SipParseError('too_large', `header block exceeds ${this.maxHeaderBytes} bytes`));
       }
-      const head = this.buffer.subarray(0, headEnd).toString('latin1');
+      // Unfolded first, since a folded Content-Length is still a Content-Length (§7.3.1).
+      const head = this.buffer.subarray(0, headEnd).toString('latin1').replace(/\r\n[ \t]+/g, ' ');
       const match = CONTENT_LENGTH_LINE.exec(head);
       let length = 0;
       if (match) {

@@ -17,10 +17,15 @@ export function serialize(message: SipMessage): Buffer {
       wroteLength = true;
       lines.push(`Content-Length: ${message.body.length}`);
     } else {
-      lines.push(`${header.name}: ${header.value}`);
+      lines.push(`${header.name}: ${safe(header.value)}`);
     }
   }
   if (!wroteLength) lines.push(`Content-Length: ${message.body.length}`);
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'utf8');
   return message.body.length === 0 ? head : Buffer.concat([head, message.body]);
+}
+
+/** Line breaks inside a value would inject headers of someone else's choosing; they become spaces. */
+function safe(value: string): string {
+  return value.includes('\r') || value.includes('\n') ? value.replace(/[\r\n]+/g, ' ') : value;
 }

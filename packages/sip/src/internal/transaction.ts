@@ -395,6 +395,9 @@ export class TransactionLayer {
    */
   sendRequest(request: SipRequest, to: Endpoint, handlers: ClientTransactionHandlers = {}): ClientTransaction {
     if (request.method === 'ACK') throw new Error('ACK is not sent in a client transaction; use sendRaw');
+    if (!/;\s*branch\s*=\s*z9hG4bK/i.test(getHeader(request, 'Via') ?? '')) {
+      throw new Error('request needs a top Via with a z9hG4bK branch (createRequest adds one)');
+    }
     const key = clientKey(request);
     const tx = new ClientTransaction(this.ctx, key, request, to, handlers);
     this.clients.set(key, tx);
