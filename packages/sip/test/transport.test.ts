@@ -198,6 +198,22 @@ describe('TCP transport', () => {
     expect(response).toMatch(/^SIP\/2\.0 200 OK\r\n/);
   });
 
+  it('tells the owner when a flow closes, so bindings on it can be dropped', async () => {
+    const server = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
+    const { seen } = serve(server);
+    const closedFlows = deferred<{ id: string; peer: Endpoint }>();
+    server.onConnectionClosed((id, peer) => closedFlows.resolve({ id, peer }));
+    const socket = net.connect(server.local.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(serialize(options('TCP', socket.localPort!)));
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.end();
+    const { id, peer } = await closedFlows.promise;
+    expect(id).toBe(seen[0]!.from.connectionId);
+    expect(peer).toEqual(seen[0]!.from);
+    expect(server.connections()).toEqual([]);
+  });
+
   it('rejects with SipTransportError when nobody listens', async () => {
     const client = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
     const closed = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
