@@ -92,12 +92,14 @@ export function parseRfc8599Params(contactParams: ContactParams, options: ParseR
   if (param !== undefined && param.length > MAX_VALUE) {
     throw new Rfc8599ParamsError('invalid_param', paramName, `must be at most ${MAX_VALUE} characters`);
   }
+  const kept: Record<string, string> = {};
+  if (param !== undefined) kept['pn-param'] = param;
   const base = {
     token,
     environment: options.environment ?? 'production',
     format: 'ecss' as const,
     origin: 'sip-rfc8599' as const,
-    params: param === undefined ? {} : { 'pn-param': param },
+    params: kept,
   };
 
   if (provider === 'apns') {
