@@ -57,8 +57,8 @@ describe('the codec conformance suite', () => {
   it('fails a codec that throws a plain Error on garbage', async () => {
     const sloppy = exampleCodec({ decode: (input) => [(input as { x: never }).x] });
     expect(await failuresOf(sloppy)).toEqual([
-      'decodes incoming.json (an incoming call to an iOS VoIP device)',
       'rejects bad-event.json (an event the vendor does not send) with a CodecError',
+      'decodes incoming.json (an incoming call to an iOS VoIP device)',
       'answers input that is no vendor payload with a CodecError',
     ]);
   });
