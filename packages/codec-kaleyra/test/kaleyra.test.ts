@@ -157,3 +157,16 @@ describe('kaleyra properties', () => {
     );
   });
 });
+
+describe('kaleyra dates', () => {
+  it('uses creationDate only when it carries a time zone', () => {
+    const at = (creationDate: unknown) => {
+      const input = webhook([['usr_2', 'invited']]);
+      (input.data as { options: unknown }).options = { creationDate };
+      return kaleyraCodec.decode!(input, context)[0]!.call!.startedAt;
+    };
+    expect(at('2022-05-26T11:04:38.097+02:00')).toBe('2022-05-26T09:04:38.097Z');
+    expect(at('2022-05-26T09:04:38')).toBe('2024-01-01T00:00:00.000Z');
+    expect(at(1653555878)).toBe('2024-01-01T00:00:00.000Z');
+  });
+});

@@ -31,10 +31,14 @@ export function readArray(value: unknown, path: string): unknown[] {
   return value;
 }
 
-/** Webhook dates are ISO 8601; anything else is ignored in favour of the receive time. */
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Webhook dates are ISO 8601 with a zone; anything else (or a date without a zone, which would
+ * be read in the server's local time) is ignored in favour of the receive time.
+ */
 export function isoOrUndefined(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
+  if (typeof value !== 'string' || !ISO_WITH_ZONE.test(value)) return undefined;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(value)) return undefined;
-  return new Date(ms).toISOString();
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
