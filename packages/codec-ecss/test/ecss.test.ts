@@ -48,6 +48,10 @@ describe('parseRfc8599Params', () => {
     expect([parsed?.provider, parsed?.token, parsed?.app]).toEqual(['fcm', 'tok:en', 'my-project']);
   });
 
+  it('takes a numeric FCM project number as the app', () => {
+    expect(parseRfc8599Params('pn-provider=fcm;pn-prid=t:k;pn-param=929724111839')?.app).toBe('929724111839');
+  });
+
   it('returns null for a contact that asks for no push', () => {
     expect(parseRfc8599Params(';transport=tcp;ob')).toBeNull();
     expect(parseRfc8599Params({})).toBeNull();

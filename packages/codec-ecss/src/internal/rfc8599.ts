@@ -52,7 +52,8 @@ const SUPPORTED = new Set(['apns', 'fcm']);
 const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 const TOPIC_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const TEAM_TOPIC = /^([A-Z0-9]{4,12})\.(.+)$/;
-const PROJECT_PATTERN = /^[a-z][a-z0-9-]{3,62}$/;
+// A project id, or the numeric project number (sender id) Linphone-style clients send.
+const PROJECT_PATTERN = /^(?:[a-z][a-z0-9-]{3,62}|[0-9]{6,20})$/;
 const MAX_VALUE = 4096;
 
 /**
