@@ -42,6 +42,7 @@ export {
 // Building requests and responses
 export {
   BRANCH_COOKIE,
+  createAckFor2xx,
   createAckForNon2xx,
   createCancel,
   createRequest,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   addHeader,
+  createAckFor2xx,
   createCancel,
   createRequest,
   createResponse,
@@ -68,6 +69,25 @@ describe('request helpers', () => {
     expect(via!.params['branch']).toMatch(/^z9hG4bK[0-9a-f]{20}$/);
     expect(via!.params).toHaveProperty('rport', null);
     expect(getHeader(request, 'From')).toMatch(/^"Relay" <sip:relay@example\.com>;tag=[0-9a-f]{12}$/);
+  });
+
+  it('createAckFor2xx targets the 2xx Contact along the reversed Record-Route with a new branch', () => {
+    const request = invite();
+    const ok = createResponse(request, 200, 'OK', { toTag: 'callee', headers: [{ name: 'Contact', value: '<sip:alice@192.0.2.4:5070;transport=udp>' }] });
+    addHeader(ok, 'Record-Route', '<sip:198.51.100.1;lr>', { first: true });
+    const ack = createAckFor2xx(request, ok, { transport: 'UDP', host: '203.0.113.5', port: 5060, branch: 'z9hG4bKack' });
+    expect(ack.uri).toBe('sip:alice@192.0.2.4:5070;transport=udp');
+    expect(ack.headers).toEqual([
+      { name: 'Via', value: 'SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bKack;rport' },
+      { name: 'Max-Forwards', value: '70' },
+      { name: 'From', value: '"Bob \\"The Caller\\"" <sip:bob@biloxi.example.com>;tag=1928301774' },
+      { name: 'To', value: 'Alice <sip:alice@sip.example.com>;tag=callee' },
+      { name: 'Call-ID', value: 'a84b4c76e66710@pc33.biloxi.example.com' },
+      { name: 'CSeq', value: '314159 ACK' },
+      { name: 'Route', value: '<sip:203.0.113.5;lr>' },
+      { name: 'Route', value: '<sip:198.51.100.1;lr>' },
+      { name: 'Content-Length', value: '0' },
+    ]);
   });
 
   it('createCancel keeps the INVITE top Via, Call-ID, From, To and CSeq number', () => {

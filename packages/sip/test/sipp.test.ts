@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  createAckFor2xx,
   createRequest,
   createTcpTransport,
   createUdpTransport,
@@ -138,7 +139,7 @@ describe.skipIf(!sippFound && !required)('SIPp interoperability', { timeout: 60_
     const ok = await answered;
     const dialog = { from: getHeader(invite, 'From')!, to: getHeader(ok, 'To')!, callId: getHeader(invite, 'Call-ID')! };
     const via = { transport: 'UDP', host: '127.0.0.1', port: transport.local.port };
-    await layer.sendRaw(createRequest({ method: 'ACK', uri: invite.uri, ...dialog, cseq: 1, via }), target);
+    await layer.sendRaw(createAckFor2xx(invite, ok, via), target);
     const byeAnswer = await new Promise<number>((resolve, reject) => {
       layer.sendRequest(createRequest({ method: 'BYE', uri: invite.uri, ...dialog, cseq: 2, via }), target, {
         onResponse: (r) => r.status >= 200 && resolve(r.status),

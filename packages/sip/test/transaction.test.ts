@@ -270,6 +270,20 @@ describe('INVITE server transaction', () => {
   });
 });
 
+describe('ACK for a 2xx that reuses the INVITE branch', () => {
+  it('goes to onRequest with a null transaction when no onAck is given', () => {
+    const { requests, layer } = setup();
+    const invite = request('INVITE');
+    layer.receive(invite, udpPeer);
+    requests[0]!.tx!.reply(200);
+    layer.receive(request('ACK', 'UDP', 'z9hG4bKinvite1'), udpPeer);
+    expect(requests.map((r) => [r.request.method, r.tx === null])).toEqual([
+      ['INVITE', false],
+      ['ACK', true],
+    ]);
+  });
+});
+
 describe('non-INVITE server transaction', () => {
   it('answers retransmissions from Completed and ends after Timer J (64*T1 on UDP, 0 on TCP)', () => {
     const { clock, sent, requests, layer } = setup();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  formatUri,
   formatVia,
   parseCSeq,
   parseNameAddr,
@@ -175,6 +176,27 @@ export function createAckForNon2xx(invite: SipRequest, response: SipResponse): S
   for (const value of getHeaders(invite, 'Route')) headers.push({ name: 'Route', value });
   headers.push({ name: 'Content-Length', value: '0' });
   return { kind: 'request', method: 'ACK', uri: invite.uri, version: 'SIP/2.0', headers, body: Buffer.alloc(0) };
+}
+
+/**
+ * The ACK for a 2xx answer to `invite` (RFC 3261 §13.2.2.4): a new transaction with its own
+ * branch, sent to the remote target (the 2xx Contact) along the route set (Record-Route reversed).
+ * Send it with `TransactionLayer.sendRaw`.
+ */
+export function createAckFor2xx(invite: SipRequest, response: SipResponse, via: NonNullable<RequestOptions['via']>): SipRequest {
+  const contacts = getContacts(response);
+  const target = contacts !== '*' && contacts[0] ? formatUri(contacts[0].uri) : invite.uri;
+  const routes = getHeaders(response, 'Record-Route').reverse();
+  return createRequest({
+    method: 'ACK',
+    uri: target,
+    from: required(invite, 'From'),
+    to: required(response, 'To'),
+    callId: required(invite, 'Call-ID'),
+    cseq: getCSeq(invite).seq,
+    via,
+    headers: routes.map((value) => ({ name: 'Route', value })),
+  });
 }
 
 function required(message: SipMessage, name: string): string {

@@ -286,7 +286,7 @@ export class ServerTransaction extends Transaction {
   }
 
   /** A request matched this transaction: a retransmission, or the ACK of an INVITE. */
-  receiveRequest(request: SipRequest): void {
+  receiveRequest(request: SipRequest, from: Endpoint = this.remote): void {
     if (request.method === 'ACK') {
       if (!this.isInvite) return;
       if (this.state === 'completed') {
@@ -295,7 +295,7 @@ export class ServerTransaction extends Transaction {
         this.stopTimer('H');
         this.startTimer('I', this.reliable ? 0 : this.ctx.timers.t4, () => this.terminate('done'));
       } else if (this.state === 'accepted') {
-        this.events.onAck?.(request, this);
+        this.events.onAck?.(request, this, from);
       }
       return;
     }
@@ -312,7 +312,7 @@ export class ServerTransaction extends Transaction {
 
 interface ServerEvents {
   onServerTimeout?(tx: ServerTransaction): void;
-  onAck?(ack: SipRequest, tx: ServerTransaction): void;
+  onAck?(ack: SipRequest, tx: ServerTransaction, from: Endpoint): void;
   onTransportError?(error: unknown, tx: ServerTransaction): void;
 }
 
@@ -329,7 +329,11 @@ export interface TransactionLayerOptions {
   onRequest(request: SipRequest, tx: ServerTransaction | null, from: Endpoint): void | Promise<void>;
   /** A CANCEL matched a pending INVITE; the CANCEL has been answered 200, the INVITE still needs its 487. */
   onCancel?(invite: ServerTransaction, cancel: SipRequest): void;
-  /** An ACK for a 2xx reached an INVITE server transaction in the Accepted state (RFC 6026). */
+  /**
+   * An ACK for a 2xx that reused the INVITE's branch reached its server transaction in the
+   * Accepted state (RFC 6026). Without this callback it goes to onRequest with a null tx, like
+   * every other ACK for a 2xx.
+   */
   onAck?(ack: SipRequest, tx: ServerTransaction): void;
   /** A response that matched no client transaction (e.g. a 2xx retransmission after Timer M). */
   onStrayResponse?(response: SipResponse, from: Endpoint): void;
@@ -426,7 +430,7 @@ export class TransactionLayer {
     const key = serverKey(request);
     const existing = this.servers.get(key);
     if (existing) {
-      existing.receiveRequest(request);
+      existing.receiveRequest(request, from);
       return;
     }
     if (request.method === 'ACK') {
@@ -435,7 +439,7 @@ export class TransactionLayer {
     }
     const events: ServerEvents = {
       onServerTimeout: (t) => this.options.onServerTimeout?.(t),
-      onAck: (ack, t) => this.options.onAck?.(ack, t),
+      onAck: (ack, t, source) => (this.options.onAck ? this.options.onAck(ack, t) : this.deliver(ack, null, source)),
       onTransportError: (e, t) => this.options.onTransportError?.(e, t),
     };
     const tx = new ServerTransaction(this.ctx, key, request, responseEndpoint(request, from), events);
