@@ -2,7 +2,6 @@
 export type { SipHeader, SipMessage, SipRequest, SipResponse } from './internal/message.js';
 export {
   addHeader,
-  canonicalHeaderName,
   cloneMessage,
   getHeader,
   getHeaders,
@@ -41,7 +40,6 @@ export {
 
 // Building requests and responses
 export {
-  BRANCH_COOKIE,
   createAckFor2xx,
   createAckForNon2xx,
   createCancel,
@@ -60,7 +58,6 @@ export {
   getVias,
   prepareForward,
   REASON_PHRASES,
-  setTopVia,
   type ForwardOptions,
   type RequestOptions,
   type ResponseOptions,
@@ -69,9 +66,9 @@ export {
 // Transactions
 export { DEFAULT_TIMERS, systemClock, type Clock, type TimerValues } from './internal/clock.js';
 export {
-  ClientTransaction,
-  ServerTransaction,
   TransactionLayer,
+  type ClientTransaction,
+  type ServerTransaction,
   type ClientTransactionHandlers,
   type TerminationReason,
   type TransactionLayerOptions,
@@ -80,7 +77,6 @@ export {
 
 // Transports
 export {
-  isReliable,
   SipTransportError,
   type Endpoint,
   type MessageHandler,
@@ -97,7 +93,6 @@ export {
   type TlsTransportOptions,
   type UdpTransportOptions,
 } from './internal/transport.js';
-export { normalizeAddress, responseEndpoint, stampVia } from './internal/via.js';
 
 // Digest authentication
 export {

@@ -375,6 +375,19 @@ describe('parser edge cases', () => {
     });
   });
 
+  it('expands every compact form RFC 3261 and its extensions define', () => {
+    const compact: Record<string, string> = {
+      i: 'Call-ID', m: 'Contact', f: 'From', t: 'To', v: 'Via', l: 'Content-Length', c: 'Content-Type',
+      k: 'Supported', s: 'Subject', e: 'Content-Encoding', o: 'Event', u: 'Allow-Events', r: 'Refer-To',
+      b: 'Referred-By', x: 'Session-Expires', a: 'Accept-Contact', j: 'Reject-Contact', d: 'Request-Disposition',
+      y: 'Identity', n: 'Identity-Info',
+    };
+    const extra = Object.keys(compact).filter((k) => !'ifvtl'.includes(k)).map((k) => `${k.toUpperCase()}: x`);
+    const text = `${base.join('\r\n').replace('Call-ID:', 'i:').replace('From:', 'f:').replace('To:', 't:').replace('Via:', 'v:')}\r\n${extra.join('\r\n')}\r\nl: 0\r\n\r\n`;
+    const names = parseMessage(text).headers.map((h) => h.name);
+    expect(names).toEqual(['Via', 'From', 'To', 'Call-ID', 'CSeq', ...Object.keys(compact).filter((k) => !'ifvtl'.includes(k)).map((k) => compact[k]), 'Content-Length']);
+  });
+
   it('recognises the Contact wildcard', () => {
     const text = `REGISTER sip:example.com SIP/2.0\r\n${base.slice(1, 5).join('\r\n')}\r\nCSeq: 2 REGISTER\r\nContact: *\r\nExpires: 0\r\n\r\n`;
     expect(getContacts(parseMessage(text))).toBe('*');
