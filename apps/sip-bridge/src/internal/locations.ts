@@ -1,0 +1,71 @@
+import type { BindingOrigin, Provider } from '@pushrelay/core';
+import type { Endpoint } from '@pushrelay/sip';
+
+/** One registered device of a user (one Contact), keyed so that a woken phone finds its record again. */
+export interface Device {
+  /** `instance:<urn>`, `label:<label>`, `pn:<provider>:<param>:<prid>`, `mpush:<provider>:<token>` or `uri:<contact>`. */
+  key: string;
+  user: string;
+  /** The Contact URI without pn-* parameters: where INVITEs are addressed. */
+  target: string;
+  /** Contact value as registered (for the 200 OK). */
+  contact: string;
+  /** Transport and remote address the last REGISTER came from: where INVITEs are sent. */
+  flow: Endpoint;
+  /** When the SIP registration lapses (epoch ms). A push device stays pushable after it. */
+  expiresAt: number;
+  push?: { bindingId: string; provider: Provider; origin: BindingOrigin };
+  instance?: string;
+  updatedAt: number;
+}
+
+/** Devices per user, in memory. Push devices are kept until unregistered or replaced. */
+export class LocationService {
+  private readonly byUser = new Map<string, Map<string, Device>>();
+
+  devices(user: string, now: number): Device[] {
+    const devices = this.byUser.get(user);
+    if (!devices) return [];
+    for (const [key, device] of devices) if (!device.push && device.expiresAt <= now) devices.delete(key);
+    return [...devices.values()];
+  }
+
+  get(user: string, key: string): Device | undefined {
+    return this.byUser.get(user)?.get(key);
+  }
+
+  put(device: Device): void {
+    let devices = this.byUser.get(device.user);
+    if (!devices) this.byUser.set(device.user, (devices = new Map()));
+    devices.set(device.key, device);
+  }
+
+  remove(user: string, key: string): Device | undefined {
+    const devices = this.byUser.get(user);
+    const device = devices?.get(key);
+    if (device) devices!.delete(key);
+    return device;
+  }
+
+  removeAll(user: string): Device[] {
+    const devices = [...(this.byUser.get(user)?.values() ?? [])];
+    this.byUser.delete(user);
+    return devices;
+  }
+
+  /** A device whose Contact URI or flow is this address, for routing in-dialog requests. */
+  findByAddress(host: string, port: number): Device | undefined {
+    for (const devices of this.byUser.values()) {
+      for (const device of devices.values()) {
+        if (device.flow.address === host && device.flow.port === port) return device;
+      }
+    }
+    return undefined;
+  }
+
+  get pushDeviceCount(): number {
+    let count = 0;
+    for (const devices of this.byUser.values()) for (const d of devices.values()) if (d.push) count++;
+    return count;
+  }
+}

@@ -1,0 +1,384 @@
+import type { Clock, TimerHandle } from '@pushrelay/core';
+import {
+  createCancel,
+  getCallId,
+  getHeaders,
+  getTo,
+  parseNameAddr,
+  parseUri,
+  prepareForward,
+  removeFirstHeader,
+  type ClientTransaction,
+  type Endpoint,
+  type ServerTransaction,
+  type SipRequest,
+  type SipResponse,
+  type TransactionLayer,
+} from '@pushrelay/sip';
+import type { BridgeConfig } from './config.js';
+import type { Device, LocationService } from './locations.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { callFactsOf, type CallFacts, type Notifier } from './notifier.js';
+
+interface Branch {
+  device: Device;
+  request: SipRequest;
+  tx: ClientTransaction;
+  provisional: boolean;
+  final?: number;
+  cancelWanted: boolean;
+}
+
+type CallState = 'ringing' | 'answered' | 'failed' | 'cancelled';
+
+interface Call {
+  facts: CallFacts;
+  tx: ServerTransaction;
+  state: CallState;
+  branches: Branch[];
+  /** Device keys that got an INVITE in this call: never a second one. */
+  forwarded: Set<string>;
+  /** Push devices that have not come back yet. */
+  awaiting: Set<string>;
+  pushed: boolean;
+  pushWaitOver: boolean;
+  best?: SipResponse;
+  timers: TimerHandle[];
+}
+
+/** Where the bridge is reachable, for Via and Record-Route. */
+export interface LocalAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Stateful proxy for INVITEs to registered users: rings devices that are reachable now, pushes
+ * the others through the relay and holds the INVITE until they re-register, then forwards it
+ * once per device; relays responses, CANCEL, and in-dialog requests through its Record-Route.
+ */
+export class Proxy {
+  private readonly calls = new Map<string, Call>();
+  private readonly byTransaction = new Map<ServerTransaction, Call>();
+
+  constructor(
+    private readonly config: BridgeConfig,
+    private readonly layer: () => TransactionLayer,
+    private readonly local: () => LocalAddress,
+    private readonly locations: LocationService,
+    private readonly notifier: Notifier,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  get heldCount(): number {
+    let held = 0;
+    for (const call of this.calls.values()) if (call.state === 'ringing' && call.awaiting.size > 0) held++;
+    return held;
+  }
+
+  /** In-dialog requests forwarded and not answered yet. */
+  inFlight = 0;
+
+  get activeCount(): number {
+    return this.calls.size;
+  }
+
+  async invite(request: SipRequest, tx: ServerTransaction): Promise<void> {
+    const uri = parseUri(request.uri);
+    const user = uri.user === undefined ? undefined : decodeURIComponent(uri.user);
+    if (user === undefined || !this.config.users.some((u) => u.username === user)) {
+      tx.reply(404);
+      return;
+    }
+    const callId = getCallId(request);
+    const key = `${user}\n${callId}`;
+    if (this.calls.has(key)) {
+      // A second INVITE of a call already ringing here (a different branch from upstream).
+      tx.reply(482, 'Loop Detected');
+      return;
+    }
+    const now = this.clock.now();
+    const devices = this.locations.devices(user, now);
+    const direct = devices.filter((d) => !d.push && d.expiresAt > now);
+    const pushed = devices.filter((d) => d.push);
+    if (direct.length === 0 && pushed.length === 0) {
+      this.metrics.inc('sip_bridge_unavailable_total');
+      tx.reply(480, 'Temporarily Unavailable');
+      return;
+    }
+    const call: Call = {
+      facts: callFactsOf(request, user, callId, now),
+      tx,
+      state: 'ringing',
+      branches: [],
+      forwarded: new Set(),
+      awaiting: new Set(pushed.map((d) => d.key)),
+      pushed: pushed.length > 0,
+      pushWaitOver: false,
+      timers: [],
+    };
+    this.calls.set(key, call);
+    this.byTransaction.set(tx, call);
+    this.log.info({ callId, direct: direct.length, pushed: pushed.length }, 'INVITE received');
+    for (const device of direct) this.forward(call, device, 'direct');
+    if (call.pushed) {
+      call.timers.push(this.clock.setTimer(() => this.pushWaitOver(call), this.config.calls.pushWaitMs));
+      this.notifier.incomingCall(call.facts).catch((error: unknown) => this.log.error({ err: error, callId }, 'push failed'));
+    }
+    call.timers.push(this.clock.setTimer(() => this.finish(call, 480), this.config.calls.ringTimeoutMs));
+    this.updateGauge();
+  }
+
+  /** A device registered (after authentication): ring it in every call waiting for it. */
+  deviceRegistered(device: Device): void {
+    for (const call of this.calls.values()) {
+      if (call.state !== 'ringing' || call.facts.user !== device.user) continue;
+      if (call.forwarded.has(device.key)) continue;
+      // Once the wait for pushed devices is over, a late phone is not rung.
+      if (call.pushWaitOver) continue;
+      this.forward(call, device, 're-register');
+    }
+    this.updateGauge();
+    if (device.push) {
+      this.notifier.deviceReturned(device.user).catch((error: unknown) => this.log.error({ err: error }, 'missed-calls push failed'));
+    }
+  }
+
+  /** The caller cancelled (the CANCEL itself was answered 200 by the transaction layer). */
+  cancel(tx: ServerTransaction): void {
+    const call = this.byTransaction.get(tx);
+    if (!call) {
+      tx.reply(487);
+      return;
+    }
+    if (call.state !== 'ringing') return;
+    call.state = 'cancelled';
+    tx.reply(487);
+    this.cancelBranches(call);
+    if (call.awaiting.size > 0) {
+      this.notifier.callCancelled(call.facts).catch((error: unknown) => this.log.error({ err: error }, 'cancel push failed'));
+    }
+    this.end(call, 487);
+  }
+
+  private forward(call: Call, device: Device, reason: 'direct' | 're-register'): void {
+    call.forwarded.add(device.key);
+    call.awaiting.delete(device.key);
+    const local = this.local();
+    const forwarded = prepareForward(withoutOwnRoute(call.tx.request, local), {
+      via: { transport: device.flow.transport, host: local.host, port: local.port },
+      uri: device.target,
+      recordRoute: `sip:${local.host}:${local.port}`,
+    });
+    if (!forwarded) {
+      if (call.branches.length === 0 && call.awaiting.size === 0) this.finish(call, 483);
+      return;
+    }
+    const branch: Branch = { device, request: forwarded, provisional: false, cancelWanted: false } as Branch;
+    branch.tx = this.layer().sendRequest(forwarded, device.flow, {
+      onResponse: (response) => this.branchResponse(call, branch, response),
+      onTimeout: () => this.branchFailed(call, branch, 408),
+      onTransportError: () => this.branchFailed(call, branch, 503),
+    });
+    call.branches.push(branch);
+    this.metrics.inc('sip_bridge_forwarded_invites_total', { reason });
+    this.log.info({ callId: call.facts.callId, bindingId: device.push?.bindingId, reason }, 'INVITE forwarded');
+  }
+
+  private branchResponse(call: Call, branch: Branch, response: SipResponse): void {
+    const upstream = { ...response, headers: response.headers.map((h) => ({ ...h })) };
+    removeFirstHeader(upstream, 'Via');
+    if (response.status < 200) {
+      if (response.status === 100) return;
+      if (!branch.provisional) {
+        branch.provisional = true;
+        if (branch.cancelWanted) this.sendCancel(branch);
+      }
+      if (call.state === 'ringing') call.tx.respond(upstream);
+      return;
+    }
+    if (response.status < 300) {
+      if (call.state === 'ringing') {
+        call.state = 'answered';
+        branch.final = response.status;
+        call.tx.respond(upstream);
+        for (const other of call.branches) if (other !== branch) this.cancelBranch(other);
+        this.notifier.callAnswered(call.facts).catch((error: unknown) => this.log.error({ err: error }, 'missed-call store failed'));
+        this.end(call, response.status);
+      } else if (call.state === 'answered') {
+        // 2xx retransmissions (or a second fork's 2xx) pass through; the caller ACKs each.
+        call.tx.respond(upstream);
+      }
+      return;
+    }
+    branch.final = response.status;
+    if (!call.best || rank(response.status) < rank(call.best.status)) call.best = upstream;
+    this.maybeComplete(call);
+  }
+
+  private branchFailed(call: Call, branch: Branch, status: number): void {
+    if (branch.final !== undefined) return;
+    branch.final = status;
+    this.maybeComplete(call);
+  }
+
+  /** Every forwarded branch failed and no pushed device is still expected: answer the best failure. */
+  private maybeComplete(call: Call): void {
+    if (call.state !== 'ringing' || call.awaiting.size > 0) return;
+    if (call.branches.some((b) => b.final === undefined)) return;
+    this.finish(call, call.best?.status ?? 480);
+  }
+
+  private pushWaitOver(call: Call): void {
+    if (call.state !== 'ringing') return;
+    call.pushWaitOver = true;
+    call.awaiting.clear();
+    if (call.branches.length === 0) this.finish(call, 480);
+    else this.maybeComplete(call);
+    this.updateGauge();
+  }
+
+  private finish(call: Call, status: number): void {
+    if (call.state !== 'ringing') return;
+    call.state = 'failed';
+    if (call.best && call.best.status === status) call.tx.respond(call.best);
+    else call.tx.reply(status);
+    if (status === 480) this.metrics.inc('sip_bridge_unavailable_total');
+    this.cancelBranches(call);
+    this.end(call, status);
+  }
+
+  private end(call: Call, status: number): void {
+    for (const timer of call.timers) this.clock.clearTimer(timer);
+    call.timers = [];
+    this.calls.delete(`${call.facts.user}\n${call.facts.callId}`);
+    this.byTransaction.delete(call.tx);
+    this.metrics.inc('sip_bridge_calls_total', { status: `${Math.floor(status / 100)}xx` });
+    if (call.state !== 'answered' && call.pushed) {
+      this.notifier.callMissed(call.facts).catch((error: unknown) => this.log.error({ err: error }, 'missed-call store failed'));
+    }
+    this.log.info({ callId: call.facts.callId, status, state: call.state }, 'call ended');
+    this.updateGauge();
+  }
+
+  private cancelBranches(call: Call): void {
+    for (const branch of call.branches) this.cancelBranch(branch);
+  }
+
+  private cancelBranch(branch: Branch): void {
+    if (branch.final !== undefined || branch.cancelWanted) return;
+    branch.cancelWanted = true;
+    // §9.1: a CANCEL may only follow a provisional response; otherwise it waits for one.
+    if (branch.provisional) this.sendCancel(branch);
+  }
+
+  private sendCancel(branch: Branch): void {
+    if (branch.final !== undefined) return;
+    this.layer().sendRequest(createCancel(branch.request), branch.device.flow, {});
+  }
+
+  /**
+   * In-dialog requests (ACK for 2xx, BYE, re-INVITE...) that carry our Record-Route as their top
+   * Route: pop it and send the request on to the next Route or the Request-URI.
+   */
+  inDialog(request: SipRequest, tx: ServerTransaction | null): void {
+    const local = this.local();
+    const routes = getHeaders(request, 'Route');
+    if (routes.length === 0 || !isOwnRoute(routes[0]!, local)) {
+      if (tx) tx.reply(request.method === 'BYE' ? 481 : 403, request.method === 'BYE' ? undefined : 'Forbidden (not routed through this proxy)');
+      return;
+    }
+    const stripped = withoutOwnRoute(request, local);
+    const next = getHeaders(stripped, 'Route')[0];
+    const nextUri = parseUri(next !== undefined ? stripAngle(next) : stripped.uri);
+    const port = nextUri.port ?? 5060;
+    const device = this.locations.findByAddress(nextUri.host, port);
+    const transport = (nextUri.params['transport'] ?? 'udp').toLowerCase();
+    const target: Endpoint = device?.flow ?? { transport: transport === 'tcp' ? 'tcp' : 'udp', address: nextUri.host, port };
+    if (target.address === local.host && target.port === local.port) {
+      if (tx) tx.reply(482, 'Loop Detected');
+      return;
+    }
+    const forwarded = prepareForward(stripped, { via: { transport: target.transport, host: local.host, port: local.port } });
+    if (!forwarded) {
+      if (tx) tx.reply(483);
+      return;
+    }
+    if (!tx) {
+      this.layer().sendRaw(forwarded, target).catch((error: unknown) => this.log.warn({ err: error }, 'ACK not forwarded'));
+      return;
+    }
+    this.inFlight++;
+    let open = true;
+    const done = (): void => {
+      if (open) this.inFlight--;
+      open = false;
+    };
+    this.layer().sendRequest(forwarded, target, {
+      onResponse: (response) => {
+        if (response.status === 100) return;
+        const upstream = { ...response, headers: response.headers.map((h) => ({ ...h })) };
+        removeFirstHeader(upstream, 'Via');
+        tx.respond(upstream);
+        if (response.status >= 200) done();
+      },
+      onTimeout: () => {
+        done();
+        tx.reply(408);
+      },
+      onTransportError: () => {
+        done();
+        tx.reply(503);
+      },
+    });
+  }
+
+  /** Ends every ringing call (shutdown): 480 upstream, CANCEL downstream. */
+  abortAll(): void {
+    for (const call of [...this.calls.values()]) this.finish(call, 480);
+  }
+
+  private updateGauge(): void {
+    this.metrics.set('sip_bridge_held_invites', this.heldCount);
+  }
+}
+
+/** RFC 3261 §16.7: 6xx beats everything, then the lowest class; 401/407/415/420/484 preferred over 5xx. */
+function rank(status: number): number {
+  if (status >= 600) return 0;
+  return status;
+}
+
+function stripAngle(nameAddr: string): string {
+  const m = /<([^>]*)>/.exec(nameAddr);
+  return m ? m[1]! : nameAddr.trim();
+}
+
+function isOwnRoute(route: string, local: LocalAddress): boolean {
+  try {
+    const uri = parseNameAddr(route).uri;
+    return uri.host === local.host && (uri.port ?? 5060) === local.port;
+  } catch {
+    return false;
+  }
+}
+
+function withoutOwnRoute(request: SipRequest, local: LocalAddress): SipRequest {
+  const routes = getHeaders(request, 'Route');
+  if (routes.length === 0 || !isOwnRoute(routes[0]!, local)) return request;
+  const copy = { ...request, headers: request.headers.map((h) => ({ ...h })) };
+  removeFirstHeader(copy, 'Route');
+  return copy;
+}
+
+/** The To tag marks an in-dialog request. */
+export function hasToTag(request: SipRequest): boolean {
+  try {
+    return typeof getTo(request).params['tag'] === 'string';
+  } catch {
+    return false;
+  }
+}
