@@ -6,17 +6,12 @@ LOOKUP['-'.charCodeAt(0)] = 62;
 LOOKUP['_'.charCodeAt(0)] = 63;
 
 /**
- * Strict base64 (standard or URL-safe alphabet). Returns undefined on anything else, including
- * a truncated string: a length that is not a whole number of 4-character groups once padding
- * is restored would silently lose bits with `atob`'s forgiving rules.
+ * Strict, padded base64 (standard or URL-safe alphabet). Returns undefined on anything else:
+ * `atob`'s forgiving rules would accept a truncated string and silently drop bits.
  */
 export function decodeBase64(text: string): Uint8Array | undefined {
-  let s = text;
-  if (s.length % 4 !== 0) {
-    // Unpadded input is fine as long as it ends on a byte boundary.
-    if (s.length % 4 === 1 || s.includes('=')) return undefined;
-    s += '='.repeat(4 - (s.length % 4));
-  }
+  const s = text;
+  if (s.length % 4 !== 0) return undefined;
   const padding = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
   const out = new Uint8Array((s.length / 4) * 3 - padding);
   let o = 0;
