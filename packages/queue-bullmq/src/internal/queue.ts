@@ -56,15 +56,6 @@ export class BullMQQueue implements Queue {
   private closed: Promise<void> | undefined;
 
   constructor(options: BullMQQueueOptions = {}) {
-    const base: RedisOptions = typeof options.connection === 'string' ? {} : { ...options.connection };
-    // BullMQ's blocking commands must wait through reconnects instead of failing after n retries.
-    const redisOptions: RedisOptions = { host: '127.0.0.1', port: 6379, ...base, maxRetriesPerRequest: null };
-    this.client =
-      typeof options.connection === 'string'
-        ? new Redis(options.connection, redisOptions)
-        : new Redis(redisOptions);
-    // Errors surface through the commands that fail; an unhandled 'error' event would crash the process.
-    this.client.on('error', () => {});
     this.prefix = options.prefix ?? 'pushrelay';
     this.name = options.name ?? 'deliveries';
     this.concurrency = positive('concurrency', options.concurrency ?? 64);
@@ -78,6 +69,13 @@ export class BullMQQueue implements Queue {
       removeOnComplete: true,
       removeOnFail: { age: Math.ceil(positive('keepFailedMs', options.keepFailedMs ?? 3_600_000) / 1000) },
     };
+    // BullMQ's blocking commands must wait through reconnects instead of failing after n retries.
+    this.client =
+      typeof options.connection === 'string'
+        ? new Redis(options.connection, { maxRetriesPerRequest: null })
+        : new Redis({ host: '127.0.0.1', port: 6379, ...options.connection, maxRetriesPerRequest: null });
+    // Errors surface through the commands that fail; an unhandled 'error' event would crash the process.
+    this.client.on('error', () => {});
     const queue = (lane: Lane) => {
       const q = new BullQueue<JobData>(`${this.name}-${lane}`, { connection: this.client, prefix: this.prefix });
       q.on('error', () => {});
