@@ -88,22 +88,26 @@ export class BullMQQueue implements Queue {
     if (this.closing) return false;
     const queue = this.queues[job.lane === 'call' ? 'call' : 'default'];
     const id = bullJobId(job.id);
-    const existing = await queue.getJob(id);
-    if (existing) {
-      const state = await existing.getState();
-      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
-      // A finished job keeps its id until removed; a retry of it is a new job.
-      await existing.remove().catch(() => {});
+    // Add first, look second: a fresh id (the usual case) costs two round trips. BullMQ ignores
+    // an add whose id exists, so the nonce tells whose job is stored under the id.
+    for (let round = 0; round < 2; round++) {
+      const nonce = randomUUID();
+      // Every job goes through the delayed set, scored by runAt, so due jobs start in runAt
+      // order rather than in the order they were scheduled.
+      const delay = Math.max(1, job.runAt - Date.now());
+      await queue.add('delivery', { job, nonce }, { ...this.jobOptions, jobId: id, delay, timestamp: job.runAt - delay });
+      const stored = await this.client.hget(`${queue.keys['']}${id}`, 'data');
+      // Gone already: it ran and was removed, and only ours could have run.
+      if (stored === null || (JSON.parse(stored) as JobData).nonce === nonce) return true;
+      const existing = await queue.getJob(id);
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+        // A finished job keeps its id until removed; a retry of it is a new job.
+        await existing.remove().catch(() => {});
+      }
     }
-    // Every job goes through the delayed set, scored by runAt, so due jobs start in runAt order
-    // rather than in the order they were scheduled.
-    const delay = Math.max(1, job.runAt - Date.now());
-    const nonce = randomUUID();
-    await queue.add('delivery', { job, nonce }, { ...this.jobOptions, jobId: id, delay, timestamp: job.runAt - delay });
-    const stored = await this.client.hget(`${queue.keys['']}${id}`, 'data');
-    // Gone already: it ran and was removed, and only ours could have run (a duplicate adds nothing).
-    if (stored === null) return true;
-    return (JSON.parse(stored) as JobData).nonce === nonce;
+    return false;
   }
 
   process(handler: JobHandler): void {
