@@ -19,7 +19,7 @@ export async function requireService(name: string, probe: () => Promise<unknown>
     await probe();
     return { available: true };
   } catch (error) {
-    const reason = `${name} is not reachable: ${error instanceof Error ? error.message : String(error)}`;
+    const reason = `not reachable: ${error instanceof Error ? error.message : String(error)}`;
     if (process.env['PUSHRELAY_REQUIRE_SERVICES'] === '1') {
       throw new Error(`${reason} (PUSHRELAY_REQUIRE_SERVICES=1 makes this a failure)`);
     }
