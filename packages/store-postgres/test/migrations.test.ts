@@ -50,6 +50,27 @@ describe.skipIf(!postgres.available)('PostgreSQL migrations and concurrency', ()
     }
   });
 
+  it('goes on after the server ends its connections (a restart or a failover)', async () => {
+    const schema = fresh('restart');
+    const applicationName = `pushrelay-test-${process.pid}-${Date.now()}`;
+    const db = await PostgresDatabase.open({ connection: { connectionString: PG_URL, application_name: applicationName }, schema });
+    try {
+      const reports = new PostgresReportStore(db);
+      expect(await reports.create(sampleReport())).toBe(true);
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+      await admin.end();
+      expect(killed.rowCount).toBeGreaterThanOrEqual(1);
+      // The pool drops the dead clients as their errors arrive; later calls get new connections.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await reports.create(sampleReport({ notificationId: 'n-2' }))).toBe(true);
+      expect((await reports.get('tenant-a', 'n-1'))?.notificationId).toBe('n-1');
+    } finally {
+      await db.close();
+    }
+  });
+
   it('refuses a schema name that is not a plain identifier, naming the option', async () => {
     await expect(PostgresDatabase.open({ connection: PG_URL, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(/schema must be a plain SQL identifier/);
   });
