@@ -22,6 +22,8 @@ export interface BullMQQueueOptions {
   keepFailedMs?: number;
   /** BullMQ lock duration: a job whose worker died runs again after about this long. Default 30 000 ms. */
   lockDurationMs?: number;
+  /** How often workers look for jobs whose process died (lock expired) and run them again. Default 30 000 ms. */
+  stalledIntervalMs?: number;
   /** While call jobs wait for a worker, default-lane jobs look again after this long. Default 25 ms. */
   yieldToCallsMs?: number;
   /** Called with what a handler threw; the job is then retried or left failed. */
@@ -49,6 +51,7 @@ export class BullMQQueue implements Queue {
   private readonly concurrency: number;
   private readonly jobOptions: JobsOptions;
   private readonly lockDurationMs: number;
+  private readonly stalledIntervalMs: number;
   private readonly yieldToCallsMs: number;
   private readonly onError: (error: unknown, job: DeliveryJob) => void;
   private readonly held = new Map<string, NodeJS.Timeout>();
@@ -61,6 +64,7 @@ export class BullMQQueue implements Queue {
     this.concurrency = positive('concurrency', options.concurrency ?? 64);
     this.slots = new Slots(this.concurrency);
     this.lockDurationMs = positive('lockDurationMs', options.lockDurationMs ?? 30_000);
+    this.stalledIntervalMs = positive('stalledIntervalMs', options.stalledIntervalMs ?? 30_000);
     this.yieldToCallsMs = positive('yieldToCallsMs', options.yieldToCallsMs ?? 25);
     this.onError = options.onError ?? (() => {});
     this.jobOptions = {
@@ -118,6 +122,7 @@ export class BullMQQueue implements Queue {
         prefix: this.prefix,
         concurrency: this.concurrency,
         lockDuration: this.lockDurationMs,
+        stalledInterval: this.stalledIntervalMs,
       });
       worker.on('error', () => {});
       if (lane === 'call') {
