@@ -3,8 +3,9 @@
 // through Vite's module runner, so benches need no build step.
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { runnerImport } from 'vite';
-import { sourceConditions } from '../../vitest.shared.mjs';
+import { defaultServerConditions, runnerImport } from 'vite';
+
+const sourceConditions = { ssr: { resolve: { conditions: ['@pushrelay/source', ...defaultServerConditions] } } };
 
 const file = process.argv[2];
 if (!file) {
