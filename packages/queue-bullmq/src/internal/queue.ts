@@ -201,7 +201,8 @@ export class BullMQQueue implements Queue {
     const job = bullJob.data.job;
     for (;;) {
       if (!(await this.slots.acquire(lane))) await putBack(bullJob, token, Date.now());
-      if (lane === 'call' || (await this.callsWaiting()) === 0) break;
+      // When Redis cannot say, run rather than hold a slot: the call lane's own order still holds.
+      if (lane === 'call' || (await this.callsWaiting().catch(() => 0)) === 0) break;
       this.slots.release();
       await new Promise((r) => setTimeout(r, this.yieldToCallsMs));
     }
