@@ -18,3 +18,5 @@ export {
 export type { StoreContext, StoreSuiteOptions, MissedCallSuiteOptions } from './conformance/stores.js';
 export { describeQueueConformance } from './conformance/queue.js';
 export type { QueueContext, QueueSuiteOptions } from './conformance/queue.js';
+export { requireService, probeTcp } from './services.js';
+export type { ServiceStatus } from './services.js';
