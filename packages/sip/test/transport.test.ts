@@ -214,6 +214,16 @@ describe('TCP transport', () => {
     expect(server.connections()).toEqual([]);
   });
 
+  it('closes a connection that stays idle past idleTimeoutMs', async () => {
+    const server = await track(createTcpTransport({ host: '127.0.0.1', port: 0, idleTimeoutMs: 50 }));
+    const closed = deferred<string>();
+    server.onConnectionClosed((id) => closed.resolve(id));
+    const socket = net.connect(server.local.port, '127.0.0.1');
+    socket.on('error', () => {});
+    expect(await closed.promise).toMatch(/^tcp-\d+$/);
+    socket.destroy();
+  });
+
   it('rejects with SipTransportError when nobody listens', async () => {
     const client = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
     const closed = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
