@@ -31,13 +31,14 @@ const ROOT_FILES = [
 const PROJECTS = ['packages/core', 'packages/testkit', 'tools/generators'];
 const SKIPPED = new Set(['node_modules', 'dist', 'out-tsc', '.nx', 'coverage']);
 
-export const childEnv = {
+export const childEnv: NodeJS.ProcessEnv = {
   ...process.env,
   NX_DAEMON: 'false',
   NX_NO_CLOUD: 'true',
   NX_TUI: 'false',
   FORCE_COLOR: '0',
   CI: 'true',
+  NX_ISOLATE_PLUGINS: 'false',
 };
 // A vitest run must not leak its own worker settings into the vitest the child nx starts.
 for (const key of Object.keys(childEnv)) {
