@@ -224,7 +224,7 @@ export function describeReportStoreConformance(t: TestApi, options: StoreSuiteOp
   });
 }
 
-export interface MissedCallSuiteOptions extends StoreSuiteOptions<MissedCallStore> {}
+export type MissedCallSuiteOptions = StoreSuiteOptions<MissedCallStore>;
 
 export function describeMissedCallStoreConformance(t: TestApi, options: MissedCallSuiteOptions): void {
   const run = (body: (s: MissedCallStore, c: StoreContext) => Promise<void>) => () => withStore(options, body);
