@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, TempWorkspace, workspaceRoot } from './support/workspace.js';
@@ -56,6 +57,9 @@ const importOf = (pkg: string) => `import * as dep from '${pkg}';\n\nexport cons
 
 describe('module boundaries in this workspace', () => {
   let errors: Record<string, string[]>;
+  // The adapter packages present in this checkout, whatever they are.
+  const adapters = readdirSync(join(workspaceRoot, 'packages')).filter((d) => /^(codec|transport)-/.test(d)).sort();
+  const codecs = adapters.filter((d) => d.startsWith('codec-'));
 
   beforeAll(() => {
     projectGraph(
@@ -73,7 +77,36 @@ describe('module boundaries in this workspace', () => {
     errors = boundaryErrorsOf(workspaceRoot, {
       coreImportsTestkit: { file: 'packages/core/src/probe.ts', code: importOf('@pushrelay/testkit') },
       coreImportsItself: { file: 'packages/core/src/probe.ts', code: importOf('./model.js') },
+      ...Object.fromEntries(
+        adapters.map((a) => [`core->${a}`, { file: 'packages/core/src/probe.ts', code: importOf(`@pushrelay/${a}`) }]),
+      ),
+      ...Object.fromEntries(
+        codecs.flatMap((codec) =>
+          adapters
+            .filter((other) => other !== codec)
+            .map((other) => [
+              `${codec}->${other}`,
+              { file: `packages/${codec}/src/probe.ts`, code: importOf(`@pushrelay/${other}`) },
+            ]),
+        ),
+      ),
     });
+  });
+
+  it('core may not import any adapter of this workspace', () => {
+    for (const a of adapters) {
+      expect(errors[`core->${a}`], a).toHaveLength(1);
+      expect(errors[`core->${a}`]![0]).toMatch(CORE_VIOLATION);
+    }
+  });
+
+  it('no codec of this workspace may import another adapter', () => {
+    for (const codec of codecs) {
+      for (const other of adapters.filter((o) => o !== codec)) {
+        expect(errors[`${codec}->${other}`], `${codec} -> ${other}`).toHaveLength(1);
+        expect(errors[`${codec}->${other}`]![0]).toContain('A project tagged with "type:codec" can only depend on libs tagged with');
+      }
+    }
   });
 
   it('core may not import the testkit', () => {
