@@ -3,3 +3,4 @@ export * from './simulators/base.js';
 export * from './simulators/faults.js';
 export * from './simulators/inspection.js';
 export * from './simulators/tls.js';
+export * from './simulators/apns.js';
