@@ -4,3 +4,4 @@ export * from './simulators/faults.js';
 export * from './simulators/inspection.js';
 export * from './simulators/tls.js';
 export * from './simulators/apns.js';
+export * from './conformance/transport.js';
