@@ -147,11 +147,14 @@ export function describeTransportConformance<S extends SimulatorHandle>(
     it('delivers every push of a burst exactly once across a GOAWAY', () =>
       withTransport(async (sim, transport) => {
         await transport.send(fresh(sim));
+        const opened = sim.connections().opened;
         sim.fault({ kind: 'goaway', afterStreams: 5 });
         const requests = Array.from({ length: options.burst ?? 40 }, () => fresh(sim));
         const outcomes = await Promise.all(requests.map((r) => transport.send(r)));
         expect(outcomes.filter((o) => o.kind !== 'delivered')).toEqual([]);
         for (const r of requests) expect(sim.deliveries({ token: tokenOf(r) })).toHaveLength(1);
+        // The GOAWAY did happen: the rest of the burst went on a new connection.
+        expect(sim.connections().opened).toBeGreaterThan(opened);
       }), 30_000);
 
     if (options.oversizedRequest) {

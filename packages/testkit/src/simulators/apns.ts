@@ -92,6 +92,11 @@ const TOPIC_SUFFIX: Record<string, string> = {
   liveactivity: '.push-type.liveactivity',
   pushtotalk: '.voip-ptt',
 };
+/** Extensions Apple puts in a push certificate for each environment it may be used in. */
+const APPLE_CERTIFICATE_ENVIRONMENT_OIDS: Record<ApnsEnvironment, string> = {
+  sandbox: '1.2.840.113635.100.6.3.1',
+  production: '1.2.840.113635.100.6.3.2',
+};
 const TOKEN_RE = /^[0-9a-fA-F]{64,200}$/;
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const TOKEN_MAX_AGE_S = 3600;
@@ -322,10 +327,14 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     addSigningKey,
     addApp: (bundleId, team) => void apps.set(bundleId, team ?? teamId),
     issueClientCertificate(bundleId, environment = 'both') {
-      const issued = authority.issueClientCertificate(`Apple Push Services: ${bundleId}`, { uid: bundleId });
+      const environments: ApnsEnvironment[] = environment === 'both' ? ['production', 'sandbox'] : [environment];
+      const issued = authority.issueClientCertificate(`Apple Push Services: ${bundleId}`, {
+        uid: bundleId,
+        markerExtensions: environments.map((e) => APPLE_CERTIFICATE_ENVIRONMENT_OIDS[e]),
+      });
       grants.set(issued.serialNumber.toLowerCase().replace(/^0+/, ''), {
         bundleId,
-        environments: environment === 'both' ? ['production', 'sandbox'] : [environment],
+        environments,
       });
       return { cert: issued.cert, key: issued.key };
     },
