@@ -27,9 +27,10 @@ function post(
   headers: Record<string, string>,
   body: string | undefined,
   tls: { cert?: string; key?: string } = {},
+  reuse?: http2.ClientHttp2Session,
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(url, { ca, ...tls });
+    const session = reuse ?? http2.connect(url, { ca, ...tls });
     session.on('error', reject);
     const stream = session.request({ ':method': headers[':method'] ?? 'POST', ':path': path, ...headers });
     let data = '';
@@ -38,7 +39,7 @@ function post(
     stream.setEncoding('utf8');
     stream.on('data', (c: string) => (data += c));
     stream.on('end', () => {
-      session.close();
+      if (!reuse) session.close();
       resolve({ status: Number(h[':status']), headers: h, body: data ? JSON.parse(data) : undefined });
     });
     stream.on('error', reject);
@@ -138,16 +139,24 @@ describe('APNs simulator', () => {
     expect(b.body).toEqual({ reason: 'TopicDisallowed' });
   });
 
-  it('refuses a new token for the same key within 20 minutes, accepts it after', async () => {
+  it('refuses a new token on a connection within 20 minutes of the last, and another key on it', async () => {
     const key = sim.addSigningKey();
-    const first = await post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, { ...voip(), authorization: `bearer ${jwt(key)}` }, payload);
-    expect(first.status).toBe(200);
-    now += 5 * 60_000;
-    const early = await post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, { ...voip(), authorization: `bearer ${jwt(key)}` }, payload);
-    expect({ status: early.status, body: early.body }).toEqual({ status: 429, body: { reason: 'TooManyProviderTokenUpdates' } });
-    now += 20 * 60_000;
-    const later = await post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, { ...voip(), authorization: `bearer ${jwt(key)}` }, payload);
-    expect(later.status).toBe(200);
+    const session = http2.connect(sim.productionUrl, { ca: sim.ca });
+    const send = (token: string) => post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, { ...voip(), authorization: `bearer ${token}` }, payload, {}, session);
+    try {
+      expect((await send(jwt(key))).status).toBe(200);
+      now += 5 * 60_000;
+      const early = await send(jwt(key));
+      expect({ status: early.status, body: early.body }).toEqual({ status: 429, body: { reason: 'TooManyProviderTokenUpdates' } });
+      // Another connection (another process) may make its own token.
+      expect((await post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, { ...voip(), authorization: `bearer ${jwt(key)}` }, payload)).status).toBe(200);
+      const other = await send(jwt(sim.signingKey));
+      expect(other.body).toEqual({ reason: 'UnrelatedKeyIdInToken' });
+      now += 20 * 60_000;
+      expect((await send(jwt(key))).status).toBe(200);
+    } finally {
+      session.close();
+    }
     auth = jwt(sim.signingKey);
   });
 

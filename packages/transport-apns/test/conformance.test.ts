@@ -9,7 +9,7 @@ describeTransportConformance(
     createSimulator: () => startApnsSimulator(),
     createTransport: (sim, { requestTimeoutMs }) => simTransport(sim, { requestTimeoutMs }),
     validRequest: (_sim, index) => voipRequest(index, { collapseId: `c${index}`, expiresAt: 1_900_000_000_500 }),
-    checkDelivery: (delivery, request, expect) => {
+    checkDelivery: (delivery, request) => {
       expect(delivery).toEqual({
         provider: 'apns',
         environment: 'production',

@@ -1,13 +1,13 @@
 import { PushRelayError, TransportError, type DeliveryOutcome, type DeliveryOutcomeKind, type PushRequest, type Transport } from '@pushrelay/core';
 import type { TestApi } from '../runner.js';
 import type { SimulatorHandle } from '../simulators/base.js';
-import type { FaultSpec } from '../simulators/faults.js';
+import type { FaultAction, FaultSpec } from '../simulators/faults.js';
 import type { SimDelivery } from '../simulators/inspection.js';
 
 export interface TransportFaultCase {
   name: string;
   /** Scripted on the simulator for the next request to the case's token. */
-  fault: Omit<FaultSpec, 'token'>;
+  fault: FaultAction & { count?: number | null; share?: number };
   expect: DeliveryOutcomeKind;
   /** When set, the outcome must carry exactly this retryAfterMs. */
   retryAfterMs?: number;

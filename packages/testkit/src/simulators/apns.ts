@@ -107,8 +107,6 @@ interface TrustedKey {
   teamId: string;
   publicKey: KeyObject;
   environments: ApnsEnvironment[];
-  /** iat of the newest token accepted for this key. */
-  lastIat?: number;
 }
 
 interface ClientCertificateGrant {
@@ -161,8 +159,8 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
   }
   const grants = new Map<string, ClientCertificateGrant>();
   const devices = new Map<string, { bundleId: string; environment?: ApnsEnvironment }>();
-  /** The key id each connection first authenticated with. */
-  const connectionKeys = new Map<string, string>();
+  /** The key each connection authenticated with, and the newest token iat seen on it. */
+  const connectionTokens = new Map<string, { keyId: string; iat: number }>();
 
   const addSigningKey = (o: { teamId?: string; environments?: ApnsEnvironment[] } = {}): ApnsSigningKey => {
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -213,14 +211,15 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     if (claims.iat > nowS + 60) return error(403, 'InvalidProviderToken', apnsId);
     if (nowS - claims.iat > TOKEN_MAX_AGE_S) return error(403, 'ExpiredProviderToken', apnsId);
     if (!key.environments.includes(environment)) return error(403, 'BadEnvironmentKeyInToken', apnsId);
+    // APNs binds a connection to the first key it sees, and counts a new token on a connection
+    // (a newer iat) within 20 minutes of the previous one as a needless refresh.
     const connectionKey = `${environment}:${request.connectionId}`;
-    const boundKey = connectionKeys.get(connectionKey);
-    if (boundKey !== undefined && boundKey !== key.keyId) return error(403, 'UnrelatedKeyIdInToken', apnsId);
-    if (key.lastIat !== undefined && claims.iat > key.lastIat) {
-      if (claims.iat - key.lastIat < TOKEN_MIN_REFRESH_S) return error(429, 'TooManyProviderTokenUpdates', apnsId);
+    const bound = connectionTokens.get(connectionKey);
+    if (bound !== undefined && bound.keyId !== key.keyId) return error(403, 'UnrelatedKeyIdInToken', apnsId);
+    if (bound !== undefined && claims.iat > bound.iat) {
+      if (claims.iat - bound.iat < TOKEN_MIN_REFRESH_S) return error(429, 'TooManyProviderTokenUpdates', apnsId);
     }
-    if (key.lastIat === undefined || claims.iat > key.lastIat) key.lastIat = claims.iat;
-    connectionKeys.set(connectionKey, key.keyId);
+    if (bound === undefined || claims.iat > bound.iat) connectionTokens.set(connectionKey, { keyId: key.keyId, iat: claims.iat });
     return { kind: 'token', key };
   };
 
