@@ -72,7 +72,7 @@ async function roundTrip(client: SipTransport, server: SipTransport): Promise<{ 
   return { response: await done.promise, seen };
 }
 
-describe('UDP transport', () => {
+describe('UDP transport', { timeout: 20_000 }, () => {
   it('carries a request and its response between two sockets, stamping received and rport', async () => {
     const server = await track(createUdpTransport({ host: '127.0.0.1', port: 0 }));
     const client = await track(createUdpTransport({ host: '127.0.0.1', port: 0 }));
@@ -109,7 +109,7 @@ describe('UDP transport', () => {
   });
 });
 
-describe('TCP transport', () => {
+describe('TCP transport', { timeout: 20_000 }, () => {
   it('round-trips over TCP and sends a later request back on the flow the client registered on', async () => {
     const server = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
     const client = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
@@ -214,6 +214,16 @@ describe('TCP transport', () => {
     expect(server.connections()).toEqual([]);
   });
 
+  it('closes a connection that stays idle past idleTimeoutMs', async () => {
+    const server = await track(createTcpTransport({ host: '127.0.0.1', port: 0, idleTimeoutMs: 50 }));
+    const closed = deferred<string>();
+    server.onConnectionClosed((id) => closed.resolve(id));
+    const socket = net.connect(server.local.port, '127.0.0.1');
+    socket.on('error', () => {});
+    expect(await closed.promise).toMatch(/^tcp-\d+$/);
+    socket.destroy();
+  });
+
   it('rejects with SipTransportError when nobody listens', async () => {
     const client = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
     const closed = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
@@ -225,7 +235,7 @@ describe('TCP transport', () => {
   });
 });
 
-describe('TLS transport', () => {
+describe('TLS transport', { timeout: 20_000 }, () => {
   it('round-trips over TLS with the same interface', async () => {
     const credentials = { key: fixture('tls/key.pem'), cert: fixture('tls/cert.pem') };
     const server = await track(createTlsTransport({ host: '127.0.0.1', port: 0, server: credentials }));

@@ -146,6 +146,10 @@ export interface StreamTransportOptions extends StreamParserOptions {
   port?: number;
   /** Give up connecting to a peer after this long. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Close a connection that carried nothing (not even a keep-alive) for this long. Default 0: never. */
+  idleTimeoutMs?: number;
+  /** Refuse incoming connections beyond this many. Default: no limit. */
+  maxConnections?: number;
 }
 
 export interface TlsTransportOptions extends StreamTransportOptions {
@@ -219,6 +223,7 @@ async function createStreamTransport(
     const from: Endpoint = { transport: protocol, address: flow.address, port: flow.port, connectionId: flow.id };
     const parser = new StreamParser(options);
     socket.setNoDelay(true);
+    if (options.idleTimeoutMs) socket.setTimeout(options.idleTimeoutMs, () => socket.end());
     socket.on('data', (chunk: Buffer) => {
       for (const event of parser.push(chunk)) {
         if (event.type === 'ping') {
@@ -266,6 +271,7 @@ async function createStreamTransport(
     else adopt(socket);
   });
   server.on('error', () => {});
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 5060, options.host ?? '0.0.0.0', () => {

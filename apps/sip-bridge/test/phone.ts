@@ -1,0 +1,113 @@
+import {
+  createRequest,
+  createUdpTransport,
+  digestClientAuthorization,
+  generateCallId,
+  getHeaders,
+  TransactionLayer,
+  type Endpoint,
+  type ServerTransaction,
+  type SipRequest,
+  type SipResponse,
+  type SipTransport,
+} from '@pushrelay/sip';
+
+/** A tiny SIP user agent over UDP for in-process tests: registers, calls, answers. */
+export class TestPhone {
+  readonly received: SipRequest[] = [];
+  /** How incoming INVITEs are answered; default 180 then 200. */
+  answer: (invite: SipRequest, tx: ServerTransaction) => void = (invite, tx) => {
+    tx.reply(180);
+    tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:phone@127.0.0.1:${this.port}>` }] });
+  };
+  private cseq = 1;
+  private readonly callId = generateCallId('127.0.0.1');
+
+  private constructor(
+    private readonly transport: SipTransport,
+    readonly layer: TransactionLayer,
+    readonly bridge: Endpoint,
+  ) {}
+
+  static async start(bridgePort: number): Promise<TestPhone> {
+    const transport = await createUdpTransport({ host: '127.0.0.1', port: 0 });
+    let phone: TestPhone | undefined;
+    const layer = new TransactionLayer({
+      transports: [transport],
+      onRequest: (request, tx) => {
+        phone!.received.push(request);
+        if (request.method === 'INVITE' && tx) phone!.answer(request, tx);
+        else if (tx) tx.reply(200);
+      },
+      onCancel: (invite) => invite.reply(487),
+    });
+    phone = new TestPhone(transport, layer, { transport: 'udp', address: '127.0.0.1', port: bridgePort });
+    return phone;
+  }
+
+  get port(): number {
+    return this.transport.local.port;
+  }
+
+  invites(): SipRequest[] {
+    return this.received.filter((r) => r.method === 'INVITE');
+  }
+
+  send(request: SipRequest, onProvisional?: (r: SipResponse) => void): Promise<SipResponse> {
+    return new Promise((resolve, reject) => {
+      this.layer.sendRequest(request, this.bridge, {
+        onResponse: (response) => (response.status >= 200 ? resolve(response) : onProvisional?.(response)),
+        onTimeout: () => reject(new Error(`${request.method} timed out`)),
+        onTransportError: (error) => reject(error as Error),
+      });
+    });
+  }
+
+  registerRequest(user: string, options: { contactParams?: string; headerParams?: string; headers?: { name: string; value: string }[]; expires?: number; authorization?: string }): SipRequest {
+    const headers = [...(options.headers ?? []), { name: 'Expires', value: String(options.expires ?? 3600) }];
+    if (options.authorization) headers.push({ name: 'Authorization', value: options.authorization });
+    return createRequest({
+      method: 'REGISTER',
+      uri: `sip:127.0.0.1:${this.bridge.port}`,
+      from: `<sip:${user}@127.0.0.1>`,
+      to: `<sip:${user}@127.0.0.1>`,
+      callId: this.callId,
+      cseq: this.cseq++,
+      via: { transport: 'UDP', host: '127.0.0.1', port: this.port },
+      contact: `<sip:${user}@127.0.0.1:${this.port}${options.contactParams ?? ''}>${options.headerParams ?? ''}`,
+      headers,
+    });
+  }
+
+  /** REGISTER, answer the challenge with the given algorithm, return the final response. */
+  async register(
+    user: string,
+    password: string,
+    options: { contactParams?: string; headerParams?: string; headers?: { name: string; value: string }[]; expires?: number; algorithm?: 'SHA-256' | 'MD5' } = {},
+  ): Promise<SipResponse> {
+    const first = await this.send(this.registerRequest(user, options));
+    if (first.status !== 401) return first;
+    const algorithm = options.algorithm ?? 'SHA-256';
+    const challenge = getHeaders(first, 'WWW-Authenticate').find((c) => c.includes(`algorithm=${algorithm}`));
+    if (!challenge) throw new Error(`no ${algorithm} challenge`);
+    const uri = `sip:127.0.0.1:${this.bridge.port}`;
+    const authorization = digestClientAuthorization({ challenge, method: 'REGISTER', uri, username: user, password });
+    return this.send(this.registerRequest(user, { ...options, authorization }));
+  }
+
+  inviteRequest(callee: string, callId = generateCallId('127.0.0.1')): SipRequest {
+    return createRequest({
+      method: 'INVITE',
+      uri: `sip:${callee}@127.0.0.1:${this.bridge.port}`,
+      from: `"Bob Caller" <sip:+15551234567@127.0.0.1:${this.port}>`,
+      to: `<sip:${callee}@127.0.0.1:${this.bridge.port}>`,
+      callId,
+      via: { transport: 'UDP', host: '127.0.0.1', port: this.port },
+      contact: `<sip:+15551234567@127.0.0.1:${this.port}>`,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}
