@@ -31,18 +31,18 @@ export class TestPhone {
 
   static async start(bridgePort: number): Promise<TestPhone> {
     const transport = await createUdpTransport({ host: '127.0.0.1', port: 0 });
-    let phone: TestPhone | undefined;
+    const box: { phone?: TestPhone } = {};
     const layer = new TransactionLayer({
       transports: [transport],
       onRequest: (request, tx) => {
-        phone!.received.push(request);
-        if (request.method === 'INVITE' && tx) phone!.answer(request, tx);
+        box.phone!.received.push(request);
+        if (request.method === 'INVITE' && tx) box.phone!.answer(request, tx);
         else if (tx) tx.reply(200);
       },
       onCancel: (invite) => invite.reply(487),
     });
-    phone = new TestPhone(transport, layer, { transport: 'udp', address: '127.0.0.1', port: bridgePort });
-    return phone;
+    box.phone = new TestPhone(transport, layer, { transport: 'udp', address: '127.0.0.1', port: bridgePort });
+    return box.phone;
   }
 
   get port(): number {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationType } from '@pushrelay/core';
+import { startApnsSimulator, type ApnsSimulatorHandle } from '@pushrelay/testkit';
 import { startBridge, type RunningBridge } from '../src/index.js';
 import { freePort, RecordingTransport, runSipp, sippAvailability } from './support.js';
 
@@ -18,12 +19,13 @@ const CAROL_TOKEN = 'fcm-carol-token:APA91bExample_0123456789';
 
 describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
   let bridge: RunningBridge;
-  const apns = new RecordingTransport('apns');
+  let apnsSim: ApnsSimulatorHandle;
   const fcm = new RecordingTransport('fcm');
   const pushed: NotificationType[] = [];
   const work = mkdtempSync(join(tmpdir(), 'sip-bridge-sipp-'));
 
   beforeAll(async () => {
+    apnsSim = await startApnsSimulator({ apps: [{ bundleId: 'com.example.mizu' }] });
     bridge = await startBridge({
       config: {
         domain: '127.0.0.1',
@@ -38,15 +40,32 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
         metrics: { host: '127.0.0.1', port: 0 },
         log: { level: 'silent' },
         shutdownTimeoutMs: 2000,
+        apns: {
+          apps: [{ bundleId: 'com.example.mizu', credential: { type: 'token', ...apnsSim.signingKey } }],
+          address: apnsSim.host,
+          port: { production: apnsSim.productionPort, sandbox: apnsSim.sandboxPort },
+          ca: apnsSim.ca,
+        },
       },
-      transports: { apns, fcm },
+      transports: { fcm },
     });
     bridge.relay.events.on('attempt', ({ notification }) => pushed.push(notification.type));
   });
 
   afterAll(async () => {
     await bridge?.stop();
+    await apnsSim?.close();
   });
+
+  async function apnsDelivery(token: string, timeoutMs: number) {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const [delivery] = apnsSim.deliveries({ token });
+      if (delivery) return delivery;
+      if (Date.now() > until) throw new Error(`no APNs delivery within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 
   const target = (): string => `127.0.0.1:${bridge.sip.port}`;
 
@@ -80,14 +99,13 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
     );
   }
 
-  it('a Mizutech phone (X-MPUSH) is pushed over APNs, re-registers from a new port and answers exactly once', async () => {
+  it('a Mizutech phone (X-MPUSH) is pushed through the APNs simulator, re-registers from a new port and answers exactly once', async () => {
     await register('register-mizutech.xml', 'alice', ALICE_TOKEN);
     const forwardedBefore = bridge.metrics.get('sip_bridge_forwarded_invites_total', { reason: 're-register' });
     const caller = call('caller.xml', 'alice', 15_000);
-    const push = await apns.waitFor((r) => r.token === ALICE_TOKEN, 8000);
-    expect(push.pushType).toBe('voip');
-    expect(push.headers).toEqual({ 'apns-topic': 'com.example.mizu.voip' });
-    expect(push.payload['data']).toMatchObject({ ntype: 0, nfrom: '+15551234567', nfromusername: 'Bob Caller', ntousr: 'alice' });
+    const push = await apnsDelivery(ALICE_TOKEN, 8000);
+    expect(push.headers).toMatchObject({ 'apns-push-type': 'voip', 'apns-topic': 'com.example.mizu.voip', 'apns-priority': '10' });
+    expect((push.payload as { data: unknown }).data).toMatchObject({ ntype: 0, nfrom: '+15551234567', nfromusername: 'Bob Caller', ntousr: 'alice' });
     const phone = await wakePhone('register-mizutech.xml', 'alice', ALICE_TOKEN);
     const callerResult = await caller;
     expect(callerResult.code, callerResult.output).toBe(0);

@@ -33,6 +33,7 @@ import { Metrics, serveMetrics } from './metrics.js';
 import { Notifier } from './notifier.js';
 import { hasToTag, Proxy, type LocalAddress } from './proxy.js';
 import { Registrar } from './registrar.js';
+import { transportsFromConfig } from './transports.js';
 
 /** Injection tokens of the composition root; replace any of them with `overrides`. */
 export const TOKENS = {
@@ -58,7 +59,10 @@ export const TOKENS = {
 
 export interface BridgeOptions {
   config: BridgeConfig | BridgeConfigInput;
-  /** Push transports by provider (APNs, FCM, HMS); a provider without one is skipped by the relay. */
+  /**
+   * Push transports by provider, over those the config builds (APNs); a provider without one
+   * is skipped by the relay.
+   */
   transports?: Partial<Record<Provider, Transport>>;
   clock?: Clock;
   logger?: Logger;
@@ -93,7 +97,7 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
   const clock = options.clock ?? systemClock;
   c.register(TOKENS.Config, { useValue: config });
   c.register(TOKENS.Clock, { useValue: clock });
-  c.register(TOKENS.Transports, { useValue: options.transports ?? {} });
+  c.register(TOKENS.Transports, { useValue: { ...transportsFromConfig(config), ...options.transports } });
   c.register(TOKENS.Codecs, { useValue: [mizutechCodec, ecssCodec, ...(options.codecs ?? [])] });
   singleton(c, TOKENS.Logger, () => options.logger ?? createLogger(config.log.level));
   singleton(c, TOKENS.Metrics, () => new Metrics());

@@ -36,6 +36,11 @@ export interface BridgeConfig {
     /** FCM project for RFC 8599 FCM contacts whose pn-param carries no project id. */
     fcmProject?: string;
   };
+  /**
+   * APNs transport options as @pushrelay/transport-apns takes them; a credential's `key`, `cert`
+   * or `pfx` may be given as `keyFile`, `certFile`, `pfxFile`, and `ca` as `caFile`.
+   */
+  apns?: Record<string, unknown>;
   /** null: no metrics endpoint. */
   metrics: { host: string; port: number } | null;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -71,7 +76,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
     }
     return value;
   };
-  const known = ['domain', 'realm', 'tenant', 'listen', 'publicHost', 'users', 'digest', 'registration', 'calls', 'push', 'metrics', 'log', 'shutdownTimeoutMs'];
+  const known = ['domain', 'realm', 'tenant', 'listen', 'publicHost', 'users', 'digest', 'registration', 'calls', 'push', 'metrics', 'log', 'shutdownTimeoutMs', 'apns'];
   for (const key of Object.keys(root)) if (!known.includes(key)) fail(key, 'is not a known option');
 
   const str = (value: unknown, path: string, fallback: string | undefined, pattern?: RegExp): string => {
@@ -194,8 +199,16 @@ export function resolveConfig(input: unknown): BridgeConfig {
   const log = { level: oneOf(logIn['level'], 'log.level', LOG_LEVELS, 'info') };
   const shutdownTimeoutMs = int(root['shutdownTimeoutMs'], 'shutdownTimeoutMs', 5000, 0, 120_000);
 
+  let apns: Record<string, unknown> | undefined;
+  if (root['apns'] != null) {
+    apns = section('apns');
+    if (!Array.isArray(apns['apps']) || apns['apps'].length === 0) fail('apns.apps', 'must list at least one app');
+  }
+
   if (issues.length > 0) throw new ValidationError(issues, 'sip-bridge config');
-  return { domain, realm, tenant, listen, publicHost, users, digest, registration, calls, push, metrics, log, shutdownTimeoutMs };
+  const config: BridgeConfig = { domain, realm, tenant, listen, publicHost, users, digest, registration, calls, push, metrics, log, shutdownTimeoutMs };
+  if (apns) config.apns = apns;
+  return config;
 }
 
 /**

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { TransportError, ValidationError, type Provider, type Transport } from '@pushrelay/core';
+import { createApnsTransport, type ApnsTransportOptions } from '@pushrelay/transport-apns';
+import type { BridgeConfig } from './config.js';
+
+const FILE_FIELDS = ['key', 'cert', 'pfx', 'ca'] as const;
+
+/** Replaces `<field>File` entries by the file's content, anywhere in the options. */
+function inlineFiles(value: unknown, path: string): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => inlineFiles(v, `${path}[${i}]`));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(value)) {
+    const field = FILE_FIELDS.find((f) => name === `${f}File`);
+    if (field && typeof v === 'string') {
+      try {
+        out[field] = readFileSync(v, 'utf8');
+      } catch (error) {
+        throw new ValidationError([{ path: `${path}.${name}`, message: `cannot read ${v}: ${(error as Error).message}` }], 'sip-bridge config');
+      }
+    } else out[name] = inlineFiles(v, `${path}.${name}`);
+  }
+  return out;
+}
+
+/** The push transports the config asks for; a transport's own validation error names its field. */
+export function transportsFromConfig(config: BridgeConfig): Partial<Record<Provider, Transport>> {
+  const transports: Partial<Record<Provider, Transport>> = {};
+  if (config.apns) {
+    try {
+      transports.apns = createApnsTransport(inlineFiles(config.apns, 'apns') as unknown as ApnsTransportOptions);
+    } catch (error) {
+      if (error instanceof TransportError) {
+        throw new ValidationError([{ path: `apns${error.field ? `.${error.field}` : ''}`, message: error.message }], 'sip-bridge config');
+      }
+      throw error;
+    }
+  }
+  return transports;
+}
