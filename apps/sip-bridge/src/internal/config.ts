@@ -125,7 +125,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
   };
 
   const domain = str(root['domain'], 'domain', undefined, HOSTNAME);
-  const realm = str(root['realm'], 'realm', domain || undefined);
+  const realm = str(root['realm'], 'realm', domain);
   const tenant = str(root['tenant'], 'tenant', 'default');
 
   const listenIn = section('listen');
