@@ -8,8 +8,12 @@ import { createLogger } from './internal/logger.js';
 async function main(): Promise<void> {
   const file = process.argv[2] ?? process.env['PUSHRELAY_SIP_BRIDGE_CONFIG'];
   let config;
+  let bridge;
+  let logger;
   try {
     config = await loadConfig(file);
+    logger = createLogger(config.log.level);
+    bridge = await startBridge({ config, logger });
   } catch (error) {
     if (error instanceof ValidationError) {
       process.stderr.write(`sip-bridge: invalid configuration\n${error.issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}\n`);
@@ -17,8 +21,6 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.log.level);
-  const bridge = await startBridge({ config, logger });
   const shutdown = (signal: string): void => {
     logger.info({ signal }, 'shutdown requested');
     // The bound holds even if something below hangs.
