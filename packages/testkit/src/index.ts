@@ -3,3 +3,22 @@ export * from './simulators/base.js';
 export * from './simulators/faults.js';
 export * from './simulators/inspection.js';
 export * from './simulators/tls.js';
+export {
+  describeCodecConformance,
+  loadCodecFixtures,
+  payloadLimit,
+  pushRequestSize,
+  PROVIDER_PAYLOAD_LIMITS,
+} from './conformance/codec.js';
+export type { CodecConformanceOptions, CodecFixture } from './conformance/codec.js';
+export {
+  describeBindingStoreConformance,
+  describeReportStoreConformance,
+  describeMissedCallStoreConformance,
+  bindingInput,
+  sampleNotification,
+  sampleReport,
+} from './conformance/stores.js';
+export type { StoreContext, StoreSuiteOptions, MissedCallSuiteOptions } from './conformance/stores.js';
+export { describeQueueConformance } from './conformance/queue.js';
+export type { QueueContext, QueueSuiteOptions } from './conformance/queue.js';

@@ -26,7 +26,8 @@ export class InMemoryReportStore implements ReportStore {
     const report = this.reports.get(key(tenant, notificationId));
     const device = report?.devices.find((d) => d.bindingId === bindingId);
     if (!report || !device) return undefined;
-    return { report: structuredClone(report), completedNow: applyDeviceUpdate(report, device, update) };
+    const completedNow = applyDeviceUpdate(report, device, update);
+    return { report: structuredClone(report), completedNow };
   }
 }
 
