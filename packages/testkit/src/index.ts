@@ -22,3 +22,4 @@ export {
 export type { StoreContext, StoreSuiteOptions, MissedCallSuiteOptions } from './conformance/stores.js';
 export { describeQueueConformance } from './conformance/queue.js';
 export type { QueueContext, QueueSuiteOptions } from './conformance/queue.js';
+export * from './simulators/fcm.js';

@@ -169,7 +169,9 @@ export class HmsTransport implements Transport {
         body,
         ...(signal ? { signal } : {}),
       });
-      const text = await res.body.text();
+      // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
+      // must not turn an accepted push into a retry (that would send it twice).
+      const text = await res.body.text().catch(() => '');
       return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
     } catch (error) {
       if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
