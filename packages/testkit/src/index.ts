@@ -23,3 +23,4 @@ export type { StoreContext, StoreSuiteOptions, MissedCallSuiteOptions } from './
 export { describeQueueConformance } from './conformance/queue.js';
 export type { QueueContext, QueueSuiteOptions } from './conformance/queue.js';
 export * from './simulators/fcm.js';
+export * from './simulators/hms.js';

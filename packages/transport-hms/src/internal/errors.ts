@@ -49,6 +49,9 @@ export function mapHmsAnswer(
       : { kind: 'retry', reason, retryAfterMs: context.retryAfterMs };
   if (status === 503) return all(retry(`flow control (HTTP 503)${answer ? `: ${answer.code} ${answer.msg}` : ''}`));
   if (!answer) {
+    // Huawei answers 200 only when it accepted the message; the body was lost on the way
+    // (a GOAWAY cut it off), and which tokens were illegal, if any, is unknown.
+    if (status === 200) return all({ kind: 'delivered' });
     if (status === 429 || status >= 500) return all(retry(`HTTP ${status}`));
     if (status === 401 || status === 403) return all({ kind: 'auth-failed', reason: `HTTP ${status}` });
     return all({ kind: 'rejected', reason: `HTTP ${status} without an HMS code` });
