@@ -24,3 +24,5 @@ export { describeQueueConformance } from './conformance/queue.js';
 export type { QueueContext, QueueSuiteOptions } from './conformance/queue.js';
 export * from './simulators/fcm.js';
 export * from './simulators/hms.js';
+export * from './simulators/apns.js';
+export * from './conformance/transport.js';

@@ -35,6 +35,8 @@ export interface SimRequest {
   receivedAt: number;
   /** Which simulator port took it (`production`/`sandbox` for APNs). */
   environment?: string;
+  /** Identifies the TLS connection it came on (per-connection rules such as APNs key binding). */
+  connectionId: number;
 }
 
 export interface SimClientCertificate {
@@ -138,6 +140,7 @@ export interface SimulatorServer {
 }
 
 interface ConnectionInfo {
+  id: number;
   socket: TLSSocket;
   streams: number;
   /** Streams above this id are refused: a GOAWAY was sent. */
@@ -176,7 +179,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
 
   server.on('secureConnection', (socket: TLSSocket) => {
     opened++;
-    const info: ConnectionInfo = { socket, streams: 0 };
+    const info: ConnectionInfo = { id: opened, socket, streams: 0 };
     sockets.set(socket, info);
     const key = remoteKey(socket);
     byRemote.set(key, info);
@@ -274,6 +277,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       bodyTruncated: read.truncated,
       httpVersion: req.httpVersion,
       receivedAt,
+      connectionId: connection?.id ?? 0,
       ...(options.environment !== undefined ? { environment: options.environment } : {}),
     };
     const clientCertificate = clientCertificateOf(req);

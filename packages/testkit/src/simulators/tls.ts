@@ -14,7 +14,10 @@ export interface CertificateAuthority {
   /** Issues a server certificate for the given DNS names and IP addresses. */
   issueServerCertificate(hosts?: readonly string[]): IssuedCertificate;
   /** Issues a TLS client certificate with the given subject common name. */
-  issueClientCertificate(commonName: string, options?: { organizationalUnit?: string; uid?: string }): IssuedCertificate;
+  issueClientCertificate(
+    commonName: string,
+    options?: { organizationalUnit?: string; uid?: string; markerExtensions?: readonly string[] },
+  ): IssuedCertificate;
 }
 
 export interface IssuedCertificate {
@@ -132,6 +135,12 @@ export function createCertificateAuthority(name = 'pushrelay simulator CA'): Cer
       return issue(subject, [
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
         { name: 'extKeyUsage', clientAuth: true },
+        // Extensions whose presence is the information (APNs marks a certificate's environments so).
+        ...(options.markerExtensions ?? []).map((id) => ({
+          id,
+          critical: false,
+          value: forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.NULL, false, ''),
+        })),
       ]);
     },
   };
