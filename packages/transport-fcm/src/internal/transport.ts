@@ -19,7 +19,7 @@ export const DEFAULT_FCM_BASE_URL = 'https://fcm.googleapis.com';
 /** One Firebase project the transport can send for. */
 export interface FcmProjectCredential {
   /** The service-account key file: its JSON text or the parsed object. */
-  serviceAccount?: string | Record<string, unknown>;
+  serviceAccount?: string | object;
   /** Any other source of access tokens, e.g. `firebaseAdminTokenProvider(applicationDefault())`. */
   tokenProvider?: AccessTokenProvider;
   /** The Firebase project id (PushRequest.app); defaults to the key file's `project_id`. */
