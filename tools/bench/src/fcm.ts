@@ -3,7 +3,7 @@
  * settings and no transport logic (the ceiling). The simulator and each client run in their
  * own process so their CPU and memory do not mix.
  *
- *   npm run fcm -w tools/bench     (BENCH_TOTAL, BENCH_WARMUP, BENCH_CONCURRENCY to tune)
+ *   npx nx build @pushrelay/bench && node tools/bench/dist/fcm.js   (BENCH_TOTAL, BENCH_WARMUP, BENCH_CONCURRENCY to tune)
  */
 import { createSign } from 'node:crypto';
 import { Agent } from 'undici';
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     results.push(await result);
   }
   sim.process.disconnect();
-  printTable('FCM HTTP v1 against the simulator (HTTP/2, 4 connections x 100 streams)', results, 'npm run fcm -w tools/bench');
+  printTable('FCM HTTP v1 against the simulator (HTTP/2, 4 connections x 100 streams)', results, 'npx nx build @pushrelay/bench && node tools/bench/dist/fcm.js');
 }
 
 void main();

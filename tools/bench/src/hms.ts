@@ -3,7 +3,7 @@
  * settings and no transport logic (the ceiling). The simulator and each client run in their
  * own process so their CPU and memory do not mix.
  *
- *   npm run hms -w tools/bench     (BENCH_TOTAL, BENCH_WARMUP, BENCH_CONCURRENCY to tune)
+ *   npx nx build @pushrelay/bench && node tools/bench/dist/hms.js   (BENCH_TOTAL, BENCH_WARMUP, BENCH_CONCURRENCY to tune)
  */
 import { Agent } from 'undici';
 import type { PushRequest } from '@pushrelay/core';
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     results.push(await result);
   }
   sim.process.disconnect();
-  printTable('HMS Push Kit v1 against the simulator (HTTP/2, 4 connections x 100 streams)', results, 'npm run hms -w tools/bench');
+  printTable('HMS Push Kit v1 against the simulator (HTTP/2, 4 connections x 100 streams)', results, 'npx nx build @pushrelay/bench && node tools/bench/dist/hms.js');
 }
 
 void main();
