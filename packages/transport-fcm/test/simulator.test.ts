@@ -135,7 +135,7 @@ describe('FCM transport against the simulator', () => {
   it('surfaces Retry-After as retryAfterMs', async () => {
     const t = transport();
     sim.fault({ kind: 'status', status: 429, retryAfter: 17 });
-    expect(await t.send(push())).toEqual({ kind: 'retry', reason: 'QUOTA_EXCEEDED: Simulated QUOTA_EXCEEDED.', retryAfterMs: 17_000 });
+    expect(await t.send(push())).toEqual({ kind: 'retry', reason: 'QUOTA_EXCEEDED: Simulated QUOTA_EXCEEDED.', retryAfterMs: 17_000, scope: 'credential' });
     sim.fault({ kind: 'status', status: 503, retryAfter: 2 });
     expect(await t.send(push())).toEqual({ kind: 'retry', reason: 'UNAVAILABLE: Simulated UNAVAILABLE.', retryAfterMs: 2000 });
   });

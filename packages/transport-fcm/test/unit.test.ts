@@ -169,8 +169,8 @@ describe('errors', () => {
 
   it('gives quota errors at least a minute when FCM names no delay', () => {
     const info = readFcmError(429, body('RESOURCE_EXHAUSTED', 'QUOTA_EXCEEDED'));
-    expect(mapFcmError(429, info, undefined)).toEqual({ kind: 'retry', reason: 'QUOTA_EXCEEDED: m', retryAfterMs: 60_000 });
-    expect(mapFcmError(429, info, 7000)).toEqual({ kind: 'retry', reason: 'QUOTA_EXCEEDED: m', retryAfterMs: 7000 });
+    expect(mapFcmError(429, info, undefined)).toEqual({ kind: 'retry', reason: 'QUOTA_EXCEEDED: m', retryAfterMs: 60_000, scope: 'credential' });
+    expect(mapFcmError(429, info, 7000)).toEqual({ kind: 'retry', reason: 'QUOTA_EXCEEDED: m', retryAfterMs: 7000, scope: 'credential' });
   });
 
   it('reads Retry-After as seconds or a date', () => {

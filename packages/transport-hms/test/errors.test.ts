@@ -50,7 +50,7 @@ describe('HMS answers', () => {
 
   it('surfaces Retry-After on flow control', () => {
     expect(mapHmsAnswer(503, undefined, ['a'], { trustAllInvalid: true, retryAfterMs: 5000 })).toEqual([
-      { kind: 'retry', reason: 'flow control (HTTP 503)', retryAfterMs: 5000 },
+      { kind: 'retry', reason: 'flow control (HTTP 503)', retryAfterMs: 5000, scope: 'credential' },
     ]);
   });
 });

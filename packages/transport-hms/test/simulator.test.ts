@@ -211,7 +211,7 @@ describe('HMS transport against the simulator', () => {
   it('surfaces Retry-After of a flow-control 503 as retryAfterMs', async () => {
     const t = transport();
     sim.fault({ kind: 'status', status: 503, retryAfter: 9 });
-    expect(await t.send(push())).toEqual({ kind: 'retry', reason: 'flow control (HTTP 503): 80300020 Flow control.', retryAfterMs: 9000 });
+    expect(await t.send(push())).toEqual({ kind: 'retry', reason: 'flow control (HTTP 503): 80300020 Flow control.', retryAfterMs: 9000, scope: 'credential' });
   });
 
   it('answers auth-failed for a wrong app secret', async () => {

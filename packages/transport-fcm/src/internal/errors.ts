@@ -35,8 +35,12 @@ export function readFcmError(statusCode: number, body: unknown): FcmErrorInfo {
 /** One FCM error answer as exactly one outcome (the table in the README, section Errors). */
 export function mapFcmError(statusCode: number, info: FcmErrorInfo, retryAfterMs: number | undefined): DeliveryOutcome {
   const reason = info.message ? `${info.code}: ${info.message}` : info.code;
-  const retry = (after?: number): DeliveryOutcome =>
-    after === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, retryAfterMs: after };
+  const retry = (after?: number, scope?: 'credential'): DeliveryOutcome => ({
+    kind: 'retry',
+    reason,
+    ...(after !== undefined ? { retryAfterMs: after } : {}),
+    ...(scope ? { scope } : {}),
+  });
   switch (info.code) {
     case 'UNREGISTERED':
     case 'SENDER_ID_MISMATCH':
@@ -45,7 +49,8 @@ export function mapFcmError(statusCode: number, info: FcmErrorInfo, retryAfterMs
       return info.tokenField ? { kind: 'invalid-token', reason } : { kind: 'rejected', reason };
     case 'QUOTA_EXCEEDED':
     case 'RESOURCE_EXHAUSTED':
-      return retry(retryAfterMs ?? DEFAULT_QUOTA_BACKOFF_MS);
+      // The quota is the project's: every send with this credential waits, not just this one.
+      return retry(retryAfterMs ?? DEFAULT_QUOTA_BACKOFF_MS, 'credential');
     case 'UNAVAILABLE':
     case 'INTERNAL':
     case 'UNSPECIFIED_ERROR':

@@ -46,11 +46,16 @@ export function mapHmsAnswer(
   context: MapContext,
 ): DeliveryOutcome[] {
   const all = (outcome: DeliveryOutcome): DeliveryOutcome[] => tokens.map(() => outcome);
-  const retry = (reason: string): DeliveryOutcome =>
-    context.retryAfterMs === undefined
-      ? { kind: 'retry', reason }
-      : { kind: 'retry', reason, retryAfterMs: context.retryAfterMs };
-  if (status === 503) return all(retry(`flow control (HTTP 503)${answer ? `: ${answer.code} ${answer.msg}` : ''}`));
+  const retry = (reason: string, scope?: 'credential'): DeliveryOutcome => ({
+    kind: 'retry',
+    reason,
+    ...(context.retryAfterMs !== undefined ? { retryAfterMs: context.retryAfterMs } : {}),
+    ...(scope ? { scope } : {}),
+  });
+  // Flow control is the app's QPS quota: every send of this app waits.
+  if (status === 503) {
+    return all(retry(`flow control (HTTP 503)${answer ? `: ${answer.code} ${answer.msg}` : ''}`, 'credential'));
+  }
   if (!answer) {
     // Huawei answers 200 only when it accepted the message; the body was lost on the way
     // (a GOAWAY cut it off), and which tokens were illegal, if any, is unknown.
