@@ -11,9 +11,9 @@ import {
   parseServiceAccount,
   readFcmError,
 } from '../src/index.js';
-import { TokenCache } from '../src/internal/token-cache.js';
+import { TokenCache } from '@pushrelay/provider-http';
 import { signAssertion, FCM_SCOPE } from '../src/internal/jwt.js';
-import { parseRetryAfter } from '../src/internal/http.js';
+import { parseRetryAfter } from '@pushrelay/provider-http';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

@@ -1,5 +1,5 @@
 import type { DeliveryOutcome } from '@pushrelay/core';
-import { isRecord } from './http.js';
+import { isRecord } from '@pushrelay/provider-http';
 
 const FCM_ERROR_TYPE = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
 const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';

@@ -1,5 +1,5 @@
 import { TransportError, type PushRequest } from '@pushrelay/core';
-import { isRecord } from './http.js';
+import { isRecord } from '@pushrelay/provider-http';
 
 /** FCM's limit on a message without its target. */
 export const MAX_MESSAGE_BYTES = 4096;

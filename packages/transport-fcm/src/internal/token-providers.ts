@@ -1,8 +1,7 @@
 import type { Dispatcher } from 'undici';
+import { TokenRequestError, requestAccessToken, type AccessToken, type AccessTokenProvider } from '@pushrelay/provider-http';
 import { signAssertion } from './jwt.js';
 import type { ServiceAccount } from './service-account.js';
-import type { AccessToken, AccessTokenProvider } from './token-cache.js';
-import { TokenRequestError, isRecord, networkReason, parseRetryAfter, safeJson } from './http.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -28,39 +27,15 @@ export class ServiceAccountTokenProvider implements AccessTokenProvider {
   async getAccessToken(): Promise<AccessToken> {
     const startedAt = this.options.now();
     const assertion = signAssertion(this.sa, this.sa.tokenUri, startedAt);
-    const body = new URLSearchParams({ grant_type: JWT_BEARER, assertion }).toString();
-    let statusCode: number;
-    let text: string;
-    let retryAfter: string | string[] | undefined;
-    try {
-      const res = await this.options.dispatcher.request({
-        origin: this.url.origin,
-        path: this.url.pathname + this.url.search,
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-        headersTimeout: this.options.timeoutMs,
-        bodyTimeout: this.options.timeoutMs,
-      });
-      statusCode = res.statusCode;
-      retryAfter = res.headers['retry-after'];
-      text = await res.body.text();
-    } catch (error) {
-      throw new TokenRequestError('retry', `token endpoint unreachable: ${networkReason(error)}`);
-    }
-    const json = safeJson(text);
-    if (statusCode === 200 && isRecord(json) && typeof json['access_token'] === 'string') {
-      const expiresIn = Number(json['expires_in'] ?? 3600);
-      return { accessToken: json['access_token'], expiresAt: startedAt + expiresIn * 1000 };
-    }
-    const detail = isRecord(json)
-      ? `${String(json['error'] ?? '')} ${String(json['error_description'] ?? '')}`.trim()
-      : text.slice(0, 200);
-    const reason = `token endpoint answered ${statusCode}: ${detail}`;
-    if (statusCode === 429 || statusCode >= 500 || statusCode === 200) {
-      throw new TokenRequestError('retry', reason, parseRetryAfter(retryAfter, this.options.now()));
-    }
-    throw new TokenRequestError('auth', reason);
+    return requestAccessToken({
+      dispatcher: this.options.dispatcher,
+      url: this.url,
+      form: { grant_type: JWT_BEARER, assertion },
+      now: this.options.now,
+      startedAt,
+      timeoutMs: this.options.timeoutMs,
+      describeError: (json) => `${String(json['error'] ?? '')} ${String(json['error_description'] ?? '')}`.trim(),
+    });
   }
 }
 

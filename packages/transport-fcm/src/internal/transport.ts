@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import {
   TransportError,
   type Clock,
@@ -7,11 +7,18 @@ import {
   type SendOptions,
   type Transport,
 } from '@pushrelay/core';
+import {
+  InflightSends,
+  TokenCache,
+  createProviderAgent,
+  parseRetryAfter,
+  postJson,
+  sendWithAccessToken,
+  type AccessTokenProvider,
+} from '@pushrelay/provider-http';
 import { mapFcmError, readFcmError } from './errors.js';
-import { TokenRequestError, networkReason, neverProcessed, parseRetryAfter, safeJson } from './http.js';
 import { buildMessage } from './message.js';
 import { parseServiceAccount } from './service-account.js';
-import { TokenCache, type AccessTokenProvider } from './token-cache.js';
 import { ServiceAccountTokenProvider } from './token-providers.js';
 
 export const DEFAULT_FCM_BASE_URL = 'https://fcm.googleapis.com';
@@ -54,20 +61,6 @@ interface Project {
   path: string;
 }
 
-type Answer =
-  | { kind: 'answer'; status: number; body: unknown; retryAfter: string | string[] | undefined }
-  | { kind: 'outcome'; outcome: DeliveryOutcome };
-
-function toOutcome(error: unknown): DeliveryOutcome {
-  if (error instanceof TokenRequestError) {
-    if (error.kind === 'auth') return { kind: 'auth-failed', reason: error.message };
-    return error.retryAfterMs === undefined
-      ? { kind: 'retry', reason: error.message }
-      : { kind: 'retry', reason: error.message, retryAfterMs: error.retryAfterMs };
-  }
-  return { kind: 'retry', reason: networkReason(error) };
-}
-
 /** Sends to FCM HTTP v1 over long-lived HTTP/2 connections, one agent per Firebase project. */
 export class FcmTransport implements Transport {
   readonly provider = 'fcm' as const;
@@ -76,8 +69,7 @@ export class FcmTransport implements Transport {
   private readonly basePath: string;
   private readonly now: () => number;
   private readonly timeoutMs: number;
-  private readonly inflight = new Set<Promise<unknown>>();
-  private closing: Promise<void> | undefined;
+  private readonly inflight = new InflightSends();
 
   constructor(options: FcmTransportOptions) {
     if (!options || !Array.isArray(options.credentials) || options.credentials.length === 0) {
@@ -89,19 +81,13 @@ export class FcmTransport implements Transport {
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
-    const ca = options.ca === undefined ? undefined : ([] as Array<string | Buffer>).concat(options.ca as never);
     options.credentials.forEach((credential, index) => {
       const field = `credentials[${index}]`;
-      const agent = new Agent({
-        allowH2: true,
-        connections: options.connections ?? 4,
-        maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
-        // undici counts an HTTP/2 connection busy after `pipelining` requests; without this it
-        // would open a new connection for every concurrent send instead of multiplexing.
-        pipelining: options.maxConcurrentStreams ?? 100,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        ...(ca ? { connect: { ca } } : {}),
+      const agent = createProviderAgent({
+        ...(options.connections === undefined ? {} : { connections: options.connections }),
+        ...(options.maxConcurrentStreams === undefined ? {} : { maxConcurrentStreams: options.maxConcurrentStreams }),
+        timeoutMs: this.timeoutMs,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
       });
       let provider: AccessTokenProvider;
       let projectId = credential.projectId;
@@ -142,7 +128,7 @@ export class FcmTransport implements Transport {
   }
 
   async send(request: PushRequest, options: SendOptions = {}): Promise<DeliveryOutcome> {
-    if (this.closing) return { kind: 'retry', reason: 'transport is closing' };
+    if (this.inflight.closing) return { kind: 'retry', reason: 'transport is closing' };
     let project: Project;
     let body: string;
     try {
@@ -153,13 +139,7 @@ export class FcmTransport implements Transport {
       if (error instanceof TransportError) return { kind: 'rejected', reason: error.message };
       throw error;
     }
-    const pending = this.deliver(project, body, options.signal);
-    this.inflight.add(pending);
-    try {
-      return await pending;
-    } finally {
-      this.inflight.delete(pending);
-    }
+    return this.inflight.track(this.deliver(project, body, options.signal));
   }
 
   private projectFor(request: PushRequest): Project {
@@ -172,25 +152,12 @@ export class FcmTransport implements Transport {
   }
 
   private async deliver(project: Project, body: string, signal: AbortSignal | undefined): Promise<DeliveryOutcome> {
-    let token: string;
-    try {
-      token = await project.tokens.get();
-    } catch (error) {
-      return toOutcome(error);
-    }
-    let answer = await this.post(project, token, body, signal);
-    if (answer.kind === 'answer' && answer.status === 401) {
-      const info = readFcmError(answer.status, answer.body);
-      if (info.code === 'UNAUTHENTICATED' || info.code === 'HTTP_401') {
-        // The token was revoked or expired early: mint a new one and try exactly once more.
-        try {
-          token = await project.tokens.renew(token);
-        } catch (error) {
-          return toOutcome(error);
-        }
-        answer = await this.post(project, token, body, signal);
-      }
-    }
+    const answer = await sendWithAccessToken(
+      project.tokens,
+      (accessToken) => postJson(project.agent, { origin: this.origin, path: project.path, accessToken, body, signal }),
+      // UNAUTHENTICATED: the token was revoked or expired early.
+      (a) => a.status === 401 && ['UNAUTHENTICATED', 'HTTP_401'].includes(readFcmError(a.status, a.body).code),
+    );
     if (answer.kind === 'outcome') return answer.outcome;
     if (answer.status === 200) {
       const name = (answer.body as { name?: unknown } | undefined)?.name;
@@ -199,39 +166,9 @@ export class FcmTransport implements Transport {
     return mapFcmError(answer.status, readFcmError(answer.status, answer.body), parseRetryAfter(answer.retryAfter, this.now()));
   }
 
-  private async post(project: Project, token: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await project.agent.request({
-          origin: this.origin,
-          path: project.path,
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
-          body,
-          // Lets undici multiplex POSTs on one HTTP/2 connection; it never resends on its own.
-          idempotent: true,
-          ...(signal ? { signal } : {}),
-        });
-        // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
-        // must not turn an accepted push into a retry (that would send it twice).
-        const text = await res.body.text().catch(() => '');
-        return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
-      } catch (error) {
-        if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
-        // A stream cut off by GOAWAY was not processed; send it again on a fresh connection.
-        if (attempt < 3 && neverProcessed(error)) continue;
-        return { kind: 'outcome', outcome: { kind: 'retry', reason: networkReason(error) } };
-      }
-    }
-  }
-
   /** Stops taking sends, lets the ones in flight finish, then closes every connection. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      await Promise.allSettled([...this.inflight]);
-      await Promise.all([...this.projects.values()].map((p) => p.agent.close()));
-    })();
-    return this.closing;
+    return this.inflight.close(() => Promise.all([...this.projects.values()].map((p) => p.agent.close())));
   }
 }
 

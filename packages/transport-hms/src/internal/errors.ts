@@ -1,5 +1,5 @@
 import type { DeliveryOutcome } from '@pushrelay/core';
-import { isRecord, safeJson } from './http.js';
+import { isRecord, safeJson } from '@pushrelay/provider-http';
 
 export const HMS_SUCCESS = '80000000';
 export const HMS_PARTIAL = '80100000';

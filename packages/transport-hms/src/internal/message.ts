@@ -1,5 +1,5 @@
 import { TransportError, type PushRequest } from '@pushrelay/core';
-import { isRecord } from './http.js';
+import { isRecord } from '@pushrelay/provider-http';
 
 /** Huawei's limit on a message body, tokens excluded. */
 export const MAX_MESSAGE_BYTES = 4096;

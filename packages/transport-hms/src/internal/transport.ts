@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import {
   TransportError,
   type Clock,
@@ -7,11 +7,17 @@ import {
   type SendOptions,
   type Transport,
 } from '@pushrelay/core';
+import {
+  InflightSends,
+  TokenCache,
+  createProviderAgent,
+  parseRetryAfter,
+  postJson,
+  sendWithAccessToken,
+} from '@pushrelay/provider-http';
 import { checkCredential, type HmsAppCredential } from './credentials.js';
 import { HMS_ALL_TOKENS_INVALID, HMS_PARTIAL, HMS_SUCCESS, HMS_TOKEN_EXPIRED, mapHmsAnswer, readHmsAnswer } from './errors.js';
-import { TokenRequestError, networkReason, neverProcessed, parseRetryAfter, safeJson } from './http.js';
 import { buildMessage } from './message.js';
-import { TokenCache } from './token-cache.js';
 import { ClientCredentialsTokenProvider, DEFAULT_HMS_TOKEN_URL } from './token-provider.js';
 
 export const DEFAULT_HMS_BASE_URL = 'https://push-api.cloud.huawei.com';
@@ -54,20 +60,6 @@ interface App {
   unprovenAllInvalid: number;
 }
 
-type Answer =
-  | { kind: 'answer'; status: number; body: unknown; retryAfter: string | string[] | undefined }
-  | { kind: 'outcome'; outcome: DeliveryOutcome };
-
-function tokenOutcome(error: unknown): DeliveryOutcome {
-  if (error instanceof TokenRequestError) {
-    if (error.kind === 'auth') return { kind: 'auth-failed', reason: error.message };
-    return error.retryAfterMs === undefined
-      ? { kind: 'retry', reason: error.message }
-      : { kind: 'retry', reason: error.message, retryAfterMs: error.retryAfterMs };
-  }
-  return { kind: 'retry', reason: networkReason(error) };
-}
-
 /** Sends to Huawei Push Kit (v1 or v2 send API) with one cached OAuth token per app. */
 export class HmsTransport implements Transport {
   readonly provider = 'hms' as const;
@@ -75,8 +67,7 @@ export class HmsTransport implements Transport {
   private readonly origin: string;
   private readonly now: () => number;
   private readonly unprovenInvalidLimit: number;
-  private readonly inflight = new Set<Promise<unknown>>();
-  private closing: Promise<void> | undefined;
+  private readonly inflight = new InflightSends();
 
   constructor(options: HmsTransportOptions) {
     if (!options || !Array.isArray(options.credentials) || options.credentials.length === 0) {
@@ -95,23 +86,16 @@ export class HmsTransport implements Transport {
     this.now = clock ? () => clock.now() : Date.now;
     const timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.unprovenInvalidLimit = options.unprovenInvalidTokenLimit ?? 3;
-    const ca = options.ca === undefined ? undefined : ([] as Array<string | Buffer>).concat(options.ca as never);
     const checked = options.credentials.map((c, i) => checkCredential(c, i));
     checked.forEach((credential, index) => {
       if (this.apps.has(credential.appId)) {
         throw new TransportError('hms', `app ${credential.appId} is configured twice`, { field: `credentials[${index}].appId` });
       }
-      const agent = new Agent({
-        allowH2: true,
-        connections: options.connections ?? 4,
-        // undici counts an HTTP/2 connection busy after `pipelining` requests; without this it
-        // would open a new connection for every concurrent send instead of multiplexing.
-        // (Over HTTP/1.1 undici never pipelines POSTs, so this only matters for HTTP/2.)
-        maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
-        pipelining: options.maxConcurrentStreams ?? 100,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        ...(ca ? { connect: { ca } } : {}),
+      const agent = createProviderAgent({
+        ...(options.connections === undefined ? {} : { connections: options.connections }),
+        ...(options.maxConcurrentStreams === undefined ? {} : { maxConcurrentStreams: options.maxConcurrentStreams }),
+        timeoutMs,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
       });
       const provider = new ClientCredentialsTokenProvider(credential, { dispatcher: agent, tokenUrl, now: this.now, timeoutMs });
       const path = credential.projectId
@@ -138,7 +122,7 @@ export class HmsTransport implements Transport {
    * the order of `tokens` (a partial success marks only the tokens Huawei named as invalid).
    */
   async sendToTokens(request: PushRequest, tokens: readonly string[], options: SendOptions = {}): Promise<DeliveryOutcome[]> {
-    if (this.closing) return tokens.map(() => ({ kind: 'retry', reason: 'transport is closing' }));
+    if (this.inflight.closing) return tokens.map(() => ({ kind: 'retry', reason: 'transport is closing' }));
     let app: App;
     let body: string;
     try {
@@ -154,32 +138,16 @@ export class HmsTransport implements Transport {
       if (error instanceof TransportError) return tokens.map(() => ({ kind: 'rejected', reason: error.message }));
       throw error;
     }
-    const pending = this.deliver(app, body, tokens, options.signal);
-    this.inflight.add(pending);
-    try {
-      return await pending;
-    } finally {
-      this.inflight.delete(pending);
-    }
+    return this.inflight.track(this.deliver(app, body, tokens, options.signal));
   }
 
   private async deliver(app: App, body: string, tokens: readonly string[], signal: AbortSignal | undefined): Promise<DeliveryOutcome[]> {
-    let accessToken: string;
-    try {
-      accessToken = await app.tokens.get();
-    } catch (error) {
-      return tokens.map(() => tokenOutcome(error));
-    }
-    let answer = await this.post(app, accessToken, body, signal);
-    if (answer.kind === 'answer' && readHmsAnswer(answer.body)?.code === HMS_TOKEN_EXPIRED) {
-      // Huawei expired the access token early: mint a new one and try exactly once more.
-      try {
-        accessToken = await app.tokens.renew(accessToken);
-      } catch (error) {
-        return tokens.map(() => tokenOutcome(error));
-      }
-      answer = await this.post(app, accessToken, body, signal);
-    }
+    const answer = await sendWithAccessToken(
+      app.tokens,
+      (accessToken) => postJson(app.agent, { origin: this.origin, path: app.path, accessToken, body, signal }),
+      // Huawei expired the access token early.
+      (a) => readHmsAnswer(a.body)?.code === HMS_TOKEN_EXPIRED,
+    );
     if (answer.kind === 'outcome') return tokens.map(() => answer.outcome);
     const hms = readHmsAnswer(answer.body);
     if (hms && (hms.code === HMS_SUCCESS || hms.code === HMS_PARTIAL)) app.proven = true;
@@ -190,39 +158,9 @@ export class HmsTransport implements Transport {
     });
   }
 
-  private async post(app: App, accessToken: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await app.agent.request({
-          origin: this.origin,
-          path: app.path,
-          method: 'POST',
-          headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json; charset=utf-8' },
-          body,
-          // Lets undici multiplex POSTs on one HTTP/2 connection; it never resends on its own.
-          idempotent: true,
-          ...(signal ? { signal } : {}),
-        });
-        // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
-        // must not turn an accepted push into a retry (that would send it twice).
-        const text = await res.body.text().catch(() => '');
-        return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
-      } catch (error) {
-        if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
-        // A stream cut off by GOAWAY was not processed; send it again on a fresh connection.
-        if (attempt < 3 && neverProcessed(error)) continue;
-        return { kind: 'outcome', outcome: { kind: 'retry', reason: networkReason(error) } };
-      }
-    }
-  }
-
   /** Stops taking sends, lets the ones in flight finish, then closes every connection. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      await Promise.allSettled([...this.inflight]);
-      await Promise.all([...this.apps.values()].map((a) => a.agent.close()));
-    })();
-    return this.closing;
+    return this.inflight.close(() => Promise.all([...this.apps.values()].map((a) => a.agent.close())));
   }
 }
 
