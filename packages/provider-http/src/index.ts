@@ -3,7 +3,7 @@ export type { AccessToken, AccessTokenProvider, TokenCacheOptions } from './inte
 export { TokenRequestError, parseRetryAfter, safeJson, isRecord, networkReason, neverProcessed } from './internal/http.js';
 export { requestAccessToken } from './internal/token-endpoint.js';
 export type { TokenEndpointRequest } from './internal/token-endpoint.js';
-export { createProviderAgent } from './internal/agent.js';
-export type { ProviderAgentOptions } from './internal/agent.js';
+export { createProviderAgent, DEFAULT_REFRESH_MARGIN_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './internal/agent.js';
+export type { ProviderAgentOptions, ProviderConnectionOptions } from './internal/agent.js';
 export { postJson, sendWithAccessToken, tokenFailureOutcome, InflightSends } from './internal/send.js';
 export type { ProviderAnswer, JsonPost } from './internal/send.js';

@@ -1,19 +1,21 @@
 import type { Agent } from 'undici';
 import {
   TransportError,
-  type Clock,
   type DeliveryOutcome,
   type PushRequest,
   type SendOptions,
   type Transport,
 } from '@pushrelay/core';
 import {
+  DEFAULT_REFRESH_MARGIN_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   InflightSends,
   TokenCache,
   createProviderAgent,
   parseRetryAfter,
   postJson,
   sendWithAccessToken,
+  type ProviderConnectionOptions,
   type AccessTokenProvider,
 } from '@pushrelay/provider-http';
 import { mapFcmError, readFcmError } from './errors.js';
@@ -33,25 +35,13 @@ export interface FcmProjectCredential {
   projectId?: string;
 }
 
-export interface FcmTransportOptions {
+export interface FcmTransportOptions extends ProviderConnectionOptions {
   /** One entry per Firebase project; `request.app` picks the entry by project id. */
   credentials: readonly FcmProjectCredential[];
   /** Default `https://fcm.googleapis.com`. */
   baseUrl?: string;
   /** Overrides every key file's `token_uri` (the JWT audience stays `token_uri`). */
   tokenUrl?: string;
-  /** Extra trusted CA certificates (PEM), e.g. a simulator's. */
-  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** Default: the system clock. Only `now` is used. */
-  clock?: Pick<Clock, 'now'>;
-  /** Refresh an access token this long before it expires. Default 5 minutes. */
-  refreshMarginMs?: number;
-  /** Headers and body timeout of one request. Default 10 s. */
-  requestTimeoutMs?: number;
-  /** HTTP/2 connections per project. Default 4. */
-  connections?: number;
-  /** Streams per HTTP/2 connection; FCM allows 100. */
-  maxConcurrentStreams?: number;
 }
 
 interface Project {
@@ -80,15 +70,10 @@ export class FcmTransport implements Transport {
     this.basePath = base.pathname.replace(/\/+$/, '');
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
-    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     options.credentials.forEach((credential, index) => {
       const field = `credentials[${index}]`;
-      const agent = createProviderAgent({
-        ...(options.connections === undefined ? {} : { connections: options.connections }),
-        ...(options.maxConcurrentStreams === undefined ? {} : { maxConcurrentStreams: options.maxConcurrentStreams }),
-        timeoutMs: this.timeoutMs,
-        ...(options.ca === undefined ? {} : { ca: options.ca }),
-      });
+      const agent = createProviderAgent(options);
       let provider: AccessTokenProvider;
       let projectId = credential.projectId;
       try {
@@ -121,7 +106,7 @@ export class FcmTransport implements Transport {
       this.projects.set(projectId, {
         id: projectId,
         agent,
-        tokens: new TokenCache(provider, { now: this.now, refreshMarginMs: options.refreshMarginMs ?? 5 * 60_000 }),
+        tokens: new TokenCache(provider, { now: this.now, refreshMarginMs: options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS }),
         path: `${this.basePath}/v1/projects/${encodeURIComponent(projectId)}/messages:send`,
       });
     });

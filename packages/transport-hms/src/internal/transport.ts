@@ -1,19 +1,21 @@
 import type { Agent } from 'undici';
 import {
   TransportError,
-  type Clock,
   type DeliveryOutcome,
   type PushRequest,
   type SendOptions,
   type Transport,
 } from '@pushrelay/core';
 import {
+  DEFAULT_REFRESH_MARGIN_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   InflightSends,
   TokenCache,
   createProviderAgent,
   parseRetryAfter,
   postJson,
   sendWithAccessToken,
+  type ProviderConnectionOptions,
 } from '@pushrelay/provider-http';
 import { checkCredential, type HmsAppCredential } from './credentials.js';
 import { HMS_ALL_TOKENS_INVALID, HMS_PARTIAL, HMS_SUCCESS, HMS_TOKEN_EXPIRED, mapHmsAnswer, readHmsAnswer } from './errors.js';
@@ -22,25 +24,13 @@ import { ClientCredentialsTokenProvider, DEFAULT_HMS_TOKEN_URL } from './token-p
 
 export const DEFAULT_HMS_BASE_URL = 'https://push-api.cloud.huawei.com';
 
-export interface HmsTransportOptions {
+export interface HmsTransportOptions extends ProviderConnectionOptions {
   /** One entry per Huawei app; `request.app` picks the entry by app id. */
   credentials: readonly HmsAppCredential[];
   /** Default `https://push-api.cloud.huawei.com`. */
   baseUrl?: string;
   /** Default `https://oauth-login.cloud.huawei.com/oauth2/v3/token`. */
   tokenUrl?: string;
-  /** Extra trusted CA certificates (PEM), e.g. a simulator's. */
-  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
-  /** Default: the system clock. Only `now` is used. */
-  clock?: Pick<Clock, 'now'>;
-  /** Refresh an access token this long before it expires. Default 5 minutes. */
-  refreshMarginMs?: number;
-  /** Headers and body timeout of one request. Default 10 s. */
-  requestTimeoutMs?: number;
-  /** Connections per app. Default 4. */
-  connections?: number;
-  /** Streams per HTTP/2 connection. Default 100. */
-  maxConcurrentStreams?: number;
   /**
    * How many 80300007 ("all tokens invalid") answers an app that has never had a push accepted
    * may report as invalid-token; later ones are `rejected` (binding kept) until a push to that
@@ -84,19 +74,14 @@ export class HmsTransport implements Transport {
     }
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
-    const timeoutMs = options.requestTimeoutMs ?? 10_000;
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.unprovenInvalidLimit = options.unprovenInvalidTokenLimit ?? 3;
     const checked = options.credentials.map((c, i) => checkCredential(c, i));
     checked.forEach((credential, index) => {
       if (this.apps.has(credential.appId)) {
         throw new TransportError('hms', `app ${credential.appId} is configured twice`, { field: `credentials[${index}].appId` });
       }
-      const agent = createProviderAgent({
-        ...(options.connections === undefined ? {} : { connections: options.connections }),
-        ...(options.maxConcurrentStreams === undefined ? {} : { maxConcurrentStreams: options.maxConcurrentStreams }),
-        timeoutMs,
-        ...(options.ca === undefined ? {} : { ca: options.ca }),
-      });
+      const agent = createProviderAgent(options);
       const provider = new ClientCredentialsTokenProvider(credential, { dispatcher: agent, tokenUrl, now: this.now, timeoutMs });
       const path = credential.projectId
         ? `${basePath}/v2/${encodeURIComponent(credential.projectId)}/messages:send`
@@ -104,7 +89,7 @@ export class HmsTransport implements Transport {
       this.apps.set(credential.appId, {
         appId: credential.appId,
         agent,
-        tokens: new TokenCache(provider, { now: this.now, refreshMarginMs: options.refreshMarginMs ?? 5 * 60_000 }),
+        tokens: new TokenCache(provider, { now: this.now, refreshMarginMs: options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS }),
         path,
         proven: false,
         unprovenAllInvalid: 0,
