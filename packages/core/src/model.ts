@@ -134,7 +134,16 @@ export interface PushRequest {
 export type DeliveryOutcome =
   | { kind: 'delivered'; providerId?: string }
   | { kind: 'invalid-token'; reason: string; since?: string }
-  | { kind: 'retry'; reason: string; retryAfterMs?: number }
+  | {
+      kind: 'retry';
+      reason: string;
+      retryAfterMs?: number;
+      /**
+       * What the provider throttled: one device (APNs TooManyRequests) or the whole credential
+       * (FCM QUOTA_EXCEEDED, HMS flow control). Only a credential throttle holds back other sends.
+       */
+      scope?: 'device' | 'credential';
+    }
   | { kind: 'rejected'; reason: string }
   | { kind: 'auth-failed'; reason: string };
 

@@ -251,22 +251,25 @@ export class Relay {
     const now = this.clock.now();
     const deadline = Date.parse(notification.deadline);
     if (now >= deadline) {
-      await this.finish(job, 'expired', 'deadline passed before the push could be sent');
+      const done = await this.finish(job, 'expired', 'deadline passed before the push could be sent');
       this.events.emit('expired', { notification, bindingId, attempt, detail: 'deadline passed' });
+      this.announce(done);
       return;
     }
     const binding = await this.options.bindings.get(tenant, bindingId);
     if (!binding) {
-      await this.finish(job, 'skipped', 'device was removed before the push was sent');
+      const done = await this.finish(job, 'skipped', 'device was removed before the push was sent');
       this.events.emit('skipped', { notification, bindingId, detail: 'device removed' });
+      this.announce(done);
       return;
     }
     const codec = this.codecs.get(binding.format);
     const transport = this.options.transports[binding.provider];
     if (!codec || !transport) {
       const detail = this.skipReason(binding) ?? 'not configured';
-      await this.finish(job, 'skipped', detail);
+      const done = await this.finish(job, 'skipped', detail);
       this.events.emit('skipped', { notification, bindingId, detail });
+      this.announce(done);
       return;
     }
 
@@ -275,14 +278,16 @@ export class Relay {
       request = codec.encode(notification, binding, { now });
     } catch (error) {
       const reason = error instanceof CodecError ? error.message : `encode failed: ${String(error)}`;
-      await this.record(job, 'rejected', { kind: 'rejected', reason }, now, 0, reason);
+      const done = await this.record(job, 'rejected', { kind: 'rejected', reason }, now, 0, reason);
       this.events.emit('rejected', { notification, binding, attempt, reason });
+      this.announce(done);
       return;
     }
     if (!request) {
       const detail = `format "${binding.format}" does not push ${notification.type} to this device`;
-      await this.finish(job, 'skipped', detail);
+      const done = await this.finish(job, 'skipped', detail);
       this.events.emit('skipped', { notification, bindingId, detail });
+      this.announce(done);
       return;
     }
 
@@ -322,29 +327,34 @@ export class Relay {
     const { notification, attempt } = job;
     const event = { notification, binding, attempt };
     switch (outcome.kind) {
-      case 'delivered':
-        await this.record(job, 'delivered', outcome, startedAt, latencyMs);
+      case 'delivered': {
+        const done = await this.record(job, 'delivered', outcome, startedAt, latencyMs);
         this.events.emit('delivered', { ...event, outcome });
+        this.announce(done);
         return;
+      }
       case 'invalid-token': {
         // A device that registered again after the provider saw the token die keeps its binding.
         const reRegistered =
           outcome.since !== undefined && Date.parse(binding.updatedAt) > Date.parse(outcome.since);
-        if (!reRegistered) {
-          await this.options.bindings.remove(binding.tenant, binding.id);
-          this.events.emit('binding-removed', { ...event, reason: outcome.reason });
-        }
-        await this.record(job, 'invalid-token', outcome, startedAt, latencyMs, outcome.reason);
+        if (!reRegistered) await this.options.bindings.remove(binding.tenant, binding.id);
+        const done = await this.record(job, 'invalid-token', outcome, startedAt, latencyMs, outcome.reason);
+        if (!reRegistered) this.events.emit('binding-removed', { ...event, reason: outcome.reason });
+        this.announce(done);
         return;
       }
-      case 'rejected':
-        await this.record(job, 'rejected', outcome, startedAt, latencyMs, outcome.reason);
+      case 'rejected': {
+        const done = await this.record(job, 'rejected', outcome, startedAt, latencyMs, outcome.reason);
         this.events.emit('rejected', { ...event, reason: outcome.reason });
+        this.announce(done);
         return;
-      case 'auth-failed':
-        await this.record(job, 'auth-failed', outcome, startedAt, latencyMs, outcome.reason);
+      }
+      case 'auth-failed': {
+        const done = await this.record(job, 'auth-failed', outcome, startedAt, latencyMs, outcome.reason);
         this.events.emit('auth-failed', { ...event, reason: outcome.reason });
+        this.announce(done);
         return;
+      }
       case 'retry': {
         const now = this.clock.now();
         const deadline = Date.parse(notification.deadline);
@@ -354,12 +364,18 @@ export class Relay {
             attempt >= this.retry.maxAttempts
               ? `gave up after ${attempt} attempts: ${outcome.reason}`
               : `next retry would land after the deadline: ${outcome.reason}`;
-          await this.record(job, 'expired', outcome, startedAt, latencyMs, detail);
+          const done = await this.record(job, 'expired', outcome, startedAt, latencyMs, detail);
           this.events.emit('expired', { notification, bindingId: binding.id, attempt, detail });
+          this.announce(done);
           return;
         }
         await this.record(job, 'retrying', outcome, startedAt, latencyMs, outcome.reason);
-        if (outcome.retryAfterMs !== undefined && job.credential && this.options.queue.pauseCredential) {
+        if (
+          outcome.scope === 'credential' &&
+          outcome.retryAfterMs !== undefined &&
+          job.credential &&
+          this.options.queue.pauseCredential
+        ) {
           await this.options.queue.pauseCredential(job.credential, now + outcome.retryAfterMs);
         }
         await this.options.queue.schedule({
@@ -381,28 +397,38 @@ export class Relay {
     startedAt: number,
     latencyMs: number,
     detail?: string,
-  ): Promise<void> {
+  ): Promise<DeliveryReport | undefined> {
     const attempt: DeliveryAttempt = {
       attempt: job.attempt,
       at: new Date(startedAt).toISOString(),
       outcome,
       latencyMs,
     };
-    await this.update(job, { status, attempt, ...(detail !== undefined ? { detail } : {}) });
+    return this.update(job, { status, attempt, ...(detail !== undefined ? { detail } : {}) });
   }
 
-  private async finish(job: DeliveryJob, status: DeviceDeliveryStatus, detail: string): Promise<void> {
-    await this.update(job, { status, detail });
+  private async finish(
+    job: DeliveryJob,
+    status: DeviceDeliveryStatus,
+    detail: string,
+  ): Promise<DeliveryReport | undefined> {
+    return this.update(job, { status, detail });
   }
 
+  /** Stores a device change; returns the report when this change completed it. */
   private async update(
     job: DeliveryJob,
     change: { status: DeviceDeliveryStatus; attempt?: DeliveryAttempt; detail?: string },
-  ): Promise<void> {
+  ): Promise<DeliveryReport | undefined> {
     const { tenant, id } = job.notification;
     const at = new Date(this.clock.now()).toISOString();
     const result = await this.options.reports.recordAttempt(tenant, id, job.bindingId, { ...change, at });
-    if (result?.completedNow) this.events.emit('completed', { report: result.report });
+    return result?.completedNow ? result.report : undefined;
+  }
+
+  /** Announces a completed report after the device event that completed it. */
+  private announce(report: DeliveryReport | undefined): void {
+    if (report) this.events.emit('completed', { report });
   }
 }
 
