@@ -1,0 +1,538 @@
+import http2, {
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2SecureServer,
+  type ServerHttp2Session,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { FaultScript, faultSpecProblems, type FaultSpec } from './faults.js';
+import {
+  TokenRegistry,
+  recordableHeaders,
+  type SimConnectionStats,
+  type SimDelivery,
+  type SimRequestRecord,
+} from './inspection.js';
+import type { CertificateAuthority } from './tls.js';
+
+export interface SimClock {
+  now(): number;
+}
+
+/** A request as the provider logic sees it, body read in full. */
+export interface SimRequest {
+  method: string;
+  path: string;
+  /** Lower-case names; HTTP/2 pseudo-headers included. */
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** True when the body was longer than `maxBodyBytes` (then `body` is cut there). */
+  bodyTruncated: boolean;
+  httpVersion: string;
+  /** The TLS client certificate, when the client sent one. */
+  clientCertificate?: SimClientCertificate;
+  receivedAt: number;
+  /** Which simulator port took it (`production`/`sandbox` for APNs). */
+  environment?: string;
+  /** Identifies the TLS connection it came on (per-connection rules such as APNs key binding). */
+  connectionId: number;
+}
+
+export interface SimClientCertificate {
+  /** Lower-case hex. */
+  serialNumber: string;
+  subject: Record<string, unknown>;
+  /** The certificate chains to the simulator's CA. */
+  authorized: boolean;
+}
+
+/** What the provider logic answers. `delivery` set means the device would receive it. */
+export interface SimResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** Objects are sent as JSON; undefined sends an empty body. */
+  body?: unknown;
+  /** The provider's error reason, for the request log. */
+  reason?: string;
+  token?: string;
+  delivery?: { token: string; payload: unknown; id: string };
+}
+
+export interface ProviderHandler {
+  /** The device token a request is for, read before validation (for faults and the log). */
+  tokenOf?(request: Pick<SimRequest, 'method' | 'path' | 'headers' | 'body'>): string | undefined;
+  /** Whether scripted faults apply to this request; default every non-inspection request. */
+  faultable?(request: Pick<SimRequest, 'method' | 'path'>): boolean;
+  /** The provider's own error answer for a scripted status fault. */
+  faultResponse(status: number, reason: string | undefined, request: SimRequest): SimResponse;
+  handle(request: SimRequest): SimResponse | Promise<SimResponse>;
+  /** Provider-specific inspection routes under `/__sim/`; undefined when not one of its own. */
+  inspect?(request: SimRequest): SimResponse | Promise<SimResponse> | undefined;
+}
+
+/**
+ * What all ports of one simulator share: the clock, the fault script, dead tokens, and the logs
+ * of deliveries and requests.
+ */
+export class SimulatorState {
+  readonly faults = new FaultScript();
+  readonly tokens = new TokenRegistry();
+  readonly clock: SimClock;
+  private deliveryLog: SimDelivery[] = [];
+  private requestLog: SimRequestRecord[] = [];
+
+  constructor(
+    readonly provider: string,
+    options: { clock?: SimClock } = {},
+  ) {
+    this.clock = options.clock ?? { now: () => Date.now() };
+  }
+
+  recordDelivery(delivery: SimDelivery): void {
+    this.deliveryLog.push(delivery);
+  }
+
+  recordRequest(record: SimRequestRecord): void {
+    this.requestLog.push(record);
+  }
+
+  deliveries(): SimDelivery[] {
+    return this.deliveryLog.slice();
+  }
+
+  requests(): SimRequestRecord[] {
+    return this.requestLog.slice();
+  }
+
+  clearDeliveries(): void {
+    this.deliveryLog = [];
+    this.requestLog = [];
+  }
+}
+
+export interface SimulatorServerOptions {
+  state: SimulatorState;
+  handler: ProviderHandler;
+  ca: CertificateAuthority;
+  /** Which environment this port serves, recorded with each delivery. */
+  environment?: string;
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  allowHTTP1?: boolean;
+  /** Ask clients for a certificate (checked against the CA by the handler, not by TLS). */
+  requestCert?: boolean;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS announced to clients. Default 1000 (APNs). */
+  maxConcurrentStreams?: number;
+  /** Bodies are read up to this many bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface SimulatorServer {
+  /** `https://localhost:<port>`. */
+  url: string;
+  host: string;
+  port: number;
+  environment?: string;
+  connections(): SimConnectionStats;
+  close(): Promise<void>;
+}
+
+interface ConnectionInfo {
+  id: number;
+  socket: TLSSocket;
+  streams: number;
+  /** Streams above this id are refused: a GOAWAY was sent. */
+  goawayAfter?: number;
+}
+
+const INSPECTION_PREFIX = '/__sim/';
+
+/** Starts one TLS + HTTP/2 port of a simulator on 127.0.0.1. */
+export async function startSimulatorServer(options: SimulatorServerOptions): Promise<SimulatorServer> {
+  const { state, handler, ca } = options;
+  const host = options.host ?? '127.0.0.1';
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const serverCert = ca.issueServerCertificate(['localhost', '127.0.0.1', '::1']);
+  const server: Http2SecureServer = http2.createSecureServer({
+    cert: serverCert.cert,
+    key: serverCert.key,
+    ca: [ca.cert],
+    allowHTTP1: options.allowHTTP1 ?? true,
+    requestCert: options.requestCert ?? false,
+    rejectUnauthorized: false,
+    settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
+  });
+
+  const sockets = new Map<TLSSocket, ConnectionInfo>();
+  const sessions = new Set<ServerHttp2Session>();
+  const sessionSocket = new WeakMap<ServerHttp2Session, ConnectionInfo>();
+  const byRemote = new Map<string, ConnectionInfo>();
+  const pendingTimers = new Set<NodeJS.Timeout>();
+  const hung = new Set<Http2ServerResponse>();
+  let opened = 0;
+  let closing = false;
+
+  const remoteKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) =>
+    `${s.remoteAddress}:${s.remotePort}`;
+
+  server.on('secureConnection', (socket: TLSSocket) => {
+    opened++;
+    const info: ConnectionInfo = { id: opened, socket, streams: 0 };
+    sockets.set(socket, info);
+    const key = remoteKey(socket);
+    byRemote.set(key, info);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (byRemote.get(key) === info) byRemote.delete(key);
+    });
+  });
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', () => {});
+  });
+  server.on('sessionError', () => {});
+  server.on('tlsClientError', () => {});
+
+  const connectionOf = (req: Http2ServerRequest): ConnectionInfo | undefined => {
+    // The HTTP/2 session is made inside the server's own secureConnection listener, before ours
+    // runs, so the two are linked here, at the first request.
+    const session = req.stream?.session as ServerHttp2Session | undefined;
+    if (!session) return byRemote.get(remoteKey(req.socket));
+    let info = sessionSocket.get(session);
+    if (!info) {
+      info = byRemote.get(remoteKey(session.socket));
+      if (info) sessionSocket.set(session, info);
+    }
+    return info;
+  };
+
+  const send = (res: Http2ServerResponse, response: SimResponse) => {
+    if (res.stream?.destroyed || res.writableEnded) return;
+    let body: Buffer | undefined;
+    const headers: Record<string, string> = { ...response.headers };
+    if (Buffer.isBuffer(response.body)) body = response.body;
+    else if (typeof response.body === 'string') body = Buffer.from(response.body);
+    else if (response.body !== undefined) {
+      body = Buffer.from(JSON.stringify(response.body));
+      headers['content-type'] ??= 'application/json; charset=utf-8';
+    }
+    if (body) headers['content-length'] = String(body.length);
+    res.writeHead(response.status, headers);
+    if (body) res.end(body);
+    else res.end();
+  };
+
+  const clientCertificateOf = (req: Http2ServerRequest): SimClientCertificate | undefined => {
+    const socket = (req.stream?.session?.socket ?? req.socket) as TLSSocket;
+    const cert = socket.getPeerCertificate?.();
+    if (!cert || Object.keys(cert).length === 0 || !cert.serialNumber) return undefined;
+    return {
+      serialNumber: cert.serialNumber.toLowerCase().replace(/^0+/, ''),
+      subject: { ...cert.subject },
+      authorized: socket.authorized,
+    };
+  };
+
+  const readBody = (req: Http2ServerRequest) =>
+    new Promise<{ body: Buffer; truncated: boolean }>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      req.on('data', (chunk: Buffer) => {
+        if (size + chunk.length > maxBodyBytes) {
+          truncated = true;
+          chunks.push(chunk.subarray(0, Math.max(0, maxBodyBytes - size)));
+          size = maxBodyBytes;
+        } else {
+          chunks.push(chunk);
+          size += chunk.length;
+        }
+      });
+      req.on('end', () => resolve({ body: Buffer.concat(chunks), truncated }));
+      req.on('error', reject);
+      req.on('aborted', () => reject(new Error('aborted')));
+    });
+
+  const onRequest = async (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    const receivedAt = state.clock.now();
+    const connection = connectionOf(req);
+    if (connection) connection.streams++;
+    const sessionStreams = connection?.streams ?? 1;
+    const path = req.url ?? '/';
+    const headers = req.headers as Record<string, string | string[] | undefined>;
+    let read: { body: Buffer; truncated: boolean };
+    try {
+      read = await readBody(req);
+    } catch {
+      return;
+    }
+    const request: SimRequest = {
+      method: req.method,
+      path,
+      headers,
+      body: read.body,
+      bodyTruncated: read.truncated,
+      httpVersion: req.httpVersion,
+      receivedAt,
+      connectionId: connection?.id ?? 0,
+      ...(options.environment !== undefined ? { environment: options.environment } : {}),
+    };
+    const clientCertificate = clientCertificateOf(req);
+    if (clientCertificate) request.clientCertificate = clientCertificate;
+
+    if (path.startsWith(INSPECTION_PREFIX)) {
+      send(res, await inspect(request));
+      return;
+    }
+
+    const token = handler.tokenOf?.(request);
+    const record = (status: number, extra: Partial<SimRequestRecord> = {}) =>
+      state.recordRequest({
+        provider: state.provider,
+        ...(options.environment !== undefined ? { environment: options.environment } : {}),
+        method: request.method,
+        path,
+        ...(token !== undefined ? { token } : {}),
+        headers: recordableHeaders(headers),
+        receivedAt,
+        status,
+        ...extra,
+      });
+
+    // A stream the client opened after our GOAWAY was never processed: refuse it.
+    const streamId = req.stream?.id;
+    if (connection?.goawayAfter !== undefined && streamId !== undefined && streamId > connection.goawayAfter) {
+      record(0, { reason: 'refused after GOAWAY' });
+      req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+
+    const fault = handler.faultable?.(request) === false ? undefined : state.faults.take({ path, ...(token !== undefined ? { token } : {}), sessionStreams });
+    if (fault?.kind === 'status') {
+      const response = handler.faultResponse(fault.status, fault.reason, request);
+      response.headers = { ...response.headers, ...fault.headers };
+      if (fault.retryAfter !== undefined) response.headers['retry-after'] = String(fault.retryAfter);
+      if (fault.body !== undefined) response.body = fault.body;
+      record(response.status, { fault: 'status', ...(fault.reason !== undefined ? { reason: fault.reason } : {}) });
+      send(res, response);
+      return;
+    }
+    if (fault?.kind === 'reset') {
+      record(0, { fault: 'reset' });
+      const socket = connection?.socket;
+      if (socket) {
+        try {
+          socket.resetAndDestroy();
+        } catch {
+          socket.destroy();
+        }
+      } else req.stream?.session?.destroy();
+      return;
+    }
+    if (fault?.kind === 'hang') {
+      record(0, { fault: 'hang' });
+      hung.add(res);
+      res.on('close', () => hung.delete(res));
+      return;
+    }
+    if (fault?.kind === 'slow') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          pendingTimers.delete(timer);
+          resolve();
+        }, fault.delayMs);
+        pendingTimers.add(timer);
+      });
+      if (closing) return;
+    }
+
+    let response: SimResponse;
+    try {
+      response = await handler.handle(request);
+    } catch (error) {
+      response = { status: 500, body: { reason: 'InternalServerError', detail: String(error) }, reason: 'InternalServerError' };
+    }
+    if (res.stream?.destroyed || res.writableEnded || res.destroyed) {
+      record(0, { reason: 'client went away' });
+      return;
+    }
+    if (response.delivery) {
+      state.recordDelivery({
+        provider: state.provider,
+        ...(options.environment !== undefined ? { environment: options.environment } : {}),
+        token: response.delivery.token,
+        headers: recordableHeaders(headers),
+        payload: response.delivery.payload,
+        receivedAt,
+        id: response.delivery.id,
+      });
+    }
+    record(response.status, {
+      ...(response.reason !== undefined ? { reason: response.reason } : {}),
+      ...(fault ? { fault: fault.kind } : {}),
+    });
+    send(res, response);
+
+    if (fault?.kind === 'goaway' && req.stream?.session && connection) {
+      connection.goawayAfter = req.stream.id;
+      const session = req.stream.session;
+      const opaque = Buffer.from(JSON.stringify({ reason: fault.reason ?? 'Shutdown' }));
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR, req.stream.id, opaque);
+      session.close();
+    }
+  };
+
+  const inspect = async (request: SimRequest): Promise<SimResponse> => {
+    const route = `${request.method} ${request.path.split('?')[0]}`;
+    const json = (): unknown => {
+      try {
+        return request.body.length ? JSON.parse(request.body.toString('utf8')) : undefined;
+      } catch {
+        return Symbol.for('invalid');
+      }
+    };
+    switch (route) {
+      case 'GET /__sim/deliveries':
+        return { status: 200, body: state.deliveries() };
+      case 'DELETE /__sim/deliveries':
+        state.clearDeliveries();
+        return { status: 204 };
+      case 'GET /__sim/requests':
+        return { status: 200, body: state.requests() };
+      case 'GET /__sim/connections':
+        return { status: 200, body: stats() };
+      case 'GET /__sim/faults':
+        return { status: 200, body: state.faults.list() };
+      case 'DELETE /__sim/faults':
+        state.faults.clear();
+        return { status: 204 };
+      case 'POST /__sim/faults': {
+        const body = json();
+        const specs = Array.isArray(body) ? body : [body];
+        const problems = specs.flatMap((s, i) => faultSpecProblems(s).map((p) => (specs.length > 1 ? `[${i}].${p}` : p)));
+        if (problems.length) return { status: 400, body: { error: 'invalid fault', problems } };
+        const ids = specs.map((s) => state.faults.add(s as FaultSpec));
+        return { status: 201, body: { ids } };
+      }
+      case 'POST /__sim/tokens': {
+        const body = json() as { token?: unknown; unregistered?: unknown; at?: unknown } | undefined;
+        if (!body || typeof body !== 'object' || typeof body.token !== 'string' || body.token === '') {
+          return { status: 400, body: { error: 'invalid token mark', problems: ['token: must be a non-empty string'] } };
+        }
+        if (body.at !== undefined && typeof body.at !== 'number') {
+          return { status: 400, body: { error: 'invalid token mark', problems: ['at: must be epoch ms'] } };
+        }
+        if (body.unregistered === false) state.tokens.restore(body.token);
+        else state.tokens.unregister(body.token, (body.at as number | undefined) ?? state.clock.now());
+        return { status: 204 };
+      }
+      default: {
+        const own = await handler.inspect?.(request);
+        return own ?? { status: 404, body: { error: `no inspection route ${route}` } };
+      }
+    }
+  };
+
+  const stats = (): SimConnectionStats => ({ opened, open: sockets.size, openSessions: sessions.size });
+
+  server.on('request', (req, res) => {
+    void onRequest(req, res).catch(() => {
+      if (!res.headersSent) {
+        try {
+          res.writeHead(500).end();
+        } catch {
+          /* the stream is gone */
+        }
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `https://localhost:${port}`,
+    host,
+    port,
+    ...(options.environment !== undefined ? { environment: options.environment } : {}),
+    connections: stats,
+    async close() {
+      closing = true;
+      for (const timer of pendingTimers) clearTimeout(timer);
+      pendingTimers.clear();
+      for (const res of hung) res.stream?.close(http2.constants.NGHTTP2_CANCEL);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets.keys()) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/** The inspection and scripting API every simulator handle has. */
+export interface SimulatorHandle {
+  readonly provider: string;
+  /** Base URL of the (main) port. */
+  readonly url: string;
+  readonly port: number;
+  /** PEM of the CA that signed the server certificate. */
+  readonly ca: string;
+  readonly authority: CertificateAuthority;
+  deliveries(filter?: { token?: string; environment?: string }): SimDelivery[];
+  requests(filter?: { token?: string; environment?: string }): SimRequestRecord[];
+  clearDeliveries(): void;
+  /** Adds a scripted fault; returns its id. */
+  fault(spec: FaultSpec): number;
+  clearFaults(): void;
+  /** Marks a token dead from `at` (epoch ms, default now): the provider answers as for an unregistered device. */
+  unregister(token: string, at?: number): void;
+  connections(): SimConnectionStats;
+  close(): Promise<void>;
+}
+
+export function simulatorHandle(
+  state: SimulatorState,
+  servers: readonly SimulatorServer[],
+  authority: CertificateAuthority,
+): SimulatorHandle {
+  const main = servers[0]!;
+  const matches = (r: { token?: string; environment?: string }, f?: { token?: string; environment?: string }) =>
+    (!f?.token || r.token === f.token) && (!f?.environment || r.environment === f.environment);
+  return {
+    provider: state.provider,
+    url: main.url,
+    port: main.port,
+    ca: authority.cert,
+    authority,
+    deliveries: (filter) => state.deliveries().filter((d) => matches(d, filter)),
+    requests: (filter) => state.requests().filter((r) => matches(r, filter)),
+    clearDeliveries: () => state.clearDeliveries(),
+    fault: (spec) => {
+      const problems = faultSpecProblems(spec);
+      if (problems.length) throw new TypeError(`invalid fault: ${problems.join('; ')}`);
+      return state.faults.add(spec);
+    },
+    clearFaults: () => state.faults.clear(),
+    unregister: (token, at) => state.tokens.unregister(token, at ?? state.clock.now()),
+    connections: () =>
+      servers.reduce<SimConnectionStats>(
+        (sum, s) => {
+          const c = s.connections();
+          return { opened: sum.opened + c.opened, open: sum.open + c.open, openSessions: sum.openSessions + c.openSessions };
+        },
+        { opened: 0, open: 0, openSessions: 0 },
+      ),
+    close: async () => {
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}

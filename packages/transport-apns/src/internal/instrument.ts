@@ -1,0 +1,60 @@
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
+
+/**
+ * What happened on the HTTP/2 stream of one request. node-apn drops the response headers
+ * (Retry-After included) and reports refused streams, resets and timeouts alike as a generic
+ * "apn write failed", so the transport watches the stream itself, keyed by the apns-id it sets.
+ */
+export interface Exchange {
+  /** A stream was opened (false: node-apn failed before anything reached the wire). */
+  opened: boolean;
+  status?: number;
+  headers?: Record<string, string | string[] | undefined>;
+  body: string;
+  /** RST_STREAM code the stream closed with, when closed by a reset. */
+  rstCode?: number;
+  stream?: ClientHttp2Stream;
+}
+
+const instrumented = new WeakSet<ClientHttp2Session>();
+
+export class ExchangeLog {
+  private readonly exchanges = new Map<string, Exchange>();
+
+  begin(apnsId: string): Exchange {
+    const exchange: Exchange = { opened: false, body: '' };
+    this.exchanges.set(apnsId, exchange);
+    return exchange;
+  }
+
+  end(apnsId: string): void {
+    this.exchanges.delete(apnsId);
+  }
+
+  /** Wraps `session.request` once so each stream with a known apns-id is observed. */
+  watch(session: ClientHttp2Session): void {
+    if (instrumented.has(session)) return;
+    instrumented.add(session);
+    const request = session.request.bind(session);
+    session.request = ((headers?: OutgoingHttpHeaders, options?: object) => {
+      const id = headers?.['apns-id'];
+      const exchange = typeof id === 'string' ? this.exchanges.get(id) : undefined;
+      const stream = request(headers, options);
+      if (exchange) {
+        exchange.opened = true;
+        exchange.stream = stream;
+        stream.on('response', (h) => {
+          exchange.status = Number(h[':status']);
+          exchange.headers = h;
+        });
+        stream.on('data', (chunk: string | Buffer) => {
+          if (exchange.body.length < 16_384) exchange.body += chunk.toString();
+        });
+        stream.on('close', () => {
+          if (stream.rstCode) exchange.rstCode = stream.rstCode;
+        });
+      }
+      return stream;
+    }) as typeof session.request;
+  }
+}

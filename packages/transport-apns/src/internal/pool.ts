@@ -1,0 +1,55 @@
+import apn from '@parse/node-apn';
+import type { ClientHttp2Session } from 'node:http2';
+import type { ExchangeLog } from './instrument.js';
+
+/** The parts of node-apn's client the transport reaches into (see README, "Why node-apn is wrapped"). */
+interface NodeApnClient {
+  session?: ClientHttp2Session;
+  connect(): Promise<void>;
+  config: { token?: unknown };
+}
+
+export interface PoolSlot {
+  provider: apn.Provider;
+  inFlight: number;
+}
+
+/** node-apn providers (one HTTP/2 connection each) behind one credential and environment. */
+export class ProviderPool {
+  readonly slots: PoolSlot[] = [];
+
+  constructor(
+    size: number,
+    options: apn.ProviderOptions,
+    log: ExchangeLog,
+    /** JWT state shared by every connection of one key, so they present one token. */
+    sharedToken: { value?: unknown },
+  ) {
+    for (let i = 0; i < size; i++) {
+      const provider = new apn.Provider(options);
+      const client = (provider as unknown as { client: NodeApnClient }).client;
+      if (options.token) {
+        if (sharedToken.value === undefined) sharedToken.value = client.config.token;
+        else client.config.token = sharedToken.value;
+      }
+      const connect = client.connect.bind(client);
+      client.connect = async () => {
+        await connect();
+        if (client.session) log.watch(client.session);
+      };
+      this.slots.push({ provider, inFlight: 0 });
+    }
+  }
+
+  /** The connection with the fewest requests in flight. */
+  pick(): PoolSlot {
+    let best = this.slots[0]!;
+    for (const slot of this.slots) if (slot.inFlight < best.inFlight) best = slot;
+    return best;
+  }
+
+  /** Connections close once their streams finish. */
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.provider.shutdown()));
+  }
+}
