@@ -1,0 +1,177 @@
+import {
+  CodecError,
+  utf8Length,
+  type CallNotification,
+  type CallParty,
+  type DeviceBinding,
+  type MissedCall,
+  type PushRequest,
+} from '@pushrelay/core';
+import { CODEC_ID } from './rfc8599.js';
+
+export type DisplayNameKey = 'dispaly_name' | 'display_name';
+
+export interface EncodeSettings {
+  badge: number;
+  badgeAsString: boolean;
+  displayNameKeys: readonly DisplayNameKey[];
+  emptyDisplayName: 'empty-list' | 'empty-string';
+  inviteTtlSeconds: number;
+  missedCallsTtlSeconds: number;
+  missedCallsOverVoip: boolean;
+}
+
+const LIMITS = { apnsVoip: 5120, apns: 4096, fcm: 4096 } as const;
+
+function fail(path: string, message: string): never {
+  throw new CodecError(CODEC_ID, message, { path });
+}
+
+const seconds = (ms: number): number => Math.floor(ms / 1000);
+
+/** The remote party as ECSS writes it: the number (user part of the URI) or `anonymous`. */
+function remote(party: CallParty): string {
+  const fromUri = party.uri !== undefined ? /^sips?:([^@;>]+)@/i.exec(party.uri)?.[1] : undefined;
+  const value = party.number ?? fromUri ?? party.uri;
+  if (value === undefined || value.toLowerCase() === 'anonymous') return 'anonymous';
+  return value;
+}
+
+/** The app's badge count: the notification's `vendor.badge` when set, else the configured one. */
+function badgeOf(n: CallNotification, settings: EncodeSettings): string | number {
+  const carried = n.vendor?.badge;
+  if (carried !== undefined && (typeof carried !== 'number' || !Number.isInteger(carried) || carried < 0)) {
+    fail('vendor.badge', 'must be a non-negative integer');
+  }
+  const badge = (carried as number | undefined) ?? settings.badge;
+  // ECSS-10 sends the badge as a string in both aps and acme.
+  return settings.badgeAsString ? String(badge) : badge;
+}
+
+function apnsTopic(binding: DeviceBinding): string {
+  if (binding.pushKind !== 'voip') return binding.app;
+  return binding.app.endsWith('.voip') ? binding.app : `${binding.app}.voip`;
+}
+
+function check(request: PushRequest, path: string): PushRequest {
+  const limit = request.provider === 'apns' ? (request.pushType === 'voip' ? LIMITS.apnsVoip : LIMITS.apns) : LIMITS.fcm;
+  const size = utf8Length(JSON.stringify(request.payload));
+  if (size > limit) fail(path, `the ${request.provider} payload would be ${size} bytes, over the ${limit}-byte limit`);
+  return request;
+}
+
+export function encodeNotification(
+  n: CallNotification,
+  binding: DeviceBinding,
+  now: number,
+  settings: EncodeSettings,
+): PushRequest | null {
+  if (binding.provider !== 'apns' && binding.provider !== 'fcm') {
+    fail('binding.provider', `ECSS-10 apps take APNs or FCM pushes, not ${binding.provider}`);
+  }
+  if (n.type === 'incoming_call') return encodeInvite(n, binding, now, settings);
+  if (n.type === 'missed_calls') return encodeMissedCalls(n, binding, now, settings);
+  return null;
+}
+
+function encodeInvite(n: CallNotification, binding: DeviceBinding, now: number, settings: EncodeSettings): PushRequest {
+  if (!n.call) fail('call', 'is required for incoming_call');
+  const date = seconds(now);
+  const expiresAt = now + settings.inviteTtlSeconds * 1000;
+  const base = { token: binding.token, app: binding.app, environment: binding.environment, priority: 'high' as const, expiresAt };
+  if (binding.provider === 'fcm') {
+    return check(
+      {
+        ...base,
+        provider: 'fcm',
+        pushType: 'background',
+        payload: {
+          android: { priority: 'high', ttl: `${settings.inviteTtlSeconds}s` },
+          data: { type: 'invite', date: String(date) },
+        },
+      },
+      'call',
+    );
+  }
+  const badge = badgeOf(n, settings);
+  const name = n.call.from.displayName;
+  const acme: Record<string, unknown> = { badge, type: 'invite', date, number: remote(n.call.from) };
+  for (const key of settings.displayNameKeys) {
+    // ECSS-10 is Erlang: an absent name is the empty list, which it encodes as [].
+    acme[key] = name ?? (settings.emptyDisplayName === 'empty-list' ? [] : '');
+  }
+  return check(
+    {
+      ...base,
+      provider: 'apns',
+      pushType: binding.pushKind === 'voip' ? 'voip' : 'alert',
+      headers: { 'apns-topic': apnsTopic(binding) },
+      payload: { aps: { badge }, acme },
+    },
+    'call',
+  );
+}
+
+function callsOf(missed: readonly MissedCall[]): Array<{ id: number; remote_uri: string; date: number }> {
+  return missed.map((m, i) => {
+    const at = Date.parse(m.at);
+    if (Number.isNaN(at)) fail(`missed[${i}].at`, 'must be an ISO 8601 date-time');
+    return { id: i, remote_uri: remote(m.from), date: seconds(at) };
+  });
+}
+
+function encodeMissedCalls(
+  n: CallNotification,
+  binding: DeviceBinding,
+  now: number,
+  settings: EncodeSettings,
+): PushRequest | null {
+  if (!n.missed || n.missed.length === 0) fail('missed', 'is required for missed_calls');
+  // A PushKit push must report a call to CallKit; a summary is not one.
+  if (binding.provider === 'apns' && binding.pushKind === 'voip' && !settings.missedCallsOverVoip) return null;
+  const date = seconds(now);
+  let missed = n.missed;
+  // A long absence can gather more calls than one push holds: keep the newest that fit.
+  for (;;) {
+    const request = buildMissed(n, binding, now, date, callsOf(missed), settings);
+    const limit = request.provider === 'apns' ? (request.pushType === 'voip' ? LIMITS.apnsVoip : LIMITS.apns) : LIMITS.fcm;
+    if (utf8Length(JSON.stringify(request.payload)) <= limit || missed.length === 1) return check(request, 'missed');
+    missed = missed.slice(1);
+  }
+}
+
+function buildMissed(
+  n: CallNotification,
+  binding: DeviceBinding,
+  now: number,
+  date: number,
+  calls: Array<{ id: number; remote_uri: string; date: number }>,
+  settings: EncodeSettings,
+): PushRequest {
+  const base = { token: binding.token, app: binding.app, environment: binding.environment, priority: 'high' as const };
+  if (binding.provider === 'fcm') {
+    const deadline = Date.parse(n.deadline);
+    if (Number.isNaN(deadline)) fail('deadline', 'must be an ISO 8601 date-time');
+    return {
+      ...base,
+      provider: 'fcm',
+      pushType: 'background',
+      expiresAt: deadline,
+      // FCM v1 data values are strings; the device got the legacy API's nested list as this JSON string too.
+      payload: { android: { priority: 'high' }, data: { type: 'missed_calls', date: String(date), calls: JSON.stringify(calls) } },
+    };
+  }
+  const badge = badgeOf(n, settings);
+  return {
+    ...base,
+    provider: 'apns',
+    pushType: binding.pushKind === 'voip' ? 'voip' : 'alert',
+    expiresAt: now + settings.missedCallsTtlSeconds * 1000,
+    headers: { 'apns-topic': apnsTopic(binding) },
+    payload: {
+      aps: { badge },
+      acme: { type: 'missed_calls', date, calls },
+      time_to_live: settings.missedCallsTtlSeconds,
+    },
+  };
+}
