@@ -93,7 +93,10 @@ export async function createServer(
       info: { title: 'pushrelay HTTP gateway', version: '0.1.0', description: 'Wakes phones for calls through APNs, FCM and HMS' },
       ...(config.publicUrl ? { servers: [{ url: config.publicUrl }] } : {}),
       components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: "the tenant's API key" } },
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: "the tenant's API key" },
+          wazoToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: "the tenant's API key, as wazo-webhookd's token" },
+        },
       },
       security: [{ apiKey: [] }],
     },
