@@ -284,16 +284,20 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Provider option names whose values are not secret; every other string is blanked. */
+const PRINTABLE_PROVIDER_FIELDS = new Set(['bundleId', 'appId', 'projectId', 'clientId', 'keyId', 'teamId', 'type', 'baseUrl', 'tokenUrl', 'address']);
+
 /** The configuration with secrets and key hashes replaced, safe to print. */
 export function redactedConfig(config: GatewayConfig): unknown {
   const scrub = (v: unknown, key = ''): unknown => {
-    if (Array.isArray(v)) return v.map((x) => scrub(x));
+    if (Array.isArray(v)) return v.map((x) => scrub(x, key));
     if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x, k)]));
-    if (typeof v === 'string' && /key|secret|cert|pfx|passphrase|password|token|private/i.test(key)) return '[redacted]';
+    if (typeof v === 'string' && !PRINTABLE_PROVIDER_FIELDS.has(key)) return '[redacted]';
     return v;
   };
-  return scrub({
+  return {
     ...config,
     tenants: config.tenants.map((t) => ({ id: t.id, apiKeys: t.apiKeyHashes.length, webhookSecrets: Object.keys(t.webhookSecrets), proxyJwt: t.proxyJwtSecret !== undefined, wazoFormat: t.wazoFormat })),
-  });
+    providers: scrub(config.providers),
+  };
 }
