@@ -19,7 +19,7 @@ const USAGE = `pushrelay <command> [options]
 
 Commands:
   serve --config <file>        run the gateway (JSON or YAML config, PUSHRELAY_* env overrides)
-  demo [--port 8080] [--data <dir>]
+  demo [--port 8080] [--data <dir>] [--api-key <key>]
                                run the gateway on the built-in APNs/FCM/HMS simulators with a demo tenant
   send --config <file> --provider apns|fcm|hms --token <t> --app <id> --format <codec>
        [--environment production|sandbox] [--push-kind voip|alert|data]
@@ -55,6 +55,7 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       'call-id': { type: 'string' },
       tenant: { type: 'string' },
       user: { type: 'string' },
+      'api-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,6 +81,8 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
           port: values.port ? Number(values.port) : 8080,
           host: values.host ?? '127.0.0.1',
           ...(values.data ? { sqlitePath: `${values.data}/pushrelay.db` } : {}),
+          ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
+          ...(process.env.PUSHRELAY_LOG_LEVEL === 'silent' ? { logger: false } : {}),
         });
         printDemo(demo.url, demo.apiKey, demo.sims, out);
         onSignals(() => demo.close());

@@ -30,7 +30,7 @@ export class GatewayMetrics {
       labelNames: ['reason'],
       registers,
     });
-    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
     this.providerLatency = new Histogram({
       name: 'pushrelay_provider_request_duration_seconds',
       help: 'Time from send to the provider answer',
