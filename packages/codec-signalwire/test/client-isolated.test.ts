@@ -47,7 +47,7 @@ beforeAll(async () => {
   );
   client = { decode: context.decodeForTest as typeof client.decode };
   expect(JSON.parse(context.hostGlobals as string)).toEqual(['undefined', 'undefined', 'undefined', 'undefined', 'undefined']);
-});
+}, 60_000);
 
 async function decode(push: unknown, key: string | undefined, maxInviteBytes?: number) {
   return JSON.parse(await client.decode(JSON.stringify(push), key, maxInviteBytes)) as {

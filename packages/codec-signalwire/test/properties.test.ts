@@ -51,7 +51,7 @@ describe('properties', () => {
       }),
       { numRuns: 500 },
     );
-  });
+  }, 30_000);
 
   it('encode fits the provider limit or refuses with a CodecError', () => {
     let sent = 0;
@@ -97,5 +97,5 @@ describe('properties', () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 30_000);
 });

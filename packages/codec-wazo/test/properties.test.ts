@@ -53,7 +53,7 @@ describe('properties', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, 30_000);
 
   it('encode fits the provider limit or refuses with a CodecError', () => {
     let sent = 0;
@@ -107,5 +107,5 @@ describe('properties', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, 30_000);
 });

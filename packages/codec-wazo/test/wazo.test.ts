@@ -143,6 +143,17 @@ describe('decoding', () => {
     expect(caught(() => wazoCodec.decode!({ ...ok, title: '😀'.repeat(129) }, { tenant: 't', now: NOW })).path).toBe('title');
   });
 
+  it('sends an unknown missed caller back out as null, as webhookd does', () => {
+    const [n] = wazoCodec.decode!({ name: 'user_missed_call', user_uuid: 'u-1', data: { conversation_id: '1.5' } }, { tenant: 't', now: NOW });
+    expect(n!.missed![0]!.from).toEqual({ displayName: '<name unknown>' });
+    expect(fcmItems(n!)).toEqual({
+      caller_id_name: null,
+      caller_id_number: null,
+      data_only: true,
+      notification_timestamp: '2024-08-06T12:00:00.123000+00:00',
+    });
+  });
+
   it('takes the call ring timeout from the event and the recipient from the bus key', () => {
     const [n] = wazoCodec.decode!(
       { name: 'call_push_notification', 'user_uuid:abc': true, data: { call_id: '1.2', peer_caller_id_number: '8001', ring_timeout: '42' } },

@@ -1,8 +1,4 @@
 export type { TestApi } from './runner.js';
-export * from './simulators/base.js';
-export * from './simulators/faults.js';
-export * from './simulators/inspection.js';
-export * from './simulators/tls.js';
 export {
   describeCodecConformance,
   loadCodecFixtures,
@@ -22,6 +18,12 @@ export {
 export type { StoreContext, StoreSuiteOptions, MissedCallSuiteOptions } from './conformance/stores.js';
 export { describeQueueConformance } from './conformance/queue.js';
 export type { QueueContext, QueueSuiteOptions } from './conformance/queue.js';
+export { requireService, probeTcp } from './services.js';
+export type { ServiceStatus } from './services.js';
+export * from './simulators/base.js';
+export * from './simulators/faults.js';
+export * from './simulators/inspection.js';
+export * from './simulators/tls.js';
 export * from './simulators/apns.js';
 export * from './conformance/transport.js';
 export * from './simulators/fcm.js';

@@ -110,6 +110,18 @@ describe('ApnsTransport against the APNs simulator', () => {
     expect((await transport.send(voipRequest(9, { environment: 'sandbox' }))).kind).toBe('delivered');
   });
 
+  it('maps ExpiredProviderToken (simulator clock two hours ahead) to retry', async () => {
+    const ahead = await startApnsSimulator({ clock: { now: () => Date.now() + 2 * 3600_000 } });
+    const transport = simTransport(ahead);
+    try {
+      expect(await transport.send(voipRequest(17))).toEqual({ kind: 'retry', reason: 'ExpiredProviderToken' });
+      expect(ahead.deliveries()).toEqual([]);
+    } finally {
+      await transport.close();
+      await ahead.close();
+    }
+  });
+
   it('maps 410 to invalid-token with the time APNs gave', async () => {
     const transport = track(simTransport(sim));
     sim.unregister(deviceToken(10), Date.parse('2026-03-01T10:00:00Z'));
@@ -182,7 +194,7 @@ describe('ApnsTransport against the APNs simulator', () => {
     await relay.close();
     expect(report?.devices[0]?.status).toBe('delivered');
     expect(report?.devices[0]?.attempts.map((a) => a.outcome)).toEqual([
-      { kind: 'retry', reason: 'TooManyRequests', retryAfterMs: 1000 },
+      { kind: 'retry', reason: 'TooManyRequests', retryAfterMs: 1000, scope: 'device' },
       { kind: 'delivered', providerId: expect.any(String) },
     ]);
     const times = sim.requests({ token }).map((r) => [r.status, r.receivedAt]);

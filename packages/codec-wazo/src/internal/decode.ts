@@ -176,7 +176,9 @@ function decodeBusEvent(input: Record<string, unknown>, context: DecodeContext, 
       if (!number && !name) from.displayName = '<name unknown>';
       const ref = optionalText(data, 'conversation_id') ?? optionalText(data, 'call_id');
       const id = ref ? `${wazoType}:${idPart(ref, 'data.conversation_id')}` : contentId(wazoType, context.tenant, context.now, data);
-      return [{ ...base, id, type: 'missed_calls', missed: [{ callId: ref ?? id, from, at: now }] }];
+      // Kept so an unknown caller goes out as null again, not as the placeholder name.
+      const items = { caller_id_name: data.caller_id_name ?? null, caller_id_number: data.caller_id_number ?? null };
+      return [{ ...base, id, type: 'missed_calls', missed: [{ callId: ref ?? id, from, at: now }], vendor: { wazo: { items } } }];
     }
     case WAZO_TYPES.voicemailReceived: {
       if (data.message !== undefined && !isRecord(data.message)) fail('data.message', 'must be an object');

@@ -139,7 +139,7 @@ function envelope(push: WazoPush, timestamp: string): Record<string, unknown> {
   return { notification_type: push.type, items, ...push.extra };
 }
 
-const FCM_RESERVED_KEY = /^(from|message_type|gcm\..*|google\..*|collapse_key)$/;
+const FCM_RESERVED_KEY = /^(from|message_type)$|^(google|gcm)/;
 
 function fcmPayload(push: WazoPush, data: Record<string, unknown>): Record<string, unknown> {
   const fcmData: Record<string, string> = {};

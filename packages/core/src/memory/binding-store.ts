@@ -11,6 +11,8 @@ export interface InMemoryBindingStoreOptions {
 export class InMemoryBindingStore implements BindingStore {
   private readonly byId = new Map<string, DeviceBinding>();
   private readonly byToken = new Map<string, string>();
+  /** Binding ids per (tenant, user), so a notify does not scan every binding. */
+  private readonly byUser = new Map<string, Set<string>>();
   private readonly clock: Clock;
   private readonly generateId: () => string;
 
@@ -30,13 +32,14 @@ export class InMemoryBindingStore implements BindingStore {
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
-    if (!existing && this.byId.has(key(input.tenant, binding.id))) {
-      // An explicit id already used by another token: the token moved, so the old entry goes.
-      const old = this.byId.get(key(input.tenant, binding.id))!;
-      this.byToken.delete(key(old.tenant, old.provider, old.token));
-    }
+    const replaced = existing ?? this.byId.get(key(input.tenant, binding.id));
+    if (replaced) this.unindex(replaced);
     this.byId.set(key(binding.tenant, binding.id), binding);
     this.byToken.set(tokenKey, binding.id);
+    const userKey = key(binding.tenant, binding.userId);
+    let ids = this.byUser.get(userKey);
+    if (!ids) this.byUser.set(userKey, (ids = new Set()));
+    ids.add(binding.id);
     return structuredClone(binding);
   }
 
@@ -46,8 +49,9 @@ export class InMemoryBindingStore implements BindingStore {
   }
 
   async forUser(tenant: string, userId: string): Promise<DeviceBinding[]> {
-    return [...this.byId.values()]
-      .filter((b) => b.tenant === tenant && b.userId === userId)
+    const ids = this.byUser.get(key(tenant, userId)) ?? new Set<string>();
+    return [...ids]
+      .map((id) => this.byId.get(key(tenant, id))!)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
       .map((b) => structuredClone(b));
   }
@@ -61,8 +65,16 @@ export class InMemoryBindingStore implements BindingStore {
     const b = this.byId.get(key(tenant, id));
     if (!b) return false;
     this.byId.delete(key(tenant, id));
-    this.byToken.delete(key(b.tenant, b.provider, b.token));
+    this.unindex(b);
     return true;
+  }
+
+  private unindex(b: DeviceBinding): void {
+    this.byToken.delete(key(b.tenant, b.provider, b.token));
+    const userKey = key(b.tenant, b.userId);
+    const ids = this.byUser.get(userKey);
+    ids?.delete(b.id);
+    if (ids?.size === 0) this.byUser.delete(userKey);
   }
 }
 

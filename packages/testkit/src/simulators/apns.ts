@@ -159,6 +159,8 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
   }
   const grants = new Map<string, ClientCertificateGrant>();
   const devices = new Map<string, { bundleId: string; environment?: ApnsEnvironment }>();
+  /** JWTs whose signature checked out, with the key id they were checked against. */
+  const verifiedTokens = new Map<string, string>();
   /** The key each connection authenticated with, and the newest token iat seen on it. */
   const connectionTokens = new Map<string, { keyId: string; iat: number }>();
 
@@ -198,12 +200,21 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     }
     const key = keys.get(header.kid);
     if (!key) return error(403, 'InvalidProviderToken', apnsId);
-    const signatureOk = verify(
-      'sha256',
-      Buffer.from(`${parts[0]}.${parts[1]}`),
-      { key: key.publicKey, dsaEncoding: 'ieee-p1363' },
-      Buffer.from(parts[2]!, 'base64url'),
-    );
+    // A client sends the same JWT for up to an hour: check its signature once (ECDSA verify
+    // would otherwise dominate the simulator's CPU time under load).
+    let signatureOk = verifiedTokens.get(match![1]!) === key.keyId;
+    if (!signatureOk) {
+      signatureOk = verify(
+        'sha256',
+        Buffer.from(`${parts[0]}.${parts[1]}`),
+        { key: key.publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(parts[2]!, 'base64url'),
+      );
+      if (signatureOk) {
+        if (verifiedTokens.size >= 1024) verifiedTokens.clear();
+        verifiedTokens.set(match![1]!, key.keyId);
+      }
+    }
     if (!signatureOk || claims.iss !== key.teamId || typeof claims.iat !== 'number') {
       return error(403, 'InvalidProviderToken', apnsId);
     }

@@ -17,9 +17,12 @@ export interface PoolSlot {
 /** node-apn providers (one HTTP/2 connection each) behind one credential and environment. */
 export class ProviderPool {
   readonly slots: PoolSlot[] = [];
+  private readonly waiting: Array<(slot: PoolSlot) => void> = [];
 
   constructor(
     size: number,
+    /** Streams in flight per connection; more wait here, so their timeout has not started. */
+    private readonly maxStreams: number,
     options: apn.ProviderOptions,
     log: ExchangeLog,
     /** JWT state shared by every connection of one key, so they present one token. */
@@ -41,11 +44,21 @@ export class ProviderPool {
     }
   }
 
-  /** The connection with the fewest requests in flight. */
-  pick(): PoolSlot {
+  /** The connection with the fewest requests in flight, once it has a free stream. */
+  acquire(): PoolSlot | Promise<PoolSlot> {
     let best = this.slots[0]!;
     for (const slot of this.slots) if (slot.inFlight < best.inFlight) best = slot;
-    return best;
+    if (best.inFlight < this.maxStreams) {
+      best.inFlight++;
+      return best;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(slot: PoolSlot): void {
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else slot.inFlight--;
   }
 
   /** Connections close once their streams finish. */

@@ -46,6 +46,8 @@ export interface ApnsTransportOptions {
   heartBeatMs?: number;
   /** Sends again, on a new connection, a request APNs refused unprocessed (GOAWAY). Default 2. */
   maxResends?: number;
+  /** Requests in flight per connection; the rest wait in the transport. Default 500 (APNs allows 1000). */
+  maxStreamsPerConnection?: number;
 }
 
 const APPLE_HOSTS: Record<Environment, string> = {
@@ -99,6 +101,8 @@ export class ApnsTransport implements Transport {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     if (!(this.requestTimeoutMs > 0)) fail('requestTimeoutMs', 'must be > 0');
     this.maxResends = options.maxResends ?? 2;
+    const maxStreams = options.maxStreamsPerConnection ?? 500;
+    if (!Number.isInteger(maxStreams) || maxStreams < 1) fail('maxStreamsPerConnection', 'must be an integer >= 1');
     const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? [...options.ca] : [options.ca as string | Buffer];
     const sharedTokens = new Map<string, { value?: unknown }>();
 
@@ -143,7 +147,7 @@ export class ApnsTransport implements Transport {
           const shareKey = credential.type === 'token' ? `${credential.teamId}:${credential.keyId}` : key;
           if (!sharedTokens.has(shareKey)) sharedTokens.set(shareKey, {});
           try {
-            pool = new ProviderPool(poolSize, providerOptions, this.log, sharedTokens.get(shareKey)!);
+            pool = new ProviderPool(poolSize, maxStreams, providerOptions, this.log, sharedTokens.get(shareKey)!);
           } catch (cause) {
             throw new TransportError('apns', `cannot load credential: ${(cause as Error).message}`, { field, cause });
           }
@@ -242,8 +246,7 @@ export class ApnsTransport implements Transport {
     note.id = apnsId;
     if (prepared.collapseId !== undefined) note.collapseId = prepared.collapseId;
 
-    const slot = prepared.pool.pick();
-    slot.inFlight++;
+    const slot = await prepared.pool.acquire();
     const exchange = this.log.begin(apnsId);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -267,7 +270,7 @@ export class ApnsTransport implements Transport {
     } finally {
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
-      slot.inFlight--;
+      prepared.pool.release(slot);
       this.log.end(apnsId);
     }
   }

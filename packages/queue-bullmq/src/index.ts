@@ -1,0 +1,2 @@
+export { BullMQQueue } from './internal/queue.js';
+export type { BullMQQueueOptions } from './internal/queue.js';

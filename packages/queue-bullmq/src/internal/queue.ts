@@ -1,0 +1,264 @@
+import { randomUUID } from 'node:crypto';
+import { DelayedError, Queue as BullQueue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { DeliveryJob, JobHandler, Queue } from '@pushrelay/core';
+import { bullJobId } from './ids.js';
+import { Slots, type Lane } from './slots.js';
+
+export interface BullMQQueueOptions {
+  /** Redis URL (`redis://127.0.0.1:6379/0`) or ioredis options. Default: 127.0.0.1:6379. */
+  connection?: string | RedisOptions;
+  /** Key prefix of every key this queue writes, so several deployments share one Redis. Default `pushrelay`. */
+  prefix?: string;
+  /** Base name: the lanes are the BullMQ queues `<name>-call` and `<name>-default`. Default `deliveries`. */
+  name?: string;
+  /** Jobs this process runs at once, both lanes together. Default 64. */
+  concurrency?: number;
+  /** A handler that throws gets its job run again after this delay. Default 1000 ms. */
+  failureRetryMs?: number;
+  /** Runs of one job (the first included) before it is left failed. Default 3. */
+  maxFailures?: number;
+  /** How long a job left failed stays inspectable in Redis. Default 1 hour. */
+  keepFailedMs?: number;
+  /** BullMQ lock duration: a job whose worker died runs again after about this long. Default 30 000 ms. */
+  lockDurationMs?: number;
+  /** How often workers look for jobs whose process died (lock expired) and run them again. Default 30 000 ms. */
+  stalledIntervalMs?: number;
+  /** While call jobs wait for a worker, default-lane jobs look again after this long. Default 25 ms. */
+  yieldToCallsMs?: number;
+  /** Called with what a handler threw; the job is then retried or left failed. */
+  onError?: (error: unknown, job: DeliveryJob) => void;
+}
+
+interface JobData {
+  job: DeliveryJob;
+  /** Tells this scheduler whether the job stored under the id is the one it just added. */
+  nonce: string;
+}
+
+/**
+ * Core's Queue on BullMQ and Redis. Each lane is its own BullMQ queue with its own worker; the
+ * call lane goes first in two ways: a freed run slot goes to a waiting call job, and a default
+ * job does not start while call jobs wait in Redis for a worker (of any process).
+ */
+export class BullMQQueue implements Queue {
+  private readonly client: Redis;
+  private readonly queues: Record<Lane, BullQueue<JobData>>;
+  private readonly workers: Worker<JobData>[] = [];
+  private readonly slots: Slots;
+  private readonly prefix: string;
+  private readonly name: string;
+  private readonly concurrency: number;
+  private readonly jobOptions: JobsOptions;
+  private readonly lockDurationMs: number;
+  private readonly stalledIntervalMs: number;
+  private readonly yieldToCallsMs: number;
+  private readonly onError: (error: unknown, job: DeliveryJob) => void;
+  private readonly held = new Map<string, NodeJS.Timeout>();
+  private closing = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(options: BullMQQueueOptions = {}) {
+    this.prefix = options.prefix ?? 'pushrelay';
+    this.name = options.name ?? 'deliveries';
+    this.concurrency = positive('concurrency', options.concurrency ?? 64);
+    this.slots = new Slots(this.concurrency);
+    this.lockDurationMs = positive('lockDurationMs', options.lockDurationMs ?? 30_000);
+    this.stalledIntervalMs = positive('stalledIntervalMs', options.stalledIntervalMs ?? 30_000);
+    this.yieldToCallsMs = positive('yieldToCallsMs', options.yieldToCallsMs ?? 25);
+    this.onError = options.onError ?? (() => {});
+    this.jobOptions = {
+      attempts: positive('maxFailures', options.maxFailures ?? 3),
+      backoff: { type: 'fixed', delay: positive('failureRetryMs', options.failureRetryMs ?? 1000) },
+      removeOnComplete: true,
+      removeOnFail: { age: Math.ceil(positive('keepFailedMs', options.keepFailedMs ?? 3_600_000) / 1000) },
+    };
+    // BullMQ's blocking commands must wait through reconnects instead of failing after n retries.
+    this.client =
+      typeof options.connection === 'string'
+        ? new Redis(options.connection, { maxRetriesPerRequest: null })
+        : new Redis({ host: '127.0.0.1', port: 6379, ...options.connection, maxRetriesPerRequest: null });
+    // Errors surface through the commands that fail; an unhandled 'error' event would crash the process.
+    this.client.on('error', () => {});
+    const queue = (lane: Lane) => {
+      const q = new BullQueue<JobData>(`${this.name}-${lane}`, { connection: this.client, prefix: this.prefix });
+      q.on('error', () => {});
+      return q;
+    };
+    this.queues = { call: queue('call'), default: queue('default') };
+  }
+
+  async schedule(job: DeliveryJob): Promise<boolean> {
+    if (this.closing) return false;
+    const queue = this.queues[job.lane === 'call' ? 'call' : 'default'];
+    const id = bullJobId(job.id);
+    // Add first, look second: a fresh id (the usual case) costs two round trips. BullMQ ignores
+    // an add whose id exists, so the nonce tells whose job is stored under the id.
+    for (let round = 0; round < 2; round++) {
+      const nonce = randomUUID();
+      // Every job goes through the delayed set, scored by runAt, so due jobs start in runAt
+      // order rather than in the order they were scheduled.
+      const delay = Math.max(1, job.runAt - Date.now());
+      await queue.add('delivery', { job, nonce }, { ...this.jobOptions, jobId: id, delay, timestamp: job.runAt - delay });
+      const stored = await this.client.hget(`${queue.keys['']}${id}`, 'data');
+      // Gone already: it ran and was removed, and only ours could have run.
+      if (stored === null || (JSON.parse(stored) as JobData).nonce === nonce) return true;
+      const existing = await queue.getJob(id);
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+        // A finished job keeps its id until removed; a retry of it is a new job.
+        await existing.remove().catch(() => {});
+      }
+    }
+    return false;
+  }
+
+  process(handler: JobHandler): void {
+    if (this.workers.length > 0 || this.closing) return;
+    for (const lane of ['call', 'default'] as const) {
+      const worker = new Worker<JobData>(`${this.name}-${lane}`, (job, token) => this.run(lane, job, token, handler), {
+        connection: this.client,
+        prefix: this.prefix,
+        concurrency: this.concurrency,
+        lockDuration: this.lockDurationMs,
+        stalledInterval: this.stalledIntervalMs,
+      });
+      worker.on('error', () => {});
+      if (lane === 'call') {
+        // setImmediate: the next job BullMQ fetched with this completion reaches its slot request first.
+        worker.on('completed', (job) => setImmediate(() => this.releaseHeld(job.id)));
+        worker.on('failed', (job) => setImmediate(() => this.releaseHeld(job?.id)));
+      }
+      this.workers.push(worker);
+    }
+  }
+
+  /**
+   * Stored as a Redis key the workers read before running a job of that credential; a job that
+   * finds its credential paused goes back to the delayed set until the pause ends, without
+   * counting as a failed run. Every process sharing the prefix sees the pause.
+   */
+  async pauseCredential(credential: string, untilMs: number): Promise<void> {
+    const ttl = Math.ceil(untilMs - Date.now());
+    if (ttl <= 0) return;
+    // Lua keeps the later of two pauses set at once by different processes.
+    await this.client.eval(
+      `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+       if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+       return 1`,
+      1,
+      this.pauseKey(credential),
+      String(untilMs),
+      String(ttl),
+    );
+  }
+
+  async size(): Promise<number> {
+    const counts = await Promise.all(
+      Object.values(this.queues).map((q) => q.getJobCountByTypes('wait', 'delayed', 'active', 'prioritized', 'paused', 'waiting-children')),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  /** Deletes every key under this queue's prefix and name: for tests and teardown scripts. */
+  async destroy(): Promise<void> {
+    const client = new Redis({ ...this.client.options, lazyConnect: false });
+    try {
+      for (const pattern of [`${this.prefix}:${this.name}-*`]) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          cursor = next;
+          if (keys.length > 0) await client.del(...keys);
+        } while (cursor !== '0');
+      }
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    this.slots.close();
+    // Worker.close waits for running handlers; jobs fetched but not started go back to Redis.
+    await Promise.all(this.workers.map((w) => w.close()));
+    for (const id of [...this.held.keys()]) this.releaseHeld(id);
+    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private pauseKey(credential: string): string {
+    return `${this.prefix}:${this.name}-pause:${credential}`;
+  }
+
+  private async run(lane: Lane, bullJob: Job<JobData>, token: string | undefined, handler: JobHandler): Promise<void> {
+    const job = bullJob.data.job;
+    for (;;) {
+      if (!(await this.slots.acquire(lane))) await putBack(bullJob, token, Date.now());
+      // When Redis cannot say, run rather than hold a slot: the call lane's own order still holds.
+      if (lane === 'call' || (await this.callsWaiting().catch(() => 0)) === 0) break;
+      this.slots.release();
+      await new Promise((r) => setTimeout(r, this.yieldToCallsMs));
+    }
+    if (job.credential) {
+      const until = Number((await this.client.get(this.pauseKey(job.credential)).catch(() => null)) ?? 0);
+      if (until > Date.now()) {
+        this.slots.release();
+        await putBack(bullJob, token, until);
+      }
+    }
+    try {
+      await handler(job);
+    } catch (error) {
+      this.onError(error, job);
+      throw error;
+    } finally {
+      if (lane === 'call') this.holdUntilFinished(bullJob.id!);
+      else this.slots.release();
+    }
+  }
+
+  /**
+   * A call job's slot is freed only once BullMQ has recorded the job as finished, which is also
+   * when it hands the worker the next call job: freed earlier, a default job could take the slot
+   * in between, when that next call job is neither waiting in Redis nor asking for a slot here.
+   */
+  private holdUntilFinished(id: string): void {
+    const fallback = setTimeout(() => this.releaseHeld(id), this.lockDurationMs);
+    fallback.unref();
+    this.held.set(id, fallback);
+  }
+
+  private releaseHeld(id: string | undefined): void {
+    const timer = id === undefined ? undefined : this.held.get(id);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.held.delete(id!);
+    this.slots.release();
+  }
+
+  /** Call jobs that are due and not yet taken by any worker. */
+  private async callsWaiting(): Promise<number> {
+    const keys = this.queues.call.keys;
+    const dueScore = (Date.now() + 1) * 0x1000 - 1;
+    const result = await this.client.multi().llen(keys.wait!).zcount(keys.delayed!, 0, dueScore).exec();
+    return (result ?? []).reduce((sum, [, n]) => sum + Number(n ?? 0), 0);
+  }
+}
+
+/** Returns the job to the delayed set until `at`, without counting a failed run. */
+async function putBack(job: Job<JobData>, token: string | undefined, at: number): Promise<never> {
+  await job.moveToDelayed(at, token);
+  throw new DelayedError();
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`BullMQQueue option ${name} must be a positive number, got ${value}`);
+  return value;
+}

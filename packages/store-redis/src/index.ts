@@ -1,0 +1,4 @@
+export { RedisMissedCallStore } from './internal/missed-call-store.js';
+export type { RedisMissedCallStoreOptions } from './internal/missed-call-store.js';
+export { RedisDedupe } from './internal/dedupe.js';
+export type { RedisConnectionOptions } from './internal/connection.js';

@@ -1,0 +1,80 @@
+// @ts-check
+import {
+  formatFiles,
+  generateFiles,
+  installPackagesTask,
+  joinPathFragments,
+  names,
+  updateJson,
+} from '@nx/devkit';
+
+/** Package folder names: lower-case words joined by single dashes, so npm, Nx and TS names agree. */
+export const ADAPTER_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+
+/**
+ * @typedef {object} ScaffoldOptions
+ * @property {'codec' | 'transport'} kind
+ * @property {string} name the vendor or provider, kebab-case
+ * @property {string} templateDir
+ * @property {Record<string, unknown>} [substitutions]
+ * @property {boolean} [skipFormat]
+ * @property {boolean} [skipInstall]
+ */
+
+/**
+ * The names one adapter is known by, from its kebab-case name.
+ * @param {'codec' | 'transport'} kind
+ * @param {string} name
+ */
+export function adapterNames(kind, name) {
+  if (typeof name !== 'string' || !ADAPTER_NAME.test(name)) {
+    throw new Error(
+      `${kind} name ${JSON.stringify(name)} must be lower-case letters and digits in dash-separated words, e.g. "acme" or "acme-voice"`,
+    );
+  }
+  const n = names(name);
+  return {
+    name: n.fileName,
+    className: n.className,
+    propertyName: n.propertyName,
+    displayName: n.className,
+    projectRoot: `packages/${kind}-${n.fileName}`,
+    packageName: `@pushrelay/${kind}-${n.fileName}`,
+  };
+}
+
+/**
+ * Writes one adapter package through the Tree only (so `--dry-run` writes nothing) and adds it to
+ * the root tsconfig.json references, exactly as `nx sync` would.
+ * @param {import('@nx/devkit').Tree} tree
+ * @param {ScaffoldOptions} options
+ * @returns {Promise<import('@nx/devkit').GeneratorCallback>}
+ */
+export async function scaffoldAdapter(tree, options) {
+  const adapter = adapterNames(options.kind, options.name);
+  if (tree.exists(adapter.projectRoot)) {
+    throw new Error(`${adapter.projectRoot} already exists; pick another name or remove it first`);
+  }
+  generateFiles(tree, options.templateDir, adapter.projectRoot, { ...adapter, ...options.substitutions });
+  addRootReference(tree, adapter.projectRoot);
+  if (!options.skipFormat) await formatFiles(tree);
+  return () => {
+    // npm links the new workspace package and records it in package-lock.json (npm ci needs both).
+    if (!options.skipInstall) installPackagesTask(tree, true);
+  };
+}
+
+/**
+ * @param {import('@nx/devkit').Tree} tree
+ * @param {string} projectRoot
+ */
+function addRootReference(tree, projectRoot) {
+  if (!tree.exists('tsconfig.json')) return;
+  const path = `./${joinPathFragments(projectRoot)}`;
+  updateJson(tree, 'tsconfig.json', (json) => {
+    /** @type {Array<{ path: string }>} */
+    const references = Array.isArray(json.references) ? json.references : [];
+    if (!references.some((r) => r.path === path || r.path === projectRoot)) references.push({ path });
+    return { ...json, references };
+  });
+}
