@@ -158,7 +158,7 @@ describe('FCM transport against the simulator', () => {
     expect((await t.send(push({ app: 'proj-a' }))).kind).toBe('delivered');
     expect((await t.send(push({ app: 'proj-b' }))).kind).toBe('delivered');
     expect(sim.deliveries().map((d) => (d.id.split('/')[1]))).toEqual(['proj-a', 'proj-b']);
-    await expect(t.send(push({ app: 'proj-c' }))).rejects.toThrow(/app: no credential/);
+    expect(await t.send(push({ app: 'proj-c' }))).toEqual({ kind: 'rejected', reason: 'fcm: app: no credential for Firebase project "proj-c"' });
   });
 
   it('answers auth-failed when the token endpoint refuses the key', async () => {

@@ -1,11 +1,13 @@
 import { generateKeyPairSync, createVerify } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { Credential } from 'firebase-admin/app';
 import { ManualClock, TransportError, type PushRequest } from '@pushrelay/core';
 import {
   FcmTransport,
   buildMessage,
   firebaseAdminTokenProvider,
   mapFcmError,
+  type GoogleOAuthCredential,
   parseServiceAccount,
   readFcmError,
 } from '../src/index.js';
@@ -221,6 +223,10 @@ describe('firebase-admin credential', () => {
       { now: () => clock.now() },
     );
     expect(await provider.getAccessToken()).toEqual({ accessToken: 'ya29.stub', expiresAt: 5_000 + 3_599_000 });
+  });
+
+  it("accepts firebase-admin's Credential type (e.g. applicationDefault())", () => {
+    expectTypeOf<Credential>().toExtend<GoogleOAuthCredential>();
   });
 
   it('needs a project id beside a token provider', () => {

@@ -174,12 +174,13 @@ describe('HMS transport against the simulator', () => {
 
   it('keeps bindings when 80300007 may mean a wrong app id, and trusts it once the app has delivered', async () => {
     const fresh = sim.registerApp('30003');
-    const t = transport({ credentials: [{ appId: '30003', clientSecret: fresh.clientSecret }] });
-    const foreign = push({ app: '30003' });
-    sim.bindToken(foreign.token, '10001');
-    expect((await t.send(foreign)).kind).toBe('rejected');
+    const t = transport({ credentials: [{ appId: '30003', clientSecret: fresh.clientSecret }], unprovenInvalidTokenLimit: 1 });
+    const foreign = [push({ app: '30003' }), push({ app: '30003' }), push({ app: '30003' })];
+    for (const f of foreign) sim.bindToken(f.token, '10001');
+    expect((await t.send(foreign[0]!)).kind).toBe('invalid-token');
+    expect((await t.send(foreign[1]!)).kind).toBe('rejected');
     expect((await t.send(push({ app: '30003' }))).kind).toBe('delivered');
-    expect((await t.send(foreign)).kind).toBe('invalid-token');
+    expect((await t.send(foreign[2]!)).kind).toBe('invalid-token');
   });
 
   it.each<[string, Parameters<HmsSimulator['fault']>[0], DeliveryOutcome['kind']]>([

@@ -63,6 +63,8 @@ export interface FcmSimulatorOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS; FCM allows 100. */
   maxConcurrentStreams?: number;
   authority?: CertificateAuthority;
+  /** 0 (default) picks a free port. */
+  port?: number;
 }
 
 export interface FcmSimulator extends SimulatorHandle {
@@ -311,6 +313,7 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
     handler,
     ca: authority,
     environment: 'fcm',
+    ...(options.port !== undefined ? { port: options.port } : {}),
     maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
   });
   tokenUrl = `${server.url}${TOKEN_PATH}`;

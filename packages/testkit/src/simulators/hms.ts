@@ -61,6 +61,8 @@ export interface HmsSimulatorOptions {
   /** `expires_in` of minted access tokens. Default 3600 s. */
   accessTokenLifetimeS?: number;
   authority?: CertificateAuthority;
+  /** 0 (default) picks a free port. */
+  port?: number;
 }
 
 export interface HmsApp {
@@ -200,6 +202,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       state.recordDelivery({
         provider: 'hms',
         environment: 'hms',
+    ...(options.port !== undefined ? { port: options.port } : {}),
         token,
         headers: recordableHeaders(request.headers),
         payload: { ...message, token: [token] },

@@ -8,7 +8,7 @@ import {
   type Transport,
 } from '@pushrelay/core';
 import { mapFcmError, readFcmError } from './errors.js';
-import { TokenRequestError, networkReason, parseRetryAfter, safeJson } from './http.js';
+import { TokenRequestError, networkReason, neverProcessed, parseRetryAfter, safeJson } from './http.js';
 import { buildMessage } from './message.js';
 import { parseServiceAccount } from './service-account.js';
 import { TokenCache, type AccessTokenProvider } from './token-cache.js';
@@ -19,7 +19,7 @@ export const DEFAULT_FCM_BASE_URL = 'https://fcm.googleapis.com';
 /** One Firebase project the transport can send for. */
 export interface FcmProjectCredential {
   /** The service-account key file: its JSON text or the parsed object. */
-  serviceAccount?: string | Record<string, unknown>;
+  serviceAccount?: string | object;
   /** Any other source of access tokens, e.g. `firebaseAdminTokenProvider(applicationDefault())`. */
   tokenProvider?: AccessTokenProvider;
   /** The Firebase project id (PushRequest.app); defaults to the key file's `project_id`. */
@@ -96,6 +96,9 @@ export class FcmTransport implements Transport {
         allowH2: true,
         connections: options.connections ?? 4,
         maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
+        // undici counts an HTTP/2 connection busy after `pipelining` requests; without this it
+        // would open a new connection for every concurrent send instead of multiplexing.
+        pipelining: options.maxConcurrentStreams ?? 100,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
         ...(ca ? { connect: { ca } } : {}),
@@ -140,9 +143,16 @@ export class FcmTransport implements Transport {
 
   async send(request: PushRequest, options: SendOptions = {}): Promise<DeliveryOutcome> {
     if (this.closing) return { kind: 'retry', reason: 'transport is closing' };
-    const project = this.projects.get(request.app);
-    if (!project) throw new TransportError('fcm', `no credential for Firebase project ${JSON.stringify(request.app)}`, { field: 'app' });
-    const body = JSON.stringify({ message: buildMessage(request, this.now()) });
+    let project: Project;
+    let body: string;
+    try {
+      project = this.projectFor(request);
+      body = JSON.stringify({ message: buildMessage(request, this.now()) });
+    } catch (error) {
+      // A request FCM would refuse whatever the retry: settled here, never sent.
+      if (error instanceof TransportError) return { kind: 'rejected', reason: error.message };
+      throw error;
+    }
     const pending = this.deliver(project, body, options.signal);
     this.inflight.add(pending);
     try {
@@ -150,6 +160,15 @@ export class FcmTransport implements Transport {
     } finally {
       this.inflight.delete(pending);
     }
+  }
+
+  private projectFor(request: PushRequest): Project {
+    if (request.provider !== 'fcm') {
+      throw new TransportError('fcm', `is ${JSON.stringify(request.provider)}, not fcm`, { field: 'provider' });
+    }
+    const project = this.projects.get(request.app);
+    if (!project) throw new TransportError('fcm', `no credential for Firebase project ${JSON.stringify(request.app)}`, { field: 'app' });
+    return project;
   }
 
   private async deliver(project: Project, body: string, signal: AbortSignal | undefined): Promise<DeliveryOutcome> {
@@ -181,22 +200,28 @@ export class FcmTransport implements Transport {
   }
 
   private async post(project: Project, token: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
-    try {
-      const res = await project.agent.request({
-        origin: this.origin,
-        path: project.path,
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
-        body,
-        ...(signal ? { signal } : {}),
-      });
-      // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
-      // must not turn an accepted push into a retry (that would send it twice).
-      const text = await res.body.text().catch(() => '');
-      return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
-    } catch (error) {
-      if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
-      return { kind: 'outcome', outcome: { kind: 'retry', reason: networkReason(error) } };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await project.agent.request({
+          origin: this.origin,
+          path: project.path,
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
+          body,
+          // Lets undici multiplex POSTs on one HTTP/2 connection; it never resends on its own.
+          idempotent: true,
+          ...(signal ? { signal } : {}),
+        });
+        // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
+        // must not turn an accepted push into a retry (that would send it twice).
+        const text = await res.body.text().catch(() => '');
+        return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
+      } catch (error) {
+        if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
+        // A stream cut off by GOAWAY was not processed; send it again on a fresh connection.
+        if (attempt < 3 && neverProcessed(error)) continue;
+        return { kind: 'outcome', outcome: { kind: 'retry', reason: networkReason(error) } };
+      }
     }
   }
 

@@ -27,8 +27,11 @@ export function illegalTokens(msg: string): Set<string> {
 }
 
 export interface MapContext {
-  /** This app id has had a push accepted, so it is not misconfigured. */
-  credentialProven: boolean;
+  /**
+   * Whether an 80300007 may be read as "these tokens are dead": true once the app id has had a
+   * push accepted, and for the first few answers of an app that has not yet.
+   */
+  trustAllInvalid: boolean;
   retryAfterMs: number | undefined;
 }
 
@@ -71,9 +74,9 @@ export function mapHmsAnswer(
       );
     case HMS_ALL_TOKENS_INVALID:
       // Huawei gives the same code for dead tokens and for an app id that owns none of them;
-      // only trust it for tokens once this app id has been seen to work.
+      // an app id that never delivered and keeps hearing it is suspected instead of its tokens.
       return tokens.map((t) =>
-        named.has(t) || context.credentialProven
+        named.has(t) || context.trustAllInvalid
           ? { kind: 'invalid-token', reason }
           : { kind: 'rejected', reason: `${reason} (tokens invalid or wrong app id; binding kept)` },
       );

@@ -36,3 +36,13 @@ export function networkReason(error: unknown): string {
   const e = error as { code?: string; message?: string; name?: string };
   return `${e.code ?? e.name ?? 'error'}: ${e.message ?? String(error)}`;
 }
+
+/**
+ * Whether a failed request never reached the provider's processing: the connection's GOAWAY
+ * named a last stream below it, or the server refused the stream. Resending it cannot make a
+ * second delivery. (undici reports both before any response header arrived.)
+ */
+export function neverProcessed(error: unknown): boolean {
+  const e = error as { message?: string; code?: string };
+  return /GOAWAY|REFUSED_STREAM/i.test(`${e.code ?? ''} ${e.message ?? ''}`);
+}

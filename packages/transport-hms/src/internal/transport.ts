@@ -8,8 +8,8 @@ import {
   type Transport,
 } from '@pushrelay/core';
 import { checkCredential, type HmsAppCredential } from './credentials.js';
-import { HMS_SUCCESS, HMS_TOKEN_EXPIRED, mapHmsAnswer, readHmsAnswer } from './errors.js';
-import { TokenRequestError, networkReason, parseRetryAfter, safeJson } from './http.js';
+import { HMS_ALL_TOKENS_INVALID, HMS_PARTIAL, HMS_SUCCESS, HMS_TOKEN_EXPIRED, mapHmsAnswer, readHmsAnswer } from './errors.js';
+import { TokenRequestError, networkReason, neverProcessed, parseRetryAfter, safeJson } from './http.js';
 import { buildMessage } from './message.js';
 import { TokenCache } from './token-cache.js';
 import { ClientCredentialsTokenProvider, DEFAULT_HMS_TOKEN_URL } from './token-provider.js';
@@ -31,8 +31,16 @@ export interface HmsTransportOptions {
   refreshMarginMs?: number;
   /** Headers and body timeout of one request. Default 10 s. */
   requestTimeoutMs?: number;
-  /** Connections per app. Default 8. */
+  /** Connections per app. Default 4. */
   connections?: number;
+  /** Streams per HTTP/2 connection. Default 100. */
+  maxConcurrentStreams?: number;
+  /**
+   * How many 80300007 ("all tokens invalid") answers an app that has never had a push accepted
+   * may report as invalid-token; later ones are `rejected` (binding kept) until a push to that
+   * app succeeds, because a wrong app id gets the same answer for every token. Default 3.
+   */
+  unprovenInvalidTokenLimit?: number;
 }
 
 interface App {
@@ -42,6 +50,8 @@ interface App {
   path: string;
   /** Set after the first accepted push: the app id and secret are right. */
   proven: boolean;
+  /** 80300007 answers while not proven. */
+  unprovenAllInvalid: number;
 }
 
 type Answer =
@@ -64,6 +74,7 @@ export class HmsTransport implements Transport {
   private readonly apps = new Map<string, App>();
   private readonly origin: string;
   private readonly now: () => number;
+  private readonly unprovenInvalidLimit: number;
   private readonly inflight = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
 
@@ -83,6 +94,7 @@ export class HmsTransport implements Transport {
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
     const timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.unprovenInvalidLimit = options.unprovenInvalidTokenLimit ?? 3;
     const ca = options.ca === undefined ? undefined : ([] as Array<string | Buffer>).concat(options.ca as never);
     const checked = options.credentials.map((c, i) => checkCredential(c, i));
     checked.forEach((credential, index) => {
@@ -91,7 +103,12 @@ export class HmsTransport implements Transport {
       }
       const agent = new Agent({
         allowH2: true,
-        connections: options.connections ?? 8,
+        connections: options.connections ?? 4,
+        // undici counts an HTTP/2 connection busy after `pipelining` requests; without this it
+        // would open a new connection for every concurrent send instead of multiplexing.
+        // (Over HTTP/1.1 undici never pipelines POSTs, so this only matters for HTTP/2.)
+        maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
+        pipelining: options.maxConcurrentStreams ?? 100,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         ...(ca ? { connect: { ca } } : {}),
@@ -106,6 +123,7 @@ export class HmsTransport implements Transport {
         tokens: new TokenCache(provider, { now: this.now, refreshMarginMs: options.refreshMarginMs ?? 5 * 60_000 }),
         path,
         proven: false,
+        unprovenAllInvalid: 0,
       });
     });
   }
@@ -121,9 +139,21 @@ export class HmsTransport implements Transport {
    */
   async sendToTokens(request: PushRequest, tokens: readonly string[], options: SendOptions = {}): Promise<DeliveryOutcome[]> {
     if (this.closing) return tokens.map(() => ({ kind: 'retry', reason: 'transport is closing' }));
-    const app = this.apps.get(request.app);
-    if (!app) throw new TransportError('hms', `no credential for app ${JSON.stringify(request.app)}`, { field: 'app' });
-    const body = JSON.stringify({ message: buildMessage(request, tokens, this.now()) });
+    let app: App;
+    let body: string;
+    try {
+      if (request.provider !== 'hms') {
+        throw new TransportError('hms', `is ${JSON.stringify(request.provider)}, not hms`, { field: 'provider' });
+      }
+      const found = this.apps.get(request.app);
+      if (!found) throw new TransportError('hms', `no credential for app ${JSON.stringify(request.app)}`, { field: 'app' });
+      app = found;
+      body = JSON.stringify({ message: buildMessage(request, tokens, this.now()) });
+    } catch (error) {
+      // A request Huawei would refuse whatever the retry: settled here, never sent.
+      if (error instanceof TransportError) return tokens.map(() => ({ kind: 'rejected', reason: error.message }));
+      throw error;
+    }
     const pending = this.deliver(app, body, tokens, options.signal);
     this.inflight.add(pending);
     try {
@@ -152,30 +182,37 @@ export class HmsTransport implements Transport {
     }
     if (answer.kind === 'outcome') return tokens.map(() => answer.outcome);
     const hms = readHmsAnswer(answer.body);
-    if (hms && (hms.code === HMS_SUCCESS || (hms.code === '80100000' && answer.status === 200))) app.proven = true;
+    if (hms && (hms.code === HMS_SUCCESS || hms.code === HMS_PARTIAL)) app.proven = true;
+    if (hms?.code === HMS_ALL_TOKENS_INVALID && !app.proven) app.unprovenAllInvalid++;
     return mapHmsAnswer(answer.status, hms, tokens, {
-      credentialProven: app.proven,
+      trustAllInvalid: app.proven || app.unprovenAllInvalid <= this.unprovenInvalidLimit,
       retryAfterMs: parseRetryAfter(answer.retryAfter, this.now()),
     });
   }
 
   private async post(app: App, accessToken: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
-    try {
-      const res = await app.agent.request({
-        origin: this.origin,
-        path: app.path,
-        method: 'POST',
-        headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json; charset=utf-8' },
-        body,
-        ...(signal ? { signal } : {}),
-      });
-      // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
-      // must not turn an accepted push into a retry (that would send it twice).
-      const text = await res.body.text().catch(() => '');
-      return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
-    } catch (error) {
-      if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
-      return { kind: 'outcome', outcome: { kind: 'retry', reason: networkReason(error) } };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await app.agent.request({
+          origin: this.origin,
+          path: app.path,
+          method: 'POST',
+          headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json; charset=utf-8' },
+          body,
+          // Lets undici multiplex POSTs on one HTTP/2 connection; it never resends on its own.
+          idempotent: true,
+          ...(signal ? { signal } : {}),
+        });
+        // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
+        // must not turn an accepted push into a retry (that would send it twice).
+        const text = await res.body.text().catch(() => '');
+        return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
+      } catch (error) {
+        if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
+        // A stream cut off by GOAWAY was not processed; send it again on a fresh connection.
+        if (attempt < 3 && neverProcessed(error)) continue;
+        return { kind: 'outcome', outcome: { kind: 'retry', reason: networkReason(error) } };
+      }
     }
   }
 
