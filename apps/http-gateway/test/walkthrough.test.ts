@@ -70,6 +70,19 @@ describe('the README walkthrough, through the real server and the simulators', (
     expect(JSON.parse(payload.data.items)).toEqual(items);
   });
 
+  it('sends to a Huawei phone through HMS in the Kaleyra format', async () => {
+    const token = 'hms-token-0123456789';
+    const reg = await s.call('POST', '/v1/devices', { body: { userId: 'bob', provider: 'hms', token, app: '10000001', pushKind: 'data', format: 'kaleyra' } });
+    expect(reg.status).toBe(201);
+    const res = await s.call('POST', '/v1/notifications?wait=true', {
+      body: { type: 'incoming_call', recipient: 'bob', call: { id: 'room-1', from: { uri: 'alice' } } },
+    });
+    expect(res.body.report.devices.map((d: { status: string }) => d.status)).toEqual(['delivered']);
+    const [delivery] = s.sims.hms.deliveries({ token });
+    const message = delivery!.payload as { android: { urgency?: string }; data: string };
+    expect(JSON.parse(message.data)).toMatchObject({ event: 'on_call_incoming', room_id: 'room-1', data: { initiator: 'alice' } });
+  });
+
   it('answers a repeated Idempotency-Key with the first notification, sending nothing again', async () => {
     const before = s.sims.apns.deliveries().length;
     const again = await s.call('POST', '/v1/notifications', {
