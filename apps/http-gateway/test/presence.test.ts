@@ -101,10 +101,15 @@ describe('token invalidation and persistence', () => {
     expect((await second.call('GET', '/v1/notifications/before-restart')).body.suppressedReason).toBe('no-devices');
   });
 
-  it('stops accepting connections once closed', async () => {
+  it('drains on close: an in-flight send finishes, then no new connection is accepted', async () => {
     const s = await start();
-    const closing = s.gateway.close();
-    await closing;
+    await s.call('POST', '/v1/devices', { body: android });
+    const inFlight = s.call('POST', '/v1/notifications?wait=true', call('during-shutdown'));
+    await new Promise((r) => setTimeout(r, 20));
+    await s.gateway.close();
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(res.body.report.devices.map((d: { status: string }) => d.status)).toEqual(['delivered']);
     await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
   });
 });

@@ -105,6 +105,11 @@ export async function createServer(
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
+  // While draining, answers close their connection so keep-alive sockets do not hold the shutdown.
+  app.addHook('onSend', async (_request, reply) => {
+    if (state.draining) reply.header('connection', 'close');
+  });
+
   app.decorateRequest('tenant', undefined);
   app.decorateRequest('rawBody', undefined);
 
