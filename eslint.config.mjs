@@ -1,19 +1,22 @@
 import nx from '@nx/eslint-plugin';
 
 // Which kinds of project may import which. Adapters see only core (tests may use testkit too);
+// transports may also use the provider kit (shared HTTP/OAuth plumbing, itself core-only);
 // apps may use anything but another app.
 const srcConstraints = [
   { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:none'] },
   { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:none'] },
   { sourceTag: 'type:testkit', onlyDependOnLibsWithTags: ['type:core'] },
   { sourceTag: 'type:codec', onlyDependOnLibsWithTags: ['type:core'] },
-  { sourceTag: 'type:transport', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'type:provider-kit', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'type:transport', onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit'] },
   { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['type:core'] },
   { sourceTag: 'type:queue', onlyDependOnLibsWithTags: ['type:core'] },
   {
     sourceTag: 'type:app',
     onlyDependOnLibsWithTags: [
-      'type:core', 'type:protocol', 'type:codec', 'type:transport', 'type:store', 'type:queue', 'type:testkit',
+      'type:core', 'type:protocol', 'type:codec', 'type:transport', 'type:provider-kit', 'type:store', 'type:queue',
+      'type:testkit',
     ],
   },
   { sourceTag: 'type:tool', notDependOnLibsWithTags: ['type:app'] },
@@ -21,7 +24,9 @@ const srcConstraints = [
 
 const adapterTags = ['type:codec', 'type:transport', 'type:store', 'type:queue'];
 const testConstraints = srcConstraints.map((c) =>
-  adapterTags.includes(c.sourceTag)
+  c.sourceTag === 'type:transport'
+    ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit', 'type:testkit'] }
+    : adapterTags.includes(c.sourceTag)
     ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
     : c.sourceTag === 'type:protocol'
       ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApnsSimulator } from './simulators/apns.js';
+import { startFcmSimulator } from './simulators/fcm.js';
+import { startHmsSimulator } from './simulators/hms.js';
 import type { SimulatorHandle } from './simulators/base.js';
 
 /** What a started simulator tells its user: the handle and the lines to print. */
@@ -48,6 +50,25 @@ const simulators: Record<string, { usage: string; start: Starter }> = {
   },
 };
 
+simulators['fcm'] = {
+  usage: 'fcm [--port <port>] [--project-id <id>]',
+  async start({ port, dir, values }) {
+    const projectId = typeof values['project-id'] === 'string' ? values['project-id'] : 'pushrelay-sim';
+    const sim = await startFcmSimulator(port !== undefined ? { port } : {});
+    const file = join(dir, 'service-account.json');
+    writeFileSync(file, JSON.stringify(sim.createServiceAccount(projectId), null, 2), { mode: 0o600 });
+    return { handle: sim, details: { 'project id': projectId, 'service account': file, 'token url': sim.tokenUrl } };
+  },
+};
+simulators['hms'] = {
+  usage: 'hms [--port <port>] [--app-id <id>]',
+  async start({ port, values }) {
+    const sim = await startHmsSimulator(port !== undefined ? { port } : {});
+    const app = sim.registerApp(typeof values['app-id'] === 'string' ? values['app-id'] : undefined);
+    return { handle: sim, details: { 'app id': app.appId, 'client secret': app.clientSecret, 'token url': sim.tokenUrl } };
+  },
+};
+
 function usage(): string {
   return ['usage: pushrelay-sim <provider> [options]', ...Object.values(simulators).map((s) => `  pushrelay-sim ${s.usage}`)].join('\n');
 }
@@ -61,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: rest, options: { port: { type: 'string' }, 'sandbox-port': { type: 'string' }, 'bundle-id': { type: 'string' } }, strict: true }).values;
+    values = parseArgs({ args: rest, options: { port: { type: 'string' }, 'sandbox-port': { type: 'string' }, 'bundle-id': { type: 'string' }, 'project-id': { type: 'string' }, 'app-id': { type: 'string' } }, strict: true }).values;
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${usage()}\n`);
     return 2;

@@ -24,5 +24,7 @@ export * from './simulators/base.js';
 export * from './simulators/faults.js';
 export * from './simulators/inspection.js';
 export * from './simulators/tls.js';
+export * from './simulators/fcm.js';
+export * from './simulators/hms.js';
 export * from './simulators/apns.js';
 export * from './conformance/transport.js';

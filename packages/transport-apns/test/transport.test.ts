@@ -194,7 +194,7 @@ describe('ApnsTransport against the APNs simulator', () => {
     await relay.close();
     expect(report?.devices[0]?.status).toBe('delivered');
     expect(report?.devices[0]?.attempts.map((a) => a.outcome)).toEqual([
-      { kind: 'retry', reason: 'TooManyRequests', retryAfterMs: 1000 },
+      { kind: 'retry', reason: 'TooManyRequests', retryAfterMs: 1000, scope: 'device' },
       { kind: 'delivered', providerId: expect.any(String) },
     ]);
     const times = sim.requests({ token }).map((r) => [r.status, r.receivedAt]);

@@ -306,7 +306,12 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     const streamId = req.stream?.id;
     if (connection?.goawayAfter !== undefined && streamId !== undefined && streamId > connection.goawayAfter) {
       record(0, { reason: 'refused after GOAWAY' });
-      req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      // Closing the stream inside this turn, while the session is going away under many open
+      // streams, corrupts the heap on Node 20 (undici clients hit it); a turn later is safe.
+      const stream = req.stream;
+      setImmediate(() => {
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      });
       return;
     }
 

@@ -34,10 +34,17 @@ export function outcomeOf(answer: ApnsAnswer, now: number): DeliveryOutcome {
   }
   if (status === 400 && reason === 'BadDeviceToken') return { kind: 'invalid-token', reason };
   const retryAfterMs = parseRetryAfter(answer.retryAfter, now);
-  const retry = (): DeliveryOutcome => (retryAfterMs !== undefined ? { kind: 'retry', reason, retryAfterMs } : { kind: 'retry', reason });
+  const retry = (scope?: 'device' | 'credential'): DeliveryOutcome => ({
+    kind: 'retry',
+    reason,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...(scope ? { scope } : {}),
+  });
   // node-apn has already made a new JWT: the next attempt carries it.
   if (status === 403 && reason === 'ExpiredProviderToken') return retry();
   if (status === 403) return { kind: 'auth-failed', reason };
-  if (status === 429 || status === 408 || status >= 500) return retry();
+  // TooManyRequests throttles one device; TooManyProviderTokenUpdates throttles the whole key.
+  if (status === 429) return retry(reason === 'TooManyRequests' ? 'device' : 'credential');
+  if (status === 408 || status >= 500) return retry();
   return { kind: 'rejected', reason };
 }

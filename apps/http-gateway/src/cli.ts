@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  PROVIDERS,
+  parseCallNotification,
+  type BindingStore,
+  type Codec,
+  type DeviceBinding,
+  type Provider,
+  type Transport,
+} from '@pushrelay/core';
+import { ConfigError, loadConfigFile, redactedConfig, type GatewayConfig } from './internal/config.js';
+import { asConfigError, buildContainer } from './internal/container.js';
+import { startDemo } from './internal/demo.js';
+import { createGateway } from './internal/gateway.js';
+import { TOKENS } from './internal/tokens.js';
+
+const USAGE = `pushrelay <command> [options]
+
+Commands:
+  serve --config <file>        run the gateway (JSON or YAML config, PUSHRELAY_* env overrides)
+  demo [--port 8080] [--data <dir>] [--api-key <key>]
+                               run the gateway on the built-in APNs/FCM/HMS simulators with a demo tenant
+  send --config <file> --provider apns|fcm|hms --token <t> --app <id> --format <codec>
+       [--environment production|sandbox] [--push-kind voip|alert|data]
+       [--file notification.json | --type incoming_call --from <number> --name <display name> --call-id <id>]
+                               encode and send one notification to one device, print the outcome
+  devices --config <file> --tenant <id> --user <id>
+                               list a user's devices in the configured store
+  check-config --config <file> validate the configuration and build the transports
+`;
+
+type Out = (line: string) => void;
+
+export async function main(argv: string[], out: Out = (l) => process.stdout.write(`${l}\n`), err: Out = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      provider: { type: 'string' },
+      token: { type: 'string' },
+      app: { type: 'string' },
+      format: { type: 'string' },
+      environment: { type: 'string' },
+      'push-kind': { type: 'string' },
+      file: { type: 'string' },
+      type: { type: 'string' },
+      from: { type: 'string' },
+      name: { type: 'string' },
+      'call-id': { type: 'string' },
+      tenant: { type: 'string' },
+      user: { type: 'string' },
+      'api-key': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (!command || values.help || command === 'help') {
+    out(USAGE);
+    return command ? 0 : 2;
+  }
+  const needConfig = (): GatewayConfig => {
+    if (!values.config) throw new ConfigError([{ path: '--config', message: 'is required' }]);
+    return loadConfigFile(values.config);
+  };
+  try {
+    switch (command) {
+      case 'serve': {
+        const gateway = await createGateway(needConfig());
+        const url = await gateway.listen();
+        out(`pushrelay listening on ${url}`);
+        onSignals(() => gateway.close());
+        return await new Promise<number>(() => {});
+      }
+      case 'demo': {
+        const demo = await startDemo({
+          port: values.port ? Number(values.port) : 8080,
+          host: values.host ?? '127.0.0.1',
+          ...(values.data ? { sqlitePath: `${values.data}/pushrelay.db` } : {}),
+          ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
+          ...(process.env.PUSHRELAY_LOG_LEVEL === 'silent' ? { logger: false } : {}),
+        });
+        printDemo(demo.url, demo.apiKey, demo.sims, out);
+        onSignals(() => demo.close());
+        return await new Promise<number>(() => {});
+      }
+      case 'check-config': {
+        const config = needConfig();
+        const container = buildContainer(config);
+        try {
+          const transports = container.resolve<Record<string, Transport>>(TOKENS.transports);
+          container.resolve(TOKENS.codecs);
+          out(JSON.stringify(redactedConfig(config), null, 2));
+          out(`configuration is valid: ${config.tenants.length} tenant(s), codecs ${config.codecs.join(', ')}, providers ${Object.keys(transports).join(', ') || 'none'}`);
+          await Promise.allSettled(Object.values(transports).map((t) => t.close()));
+        } catch (error) {
+          throw asConfigError(error);
+        }
+        return 0;
+      }
+      case 'devices': {
+        const config = needConfig();
+        if (!values.tenant || !values.user) throw new ConfigError([{ path: '--tenant/--user', message: 'both are required' }]);
+        const container = buildContainer(config);
+        const list = await container.resolve<BindingStore>(TOKENS.bindings).forUser(values.tenant, values.user);
+        for (const b of list) out(JSON.stringify({ ...b, secrets: b.secrets ? '[redacted]' : undefined }));
+        if (list.length === 0) out(`no devices for ${values.user} in tenant ${values.tenant}`);
+        container.resolve<{ close(): void }>(TOKENS.storeHandle).close();
+        return 0;
+      }
+      case 'send':
+        return await send(needConfig(), values, out);
+      default:
+        err(`unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      err('configuration problems:');
+      for (const issue of error.issues) err(`  ${issue.path || '(root)'}: ${issue.message}`);
+      return 1;
+    }
+    err(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
+}
+
+async function send(config: GatewayConfig, values: Record<string, string | boolean | undefined>, out: Out): Promise<number> {
+  const provider = values.provider as Provider | undefined;
+  const issues: { path: string; message: string }[] = [];
+  if (!provider || !PROVIDERS.includes(provider)) issues.push({ path: '--provider', message: 'must be apns, fcm or hms' });
+  for (const f of ['token', 'app', 'format'] as const) if (!values[f]) issues.push({ path: `--${f}`, message: 'is required' });
+  if (issues.length) throw new ConfigError(issues, 'arguments');
+  const container = buildContainer(config);
+  const codecs = container.resolve<Codec[]>(TOKENS.codecs);
+  const codec = codecs.find((c) => c.id === values.format);
+  if (!codec) throw new ConfigError([{ path: '--format', message: `must be one of ${codecs.map((c) => c.id).join(', ')}` }], 'arguments');
+  const transports = container.resolve<Partial<Record<Provider, Transport>>>(TOKENS.transports);
+  const transport = transports[provider!];
+  if (!transport) throw new ConfigError([{ path: `providers.${provider}`, message: 'is not configured' }]);
+  const now = Date.now();
+  const raw = values.file
+    ? (JSON.parse(readFileSync(String(values.file), 'utf8')) as Record<string, unknown>)
+    : {
+        type: values.type ?? 'incoming_call',
+        recipient: 'cli',
+        call: { id: values['call-id'] ?? `cli-${now}`, from: { number: values.from ?? 'unknown', ...(values.name ? { displayName: values.name } : {}) } },
+      };
+  const tenant = config.tenants[0]!.id;
+  const notification = parseCallNotification({ ...raw, tenant }, { now, tenant, generateId: () => `cli-${now}`, defaultRingTimeoutMs: config.ringTimeoutMs });
+  const binding: DeviceBinding = {
+    id: 'cli',
+    tenant,
+    userId: notification.recipient,
+    provider: provider!,
+    token: String(values.token),
+    app: String(values.app),
+    environment: (values.environment as DeviceBinding['environment']) ?? 'production',
+    pushKind: (values['push-kind'] as DeviceBinding['pushKind']) ?? 'voip',
+    format: codec.id,
+    origin: 'api',
+    createdAt: new Date(now).toISOString(),
+    updatedAt: new Date(now).toISOString(),
+  };
+  const request = codec.encode(notification, binding, { now });
+  if (!request) {
+    out(`format ${codec.id} sends nothing for ${notification.type} to a ${binding.pushKind} device`);
+    return 1;
+  }
+  const started = Date.now();
+  const outcome = await transport.send(request);
+  out(JSON.stringify({ outcome, latencyMs: Date.now() - started }));
+  await Promise.allSettled(Object.values(transports).map((t) => t!.close()));
+  return outcome.kind === 'delivered' ? 0 : 1;
+}
+
+function printDemo(url: string, apiKey: string, sims: { apns: { url: string; sandboxUrl: string }; fcm: { url: string }; hms: { url: string } }, out: Out): void {
+  out(`
+pushrelay demo is running (simulated providers, nothing leaves this machine)
+
+  gateway        ${url}
+  API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
+  metrics        ${url}/metrics
+  tenant         demo
+  API key        ${apiKey}
+
+  APNs simulator ${sims.apns.sandboxUrl}/__sim/deliveries (sandbox)  ${sims.apns.url}/__sim/deliveries (production)
+  FCM simulator  ${sims.fcm.url}/__sim/deliveries
+  HMS simulator  ${sims.hms.url}/__sim/deliveries
+  (the simulators use a private CA: curl -k)
+
+  export PUSHRELAY_URL=${url} PUSHRELAY_KEY=${apiKey}
+  See apps/http-gateway/README.md for the curl walkthrough. Ctrl-C stops everything.
+`);
+}
+
+function onSignals(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: draining and shutting down\n`);
+    void close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

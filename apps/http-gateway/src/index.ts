@@ -1,0 +1,15 @@
+export { createGateway } from './internal/gateway.js';
+export type { Gateway, GatewayOptions } from './internal/gateway.js';
+export { ConfigError, loadConfigFile, parseConfig, redactedConfig, sha256Hex, KNOWN_CODECS } from './internal/config.js';
+export type { GatewayConfig, TenantConfig, StoreConfig, ParseConfigOptions } from './internal/config.js';
+export { buildContainer } from './internal/container.js';
+export type { GatewayOverrides } from './internal/container.js';
+export { TOKENS } from './internal/tokens.js';
+export { hmacTimestampVerifier, signWebhook, ReplayGuard } from './internal/webhooks.js';
+export type { WebhookVerifier, WebhookRequest, VerifyResult } from './internal/webhooks.js';
+export { signHs256, verifyHs256 } from './internal/jwt.js';
+export { SocketHub } from './internal/sockets.js';
+export { GatewayMetrics } from './internal/metrics.js';
+export { REDACT_PATHS } from './internal/server.js';
+export { startDemo, startSimulatedProviders, DEMO_APPS } from './internal/demo.js';
+export type { Demo, DemoOptions, SimulatedProviders } from './internal/demo.js';

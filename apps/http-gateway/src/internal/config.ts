@@ -1,0 +1,303 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { PushRelayError, formatIssues, type Issue } from '@pushrelay/core';
+import { parse as parseYaml } from 'yaml';
+
+/** Every problem of a configuration, each with its path, found in one pass. */
+export class ConfigError extends PushRelayError {
+  readonly issues: Issue[];
+  constructor(issues: Issue[], source = 'configuration') {
+    super('config_invalid', `invalid ${source}: ${formatIssues(issues)}`);
+    this.issues = issues;
+  }
+}
+
+export interface TenantConfig {
+  id: string;
+  /** SHA-256 (hex) of each API key the tenant may use. */
+  apiKeyHashes: string[];
+  /** Shared secret of each vendor's webhook signatures (`kaleyra`...). */
+  webhookSecrets: Record<string, string>;
+  /** HS256 secret of the JWTs wazo-webhookd sends in push-proxy mode. */
+  proxyJwtSecret?: string;
+  /** Which binding format Wazo traffic of this tenant is encoded with. Default `wazo`. */
+  wazoFormat: string;
+}
+
+export type StoreConfig = { kind: 'memory' } | { kind: 'sqlite'; path: string };
+
+export interface GatewayConfig {
+  listen: { host: string; port: number };
+  /** Public base URL, printed and used in the OpenAPI document. */
+  publicUrl?: string;
+  ringTimeoutMs: number;
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+  /** How long `?wait=true` holds a request for the report. */
+  waitTimeoutMs: number;
+  /** Accepted age of a signed webhook (both ways). */
+  webhookWindowMs: number;
+  store: StoreConfig;
+  codecs: string[];
+  tenants: TenantConfig[];
+  /**
+   * Provider transports' options, passed to the transport packages with every `xxxFile` /
+   * `xxxEnv` field replaced by the file's or variable's content under `xxx`.
+   */
+  providers: { apns?: Record<string, unknown>; fcm?: Record<string, unknown>; hms?: Record<string, unknown> };
+  logLevel: string;
+}
+
+export const KNOWN_CODECS = ['wazo', 'kaleyra', 'signalwire', 'mizutech', 'ecss'] as const;
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads a JSON or YAML file, applies `PUSHRELAY_*` env overrides and validates the result. */
+export function loadConfigFile(path: string, env: Env = process.env): GatewayConfig {
+  let raw: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([{ path: '', message: `cannot read ${path}: ${(error as Error).message}` }], path);
+  }
+  return parseConfig(raw, { env, baseDir: dirname(resolve(path)), source: path });
+}
+
+export interface ParseConfigOptions {
+  env?: Env;
+  /** Relative file paths (store, credentials) resolve against it. Default the working directory. */
+  baseDir?: string;
+  source?: string;
+}
+
+/**
+ * Validates raw configuration. Env overrides: PUSHRELAY_HOST, PUSHRELAY_PORT, PUSHRELAY_STORE
+ * (`memory` or a sqlite path), PUSHRELAY_RING_TIMEOUT_MS, PUSHRELAY_LOG_LEVEL, PUSHRELAY_CODECS
+ * (comma list), PUSHRELAY_PUBLIC_URL.
+ */
+export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): GatewayConfig {
+  const env = options.env ?? process.env;
+  const baseDir = options.baseDir ?? process.cwd();
+  const issues: Issue[] = [];
+  const fail = (path: string, message: string) => issues.push({ path, message });
+  const obj = isObject(raw) ? raw : (fail('', 'must be an object'), {});
+  const known = ['listen', 'publicUrl', 'ringTimeoutMs', 'bodyLimitBytes', 'shutdownTimeoutMs', 'waitTimeoutMs', 'webhookWindowMs', 'store', 'codecs', 'tenants', 'providers', 'logLevel'];
+  for (const k of Object.keys(obj)) if (!known.includes(k)) fail(k, 'is not a known setting');
+
+  const int = (value: unknown, path: string, def: number, min: number, max: number): number => {
+    if (value === undefined) return def;
+    const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      fail(path, `must be an integer from ${min} to ${max}`);
+      return def;
+    }
+    return n;
+  };
+  const str = (value: unknown, path: string): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value === '') {
+      fail(path, 'must be a non-empty string');
+      return undefined;
+    }
+    return value;
+  };
+
+  const listenRaw = isObject(obj.listen) ? obj.listen : obj.listen === undefined ? {} : (fail('listen', 'must be an object'), {});
+  const listen = {
+    host: str(env.PUSHRELAY_HOST ?? listenRaw.host, env.PUSHRELAY_HOST ? 'env.PUSHRELAY_HOST' : 'listen.host') ?? '127.0.0.1',
+    port: int(env.PUSHRELAY_PORT ?? listenRaw.port, env.PUSHRELAY_PORT ? 'env.PUSHRELAY_PORT' : 'listen.port', 8080, 0, 65535),
+  };
+
+  let store: StoreConfig = { kind: 'memory' };
+  const storeRaw = env.PUSHRELAY_STORE !== undefined ? parseStoreEnv(env.PUSHRELAY_STORE) : obj.store;
+  const storePath = env.PUSHRELAY_STORE !== undefined ? 'env.PUSHRELAY_STORE' : 'store';
+  if (storeRaw !== undefined) {
+    if (!isObject(storeRaw)) fail(storePath, 'must be an object {kind: memory} or {kind: sqlite, path}');
+    else if (storeRaw.kind === 'memory') store = { kind: 'memory' };
+    else if (storeRaw.kind === 'sqlite') {
+      const p = str(storeRaw.path, `${storePath}.path`);
+      if (p) store = { kind: 'sqlite', path: isAbsolute(p) ? p : resolve(baseDir, p) };
+      else if (storeRaw.path === undefined) fail(`${storePath}.path`, 'is required for a sqlite store');
+    } else fail(`${storePath}.kind`, 'must be "memory" or "sqlite"');
+  }
+
+  let codecs: string[] = [...KNOWN_CODECS];
+  const codecsRaw = env.PUSHRELAY_CODECS !== undefined ? env.PUSHRELAY_CODECS.split(',').map((s) => s.trim()).filter(Boolean) : obj.codecs;
+  if (codecsRaw !== undefined) {
+    if (!Array.isArray(codecsRaw)) fail('codecs', 'must be a list of codec ids');
+    else {
+      codecs = [];
+      codecsRaw.forEach((c, i) => {
+        if (typeof c !== 'string' || !(KNOWN_CODECS as readonly string[]).includes(c)) {
+          fail(`codecs[${i}]`, `must be one of ${KNOWN_CODECS.join(', ')}`);
+        } else codecs.push(c);
+      });
+    }
+  }
+
+  const tenants: TenantConfig[] = [];
+  if (!Array.isArray(obj.tenants) || obj.tenants.length === 0) {
+    fail('tenants', 'must be a non-empty list');
+  } else {
+    const seenIds = new Set<string>();
+    const seenKeys = new Set<string>();
+    obj.tenants.forEach((t, i) => {
+      const path = `tenants[${i}]`;
+      if (!isObject(t)) return void fail(path, 'must be an object');
+      for (const k of Object.keys(t)) {
+        if (!['id', 'apiKeySha256', 'webhookSecrets', 'proxyJwtSecret', 'wazoFormat'].includes(k)) fail(`${path}.${k}`, 'is not a known setting');
+      }
+      const id = str(t.id, `${path}.id`);
+      if (t.id === undefined) fail(`${path}.id`, 'is required');
+      if (id && !/^[A-Za-z0-9._-]{1,100}$/.test(id)) fail(`${path}.id`, 'may only hold letters, digits and . _ - (1-100)');
+      if (id && seenIds.has(id)) fail(`${path}.id`, `duplicates tenant "${id}"`);
+      if (id) seenIds.add(id);
+      const hashes: string[] = [];
+      if (!Array.isArray(t.apiKeySha256) || t.apiKeySha256.length === 0) {
+        fail(`${path}.apiKeySha256`, 'must be a non-empty list of SHA-256 hex digests of the API keys');
+      } else {
+        t.apiKeySha256.forEach((h, j) => {
+          if (typeof h !== 'string' || !/^[0-9a-f]{64}$/i.test(h)) fail(`${path}.apiKeySha256[${j}]`, 'must be 64 hex digits (sha256 of the key)');
+          else if (seenKeys.has(h.toLowerCase())) fail(`${path}.apiKeySha256[${j}]`, 'is already used by another key');
+          else {
+            seenKeys.add(h.toLowerCase());
+            hashes.push(h.toLowerCase());
+          }
+        });
+      }
+      const webhookSecrets: Record<string, string> = {};
+      if (t.webhookSecrets !== undefined) {
+        if (!isObject(t.webhookSecrets)) fail(`${path}.webhookSecrets`, 'must be an object of vendor -> secret reference');
+        else {
+          for (const [vendor, ref] of Object.entries(t.webhookSecrets)) {
+            const secret = readSecret(ref, `${path}.webhookSecrets.${vendor}`, env, baseDir, fail);
+            if (secret !== undefined) webhookSecrets[vendor] = secret;
+          }
+        }
+      }
+      const proxyJwtSecret = t.proxyJwtSecret === undefined ? undefined : readSecret(t.proxyJwtSecret, `${path}.proxyJwtSecret`, env, baseDir, fail);
+      const wazoFormat = str(t.wazoFormat, `${path}.wazoFormat`) ?? 'wazo';
+      if (id) tenants.push({ id, apiKeyHashes: hashes, webhookSecrets, ...(proxyJwtSecret !== undefined ? { proxyJwtSecret } : {}), wazoFormat });
+    });
+  }
+
+  const providers: GatewayConfig['providers'] = {};
+  if (obj.providers !== undefined) {
+    if (!isObject(obj.providers)) fail('providers', 'must be an object');
+    else {
+      for (const [name, value] of Object.entries(obj.providers)) {
+        if (name !== 'apns' && name !== 'fcm' && name !== 'hms') {
+          fail(`providers.${name}`, 'must be apns, fcm or hms');
+          continue;
+        }
+        if (!isObject(value)) {
+          fail(`providers.${name}`, 'must be an object of transport options');
+          continue;
+        }
+        providers[name] = resolveSecretRefs(value, `providers.${name}`, env, baseDir, fail) as Record<string, unknown>;
+      }
+    }
+  }
+
+  const publicUrl = str(env.PUSHRELAY_PUBLIC_URL ?? obj.publicUrl, 'publicUrl');
+  const logLevel = str(env.PUSHRELAY_LOG_LEVEL ?? obj.logLevel, 'logLevel') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) fail('logLevel', 'must be a pino level');
+
+  const config: GatewayConfig = {
+    listen,
+    ringTimeoutMs: int(env.PUSHRELAY_RING_TIMEOUT_MS ?? obj.ringTimeoutMs, 'ringTimeoutMs', 30_000, 1000, 600_000),
+    bodyLimitBytes: int(obj.bodyLimitBytes, 'bodyLimitBytes', 64 * 1024, 1024, 1024 * 1024),
+    shutdownTimeoutMs: int(obj.shutdownTimeoutMs, 'shutdownTimeoutMs', 10_000, 100, 120_000),
+    waitTimeoutMs: int(obj.waitTimeoutMs, 'waitTimeoutMs', 30_000, 100, 120_000),
+    webhookWindowMs: int(obj.webhookWindowMs, 'webhookWindowMs', 5 * 60_000, 1000, 3600_000),
+    store,
+    codecs,
+    tenants,
+    providers,
+    logLevel,
+  };
+  if (publicUrl !== undefined) config.publicUrl = publicUrl;
+  if (issues.length > 0) throw new ConfigError(issues, options.source);
+  return config;
+}
+
+function parseStoreEnv(value: string): unknown {
+  return value === 'memory' ? { kind: 'memory' } : { kind: 'sqlite', path: value };
+}
+
+/**
+ * A secret is never written in the configuration itself: `{file: path}` or `{env: NAME}`
+ * (a plain string is accepted only as `env:NAME` or `file:path`).
+ */
+function readSecret(ref: unknown, path: string, env: Env, baseDir: string, fail: (p: string, m: string) => void): string | undefined {
+  let kind: 'file' | 'env' | undefined;
+  let target: unknown;
+  if (typeof ref === 'string' && /^(env|file):/.test(ref)) {
+    kind = ref.startsWith('env:') ? 'env' : 'file';
+    target = ref.slice(ref.indexOf(':') + 1);
+  } else if (isObject(ref) && typeof ref.env === 'string') {
+    kind = 'env';
+    target = ref.env;
+  } else if (isObject(ref) && typeof ref.file === 'string') {
+    kind = 'file';
+    target = ref.file;
+  }
+  if (!kind || typeof target !== 'string' || target === '') {
+    fail(path, 'must be {env: NAME}, {file: path}, "env:NAME" or "file:path" (secrets are never inline)');
+    return undefined;
+  }
+  if (kind === 'env') {
+    const v = env[target];
+    if (v === undefined || v === '') fail(path, `environment variable ${target} is not set`);
+    return v || undefined;
+  }
+  try {
+    return readFileSync(isAbsolute(target) ? target : resolve(baseDir, target), 'utf8');
+  } catch (error) {
+    fail(path, `cannot read file ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Replaces every `xxxFile` / `xxxEnv` field by `xxx` with the content, recursively. */
+function resolveSecretRefs(value: unknown, path: string, env: Env, baseDir: string, fail: (p: string, m: string) => void): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => resolveSecretRefs(v, `${path}[${i}]`, env, baseDir, fail));
+  if (!isObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const m = /^(.+)(File|Env)$/.exec(k);
+    if (m && typeof v === 'string') {
+      const secret = readSecret(m[2] === 'File' ? { file: v } : { env: v }, `${path}.${k}`, env, baseDir, fail);
+      if (secret !== undefined) out[m[1]!] = secret;
+    } else out[k] = resolveSecretRefs(v, `${path}.${k}`, env, baseDir, fail);
+  }
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Provider option names whose values are not secret; every other string is blanked. */
+const PRINTABLE_PROVIDER_FIELDS = new Set(['bundleId', 'appId', 'projectId', 'clientId', 'keyId', 'teamId', 'type', 'baseUrl', 'tokenUrl', 'address']);
+
+/** The configuration with secrets and key hashes replaced, safe to print. */
+export function redactedConfig(config: GatewayConfig): unknown {
+  const scrub = (v: unknown, key = ''): unknown => {
+    if (Array.isArray(v)) return v.map((x) => scrub(x, key));
+    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x, k)]));
+    if (typeof v === 'string' && !PRINTABLE_PROVIDER_FIELDS.has(key)) return '[redacted]';
+    return v;
+  };
+  return {
+    ...config,
+    tenants: config.tenants.map((t) => ({ id: t.id, apiKeys: t.apiKeyHashes.length, webhookSecrets: Object.keys(t.webhookSecrets), proxyJwt: t.proxyJwtSecret !== undefined, wazoFormat: t.wazoFormat })),
+    providers: scrub(config.providers),
+  };
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import {
+  startApnsSimulator,
+  startFcmSimulator,
+  startHmsSimulator,
+  type ApnsSimulatorHandle,
+  type FcmSimulator,
+  type HmsSimulator,
+} from '@pushrelay/testkit';
+import { parseConfig, sha256Hex, type GatewayConfig } from './config.js';
+import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
+
+export const DEMO_APPS = {
+  ios: 'com.example.phone',
+  fcmProject: 'demo-project',
+  hmsApp: '10000001',
+} as const;
+
+export interface SimulatedProviders {
+  apns: ApnsSimulatorHandle;
+  fcm: FcmSimulator;
+  hms: HmsSimulator;
+  /** The `providers` block that points the transports at the simulators. */
+  providers: GatewayConfig['providers'];
+  close(): Promise<void>;
+}
+
+/** Starts the APNs, FCM and HMS simulators of @pushrelay/testkit on 127.0.0.1 with demo apps. */
+export async function startSimulatedProviders(): Promise<SimulatedProviders> {
+  const apns = await startApnsSimulator({
+    apps: [{ bundleId: DEMO_APPS.ios }, { bundleId: 'org.wazo-platform' }],
+  });
+  const fcm = await startFcmSimulator();
+  const hms = await startHmsSimulator();
+  const serviceAccount = fcm.createServiceAccount(DEMO_APPS.fcmProject);
+  const hmsApp = hms.registerApp(DEMO_APPS.hmsApp);
+  const providers: GatewayConfig['providers'] = {
+    apns: {
+      apps: [
+        { bundleId: DEMO_APPS.ios, credential: { type: 'token', ...apns.signingKey } },
+        { bundleId: 'org.wazo-platform', credential: { type: 'token', ...apns.signingKey } },
+      ],
+      address: apns.host,
+      port: { production: apns.productionPort, sandbox: apns.sandboxPort },
+      ca: apns.ca,
+    },
+    fcm: { credentials: [{ serviceAccount }], baseUrl: fcm.baseUrl, ca: fcm.ca },
+    hms: {
+      credentials: [{ appId: hmsApp.appId, clientSecret: hmsApp.clientSecret }],
+      baseUrl: hms.baseUrl,
+      tokenUrl: hms.tokenUrl,
+      ca: hms.ca,
+    },
+  };
+  return {
+    apns,
+    fcm,
+    hms,
+    providers,
+    close: async () => {
+      await Promise.allSettled([apns.close(), fcm.close(), hms.close()]);
+    },
+  };
+}
+
+export interface DemoOptions extends GatewayOptions {
+  host?: string;
+  port?: number;
+  /** SQLite file; default an in-memory store. */
+  sqlitePath?: string;
+  apiKey?: string;
+  /** Extra tenants (tests use a second one to prove isolation). */
+  extraTenants?: { id: string; apiKey: string; kaleyraSecret?: string; proxyJwtSecret?: string }[];
+  kaleyraSecret?: string;
+  proxyJwtSecret?: string;
+  ringTimeoutMs?: number;
+  bodyLimitBytes?: number;
+}
+
+export interface Demo {
+  gateway: Gateway;
+  sims: SimulatedProviders;
+  url: string;
+  apiKey: string;
+  tenant: string;
+  close(): Promise<void>;
+}
+
+/** The gateway wired to the simulators, with a demo tenant: what `npm start` runs offline. */
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const sims = await startSimulatedProviders();
+  const apiKey = options.apiKey ?? `demo-${randomBytes(16).toString('hex')}`;
+  const env: Record<string, string> = {};
+  const tenant = (id: string, key: string, kaleyra?: string, jwt?: string) => {
+    if (kaleyra) env[`KALEYRA_SECRET_${id.toUpperCase().replace(/\W/g, '_')}`] = kaleyra;
+    if (jwt) env[`PROXY_JWT_${id.toUpperCase().replace(/\W/g, '_')}`] = jwt;
+    return {
+      id,
+      apiKeySha256: [sha256Hex(key)],
+      ...(kaleyra ? { webhookSecrets: { kaleyra: { env: `KALEYRA_SECRET_${id.toUpperCase().replace(/\W/g, '_')}` } } } : {}),
+      ...(jwt ? { proxyJwtSecret: { env: `PROXY_JWT_${id.toUpperCase().replace(/\W/g, '_')}` } } : {}),
+    };
+  };
+  try {
+    const config = parseConfig(
+      {
+        listen: { host: options.host ?? '127.0.0.1', port: options.port ?? 0 },
+        store: options.sqlitePath ? { kind: 'sqlite', path: options.sqlitePath } : { kind: 'memory' },
+        ringTimeoutMs: options.ringTimeoutMs ?? 30_000,
+        ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+        waitTimeoutMs: 10_000,
+        tenants: [
+          tenant('demo', apiKey, options.kaleyraSecret, options.proxyJwtSecret),
+          ...(options.extraTenants ?? []).map((t) => tenant(t.id, t.apiKey, t.kaleyraSecret, t.proxyJwtSecret)),
+        ],
+        providers: sims.providers,
+        logLevel: 'info',
+      },
+      { env },
+    );
+    const gateway = await createGateway(config, options);
+    const url = await gateway.listen();
+    return {
+      gateway,
+      sims,
+      url,
+      apiKey,
+      tenant: 'demo',
+      close: async () => {
+        await gateway.close();
+        await sims.close();
+      },
+    };
+  } catch (error) {
+    await sims.close();
+    throw error;
+  }
+}

@@ -1,0 +1,75 @@
+import type { Relay, Transport } from '@pushrelay/core';
+import type { FastifyInstance } from 'fastify';
+import type { DependencyContainer } from 'tsyringe';
+import type { GatewayConfig } from './config.js';
+import { asConfigError, buildContainer, type GatewayOverrides, type StoreHandle } from './container.js';
+import { createServer, type ServerOptions, type ServerState } from './server.js';
+import { TOKENS } from './tokens.js';
+
+export interface GatewayOptions extends GatewayOverrides, ServerOptions {}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly container: DependencyContainer;
+  readonly relay: Relay;
+  readonly config: GatewayConfig;
+  /** Starts listening; resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting, drains in-flight sends, closes transports and the store, within the bound. */
+  close(): Promise<void>;
+}
+
+/** Builds the gateway from a validated configuration; throws ConfigError listing what is wrong. */
+export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const container = buildContainer(config, options);
+  const state: ServerState = { draining: false };
+  let app: FastifyInstance;
+  let relay: Relay;
+  try {
+    relay = container.resolve<Relay>(TOKENS.relay);
+    app = await createServer(container, state, options.logger === undefined ? {} : { logger: options.logger });
+  } catch (error) {
+    throw asConfigError(error);
+  }
+  relay.start();
+  let closing: Promise<void> | undefined;
+
+  const close = async () => {
+    state.draining = true;
+    const transports = Object.values(container.resolve<Record<string, Transport>>(TOKENS.transports));
+    const work = (async () => {
+      await app.close();
+      await relay.close();
+      await Promise.allSettled(transports.map((t) => t.close()));
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        app.log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown bound reached: in-flight sends abandoned');
+        resolve();
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+    });
+    await Promise.race([work, bound]);
+    clearTimeout(timer);
+    container.resolve<StoreHandle>(TOKENS.storeHandle).close();
+  };
+
+  return {
+    app,
+    container,
+    relay,
+    config,
+    async listen() {
+      await app.listen({ host: config.listen.host, port: config.listen.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.listen.port;
+      const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+      return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    },
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}

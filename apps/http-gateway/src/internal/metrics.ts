@@ -1,0 +1,95 @@
+import type { Queue, Relay } from '@pushrelay/core';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The gateway's Prometheus metrics, fed from the relay's events. One registry per gateway. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly notifications: Counter<'provider' | 'push_type' | 'result'>;
+  readonly accepted: Counter<'type'>;
+  readonly suppressed: Counter<'reason'>;
+  readonly providerLatency: Histogram<'provider'>;
+  readonly endToEnd: Histogram<'provider'>;
+  readonly invalidations: Counter<'provider'>;
+  readonly retries: Counter<'provider'>;
+  readonly webhookFailures: Counter<'vendor'>;
+  readonly sockets: Gauge;
+
+  constructor(queue: Queue, socketCount: () => number) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'pushrelay_process_' });
+    this.notifications = new Counter({
+      name: 'pushrelay_notifications_total',
+      help: 'Push attempts and final device outcomes by provider, push type and result',
+      labelNames: ['provider', 'push_type', 'result'],
+      registers,
+    });
+    this.accepted = new Counter({ name: 'pushrelay_accepted_total', help: 'Notifications accepted', labelNames: ['type'], registers });
+    this.suppressed = new Counter({
+      name: 'pushrelay_suppressed_total',
+      help: 'Notifications not pushed (user online, no devices)',
+      labelNames: ['reason'],
+      registers,
+    });
+    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+    this.providerLatency = new Histogram({
+      name: 'pushrelay_provider_request_duration_seconds',
+      help: 'Time from send to the provider answer',
+      labelNames: ['provider'],
+      buckets,
+      registers,
+    });
+    this.endToEnd = new Histogram({
+      name: 'pushrelay_end_to_end_latency_seconds',
+      help: 'Time from notification creation to the provider accepting the push',
+      labelNames: ['provider'],
+      buckets,
+      registers,
+    });
+    this.invalidations = new Counter({
+      name: 'pushrelay_token_invalidations_total',
+      help: 'Bindings removed because the provider said the token is dead',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.retries = new Counter({ name: 'pushrelay_retries_total', help: 'Retries scheduled', labelNames: ['provider'], registers });
+    this.webhookFailures = new Counter({
+      name: 'pushrelay_webhook_verify_failures_total',
+      help: 'Webhooks refused: bad signature, stale or replayed',
+      labelNames: ['vendor'],
+      registers,
+    });
+    new Gauge({
+      name: 'pushrelay_queue_depth',
+      help: 'Jobs waiting, delayed or running',
+      registers,
+      async collect() {
+        this.set(await queue.size());
+      },
+    });
+    this.sockets = new Gauge({
+      name: 'pushrelay_websocket_connections',
+      help: 'Open app connections',
+      registers,
+      collect() {
+        this.set(socketCount());
+      },
+    });
+  }
+
+  observe(relay: Relay): void {
+    relay.events.on('accepted', ({ notification }) => this.accepted.inc({ type: notification.type }));
+    relay.events.on('suppressed', ({ reason }) => this.suppressed.inc({ reason }));
+    relay.events.on('attempt', ({ request, outcome, latencyMs, notification }) => {
+      this.notifications.inc({ provider: request.provider, push_type: request.pushType, result: outcome.kind });
+      this.providerLatency.observe({ provider: request.provider }, latencyMs / 1000);
+      if (outcome.kind === 'delivered') {
+        const e2e = Date.now() - Date.parse(notification.createdAt);
+        if (e2e >= 0) this.endToEnd.observe({ provider: request.provider }, e2e / 1000);
+      }
+    });
+    relay.events.on('binding-removed', ({ binding }) => this.invalidations.inc({ provider: binding.provider }));
+    relay.events.on('retry-scheduled', ({ binding }) => this.retries.inc({ provider: binding.provider }));
+    relay.events.on('expired', () => this.notifications.inc({ provider: 'none', push_type: 'none', result: 'expired' }));
+    relay.events.on('skipped', () => this.notifications.inc({ provider: 'none', push_type: 'none', result: 'skipped' }));
+  }
+}

@@ -1,0 +1,53 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { DependencyContainer } from 'tsyringe';
+import type { Relay } from '@pushrelay/core';
+import { badRequest } from '../http-error.js';
+import type { Authenticate } from '../server.js';
+import type { SocketHub } from '../sockets.js';
+import { TOKENS } from '../tokens.js';
+
+/**
+ * `GET /v1/connect?userId=` upgrades to a WebSocket. While it is open the user is online: the
+ * relay suppresses pushes and the notification arrives on the socket instead.
+ */
+export const connectRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (app, { container, authenticate }) => {
+  const hub = container.resolve<SocketHub>(TOKENS.sockets);
+  const relay = container.resolve<Relay>(TOKENS.relay);
+  relay.events.on('suppressed', ({ notification, reason }) => {
+    if (reason === 'online') hub.deliver(notification);
+  });
+
+  app.get<{ Querystring: { userId?: string } }>(
+    '/v1/connect',
+    {
+      websocket: true,
+      schema: {
+        tags: ['presence'],
+        summary: 'WebSocket of an app in the foreground: notifications come here instead of pushes',
+        querystring: {
+          type: 'object',
+          required: ['userId'],
+          properties: { userId: { type: 'string', minLength: 1, maxLength: 200 }, access_token: { type: 'string' } },
+        },
+      },
+      preValidation: async (request) => {
+        await authenticate(request);
+        if (!request.query.userId) throw badRequest('userId is required', [{ path: 'userId', message: 'is required' }]);
+      },
+    },
+    (socket, request) => {
+      const tenant = request.tenant!.id;
+      const userId = request.query.userId!;
+      const release = hub.add(tenant, userId, socket);
+      request.log.info({ userId }, 'app connected');
+      socket.on('close', () => {
+        release();
+        request.log.info({ userId }, 'app disconnected');
+      });
+      socket.on('error', () => release());
+      // Clients may ping with any message; nothing they send changes state.
+      socket.on('message', () => {});
+      socket.send(JSON.stringify({ kind: 'ready', tenant, userId }));
+    },
+  );
+};

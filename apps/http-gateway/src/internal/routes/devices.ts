@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import type { BindingStore, Codec, DeviceBinding, DeviceBindingInput, Environment, Provider, PushKind } from '@pushrelay/core';
+import type { FastifyPluginAsync } from 'fastify';
+import type { DependencyContainer } from 'tsyringe';
+import { HttpError, notFound } from '../http-error.js';
+import { FORMATS_WITH_PUSH_KEY } from '../registry.js';
+import { errorResponses, registerDeviceBody } from '../schemas.js';
+import type { Authenticate } from '../server.js';
+import { TOKENS } from '../tokens.js';
+
+interface RegisterBody {
+  userId: string;
+  provider: Provider;
+  token: string;
+  app: string;
+  environment: Environment;
+  pushKind: PushKind;
+  format: string;
+  params?: Record<string, string>;
+}
+
+/** The binding as the API shows it: no token secrets, the push key only for formats that use one. */
+export function publicBinding(binding: DeviceBinding): Record<string, unknown> {
+  const { secrets, ...rest } = binding;
+  return secrets?.pushKey ? { ...rest, pushKey: secrets.pushKey } : rest;
+}
+
+export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (app, { container, authenticate }) => {
+  const bindings = container.resolve<BindingStore>(TOKENS.bindings);
+  const codecs = new Map(container.resolve<Codec[]>(TOKENS.codecs).map((c) => [c.id, c]));
+  app.addHook('onRequest', authenticate);
+
+  app.post<{ Body: RegisterBody }>(
+    '/v1/devices',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Register or refresh a device (idempotent per provider and token)',
+        body: registerDeviceBody,
+        response: { 200: { $ref: 'Device#' }, 201: { $ref: 'Device#' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const tenant = request.tenant!.id;
+      const body = request.body;
+      const codec = codecs.get(body.format);
+      if (!codec) {
+        throw new HttpError(400, 'unknown_format', `format "${body.format}" is not enabled`, [
+          { path: 'format', message: `must be one of ${[...codecs.keys()].join(', ')}` },
+        ]);
+      }
+      if (!codec.capabilities.providers.includes(body.provider)) {
+        throw new HttpError(400, 'unsupported_provider', `format "${body.format}" does not push through ${body.provider}`, [
+          { path: 'provider', message: `must be one of ${codec.capabilities.providers.join(', ')} for format ${body.format}` },
+        ]);
+      }
+      const existing = await bindings.findByToken(tenant, body.provider, body.token);
+      const input: DeviceBindingInput = {
+        tenant,
+        userId: body.userId,
+        provider: body.provider,
+        token: body.token,
+        app: body.app,
+        environment: body.environment,
+        pushKind: body.pushKind,
+        format: body.format,
+        origin: 'api',
+      };
+      if (body.params) input.params = body.params;
+      if (FORMATS_WITH_PUSH_KEY.has(body.format)) {
+        // Generated once per device: the app stored it at its first registration.
+        input.secrets = { ...existing?.secrets, pushKey: existing?.secrets?.pushKey ?? randomBytes(32).toString('base64') };
+      }
+      const binding = await bindings.upsert(input);
+      request.log.info({ bindingId: binding.id, provider: binding.provider, refreshed: Boolean(existing) }, 'device registered');
+      return reply.status(existing ? 200 : 201).send(publicBinding(binding));
+    },
+  );
+
+  app.get<{ Querystring: { userId: string } }>(
+    '/v1/devices',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: "A user's devices",
+        querystring: { type: 'object', required: ['userId'], properties: { userId: { type: 'string', minLength: 1, maxLength: 200 } } },
+        response: { 200: { type: 'object', properties: { devices: { type: 'array', items: { $ref: 'Device#' } } } }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const list = await bindings.forUser(request.tenant!.id, request.query.userId);
+      return { devices: list.map(publicBinding) };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/devices/:id',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Unregister a device',
+        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } },
+        response: { 204: { type: 'null' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!(await bindings.remove(request.tenant!.id, request.params.id))) throw notFound(`device ${request.params.id}`);
+      return reply.status(204).send();
+    },
+  );
+};

@@ -1,0 +1,135 @@
+import type { CallNotification, Clock, Codec, Relay } from '@pushrelay/core';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { DependencyContainer } from 'tsyringe';
+import type { TenantDirectory } from '../auth.js';
+import type { GatewayConfig, TenantConfig } from '../config.js';
+import { HttpError, unauthorized } from '../http-error.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { TOKENS } from '../tokens.js';
+import type { ReplayGuard, WebhookVerifier } from '../webhooks.js';
+
+/** Vendor entry points: each decodes its vendor's input with that vendor's codec. */
+export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer }> = async (app, { container }) => {
+  const relay = container.resolve<Relay>(TOKENS.relay);
+  const clock = container.resolve<Clock>(TOKENS.clock);
+  const config = container.resolve<GatewayConfig>(TOKENS.config);
+  const tenants = container.resolve<TenantDirectory>(TOKENS.tenants);
+  const metrics = container.resolve<GatewayMetrics>(TOKENS.metrics);
+  const verifiers = container.resolve<Record<string, WebhookVerifier>>(TOKENS.webhookVerifiers);
+  const replay = container.resolve<ReplayGuard>(TOKENS.replayGuard);
+  const codecs = new Map(container.resolve<Codec[]>(TOKENS.codecs).map((c) => [c.id, c]));
+
+  const decode = (codecId: string, input: unknown, tenant: string): CallNotification[] => {
+    const codec = codecs.get(codecId);
+    if (!codec?.decode) throw new HttpError(404, 'not_found', `the ${codecId} codec is not enabled`);
+    return codec.decode(input, { tenant, now: clock.now(), defaultRingTimeoutMs: config.ringTimeoutMs });
+  };
+  const notifyAll = (notifications: CallNotification[], log: FastifyBaseLogger) =>
+    Promise.all(
+      notifications.map(async (n) => {
+        try {
+          await relay.notify(n);
+          log.info({ notificationId: n.id, callId: n.call?.id, type: n.type }, 'notification accepted');
+        } catch (error) {
+          log.error({ err: error, notificationId: n.id }, 'notification could not be accepted');
+          throw error;
+        }
+      }),
+    );
+
+  // wazo-webhookd's custom push API: same path, headers, validation and status codes.
+  app.post(
+    '/1.0/mobile/notifications',
+    {
+      schema: {
+        tags: ['wazo'],
+        summary: 'Wazo-compatible custom push (wazo-webhookd POST /1.0/mobile/notifications)',
+        security: [{ wazoToken: [] }],
+        headers: {
+          type: 'object',
+          properties: { 'x-auth-token': { type: 'string' }, 'wazo-tenant': { type: 'string' } },
+        },
+        body: {
+          type: 'object',
+          required: ['notification_type', 'user_uuid', 'title', 'body'],
+          properties: {
+            notification_type: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[a-z0-9_]+$' },
+            user_uuid: { type: 'string', minLength: 36, maxLength: 36 },
+            title: { type: 'string', maxLength: 128 },
+            body: { type: 'string', maxLength: 250 },
+            extra: { type: 'object', additionalProperties: true },
+          },
+        },
+        response: { 204: { type: 'null' } },
+      },
+      // Wazo answers 401 before it looks at the body.
+      onRequest: async (request) => {
+        const token = request.headers['x-auth-token'];
+        if (typeof token !== 'string' || token === '') throw unauthorized('X-Auth-Token is required');
+        const tenant = tenants.authenticate(token);
+        if (!tenant) throw unauthorized('the token is not valid');
+        const wanted = request.headers['wazo-tenant'];
+        if (typeof wanted === 'string' && wanted !== '' && wanted !== tenant.id) {
+          throw new HttpError(403, 'forbidden', `the token may not act in tenant ${wanted}`);
+        }
+        request.tenant = tenant;
+      },
+    },
+    async (request, reply) => {
+      const tenant = request.tenant!;
+      const notifications = decode('wazo', request.body, tenant.id);
+      await notifyAll(notifications, request.log);
+      return reply.status(204).send();
+    },
+  );
+
+  const kaleyraTenant = (request: FastifyRequest): TenantConfig => {
+    const auth = request.headers.authorization;
+    if (auth) {
+      const m = /^Bearer\s+(\S+)$/i.exec(auth);
+      const tenant = m ? tenants.authenticate(m[1]!) : undefined;
+      if (!tenant) throw unauthorized('the API key is not valid');
+      return tenant;
+    }
+    const id = (request.query as Record<string, unknown>).tenant;
+    const tenant = typeof id === 'string' ? tenants.tenant(id) : undefined;
+    if (!tenant || !tenant.webhookSecrets.kaleyra) {
+      throw unauthorized('sign the webhook with the tenant secret (?tenant=<id>) or send Authorization: Bearer <key>');
+    }
+    return tenant;
+  };
+
+  app.post(
+    '/v1/ingress/kaleyra',
+    {
+      schema: {
+        tags: ['ingress'],
+        summary: 'Kaleyra Video webhook (on_call_incoming, on_call_ended, on_missed_call)',
+        description:
+          'Authenticated by a signature (X-Pushrelay-Timestamp + X-Pushrelay-Signature: v1=hex HMAC-SHA256(secret, "<ts>.<body>")) with `?tenant=<id>`, or by a Bearer API key. Signed when the tenant has a kaleyra secret.',
+        querystring: { type: 'object', properties: { tenant: { type: 'string', maxLength: 100 } } },
+        body: { type: 'object', required: ['event'], properties: { event: { type: 'string' }, data: { type: 'object' } } },
+      },
+      onRequest: async (request) => {
+        request.tenant = kaleyraTenant(request);
+      },
+    },
+    async (request, reply) => {
+      const tenant = request.tenant!;
+      const secret = tenant.webhookSecrets.kaleyra;
+      if (secret) {
+        const verifier = verifiers.kaleyra!;
+        const result = verifier.verify({ headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0) }, secret);
+        const fresh = result.ok ? replay.check(`kaleyra:${result.replayKey}`, result.timestampMs) : result;
+        if (!fresh.ok) {
+          metrics.webhookFailures.inc({ vendor: 'kaleyra' });
+          throw new HttpError(401, 'invalid_signature', fresh.reason);
+        }
+      }
+      const notifications = decode('kaleyra', request.body, tenant.id);
+      // Kaleyra retries anything slower than its timeout: answer first, the queue does the rest.
+      void notifyAll(notifications, request.log).catch(() => {});
+      return reply.status(200).send({ accepted: notifications.map((n) => n.id) });
+    },
+  );
+};

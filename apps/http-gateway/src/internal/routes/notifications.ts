@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { parseCallNotification, type Clock, type Relay } from '@pushrelay/core';
+import type { FastifyPluginAsync } from 'fastify';
+import type { DependencyContainer } from 'tsyringe';
+import type { GatewayConfig } from '../config.js';
+import { HttpError, notFound } from '../http-error.js';
+import { errorResponses, notificationBody } from '../schemas.js';
+import type { Authenticate } from '../server.js';
+import { TOKENS } from '../tokens.js';
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:@+-]{1,200}$/;
+
+export const notificationRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (app, { container, authenticate }) => {
+  const relay = container.resolve<Relay>(TOKENS.relay);
+  const clock = container.resolve<Clock>(TOKENS.clock);
+  const config = container.resolve<GatewayConfig>(TOKENS.config);
+  app.addHook('onRequest', authenticate);
+
+  app.post<{ Body: Record<string, unknown>; Querystring: { wait?: boolean } }>(
+    '/v1/notifications',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary: 'Send a canonical CallNotification to the recipient\'s devices',
+        description: 'Answers 202 with the id once queued; `?wait=true` answers 200 with the delivery report when every device is done.',
+        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY.source } } },
+        querystring: { type: 'object', additionalProperties: false, properties: { wait: { type: 'string', enum: ['true', 'false'] } } },
+        body: notificationBody,
+        response: { ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const tenant = request.tenant!.id;
+      const header = request.headers['idempotency-key'];
+      const body = { ...request.body };
+      if (typeof header === 'string') {
+        if (body.id !== undefined && body.id !== header) {
+          throw new HttpError(400, 'validation_failed', 'the Idempotency-Key header and the body id differ', [
+            { path: 'id', message: 'must equal the Idempotency-Key header when both are given' },
+          ]);
+        }
+        body.id = header;
+      }
+      const notification = parseCallNotification(body, {
+        now: clock.now(),
+        tenant,
+        defaultRingTimeoutMs: config.ringTimeoutMs,
+        generateId: randomUUID,
+      });
+      request.log = request.log.child({ notificationId: notification.id, callId: notification.call?.id });
+      const result = await relay.notify(notification);
+      request.log.info({ type: notification.type, duplicate: result.duplicate, devices: result.report.devices.length }, 'notification accepted');
+      if ((request.query as { wait?: string }).wait === 'true') {
+        const report = await relay.waitForCompletion(tenant, notification.id, { timeoutMs: config.waitTimeoutMs, pollMs: 1000 });
+        return reply.status(200).send({ id: notification.id, duplicate: result.duplicate, report });
+      }
+      return reply
+        .status(202)
+        .header('location', `/v1/notifications/${encodeURIComponent(notification.id)}`)
+        .send({ id: notification.id, duplicate: result.duplicate, status: result.report.status });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/notifications/:id',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary: 'The delivery report of a notification',
+        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } },
+        response: { 200: { $ref: 'Report#' }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const report = await relay.report(request.tenant!.id, request.params.id);
+      if (!report) throw notFound(`notification ${request.params.id}`);
+      return report;
+    },
+  );
+};

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import { CodecError, ValidationError, type Relay } from '@pushrelay/core';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { DependencyContainer } from 'tsyringe';
+import { bearerToken, type TenantDirectory } from './auth.js';
+import type { GatewayConfig, TenantConfig } from './config.js';
+import { HttpError, unauthorized } from './http-error.js';
+import type { GatewayMetrics } from './metrics.js';
+import { deviceRoutes } from './routes/devices.js';
+import { healthRoutes } from './routes/health.js';
+import { ingressRoutes } from './routes/ingress.js';
+import { notificationRoutes } from './routes/notifications.js';
+import { proxyRoutes } from './routes/proxy.js';
+import { connectRoutes } from './routes/connect.js';
+import { bindingSchema, errorSchema, reportSchema } from './schemas.js';
+import { TOKENS } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tenant?: TenantConfig;
+    rawBody?: Buffer;
+  }
+}
+
+export interface ServerState {
+  draining: boolean;
+}
+
+/** Paths and keys pino blanks: credentials, device tokens, phone numbers, per-device secrets. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-auth-token"]',
+  'req.headers["x-pushrelay-signature"]',
+  '*.token',
+  '*.apiKey',
+  '*.secrets',
+  '*.pushKey',
+  '*.number',
+  '*.from.number',
+  '*.to.number',
+  'binding.token',
+  'request.token',
+];
+
+export interface ServerOptions {
+  /** A pino logger configuration, or false for none. */
+  logger?: boolean | Record<string, unknown>;
+}
+
+export async function createServer(
+  container: DependencyContainer,
+  state: ServerState,
+  options: ServerOptions = {},
+): Promise<FastifyInstance> {
+  const config = container.resolve<GatewayConfig>(TOKENS.config);
+  const tenants = container.resolve<TenantDirectory>(TOKENS.tenants);
+  const relay = container.resolve<Relay>(TOKENS.relay);
+  container.resolve<GatewayMetrics>(TOKENS.metrics);
+
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, ...(typeof options.logger === 'object' ? options.logger : {}) },
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: true } },
+  });
+
+  // Keeps the raw bytes for webhook signatures; parsing stays Fastify's (prototype-poisoning safe).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(['application/json', 'application/*+json'], { parseAs: 'buffer' }, (req, body, done) => {
+    req.rawBody = body as Buffer;
+    if ((body as Buffer).length === 0) return done(null, undefined);
+    parseJson(req, (body as Buffer).toString('utf8'), done);
+  });
+
+  app.addSchema(errorSchema);
+  app.addSchema(bindingSchema);
+  app.addSchema(reportSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'pushrelay HTTP gateway', version: '0.1.0', description: 'Wakes phones for calls through APNs, FCM and HMS' },
+      ...(config.publicUrl ? { servers: [{ url: config.publicUrl }] } : {}),
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: "the tenant's API key" },
+          wazoToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: "the tenant's API key, as wazo-webhookd's token" },
+        },
+      },
+      security: [{ apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  // While draining, answers close their connection so keep-alive sockets do not hold the shutdown.
+  app.addHook('onSend', async (_request, reply) => {
+    if (state.draining) reply.header('connection', 'close');
+  });
+
+  app.decorateRequest('tenant', undefined);
+  app.decorateRequest('rawBody', undefined);
+
+  app.setErrorHandler((error, request, reply) => {
+    const send = (status: number, code: string, message: string, details: unknown[] = []) =>
+      reply.status(status).type('application/json').send({ error: code, message, details });
+    if (error instanceof HttpError) return send(error.status, error.code, error.message, error.details);
+    if (error instanceof ValidationError) return send(400, 'validation_failed', error.message, error.issues);
+    if (error instanceof CodecError) {
+      return send(400, 'invalid_vendor_input', error.message, [{ path: error.path ?? '', message: error.message }]);
+    }
+    const fe = error as { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string; statusCode?: number; code?: string; message: string };
+    if (fe.validation) {
+      const details = fe.validation.map((v) => {
+        let path = (v.instancePath ?? '').replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
+        const extra = v.params?.additionalProperty ?? v.params?.missingProperty;
+        if (typeof extra === 'string') path = path ? `${path}.${extra}` : extra;
+        return { path: fe.validationContext === 'body' ? path : `${fe.validationContext}.${path}`.replace(/\.$/, ''), message: v.message ?? 'is invalid' };
+      });
+      return send(400, 'validation_failed', `invalid ${fe.validationContext ?? 'request'}: ${details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ')}`, details);
+    }
+    const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
+    if (status < 500) {
+      const code =
+        fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'payload_too_large'
+        : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type'
+        : fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'malformed_json'
+        : 'bad_request';
+      return send(status, code, fe.message);
+    }
+    request.log.error({ err: error }, 'request failed');
+    return send(500, 'internal_error', 'the request could not be handled');
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: [] }),
+  );
+
+  /** Authenticates `Authorization: Bearer <key>` (or `?access_token=` for WebSockets). */
+  const authenticate = async (request: FastifyRequest) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    const key = bearerToken(request.headers.authorization) ?? (typeof query?.access_token === 'string' && request.ws ? query.access_token : undefined);
+    if (!key) throw unauthorized();
+    const tenant = tenants.authenticate(key);
+    if (!tenant) throw unauthorized('the API key is not valid');
+    request.tenant = tenant;
+    request.log = request.log.child({ tenant: tenant.id });
+  };
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(healthRoutes, { state, container });
+  await app.register(deviceRoutes, { container, authenticate });
+  await app.register(notificationRoutes, { container, authenticate });
+  await app.register(ingressRoutes, { container });
+  await app.register(proxyRoutes, { container });
+  await app.register(connectRoutes, { container, authenticate });
+
+  relay.events.on('error', ({ error, job }) =>
+    app.log.error({ err: error, notificationId: job?.notification.id, tenant: job?.notification.tenant }, 'relay error'),
+  );
+  relay.events.on('binding-removed', ({ notification, binding, reason }) =>
+    app.log.info({ tenant: binding.tenant, notificationId: notification.id, callId: notification.call?.id, bindingId: binding.id, reason }, 'device token invalid: binding removed'),
+  );
+  relay.events.on('completed', ({ report }) =>
+    app.log.info(
+      { tenant: report.tenant, notificationId: report.notificationId, status: report.status, devices: report.devices.map((d) => `${d.provider}:${d.status}`) },
+      'notification completed',
+    ),
+  );
+  return app;
+}
+
+export type Authenticate = (request: FastifyRequest) => Promise<void>;

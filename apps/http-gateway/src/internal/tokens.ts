@@ -1,0 +1,20 @@
+/** Container tokens of the gateway's composition root. */
+export const TOKENS = {
+  config: Symbol.for('pushrelay.config'),
+  clock: Symbol.for('pushrelay.clock'),
+  logger: Symbol.for('pushrelay.logger'),
+  bindings: Symbol.for('pushrelay.bindings'),
+  reports: Symbol.for('pushrelay.reports'),
+  missedCalls: Symbol.for('pushrelay.missedCalls'),
+  queue: Symbol.for('pushrelay.queue'),
+  presence: Symbol.for('pushrelay.presence'),
+  sockets: Symbol.for('pushrelay.sockets'),
+  codecs: Symbol.for('pushrelay.codecs'),
+  transports: Symbol.for('pushrelay.transports'),
+  relay: Symbol.for('pushrelay.relay'),
+  tenants: Symbol.for('pushrelay.tenants'),
+  metrics: Symbol.for('pushrelay.metrics'),
+  webhookVerifiers: Symbol.for('pushrelay.webhookVerifiers'),
+  replayGuard: Symbol.for('pushrelay.replayGuard'),
+  storeHandle: Symbol.for('pushrelay.storeHandle'),
+} as const;

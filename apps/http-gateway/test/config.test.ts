@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, redactedConfig, sha256Hex } from '../src/index.js';
+import { main } from '../src/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pushrelay-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const hash = sha256Hex('key-1');
+
+function issuesOf(raw: unknown, env: Record<string, string> = {}): { path: string; message: string }[] {
+  try {
+    parseConfig(raw, { env, baseDir: dir });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('lists every problem with its path at once', () => {
+    const issues = issuesOf({
+      listen: { port: 70000 },
+      store: { kind: 'redis' },
+      codecs: ['wazo', 'acme'],
+      tenants: [{ id: 'a b', apiKeySha256: ['nothex'] }, { apiKeySha256: [hash], webhookSecrets: { kaleyra: 'inline-secret' } }],
+      providers: { mpns: {}, fcm: { credentials: [{ serviceAccountFile: 'missing.json' }] } },
+      colour: 'blue',
+    });
+    expect(issues.map((i) => i.path)).toEqual([
+      'colour',
+      'listen.port',
+      'store.kind',
+      'codecs[1]',
+      'tenants[0].id',
+      'tenants[0].apiKeySha256[0]',
+      'tenants[1].id',
+      'tenants[1].webhookSecrets.kaleyra',
+      'providers.mpns',
+      'providers.fcm.credentials[0].serviceAccountFile',
+    ]);
+  });
+
+  it('reads secrets from files and env, applies env overrides, and never prints them', () => {
+    writeFileSync(join(dir, 'sa.json'), '{"project_id":"p"}', { mode: 0o600 });
+    const config = parseConfig(
+      {
+        tenants: [{ id: 't1', apiKeySha256: [hash], webhookSecrets: { kaleyra: { env: 'K_SECRET' } }, proxyJwtSecret: 'file:sa.json' }],
+        providers: { fcm: { credentials: [{ serviceAccountFile: 'sa.json' }] }, hms: { credentials: [{ appId: '1', clientSecretEnv: 'HMS_SECRET' }] } },
+      },
+      { env: { K_SECRET: 'shh', HMS_SECRET: 'hms-shh', PUSHRELAY_PORT: '9090', PUSHRELAY_STORE: 'data/db.sqlite' }, baseDir: dir },
+    );
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(config.store).toEqual({ kind: 'sqlite', path: join(dir, 'data/db.sqlite') });
+    expect(config.tenants[0]!.webhookSecrets).toEqual({ kaleyra: 'shh' });
+    expect(config.providers.fcm).toEqual({ credentials: [{ serviceAccount: '{"project_id":"p"}' }] });
+    expect(config.providers.hms).toEqual({ credentials: [{ appId: '1', clientSecret: 'hms-shh' }] });
+    const printed = JSON.stringify(redactedConfig(config));
+    for (const secret of ['shh', 'hms-shh', 'project_id', hash]) expect(printed).not.toContain(secret);
+  });
+
+  it('check-config prints every problem and exits 1; a good file exits 0', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'tenants: []\nstore: {kind: sqlite}\n');
+    const err: string[] = [];
+    expect(await main(['check-config', '--config', bad], () => {}, (l) => err.push(l))).toBe(1);
+    expect(err).toEqual(['configuration problems:', '  store.path: is required for a sqlite store', '  tenants: must be a non-empty list']);
+
+    const good = join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify({ store: { kind: 'memory' }, tenants: [{ id: 't', apiKeySha256: [hash] }] }));
+    const out: string[] = [];
+    expect(await main(['check-config', '--config', good], (l) => out.push(l))).toBe(0);
+    expect(out.at(-1)).toBe('configuration is valid: 1 tenant(s), codecs wazo, kaleyra, signalwire, mizutech, ecss, providers none');
+  });
+
+  it('check-config reports a transport option the transport refuses, under providers', async () => {
+    const file = join(dir, 'apns.json');
+    writeFileSync(file, JSON.stringify({ tenants: [{ id: 't', apiKeySha256: [hash] }], providers: { apns: { apps: [] } } }));
+    const err: string[] = [];
+    expect(await main(['check-config', '--config', file], () => {}, (l) => err.push(l))).toBe(1);
+    expect(err[1]).toMatch(/^ {2}providers\.apns\.apps: /);
+  });
+});

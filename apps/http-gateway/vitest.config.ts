@@ -1,0 +1,14 @@
+import { defineProject } from 'vitest/config';
+import { sourceConditions } from '../../vitest.shared.mjs';
+
+export default defineProject({
+  ...sourceConditions,
+  test: {
+    name: '@pushrelay/http-gateway',
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    // Each suite starts three TLS simulators and a gateway.
+    hookTimeout: 60_000,
+    testTimeout: 30_000,
+  },
+});

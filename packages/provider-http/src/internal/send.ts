@@ -1,0 +1,122 @@
+import type { Dispatcher } from 'undici';
+import type { DeliveryOutcome } from '@pushrelay/core';
+import { TokenRequestError, networkReason, neverProcessed, safeJson } from './http.js';
+import type { TokenCache } from './token-cache.js';
+
+/** What one POST to a provider came to: its HTTP answer, or an outcome settled without one. */
+export type ProviderAnswer =
+  | { kind: 'answer'; status: number; body: unknown; retryAfter: string | string[] | undefined }
+  | { kind: 'outcome'; outcome: DeliveryOutcome };
+
+export interface JsonPost {
+  origin: string;
+  path: string;
+  accessToken: string;
+  /** The JSON text to send. */
+  body: string;
+  signal?: AbortSignal | undefined;
+}
+
+/** How many times a stream the provider never processed (GOAWAY, REFUSED_STREAM) is sent. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * POSTs a JSON body with a bearer token. A stream refused before the provider processed it is
+ * sent again on a fresh connection; any other network failure or an abort is a `retry` outcome.
+ */
+export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<ProviderAnswer> {
+  const { signal } = post;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await dispatcher.request({
+        origin: post.origin,
+        path: post.path,
+        method: 'POST',
+        headers: { authorization: `Bearer ${post.accessToken}`, 'content-type': 'application/json; charset=utf-8' },
+        body: post.body,
+        // Lets undici multiplex POSTs on one HTTP/2 connection; it never resends on its own.
+        idempotent: true,
+        ...(signal ? { signal } : {}),
+      });
+      // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
+      // must not turn an accepted push into a retry (that would send it twice).
+      const text = await res.body.text().catch(() => '');
+      return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
+    } catch (error) {
+      if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
+      // A stream cut off by GOAWAY was not processed; send it again on a fresh connection.
+      if (attempt < MAX_ATTEMPTS && neverProcessed(error)) continue;
+      return { kind: 'outcome', outcome: { kind: 'retry', reason: networkReason(error) } };
+    }
+  }
+}
+
+/** The delivery outcome of a send that could not get an access token. */
+export function tokenFailureOutcome(error: unknown): DeliveryOutcome {
+  if (error instanceof TokenRequestError) {
+    if (error.kind === 'auth') return { kind: 'auth-failed', reason: error.message };
+    return error.retryAfterMs === undefined
+      ? { kind: 'retry', reason: error.message }
+      : { kind: 'retry', reason: error.message, retryAfterMs: error.retryAfterMs };
+  }
+  return { kind: 'retry', reason: networkReason(error) };
+}
+
+/**
+ * Sends with the cached access token. When the provider's answer says the token was rejected
+ * (`isTokenRejected`), the token is renewed and the send tried exactly once more. A token that
+ * cannot be had becomes an outcome, never a thrown error.
+ */
+export async function sendWithAccessToken(
+  tokens: TokenCache,
+  send: (accessToken: string) => Promise<ProviderAnswer>,
+  isTokenRejected: (answer: { status: number; body: unknown }) => boolean,
+): Promise<ProviderAnswer> {
+  let accessToken: string;
+  try {
+    accessToken = await tokens.get();
+  } catch (error) {
+    return { kind: 'outcome', outcome: tokenFailureOutcome(error) };
+  }
+  const answer = await send(accessToken);
+  if (answer.kind !== 'answer' || !isTokenRejected(answer)) return answer;
+  // The token was revoked or expired early: mint a new one and try exactly once more.
+  try {
+    accessToken = await tokens.renew(accessToken);
+  } catch (error) {
+    return { kind: 'outcome', outcome: tokenFailureOutcome(error) };
+  }
+  return send(accessToken);
+}
+
+/**
+ * The sends a transport has under way, so that closing it can stop new sends, wait for these
+ * to settle and only then close the connections they use.
+ */
+export class InflightSends {
+  private readonly pending = new Set<Promise<unknown>>();
+  private closed: Promise<void> | undefined;
+
+  /** True once `close` was called: new sends should settle as `retry` without being sent. */
+  get closing(): boolean {
+    return this.closed !== undefined;
+  }
+
+  async track<T>(send: Promise<T>): Promise<T> {
+    this.pending.add(send);
+    try {
+      return await send;
+    } finally {
+      this.pending.delete(send);
+    }
+  }
+
+  /** Waits for every tracked send to settle, then runs `release` once; later calls share it. */
+  close(release: () => Promise<unknown>): Promise<void> {
+    this.closed ??= (async () => {
+      await Promise.allSettled([...this.pending]);
+      await release();
+    })();
+    return this.closed;
+  }
+}

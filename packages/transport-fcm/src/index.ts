@@ -1,0 +1,10 @@
+export { FcmTransport, createFcmTransport, DEFAULT_FCM_BASE_URL } from './internal/transport.js';
+export type { FcmTransportOptions, FcmProjectCredential } from './internal/transport.js';
+export { firebaseAdminTokenProvider } from './internal/token-providers.js';
+export type { GoogleOAuthCredential } from './internal/token-providers.js';
+export type { AccessToken, AccessTokenProvider } from '@pushrelay/provider-http';
+export { parseServiceAccount } from './internal/service-account.js';
+export type { ServiceAccount } from './internal/service-account.js';
+export { mapFcmError, readFcmError, DEFAULT_QUOTA_BACKOFF_MS } from './internal/errors.js';
+export type { FcmErrorInfo } from './internal/errors.js';
+export { MAX_MESSAGE_BYTES, buildMessage } from './internal/message.js';

@@ -1,0 +1,103 @@
+/**
+ * Sustained notifications/s through the HTTP gateway to the simulated FCM, with HTTP latency,
+ * end-to-end latency (notification created -> provider accepted, from the gateway's histogram)
+ * and the gateway's RSS. The gateway runs as its own process (`pushrelay demo`), so the load
+ * generator does not share its event loop.
+ *
+ *   npm run gateway -w @pushrelay/bench -- [--seconds 15] [--connections 50] [--devices 1] [--rate 0]
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '15' },
+    connections: { type: 'string', default: '50' },
+    devices: { type: 'string', default: '1' },
+    port: { type: 'string', default: '18181' },
+    /** Requests/s in total; 0 = as fast as the connections go. */
+    rate: { type: 'string', default: '0' },
+  },
+});
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const port = Number(values.port);
+const key = 'bench-key-0123456789abcdef';
+const base = `http://127.0.0.1:${port}`;
+
+const child = spawn(process.execPath, [resolve(root, 'apps/http-gateway/bin/pushrelay.mjs'), 'demo', '--port', String(port), '--api-key', key], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, PUSHRELAY_LOG_LEVEL: 'silent' },
+});
+await new Promise<void>((ok, fail) => {
+  let seen = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    seen += chunk.toString();
+    if (seen.includes('pushrelay demo is running')) ok();
+  });
+  child.once('exit', (code) => fail(new Error(`gateway exited with ${code}`)));
+});
+
+const rssMb = () => {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+};
+const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+for (let i = 0; i < Number(values.devices); i++) {
+  const res = await fetch(`${base}/v1/devices`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ userId: 'bench', provider: 'fcm', token: `bench-token-${i}`, app: 'demo-project', pushKind: 'data', format: 'wazo' }),
+  });
+  if (!res.ok) throw new Error(`register failed: ${res.status} ${await res.text()}`);
+}
+const body = JSON.stringify({ type: 'incoming_call', recipient: 'bench', call: { id: 'bench-call', from: { number: '+15550100', displayName: 'Bench' } } });
+const rssBefore = rssMb();
+let rssPeak = rssBefore;
+const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb())), 250);
+
+const loadStarted = Date.now();
+const result = await autocannon({
+  url: `${base}/v1/notifications`,
+  method: 'POST',
+  headers,
+  body,
+  connections: Number(values.connections),
+  duration: Number(values.seconds),
+  ...(Number(values.rate) > 0 ? { overallRate: Number(values.rate) } : {}),
+});
+// Let the queue drain before reading the delivery figures.
+for (let i = 0; i < 600; i++) {
+  const m = await (await fetch(`${base}/metrics`)).text();
+  if (/pushrelay_queue_depth 0\b/.test(m)) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+clearInterval(sampler);
+const drainedAfterS = (Date.now() - loadStarted) / 1000;
+const metrics = await (await fetch(`${base}/metrics`)).text();
+child.kill("SIGTERM");
+if (process.env.BENCH_DEBUG) console.error(metrics.split("\n").filter((l) => l.startsWith("pushrelay_notifications") || l.startsWith("pushrelay_end_to_end_latency_seconds_bucket") || l.startsWith("pushrelay_queue")).join("\n"));
+
+const delivered = Number(/pushrelay_notifications_total\{provider="fcm",push_type="[a-z]+",result="delivered"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+const buckets = [...metrics.matchAll(/pushrelay_end_to_end_latency_seconds_bucket\{le="([^"]+)",provider="fcm"\} (\d+)/g)].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
+const total = buckets.at(-1)?.count ?? 0;
+const quantile = (q: number) => buckets.find((b) => b.count >= q * total)?.le ?? NaN;
+
+const figures = {
+  command: `npm run gateway -w @pushrelay/bench -- --seconds ${values.seconds} --connections ${values.connections} --devices ${values.devices}${Number(values.rate) > 0 ? ` --rate ${values.rate}` : ''}`,
+  node: process.version,
+  accepted202: result['2xx'],
+  non2xx: result.non2xx,
+  errors: result.errors,
+  acceptedPerSecond: Math.round(result.requests.average),
+  pushesDelivered: delivered,
+  pushesDeliveredPerSecond: Math.round(delivered / drainedAfterS),
+  secondsUntilQueueEmpty: Math.round(drainedAfterS * 10) / 10,
+  httpLatencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
+  endToEndSecondsUpperBound: { p50: quantile(0.5), p99: quantile(0.99) },
+  gatewayRssMb: { before: Math.round(rssBefore), peak: Math.round(rssPeak) },
+};
+console.log(JSON.stringify(figures, null, 2));
