@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationType } from '@pushrelay/core';
-import { startApnsSimulator, type ApnsSimulatorHandle } from '@pushrelay/testkit';
+import { startApnsSimulator, startFcmSimulator, type ApnsSimulatorHandle, type FcmSimulator, type SimDelivery } from '@pushrelay/testkit';
 import { startBridge, type RunningBridge } from '../src/index.js';
-import { freePort, RecordingTransport, runSipp, sippAvailability } from './support.js';
+import { freePort, runSipp, sippAvailability } from './support.js';
 
 const scenarios = fileURLToPath(new URL('./sipp/', import.meta.url));
 const sipp = sippAvailability();
@@ -20,12 +20,13 @@ const CAROL_TOKEN = 'fcm-carol-token:APA91bExample_0123456789';
 describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
   let bridge: RunningBridge;
   let apnsSim: ApnsSimulatorHandle;
-  const fcm = new RecordingTransport('fcm');
+  let fcmSim: FcmSimulator;
   const pushed: NotificationType[] = [];
   const work = mkdtempSync(join(tmpdir(), 'sip-bridge-sipp-'));
 
   beforeAll(async () => {
     apnsSim = await startApnsSimulator({ apps: [{ bundleId: 'com.example.mizu' }] });
+    fcmSim = await startFcmSimulator();
     bridge = await startBridge({
       config: {
         domain: '127.0.0.1',
@@ -46,8 +47,8 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
           port: { production: apnsSim.productionPort, sandbox: apnsSim.sandboxPort },
           ca: apnsSim.ca,
         },
+        fcm: { credentials: [{ serviceAccount: fcmSim.createServiceAccount('example-project') }], baseUrl: fcmSim.baseUrl, ca: fcmSim.ca },
       },
-      transports: { fcm },
     });
     bridge.relay.events.on('attempt', ({ notification }) => pushed.push(notification.type));
   });
@@ -55,14 +56,16 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
   afterAll(async () => {
     await bridge?.stop();
     await apnsSim?.close();
+    await fcmSim?.close();
   });
 
-  async function apnsDelivery(token: string, timeoutMs: number) {
+  /** The n-th (1-based) delivery the simulator accepted for a token. */
+  async function delivery(sim: ApnsSimulatorHandle | FcmSimulator, token: string, n: number, timeoutMs: number): Promise<SimDelivery> {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const [delivery] = apnsSim.deliveries({ token });
-      if (delivery) return delivery;
-      if (Date.now() > until) throw new Error(`no APNs delivery within ${timeoutMs} ms`);
+      const found = sim.deliveries({ token })[n - 1];
+      if (found) return found;
+      if (Date.now() > until) throw new Error(`no ${sim.provider} delivery #${n} within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -103,7 +106,7 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
     await register('register-mizutech.xml', 'alice', ALICE_TOKEN);
     const forwardedBefore = bridge.metrics.get('sip_bridge_forwarded_invites_total', { reason: 're-register' });
     const caller = call('caller.xml', 'alice', 15_000);
-    const push = await apnsDelivery(ALICE_TOKEN, 8000);
+    const push = await delivery(apnsSim, ALICE_TOKEN, 1, 8000);
     expect(push.headers).toMatchObject({ 'apns-push-type': 'voip', 'apns-topic': 'com.example.mizu.voip', 'apns-priority': '10' });
     expect((push.payload as { data: unknown }).data).toMatchObject({ ntype: 0, nfrom: '+15551234567', nfromusername: 'Bob Caller', ntousr: 'alice' });
     const phone = await wakePhone('register-mizutech.xml', 'alice', ALICE_TOKEN);
@@ -114,12 +117,11 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
     expect(bridge.metrics.get('sip_bridge_forwarded_invites_total', { reason: 're-register' }) - forwardedBefore).toBe(1);
   }, 40_000);
 
-  it('an ECSS-10 phone (RFC 8599 pn-* params) is pushed over FCM and answers exactly once', async () => {
+  it('an ECSS-10 phone (RFC 8599 pn-* params) is pushed through the FCM simulator and answers exactly once', async () => {
     await register('register-rfc8599.xml', 'carol', CAROL_TOKEN);
     const caller = call('caller.xml', 'carol', 15_000);
-    const push = await fcm.waitFor((r) => r.token === CAROL_TOKEN, 8000);
-    expect(push.app).toBe('example-project');
-    expect(push.payload['data']).toMatchObject({ type: 'invite' });
+    const push = await delivery(fcmSim, CAROL_TOKEN, 1, 8000);
+    expect((push.payload as { data: unknown }).data).toMatchObject({ type: 'invite' });
     const phone = await wakePhone('register-rfc8599.xml', 'carol', CAROL_TOKEN);
     const callerResult = await caller;
     expect(callerResult.code, callerResult.output).toBe(0);
@@ -129,16 +131,16 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
 
   it('a phone that does not come back: 480 after the wait, then missed_calls on its next REGISTER', async () => {
     await register('register-rfc8599.xml', 'carol', CAROL_TOKEN);
-    const pushesBefore = fcm.sent.length;
+    const pushesBefore = fcmSim.deliveries({ token: CAROL_TOKEN }).length;
     const unavailableBefore = bridge.metrics.get('sip_bridge_unavailable_total');
     const result = await call('caller-unavailable.xml', 'carol', 10_000);
     expect(result.code, result.output).toBe(0);
     expect(bridge.metrics.get('sip_bridge_unavailable_total') - unavailableBefore).toBe(1);
-    expect(fcm.sent.length - pushesBefore).toBe(1);
+    await delivery(fcmSim, CAROL_TOKEN, pushesBefore + 1, 5000);
     expect(pushed).not.toContain('missed_calls');
     await register('register-rfc8599.xml', 'carol', CAROL_TOKEN);
-    const missed = await fcm.waitFor((r) => r.token === CAROL_TOKEN && JSON.stringify(r.payload).includes('missed'), 5000);
-    expect(missed.provider).toBe('fcm');
+    const missed = await delivery(fcmSim, CAROL_TOKEN, pushesBefore + 2, 5000);
+    expect(JSON.stringify(missed.payload)).toContain('missed');
     expect(pushed.filter((t) => t === 'missed_calls')).toHaveLength(1);
   }, 40_000);
 });

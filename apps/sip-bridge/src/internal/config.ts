@@ -41,6 +41,8 @@ export interface BridgeConfig {
    * or `pfx` may be given as `keyFile`, `certFile`, `pfxFile`, and `ca` as `caFile`.
    */
   apns?: Record<string, unknown>;
+  /** FCM transport options as @pushrelay/transport-fcm takes them; `serviceAccountFile` and `caFile` are read from disk. */
+  fcm?: Record<string, unknown>;
   /** null: no metrics endpoint. */
   metrics: { host: string; port: number } | null;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -76,7 +78,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
     }
     return value;
   };
-  const known = ['domain', 'realm', 'tenant', 'listen', 'publicHost', 'users', 'digest', 'registration', 'calls', 'push', 'metrics', 'log', 'shutdownTimeoutMs', 'apns'];
+  const known = ['domain', 'realm', 'tenant', 'listen', 'publicHost', 'users', 'digest', 'registration', 'calls', 'push', 'metrics', 'log', 'shutdownTimeoutMs', 'apns', 'fcm'];
   for (const key of Object.keys(root)) if (!known.includes(key)) fail(key, 'is not a known option');
 
   const str = (value: unknown, path: string, fallback: string | undefined, pattern?: RegExp): string => {
@@ -205,9 +207,16 @@ export function resolveConfig(input: unknown): BridgeConfig {
     if (!Array.isArray(apns['apps']) || apns['apps'].length === 0) fail('apns.apps', 'must list at least one app');
   }
 
+  let fcm: Record<string, unknown> | undefined;
+  if (root['fcm'] != null) {
+    fcm = section('fcm');
+    if (!Array.isArray(fcm['credentials']) || fcm['credentials'].length === 0) fail('fcm.credentials', 'must list at least one project credential');
+  }
+
   if (issues.length > 0) throw new ValidationError(issues, 'sip-bridge config');
   const config: BridgeConfig = { domain, realm, tenant, listen, publicHost, users, digest, registration, calls, push, metrics, log, shutdownTimeoutMs };
   if (apns) config.apns = apns;
+  if (fcm) config.fcm = fcm;
   return config;
 }
 

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { TransportError, ValidationError, type Provider, type Transport } from '@pushrelay/core';
 import { createApnsTransport, type ApnsTransportOptions } from '@pushrelay/transport-apns';
+import { createFcmTransport, type FcmTransportOptions } from '@pushrelay/transport-fcm';
 import type { BridgeConfig } from './config.js';
 
-const FILE_FIELDS = ['key', 'cert', 'pfx', 'ca'] as const;
+const FILE_FIELDS = ['key', 'cert', 'pfx', 'ca', 'serviceAccount'] as const;
 
 /** Replaces `<field>File` entries by the file's content, anywhere in the options. */
 function inlineFiles(value: unknown, path: string): unknown {
@@ -26,15 +27,18 @@ function inlineFiles(value: unknown, path: string): unknown {
 /** The push transports the config asks for; a transport's own validation error names its field. */
 export function transportsFromConfig(config: BridgeConfig): Partial<Record<Provider, Transport>> {
   const transports: Partial<Record<Provider, Transport>> = {};
-  if (config.apns) {
-    try {
-      transports.apns = createApnsTransport(inlineFiles(config.apns, 'apns') as unknown as ApnsTransportOptions);
-    } catch (error) {
-      if (error instanceof TransportError) {
-        throw new ValidationError([{ path: `apns${error.field ? `.${error.field}` : ''}`, message: error.message }], 'sip-bridge config');
-      }
-      throw error;
-    }
-  }
+  if (config.apns) transports.apns = build('apns', () => createApnsTransport(inlineFiles(config.apns, 'apns') as unknown as ApnsTransportOptions));
+  if (config.fcm) transports.fcm = build('fcm', () => createFcmTransport(inlineFiles(config.fcm, 'fcm') as unknown as FcmTransportOptions));
   return transports;
+}
+
+function build(section: string, make: () => Transport): Transport {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof TransportError) {
+      throw new ValidationError([{ path: `${section}${error.field ? `.${error.field}` : ''}`, message: error.message }], 'sip-bridge config');
+    }
+    throw error;
+  }
 }
