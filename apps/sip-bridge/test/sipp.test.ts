@@ -83,11 +83,11 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
   }
 
   /** Starts a phone that re-registers from a new port and answers the forwarded INVITE. */
-  async function wakePhone(scenario: string, user: string, token: string): Promise<{ exit: Promise<number | null>; invitesReceived: () => number }> {
+  async function wakePhone(scenario: string, user: string, token: string, extra: string[] = []): Promise<{ exit: Promise<number | null>; invitesReceived: () => number }> {
     const port = await freePort();
     const trace = join(work, `${user}-${port}.log`);
     const run = runSipp(
-      [target(), '-sf', join(scenarios, scenario), '-oocsf', join(scenarios, 'answer.xml'), '-m', '1', '-p', String(port), '-d', '2500', '-key', 'user', user, '-au', user, '-ap', `${user}-secret`, '-key', 'token', token, '-key', 'instance', `00000000-0000-4000-8000-0000000000${user === 'carol' ? 'c1' : 'a1'}`, '-trace_msg', '-message_file', trace, '-timeout', '15s', '-timeout_error'],
+      [target(), '-sf', join(scenarios, scenario), '-oocsf', join(scenarios, 'answer.xml'), '-m', '1', '-p', String(port), '-d', '2500', '-key', 'user', user, '-au', user, '-ap', `${user}-secret`, '-key', 'token', token, '-key', 'instance', `00000000-0000-4000-8000-0000000000${user === 'carol' ? 'c1' : 'a1'}`, '-trace_msg', '-message_file', trace, '-timeout', '15s', '-timeout_error', ...extra],
       20_000,
     );
     return {
@@ -123,6 +123,18 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
     const push = await delivery(fcmSim, CAROL_TOKEN, 1, 8000);
     expect((push.payload as { data: unknown }).data).toMatchObject({ type: 'invite' });
     const phone = await wakePhone('register-rfc8599.xml', 'carol', CAROL_TOKEN);
+    const callerResult = await caller;
+    expect(callerResult.code, callerResult.output).toBe(0);
+    expect(await phone.exit).toBe(0);
+    expect(phone.invitesReceived()).toBe(1);
+  }, 40_000);
+
+  it('an RFC 8599 phone on TCP gets the forwarded INVITE and the BYE over its new connection', async () => {
+    await register('register-rfc8599.xml', 'carol', CAROL_TOKEN, ['-t', 't1']);
+    const before = fcmSim.deliveries({ token: CAROL_TOKEN }).length;
+    const caller = call('caller.xml', 'carol', 15_000);
+    await delivery(fcmSim, CAROL_TOKEN, before + 1, 8000);
+    const phone = await wakePhone('register-rfc8599.xml', 'carol', CAROL_TOKEN, ['-t', 't1']);
     const callerResult = await caller;
     expect(callerResult.code, callerResult.output).toBe(0);
     expect(await phone.exit).toBe(0);

@@ -8,6 +8,9 @@ export interface Device {
   user: string;
   /** The Contact URI without pn-* parameters: where INVITEs are addressed. */
   target: string;
+  /** Host and port of the Contact URI, so in-dialog requests sent to it take the device's flow. */
+  targetHost: string;
+  targetPort: number;
   /** Contact value as registered (for the 200 OK). */
   contact: string;
   /** Transport and remote address the last REGISTER came from: where INVITEs are sent. */
@@ -57,6 +60,7 @@ export class LocationService {
   findByAddress(host: string, port: number): Device | undefined {
     for (const devices of this.byUser.values()) {
       for (const device of devices.values()) {
+        if (device.targetHost === host && device.targetPort === port) return device;
         if (device.flow.address === host && device.flow.port === port) return device;
       }
     }

@@ -141,6 +141,8 @@ export class Registrar {
         key,
         user,
         target: formatUri({ ...contact.uri, params: withoutPushParams(contact.uri.params) }),
+        targetHost: contact.uri.host,
+        targetPort: contact.uri.port ?? 5060,
         contact: `<${formatUri(contact.uri)}>`,
         flow: { ...from },
         expiresAt: now + expires * 1000,
