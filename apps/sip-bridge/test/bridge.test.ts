@@ -169,6 +169,23 @@ describe('proxy', () => {
     expect(h.accepted).toEqual([]);
   });
 
+  it('relays a CANCEL to a device that is ringing and answers the caller 487', async () => {
+    const h = await harness();
+    const desk = await h.phone();
+    desk.answer = (_invite, tx) => void tx.reply(180);
+    await desk.register('alice', 'wonderland');
+    const caller = await h.phone();
+    const invite = caller.inviteRequest('alice');
+    let rang: () => void = () => {};
+    const ringing = new Promise<void>((r) => (rang = r));
+    const final = caller.send(invite, (r) => r.status === 180 && rang());
+    await ringing;
+    expect((await caller.send(createCancel(invite))).status).toBe(200);
+    expect((await final).status).toBe(487);
+    await until(() => desk.received.some((r) => r.method === 'CANCEL'));
+    expect(desk.received.map((r) => r.method)).toEqual(['INVITE', 'CANCEL']);
+  });
+
   it('answers 404 for an unknown user and 480 for a user with no device', async () => {
     const h = await harness();
     const caller = await h.phone();

@@ -39,7 +39,10 @@ export class TestPhone {
         if (request.method === 'INVITE' && tx) box.phone!.answer(request, tx);
         else if (tx) tx.reply(200);
       },
-      onCancel: (invite) => invite.reply(487),
+      onCancel: (invite, cancel) => {
+        box.phone!.received.push(cancel);
+        invite.reply(487);
+      },
     });
     box.phone = new TestPhone(transport, layer, { transport: 'udp', address: '127.0.0.1', port: bridgePort });
     return box.phone;
