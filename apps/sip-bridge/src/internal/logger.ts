@@ -8,7 +8,7 @@ export type { Logger };
  */
 export const REDACTED_PATHS = [
   'token', '*.token', 'number', '*.number', 'caller', 'callee', 'uri', '*.uri', 'contact', '*.contact',
-  'from', 'to', 'password', '*.password', 'authorization',
+  'from', 'to', 'user', 'password', '*.password', 'authorization',
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
