@@ -152,7 +152,9 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
     expect(pushed).not.toContain('missed_calls');
     await register('register-rfc8599.xml', 'carol', CAROL_TOKEN);
     const missed = await delivery(fcmSim, CAROL_TOKEN, pushesBefore + 2, 5000);
-    expect(JSON.stringify(missed.payload)).toContain('missed');
+    const data = (missed.payload as { data: { type: string; calls: string } }).data;
+    expect(data.type).toBe('missed_calls');
+    expect(JSON.parse(data.calls)).toEqual([{ id: expect.any(Number), remote_uri: '+15551234567', date: expect.any(Number) }]);
     expect(pushed.filter((t) => t === 'missed_calls')).toHaveLength(1);
   }, 40_000);
 });
