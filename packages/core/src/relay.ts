@@ -107,11 +107,7 @@ export class Relay {
    */
   async notify(notification: CallNotification): Promise<NotifyResult> {
     const { tenant, recipient, id } = notification;
-    const existing = await this.options.reports.get(tenant, id);
-    if (existing) {
-      this.events.emit('duplicate', { notification });
-      return { report: existing, duplicate: true };
-    }
+    // No read before the write: the store's atomic create decides what is a duplicate.
     const now = this.clock.now();
     const nowIso = new Date(now).toISOString();
     const report: DeliveryReport = {
