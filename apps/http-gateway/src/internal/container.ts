@@ -117,7 +117,7 @@ function buildQueue(config: GatewayConfig, overrides: GatewayOverrides): Queue {
   return new InMemoryQueue({ ...(overrides.clock ? { clock: overrides.clock } : {}) });
 }
 
-function buildEphemeral(config: GatewayConfig, clock: Clock): EphemeralHandle {
+function buildEphemeral(config: GatewayConfig): EphemeralHandle {
   const e = config.ephemeral;
   if (e.engine !== 'redis') return { close: async () => {} };
   const missedCalls = new RedisMissedCallStore({ connection: redisOptions(e.redis, `${e.prefix}:missed-calls`), prefix: e.prefix });
@@ -169,7 +169,7 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
       };
     }),
   });
-  c.register(TOKENS.ephemeral, { useFactory: once((dc) => buildEphemeral(config, dc.resolve<Clock>(TOKENS.clock))) });
+  c.register(TOKENS.ephemeral, { useFactory: once(() => buildEphemeral(config)) });
   c.register(TOKENS.bindings, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).bindings });
   c.register(TOKENS.reports, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).reports });
   c.register(TOKENS.missedCalls, {
