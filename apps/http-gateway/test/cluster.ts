@@ -23,7 +23,10 @@ export interface ClusterOptions {
   /** Unique per run: the Redis key prefix (and connection names) and, with `_`, the SQL schema. */
   label: string;
   concurrency: number;
-  /** BullMQ lock and stalled-check interval: how soon a dead process's jobs run elsewhere. */
+  /**
+   * BullMQ lock and stalled-check interval: how soon a dead process's jobs run elsewhere. Not
+   * too short: a live process whose lock renewal is late under load would have its job run twice.
+   */
   recoveryMs: number;
   ringTimeoutMs: number;
 }

@@ -145,7 +145,7 @@ describe.skipIf(!available)('several gateway processes on one Redis and one Post
     const concurrency = 16;
     let cluster: Cluster;
     beforeAll(async () => {
-      cluster = await Cluster.start({ label, concurrency, recoveryMs: 3000, ringTimeoutMs: 600_000 }, 2);
+      cluster = await Cluster.start({ label, concurrency, recoveryMs: 10_000, ringTimeoutMs: 600_000 }, 2);
     }, 240_000);
     afterAll(async () => cluster?.close(), 60_000);
 
@@ -185,7 +185,7 @@ describe.skipIf(!available)('several gateway processes on one Redis and one Post
     const label = 'rekill';
     let cluster: Cluster;
     beforeAll(async () => {
-      cluster = await Cluster.start({ label, concurrency: 16, recoveryMs: 3000, ringTimeoutMs: 600_000 }, 2);
+      cluster = await Cluster.start({ label, concurrency: 16, recoveryMs: 10_000, ringTimeoutMs: 600_000 }, 2);
     }, 240_000);
     afterAll(async () => cluster?.close(), 60_000);
 
