@@ -3,14 +3,13 @@ import { parseArgs } from 'node:util';
 import {
   PROVIDERS,
   parseCallNotification,
-  type BindingStore,
   type Codec,
   type DeviceBinding,
   type Provider,
   type Transport,
 } from '@pushrelay/core';
 import { ConfigError, loadConfigFile, redactedConfig, type GatewayConfig } from './internal/config.js';
-import { asConfigError, buildContainer } from './internal/container.js';
+import { asConfigError, buildContainer, openStores } from './internal/container.js';
 import { startDemo } from './internal/demo.js';
 import { createGateway } from './internal/gateway.js';
 import { TOKENS } from './internal/tokens.js';
@@ -105,11 +104,14 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       case 'devices': {
         const config = needConfig();
         if (!values.tenant || !values.user) throw new ConfigError([{ path: '--tenant/--user', message: 'both are required' }]);
-        const container = buildContainer(config);
-        const list = await container.resolve<BindingStore>(TOKENS.bindings).forUser(values.tenant, values.user);
-        for (const b of list) out(JSON.stringify({ ...b, secrets: b.secrets ? '[redacted]' : undefined }));
-        if (list.length === 0) out(`no devices for ${values.user} in tenant ${values.tenant}`);
-        container.resolve<{ close(): void }>(TOKENS.storeHandle).close();
+        const stores = await openStores(config);
+        try {
+          const list = await stores.bindings.forUser(values.tenant, values.user);
+          for (const b of list) out(JSON.stringify({ ...b, secrets: b.secrets ? '[redacted]' : undefined }));
+          if (list.length === 0) out(`no devices for ${values.user} in tenant ${values.tenant}`);
+        } finally {
+          await stores.close();
+        }
         return 0;
       }
       case 'send':

@@ -83,3 +83,81 @@ describe('configuration', () => {
     expect(err[1]).toMatch(/^ {2}providers\.apns\.apps: /);
   });
 });
+
+describe('engines for several processes', () => {
+  const tenants = [{ id: 't', apiKeySha256: [hash] }];
+
+  it('defaults to the embedded engines', () => {
+    const config = parseConfig({ tenants }, { env: {} });
+    expect({ store: config.store, queue: config.queue, ephemeral: config.ephemeral }).toEqual({
+      store: { kind: 'memory' },
+      queue: { engine: 'memory' },
+      ephemeral: { engine: 'memory' },
+    });
+  });
+
+  it('reads bullmq, postgres and redis with their defaults', () => {
+    const config = parseConfig(
+      {
+        tenants,
+        queue: { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0', concurrency: 32 },
+        store: { engine: 'postgres', url: 'postgres://pushrelay@127.0.0.1:5432/test', schema: 'relay_a' },
+        ephemeral: { engine: 'redis', redis: 'redis://127.0.0.1:6379/0', prefix: 'relay-a' },
+      },
+      { env: {} },
+    );
+    expect({ store: config.store, queue: config.queue, ephemeral: config.ephemeral }).toEqual({
+      store: { kind: 'postgres', url: 'postgres://pushrelay@127.0.0.1:5432/test', schema: 'relay_a', poolSize: 10 },
+      queue: { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0', prefix: 'pushrelay', concurrency: 32, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+      ephemeral: { engine: 'redis', redis: 'redis://127.0.0.1:6379/0', prefix: 'relay-a' },
+    });
+  });
+
+  it('switches engines from the environment alone, keeping the file settings of that engine', () => {
+    const config = parseConfig(
+      { tenants, queue: { engine: 'memory', prefix: 'relay-b', concurrency: 8 }, store: { kind: 'sqlite', path: 'x.db' } },
+      { env: { PUSHRELAY_QUEUE: 'redis://127.0.0.1:6379/2', PUSHRELAY_STORE: 'postgresql://127.0.0.1/test', PUSHRELAY_EPHEMERAL: 'redis://127.0.0.1:6379/2' } },
+    );
+    expect(config.queue).toEqual({ engine: 'bullmq', redis: 'redis://127.0.0.1:6379/2', prefix: 'relay-b', concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+    expect(config.store).toEqual({ kind: 'postgres', url: 'postgresql://127.0.0.1/test', schema: 'pushrelay', poolSize: 10 });
+    expect(config.ephemeral).toEqual({ engine: 'redis', redis: 'redis://127.0.0.1:6379/2', prefix: 'pushrelay' });
+  });
+
+  it('lists every problem of the engine blocks with its path', () => {
+    const issues = issuesOf({
+      tenants,
+      queue: { engine: 'bullmq', redis: 'http://x', prefix: 'a b', concurrency: 0, lockDurationMs: 5, colour: 1 },
+      store: { engine: 'postgres', schema: '1bad' },
+      ephemeral: { engine: 'kafka' },
+    });
+    expect(issues).toEqual([
+      { path: 'store.url', message: 'is required for a postgres store (postgres://user@host:5432/db)' },
+      { path: 'store.schema', message: 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)' },
+      { path: 'queue.colour', message: 'is not a known setting' },
+      { path: 'queue.redis', message: 'must be a redis:// or rediss:// URL' },
+      { path: 'queue.prefix', message: 'may only hold letters, digits and . _ : { } - (1-100)' },
+      { path: 'queue.concurrency', message: 'must be an integer from 1 to 10000' },
+      { path: 'queue.lockDurationMs', message: 'must be an integer from 1000 to 600000' },
+      { path: 'ephemeral.engine', message: 'must be "memory" or "redis"' },
+    ]);
+    expect(issuesOf({ tenants, queue: { engine: 'bullmq' }, ephemeral: 'redis' })).toEqual([
+      { path: 'queue.redis', message: 'is required (redis://host:port/db)' },
+      { path: 'ephemeral', message: 'must be an object with an engine' },
+    ]);
+  });
+
+  it('never prints the password of a store or Redis URL', () => {
+    const config = parseConfig(
+      {
+        tenants,
+        queue: { engine: 'bullmq', redis: 'redis://:hunter2@127.0.0.1:6379/0' },
+        store: { engine: 'postgres', url: 'postgres://relay:hunter2@127.0.0.1/test' },
+        ephemeral: { engine: 'redis', redis: 'redis://:hunter2@127.0.0.1:6379/0' },
+      },
+      { env: {} },
+    );
+    const printed = JSON.stringify(redactedConfig(config));
+    expect(printed).not.toContain('hunter2');
+    expect(printed).toContain('127.0.0.1');
+  });
+});

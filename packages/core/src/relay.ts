@@ -1,6 +1,7 @@
 import { systemClock } from './clock.js';
 import { CodecError, PushRelayError } from './errors.js';
 import { EventHub } from './events.js';
+import { FINAL_DEVICE_STATUSES } from './model.js';
 import type {
   CallNotification,
   DeliveryAttempt,
@@ -244,6 +245,11 @@ export class Relay {
   async runJob(job: DeliveryJob): Promise<void> {
     const { notification, bindingId, attempt } = job;
     const { tenant } = notification;
+    // A queue shared by processes runs a job again when the process running it died; if that
+    // run already recorded this device's outcome, the push went out and must not go twice.
+    const current = await this.options.reports.get(tenant, notification.id);
+    const device = current?.devices.find((d) => d.bindingId === bindingId);
+    if (device && FINAL_DEVICE_STATUSES.has(device.status)) return;
     const now = this.clock.now();
     const deadline = Date.parse(notification.deadline);
     if (now >= deadline) {

@@ -134,6 +134,20 @@ describe('Relay', () => {
     expect(s.names()).toEqual(['accepted', 'delivered', 'delivered', 'completed']);
   });
 
+  it('runs a job again without sending when its device already has a final outcome (its first process died after recording it)', async () => {
+    const s = setup();
+    const phone = await s.device();
+    const notification = s.call();
+    await s.relay.notify(notification);
+    await s.clock.advance(0);
+    expect(s.apns.sent).toHaveLength(1);
+    const before = await s.relay.report('acme', 'n-1');
+    await s.relay.runJob({ id: `acme/n-1/${phone.id}/1`, notification, bindingId: phone.id, attempt: 1, runAt: START, lane: 'call' });
+    expect(s.apns.sent).toHaveLength(1);
+    expect(await s.relay.report('acme', 'n-1')).toEqual(before);
+    expect(s.names()).toEqual(['accepted', 'delivered', 'completed']);
+  });
+
   it('does not send a notification id twice', async () => {
     const s = setup();
     await s.device();

@@ -25,7 +25,18 @@ export interface TenantConfig {
   wazoFormat: string;
 }
 
-export type StoreConfig = { kind: 'memory' } | { kind: 'sqlite'; path: string };
+export type StoreConfig =
+  | { kind: 'memory' }
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string; schema: string; poolSize: number };
+
+/** Where delivery jobs wait: in this process, or in Redis shared by every process (BullMQ). */
+export type QueueConfig =
+  | { engine: 'memory' }
+  | { engine: 'bullmq'; redis: string; prefix: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
+
+/** Where short-lived state lives (missed calls, webhook replay keys). */
+export type EphemeralConfig = { engine: 'memory' } | { engine: 'redis'; redis: string; prefix: string };
 
 export interface GatewayConfig {
   listen: { host: string; port: number };
@@ -39,6 +50,8 @@ export interface GatewayConfig {
   /** Accepted age of a signed webhook (both ways). */
   webhookWindowMs: number;
   store: StoreConfig;
+  queue: QueueConfig;
+  ephemeral: EphemeralConfig;
   codecs: string[];
   tenants: TenantConfig[];
   /**
@@ -78,7 +91,8 @@ export interface ParseConfigOptions {
 
 /**
  * Validates raw configuration. Env overrides: PUSHRELAY_HOST, PUSHRELAY_PORT, PUSHRELAY_STORE
- * (`memory` or a sqlite path), PUSHRELAY_RING_TIMEOUT_MS, PUSHRELAY_LOG_LEVEL, PUSHRELAY_CODECS
+ * (`memory`, a postgres:// URL or a sqlite path), PUSHRELAY_QUEUE and PUSHRELAY_EPHEMERAL
+ * (`memory` or a redis:// URL), PUSHRELAY_RING_TIMEOUT_MS, PUSHRELAY_LOG_LEVEL, PUSHRELAY_CODECS
  * (comma list), PUSHRELAY_PUBLIC_URL.
  */
 export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): GatewayConfig {
@@ -87,7 +101,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
   const issues: Issue[] = [];
   const fail = (path: string, message: string) => issues.push({ path, message });
   const obj = isObject(raw) ? raw : (fail('', 'must be an object'), {});
-  const known = ['listen', 'publicUrl', 'ringTimeoutMs', 'bodyLimitBytes', 'shutdownTimeoutMs', 'waitTimeoutMs', 'webhookWindowMs', 'store', 'codecs', 'tenants', 'providers', 'logLevel'];
+  const known = ['listen', 'publicUrl', 'ringTimeoutMs', 'bodyLimitBytes', 'shutdownTimeoutMs', 'waitTimeoutMs', 'webhookWindowMs', 'store', 'queue', 'ephemeral', 'codecs', 'tenants', 'providers', 'logLevel'];
   for (const k of Object.keys(obj)) if (!known.includes(k)) fail(k, 'is not a known setting');
 
   const int = (value: unknown, path: string, def: number, min: number, max: number): number => {
@@ -114,18 +128,9 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
     port: int(env.PUSHRELAY_PORT ?? listenRaw.port, env.PUSHRELAY_PORT ? 'env.PUSHRELAY_PORT' : 'listen.port', 8080, 0, 65535),
   };
 
-  let store: StoreConfig = { kind: 'memory' };
-  const storeRaw = env.PUSHRELAY_STORE !== undefined ? parseStoreEnv(env.PUSHRELAY_STORE) : obj.store;
-  const storePath = env.PUSHRELAY_STORE !== undefined ? 'env.PUSHRELAY_STORE' : 'store';
-  if (storeRaw !== undefined) {
-    if (!isObject(storeRaw)) fail(storePath, 'must be an object {kind: memory} or {kind: sqlite, path}');
-    else if (storeRaw.kind === 'memory') store = { kind: 'memory' };
-    else if (storeRaw.kind === 'sqlite') {
-      const p = str(storeRaw.path, `${storePath}.path`);
-      if (p) store = { kind: 'sqlite', path: isAbsolute(p) ? p : resolve(baseDir, p) };
-      else if (storeRaw.path === undefined) fail(`${storePath}.path`, 'is required for a sqlite store');
-    } else fail(`${storePath}.kind`, 'must be "memory" or "sqlite"');
-  }
+  const store = parseStore(env, obj.store, baseDir, { int, str, fail });
+  const queue = parseQueue(env, obj.queue, { int, str, fail });
+  const ephemeral = parseEphemeral(env, obj.ephemeral, { str, fail });
 
   let codecs: string[] = [...KNOWN_CODECS];
   const codecsRaw = env.PUSHRELAY_CODECS !== undefined ? env.PUSHRELAY_CODECS.split(',').map((s) => s.trim()).filter(Boolean) : obj.codecs;
@@ -217,6 +222,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
     waitTimeoutMs: int(obj.waitTimeoutMs, 'waitTimeoutMs', 30_000, 100, 120_000),
     webhookWindowMs: int(obj.webhookWindowMs, 'webhookWindowMs', 5 * 60_000, 1000, 3600_000),
     store,
+    queue,
+    ephemeral,
     codecs,
     tenants,
     providers,
@@ -227,8 +234,121 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
   return config;
 }
 
-function parseStoreEnv(value: string): unknown {
-  return value === 'memory' ? { kind: 'memory' } : { kind: 'sqlite', path: value };
+interface FieldReaders {
+  int: (value: unknown, path: string, def: number, min: number, max: number) => number;
+  str: (value: unknown, path: string) => string | undefined;
+  fail: (path: string, message: string) => void;
+}
+
+const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
+const POSTGRES_URL = /^postgres(ql)?:\/\/[^\s]+$/;
+const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const PREFIX = /^[A-Za-z0-9._:{}-]{1,100}$/;
+
+/** The block's object, or undefined (with an issue) when it is not one; `engine` falls back to `kind`. */
+function section(raw: unknown, path: string, fail: FieldReaders['fail'], known: string[]): Record<string, unknown> | undefined {
+  if (!isObject(raw)) {
+    fail(path, 'must be an object with an engine');
+    return undefined;
+  }
+  for (const k of Object.keys(raw)) if (!['engine', 'kind', ...known].includes(k)) fail(`${path}.${k}`, 'is not a known setting');
+  return raw;
+}
+
+function redisUrl(value: unknown, path: string, r: Pick<FieldReaders, 'str' | 'fail'>): string | undefined {
+  if (value === undefined) {
+    r.fail(path, 'is required (redis://host:port/db)');
+    return undefined;
+  }
+  const url = r.str(value, path);
+  if (url !== undefined && !REDIS_URL.test(url)) r.fail(path, 'must be a redis:// or rediss:// URL');
+  return url;
+}
+
+function prefixOf(value: unknown, path: string, r: Pick<FieldReaders, 'str' | 'fail'>): string {
+  const prefix = r.str(value, path) ?? 'pushrelay';
+  if (!PREFIX.test(prefix)) r.fail(path, 'may only hold letters, digits and . _ : { } - (1-100)');
+  return prefix;
+}
+
+/** `store`, or PUSHRELAY_STORE: `memory`, a postgres:// URL or a SQLite path. */
+function parseStore(env: Env, raw: unknown, baseDir: string, r: FieldReaders): StoreConfig {
+  let value = raw;
+  let path = 'store';
+  const fromEnv = env.PUSHRELAY_STORE;
+  if (fromEnv !== undefined) {
+    path = 'env.PUSHRELAY_STORE';
+    value =
+      fromEnv === 'memory' ? { engine: 'memory' }
+      : POSTGRES_URL.test(fromEnv) ? { ...(isObject(raw) && (raw.engine ?? raw.kind) === 'postgres' ? raw : {}), engine: 'postgres', url: fromEnv }
+      : { engine: 'sqlite', path: fromEnv };
+  }
+  if (value === undefined) return { kind: 'memory' };
+  const s = section(value, path, r.fail, ['path', 'url', 'schema', 'poolSize']);
+  if (!s) return { kind: 'memory' };
+  const engine = s.engine ?? s.kind;
+  if (engine === 'memory') return { kind: 'memory' };
+  if (engine === 'sqlite') {
+    const p = r.str(s.path, `${path}.path`);
+    if (s.path === undefined) r.fail(`${path}.path`, 'is required for a sqlite store');
+    return p ? { kind: 'sqlite', path: isAbsolute(p) ? p : resolve(baseDir, p) } : { kind: 'memory' };
+  }
+  if (engine === 'postgres') {
+    const url = r.str(s.url, `${path}.url`);
+    if (s.url === undefined) r.fail(`${path}.url`, 'is required for a postgres store (postgres://user@host:5432/db)');
+    else if (url !== undefined && !POSTGRES_URL.test(url)) r.fail(`${path}.url`, 'must be a postgres:// or postgresql:// URL');
+    const schema = r.str(s.schema, `${path}.schema`) ?? 'pushrelay';
+    if (!SCHEMA.test(schema)) r.fail(`${path}.schema`, 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)');
+    const poolSize = r.int(s.poolSize, `${path}.poolSize`, 10, 1, 1000);
+    return { kind: 'postgres', url: url ?? '', schema, poolSize };
+  }
+  r.fail(`${path}.${s.engine === undefined && s.kind !== undefined ? 'kind' : 'engine'}`, 'must be "memory", "sqlite" or "postgres"');
+  return { kind: 'memory' };
+}
+
+/** `queue`, or PUSHRELAY_QUEUE: `memory` or a redis:// URL (BullMQ). */
+function parseQueue(env: Env, raw: unknown, r: FieldReaders): QueueConfig {
+  let value = raw;
+  let path = 'queue';
+  const fromEnv = env.PUSHRELAY_QUEUE;
+  if (fromEnv !== undefined) {
+    path = 'env.PUSHRELAY_QUEUE';
+    value = fromEnv === 'memory' ? { engine: 'memory' } : { ...(isObject(raw) ? raw : {}), engine: 'bullmq', redis: fromEnv };
+  }
+  if (value === undefined) return { engine: 'memory' };
+  const s = section(value, path, r.fail, ['redis', 'prefix', 'concurrency', 'lockDurationMs', 'stalledIntervalMs']);
+  if (!s) return { engine: 'memory' };
+  if (s.engine === 'memory') return { engine: 'memory' };
+  if (s.engine === 'bullmq') {
+    return {
+      engine: 'bullmq',
+      redis: redisUrl(s.redis, `${path}.redis`, r) ?? '',
+      prefix: prefixOf(s.prefix, `${path}.prefix`, r),
+      concurrency: r.int(s.concurrency, `${path}.concurrency`, 64, 1, 10_000),
+      lockDurationMs: r.int(s.lockDurationMs, `${path}.lockDurationMs`, 30_000, 1000, 600_000),
+      stalledIntervalMs: r.int(s.stalledIntervalMs, `${path}.stalledIntervalMs`, 30_000, 1000, 600_000),
+    };
+  }
+  r.fail(`${path}.engine`, 'must be "memory" or "bullmq"');
+  return { engine: 'memory' };
+}
+
+/** `ephemeral`, or PUSHRELAY_EPHEMERAL: `memory` or a redis:// URL. */
+function parseEphemeral(env: Env, raw: unknown, r: Pick<FieldReaders, 'str' | 'fail'>): EphemeralConfig {
+  let value = raw;
+  let path = 'ephemeral';
+  const fromEnv = env.PUSHRELAY_EPHEMERAL;
+  if (fromEnv !== undefined) {
+    path = 'env.PUSHRELAY_EPHEMERAL';
+    value = fromEnv === 'memory' ? { engine: 'memory' } : { ...(isObject(raw) ? raw : {}), engine: 'redis', redis: fromEnv };
+  }
+  if (value === undefined) return { engine: 'memory' };
+  const s = section(value, path, r.fail, ['redis', 'prefix']);
+  if (!s) return { engine: 'memory' };
+  if (s.engine === 'memory') return { engine: 'memory' };
+  if (s.engine === 'redis') return { engine: 'redis', redis: redisUrl(s.redis, `${path}.redis`, r) ?? '', prefix: prefixOf(s.prefix, `${path}.prefix`, r) };
+  r.fail(`${path}.engine`, 'must be "memory" or "redis"');
+  return { engine: 'memory' };
 }
 
 /**
@@ -299,5 +419,18 @@ export function redactedConfig(config: GatewayConfig): unknown {
     ...config,
     tenants: config.tenants.map((t) => ({ id: t.id, apiKeys: t.apiKeyHashes.length, webhookSecrets: Object.keys(t.webhookSecrets), proxyJwt: t.proxyJwtSecret !== undefined, wazoFormat: t.wazoFormat })),
     providers: scrub(config.providers),
+    store: config.store.kind === 'postgres' ? { ...config.store, url: withoutPassword(config.store.url) } : config.store,
+    queue: config.queue.engine === 'bullmq' ? { ...config.queue, redis: withoutPassword(config.queue.redis) } : config.queue,
+    ephemeral: config.ephemeral.engine === 'redis' ? { ...config.ephemeral, redis: withoutPassword(config.ephemeral.redis) } : config.ephemeral,
   };
+}
+
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return '[redacted]';
+  }
 }

@@ -19,7 +19,11 @@ import {
   type ReportStore,
   type Transport,
 } from '@pushrelay/core';
+import { BullMQQueue } from '@pushrelay/queue-bullmq';
+import { PostgresBindingStore, PostgresDatabase, PostgresMissedCallStore, PostgresReportStore } from '@pushrelay/store-postgres';
+import { RedisDedupe, RedisMissedCallStore } from '@pushrelay/store-redis';
 import { openSqliteStores } from '@pushrelay/store-sqlite';
+import type { RedisOptions } from 'ioredis';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { TenantDirectory } from './auth.js';
 import { ConfigError, type GatewayConfig } from './config.js';
@@ -27,7 +31,7 @@ import { GatewayMetrics } from './metrics.js';
 import { createCodecs, createTransports } from './registry.js';
 import { SocketHub } from './sockets.js';
 import { TOKENS } from './tokens.js';
-import { ReplayGuard, hmacTimestampVerifier, type WebhookVerifier } from './webhooks.js';
+import { ReplayGuard, hmacTimestampVerifier, type SharedClaims, type WebhookVerifier } from './webhooks.js';
 
 /** Replacements for what the configuration would build: tests and the demo wire simulators here. */
 export interface GatewayOverrides {
@@ -35,6 +39,8 @@ export interface GatewayOverrides {
   transports?: Partial<Record<Provider, Transport>>;
   codecs?: Codec[];
   queue?: Queue;
+  /** Opened stores; required for a postgres store (it opens asynchronously: see `openStores`). */
+  stores?: StoreHandle;
   webhookVerifiers?: Record<string, WebhookVerifier>;
 }
 
@@ -42,7 +48,87 @@ export interface StoreHandle {
   bindings: BindingStore;
   reports: ReportStore;
   missedCalls: MissedCallStore;
-  close(): void;
+  close(): void | Promise<void>;
+}
+
+/** Short-lived state shared by the processes (or held in this one). */
+export interface EphemeralHandle {
+  missedCalls?: MissedCallStore;
+  claims?: SharedClaims;
+  close(): Promise<void>;
+}
+
+/** Opens the configured store; a postgres store connects and applies its migrations first. */
+export async function openStores(config: GatewayConfig, clock: Clock = systemClock): Promise<StoreHandle> {
+  const store = config.store;
+  if (store.kind === 'postgres') {
+    let db: PostgresDatabase;
+    try {
+      db = await PostgresDatabase.open({ connection: { connectionString: store.url, max: store.poolSize }, schema: store.schema, clock });
+    } catch (error) {
+      throw new ConfigError([{ path: 'store.url', message: `cannot open the postgres store: ${(error as Error).message}` }]);
+    }
+    return {
+      bindings: new PostgresBindingStore(db),
+      reports: new PostgresReportStore(db),
+      missedCalls: new PostgresMissedCallStore(db),
+      close: () => db.close(),
+    };
+  }
+  if (store.kind === 'sqlite') return openSqliteStores({ filename: store.path, clock });
+  return {
+    bindings: new InMemoryBindingStore({ clock }),
+    reports: new InMemoryReportStore(),
+    missedCalls: new InMemoryMissedCallStore({ clock }),
+    close: () => {},
+  };
+}
+
+/**
+ * ioredis options from a redis:// URL. Every connection is named `<prefix>:...` so an operator
+ * (or a test) can tell this deployment's clients apart in CLIENT LIST.
+ */
+export function redisOptions(url: string, connectionName: string): RedisOptions {
+  const u = new URL(url);
+  const db = Number(u.pathname.replace(/^\//, '') || 0);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || 6379),
+    db: Number.isInteger(db) ? db : 0,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    connectionName,
+  };
+}
+
+function buildQueue(config: GatewayConfig, overrides: GatewayOverrides): Queue {
+  if (overrides.queue) return overrides.queue;
+  const q = config.queue;
+  if (q.engine === 'bullmq') {
+    return new BullMQQueue({
+      connection: redisOptions(q.redis, `${q.prefix}:gateway`),
+      prefix: q.prefix,
+      concurrency: q.concurrency,
+      lockDurationMs: q.lockDurationMs,
+      stalledIntervalMs: q.stalledIntervalMs,
+    });
+  }
+  return new InMemoryQueue({ ...(overrides.clock ? { clock: overrides.clock } : {}) });
+}
+
+function buildEphemeral(config: GatewayConfig): EphemeralHandle {
+  const e = config.ephemeral;
+  if (e.engine !== 'redis') return { close: async () => {} };
+  const missedCalls = new RedisMissedCallStore({ connection: redisOptions(e.redis, `${e.prefix}:missed-calls`), prefix: e.prefix });
+  const claims = new RedisDedupe({ connection: redisOptions(e.redis, `${e.prefix}:dedupe`), prefix: e.prefix });
+  return {
+    missedCalls,
+    claims,
+    close: async () => {
+      await Promise.allSettled([missedCalls.close(), claims.close()]);
+    },
+  };
 }
 
 /**
@@ -69,8 +155,12 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
   c.register(TOKENS.tenants, { useValue: new TenantDirectory(config.tenants) });
   c.register(TOKENS.storeHandle, {
     useFactory: once((dc): StoreHandle => {
+      if (overrides.stores) return overrides.stores;
       const clock = dc.resolve<Clock>(TOKENS.clock);
       if (config.store.kind === 'sqlite') return openSqliteStores({ filename: config.store.path, clock });
+      if (config.store.kind === 'postgres') {
+        throw new ConfigError([{ path: 'store', message: 'a postgres store must be opened first (openStores) and passed as `stores`' }]);
+      }
       return {
         bindings: new InMemoryBindingStore({ clock }),
         reports: new InMemoryReportStore(),
@@ -79,12 +169,13 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
       };
     }),
   });
+  c.register(TOKENS.ephemeral, { useFactory: once(() => buildEphemeral(config)) });
   c.register(TOKENS.bindings, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).bindings });
   c.register(TOKENS.reports, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).reports });
-  c.register(TOKENS.missedCalls, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).missedCalls });
-  c.register(TOKENS.queue, {
-    useValue: overrides.queue ?? new InMemoryQueue({ ...(overrides.clock ? { clock: overrides.clock } : {}) }),
+  c.register(TOKENS.missedCalls, {
+    useFactory: (dc) => dc.resolve<EphemeralHandle>(TOKENS.ephemeral).missedCalls ?? dc.resolve<StoreHandle>(TOKENS.storeHandle).missedCalls,
   });
+  c.register(TOKENS.queue, { useFactory: once(() => buildQueue(config, overrides)) });
   c.register(TOKENS.presence, { useValue: new InMemoryPresence() });
   c.register(TOKENS.sockets, { useFactory: once((dc) => new SocketHub(dc.resolve<InMemoryPresence>(TOKENS.presence))) });
   c.register(TOKENS.codecs, { useFactory: once(() => overrides.codecs ?? createCodecs(config.codecs)) });
@@ -127,7 +218,9 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
     useValue: { kaleyra: hmacTimestampVerifier(), ...overrides.webhookVerifiers },
   });
   c.register(TOKENS.replayGuard, {
-    useFactory: once((dc) => new ReplayGuard(dc.resolve<Clock>(TOKENS.clock), config.webhookWindowMs)),
+    useFactory: once(
+      (dc) => new ReplayGuard(dc.resolve<Clock>(TOKENS.clock), config.webhookWindowMs, 100_000, dc.resolve<EphemeralHandle>(TOKENS.ephemeral).claims),
+    ),
   });
   return c;
 }

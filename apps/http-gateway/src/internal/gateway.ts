@@ -2,7 +2,7 @@ import type { Relay, Transport } from '@pushrelay/core';
 import type { FastifyInstance } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
 import type { GatewayConfig } from './config.js';
-import { asConfigError, buildContainer, type GatewayOverrides, type StoreHandle } from './container.js';
+import { asConfigError, buildContainer, openStores, type EphemeralHandle, type GatewayOverrides, type StoreHandle } from './container.js';
 import { createServer, type ServerOptions, type ServerState } from './server.js';
 import { TOKENS } from './tokens.js';
 
@@ -15,13 +15,14 @@ export interface Gateway {
   readonly config: GatewayConfig;
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
-  /** Stops accepting, drains in-flight sends, closes transports and the store, within the bound. */
+  /** Stops accepting, drains in-flight sends, closes the queue, transports, store pools and Redis clients, within the bound. */
   close(): Promise<void>;
 }
 
 /** Builds the gateway from a validated configuration; throws ConfigError listing what is wrong. */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
-  const container = buildContainer(config, options);
+  const stores = options.stores ?? (await openStores(config, options.clock));
+  const container = buildContainer(config, { ...options, stores });
   const state: ServerState = { draining: false };
   let app: FastifyInstance;
   let relay: Relay;
@@ -29,6 +30,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     relay = container.resolve<Relay>(TOKENS.relay);
     app = await createServer(container, state, options.logger === undefined ? {} : { logger: options.logger });
   } catch (error) {
+    await stores.close();
     throw asConfigError(error);
   }
   relay.start();
@@ -52,7 +54,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     });
     await Promise.race([work, bound]);
     clearTimeout(timer);
-    container.resolve<StoreHandle>(TOKENS.storeHandle).close();
+    // The queue is closed (by the relay) before the pools it might still write through.
+    await Promise.allSettled([
+      Promise.resolve().then(() => container.resolve<StoreHandle>(TOKENS.storeHandle).close()),
+      container.resolve<EphemeralHandle>(TOKENS.ephemeral).close(),
+    ]);
   };
 
   return {

@@ -17,4 +17,5 @@ export const TOKENS = {
   webhookVerifiers: Symbol.for('pushrelay.webhookVerifiers'),
   replayGuard: Symbol.for('pushrelay.replayGuard'),
   storeHandle: Symbol.for('pushrelay.storeHandle'),
+  ephemeral: Symbol.for('pushrelay.ephemeral'),
 } as const;

@@ -42,17 +42,26 @@ export function signWebhook(secret: string, timestampSeconds: number, rawBody: B
 }
 
 /** Refuses stale and replayed webhooks: a freshness window and a cache of seen signatures. */
+/** Keys claimed by every process at once (RedisDedupe): the first claim within the time to live wins. */
+export interface SharedClaims {
+  claim(key: string, ttlMs: number): Promise<boolean>;
+}
+
 export class ReplayGuard {
   private readonly seen = new Map<string, number>();
   constructor(
     private readonly clock: Clock,
     private readonly windowMs: number,
     private readonly maxEntries = 100_000,
+    /** With several processes a replay may reach another one: the seen keys live here then. */
+    private readonly shared?: SharedClaims,
   ) {}
 
-  check(key: string, timestampMs: number): { ok: true } | { ok: false; reason: string } {
+  async check(key: string, timestampMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
     const now = this.clock.now();
     if (Math.abs(now - timestampMs) > this.windowMs) return { ok: false, reason: 'timestamp outside the accepted window' };
+    // A signature stays valid for the window on either side of its timestamp.
+    if (this.shared) return (await this.shared.claim(`replay:${key}`, 2 * this.windowMs)) ? { ok: true } : { ok: false, reason: 'replayed webhook' };
     this.sweep(now);
     if (this.seen.has(key)) return { ok: false, reason: 'replayed webhook' };
     if (this.seen.size >= this.maxEntries) this.seen.delete(this.seen.keys().next().value!);

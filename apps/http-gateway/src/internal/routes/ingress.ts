@@ -120,7 +120,7 @@ export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer 
       if (secret) {
         const verifier = verifiers.kaleyra!;
         const result = verifier.verify({ headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0) }, secret);
-        const fresh = result.ok ? replay.check(`kaleyra:${result.replayKey}`, result.timestampMs) : result;
+        const fresh = result.ok ? await replay.check(`kaleyra:${result.replayKey}`, result.timestampMs) : result;
         if (!fresh.ok) {
           metrics.webhookFailures.inc({ vendor: 'kaleyra' });
           throw new HttpError(401, 'invalid_signature', fresh.reason);
