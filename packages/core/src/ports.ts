@@ -111,6 +111,12 @@ export interface DeliveryJob {
   lane: 'call' | 'default';
   /** Transport credential key, for per-credential rate limiting. */
   credential?: string;
+  /**
+   * Set by the queue when this job may have run before: its handler threw, or the process
+   * running it died. The relay then checks the report before sending, so a push that went out
+   * and was recorded is not sent twice.
+   */
+  redelivered?: boolean;
 }
 
 export type JobHandler = (job: DeliveryJob) => Promise<void>;

@@ -230,7 +230,33 @@ export class Relay {
     this.events.emit('duplicate', { notification });
     const report = await this.options.reports.get(notification.tenant, notification.id);
     if (!report) throw new PushRelayError('report_missing', `report ${notification.id} vanished`);
+    await this.requeueUnstarted(notification, report);
     return { report, duplicate: true };
+  }
+
+  /**
+   * A process that died between writing the report and queueing its jobs leaves devices that
+   * never got a first attempt. A repeat of the notification queues them again; the queue's id
+   * dedupe keeps a job that is still waiting or running from being added twice.
+   */
+  private async requeueUnstarted(notification: CallNotification, report: DeliveryReport): Promise<void> {
+    if (report.status !== 'in-progress') return;
+    const lane = CALL_TYPES.has(notification.type) ? 'call' : 'default';
+    const now = this.clock.now();
+    for (const device of report.devices) {
+      if (device.status !== 'pending' || device.attempts.length > 0) continue;
+      const binding = await this.options.bindings.get(notification.tenant, device.bindingId);
+      await this.options.queue.schedule({
+        id: jobId(notification, device.bindingId, 1),
+        notification,
+        bindingId: device.bindingId,
+        attempt: 1,
+        runAt: now,
+        lane,
+        ...(binding ? { credential: credentialKey(binding) } : {}),
+        redelivered: true,
+      });
+    }
   }
 
   private skipReason(binding: DeviceBinding): string | undefined {
@@ -247,9 +273,12 @@ export class Relay {
     const { tenant } = notification;
     // A queue shared by processes runs a job again when the process running it died; if that
     // run already recorded this device's outcome, the push went out and must not go twice.
-    const current = await this.options.reports.get(tenant, notification.id);
-    const device = current?.devices.find((d) => d.bindingId === bindingId);
-    if (device && FINAL_DEVICE_STATUSES.has(device.status)) return;
+    // Only a redelivered job pays for the read.
+    if (job.redelivered) {
+      const current = await this.options.reports.get(tenant, notification.id);
+      const device = current?.devices.find((d) => d.bindingId === bindingId);
+      if (device && FINAL_DEVICE_STATUSES.has(device.status)) return;
+    }
     const now = this.clock.now();
     const deadline = Date.parse(notification.deadline);
     if (now >= deadline) {
@@ -380,8 +409,9 @@ export class Relay {
         ) {
           await this.options.queue.pauseCredential(job.credential, now + outcome.retryAfterMs);
         }
+        const { redelivered: _redelivered, ...next } = job;
         await this.options.queue.schedule({
-          ...job,
+          ...next,
           id: jobId(notification, binding.id, attempt + 1),
           attempt: attempt + 1,
           runAt: at,

@@ -142,10 +142,31 @@ describe('Relay', () => {
     await s.clock.advance(0);
     expect(s.apns.sent).toHaveLength(1);
     const before = await s.relay.report('acme', 'n-1');
-    await s.relay.runJob({ id: `acme/n-1/${phone.id}/1`, notification, bindingId: phone.id, attempt: 1, runAt: START, lane: 'call' });
+    await s.relay.runJob({ id: `acme/n-1/${phone.id}/1`, notification, bindingId: phone.id, attempt: 1, runAt: START, lane: 'call', redelivered: true });
     expect(s.apns.sent).toHaveLength(1);
     expect(await s.relay.report('acme', 'n-1')).toEqual(before);
     expect(s.names()).toEqual(['accepted', 'delivered', 'completed']);
+  });
+
+  it('queues the sends again when a notification is repeated whose first acceptance stopped before queueing', async () => {
+    const s = setup();
+    await s.device();
+    const notification = s.call();
+    // The first process wrote the report and died before its jobs reached the queue.
+    const bindings = await s.bindings.forUser('acme', 'alice');
+    await s.reports.create({
+      notificationId: 'n-1', tenant: 'acme', recipient: 'alice', type: 'incoming_call', acceptedAt: notification.createdAt,
+      deadline: notification.deadline, status: 'in-progress',
+      devices: bindings.map((b) => ({ bindingId: b.id, provider: b.provider, app: b.app, format: b.format, status: 'pending' as const, attempts: [], updatedAt: notification.createdAt })),
+    });
+    const again = await s.relay.notify(notification);
+    await s.clock.advance(0);
+    expect(again.duplicate).toBe(true);
+    expect(s.apns.sent).toHaveLength(1);
+    expect((await s.relay.report('acme', 'n-1'))?.status).toBe('completed');
+    await s.relay.notify(notification);
+    await s.clock.advance(0);
+    expect(s.apns.sent).toHaveLength(1);
   });
 
   it('does not send a notification id twice', async () => {

@@ -139,6 +139,7 @@ export class InMemoryQueue implements Queue {
           if (entry.failures + 1 < this.maxFailures && !this.closed) {
             entry.failures++;
             entry.job.runAt = this.clock.now() + this.failureRetryMs;
+            entry.job.redelivered = true;
             this.insert(entry);
           } else {
             this.known.delete(entry.job.id);

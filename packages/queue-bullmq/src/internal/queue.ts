@@ -198,7 +198,9 @@ export class BullMQQueue implements Queue {
   }
 
   private async run(lane: Lane, bullJob: Job<JobData>, token: string | undefined, handler: JobHandler): Promise<void> {
-    const job = bullJob.data.job;
+    // A job that failed before or was taken back from a dead worker may already have been sent.
+    const job =
+      bullJob.attemptsMade > 0 || bullJob.stalledCounter > 0 ? { ...bullJob.data.job, redelivered: true } : bullJob.data.job;
     for (;;) {
       if (!(await this.slots.acquire(lane))) await putBack(bullJob, token, Date.now());
       // When Redis cannot say, run rather than hold a slot: the call lane's own order still holds.

@@ -101,10 +101,12 @@ export function describeQueueConformance(t: TestApi, options: QueueSuiteOptions)
       t.expect(seen).toEqual(['c1', 'c2', 'd1', 'd2']);
     }), 15_000);
 
-    t.it('runs a job again when its handler throws, so nothing is lost', run(4, async (q, ctx, h) => {
+    t.it('runs a job again when its handler throws, so nothing is lost, marked redelivered', run(4, async (q, ctx, h) => {
       let calls = 0;
-      q.process(async () => {
+      const marks: Array<boolean | undefined> = [];
+      q.process(async (j) => {
         calls++;
+        marks.push(j.redelivered);
         if (calls === 1) throw new Error('store down');
       });
       await q.schedule(job(ctx, '1'));
@@ -113,6 +115,7 @@ export function describeQueueConformance(t: TestApi, options: QueueSuiteOptions)
       await h.until(() => calls === 2);
       await h.pass(unit * 3);
       t.expect(calls).toBe(2);
+      t.expect(marks.map(Boolean)).toEqual([false, true]);
     }), 15_000);
 
     t.it('runs many jobs exactly once each', run(8, async (q, ctx, h) => {
