@@ -16,11 +16,8 @@ import {
   InMemoryQueue,
   InMemoryReportStore,
   Relay,
-  type BindingStore,
   type CallNotification,
   type Codec,
-  type DeviceBinding,
-  type DeviceBindingInput,
   type PushRequest,
 } from '@pushrelay/core';
 import { startApnsSimulator } from '@pushrelay/testkit';
@@ -89,26 +86,6 @@ function request(i: number): PushRequest {
   return { provider: 'apns', token: token(i + 1), app: BUNDLE, environment: 'production', pushType: 'voip', priority: 'high', expiresAt: null, payload: payload(i) };
 }
 
-/**
- * core's in-memory store scans every binding in forUser (O(n) a notify); indexed by user here so
- * the figure is about the delivery path, not that scan.
- */
-class UserIndexedBindings implements BindingStore {
-  private readonly inner = new InMemoryBindingStore();
-  private readonly byUser = new Map<string, DeviceBinding[]>();
-  async upsert(input: DeviceBindingInput): Promise<DeviceBinding> {
-    const b = await this.inner.upsert(input);
-    const k = `${b.tenant}/${b.userId}`;
-    this.byUser.set(k, [...(this.byUser.get(k) ?? []).filter((x) => x.id !== b.id), b]);
-    return b;
-  }
-  get = (tenant: string, id: string) => this.inner.get(tenant, id);
-  findByToken = (tenant: string, provider: DeviceBinding['provider'], token: string) => this.inner.findByToken(tenant, provider, token);
-  remove = (tenant: string, id: string) => this.inner.remove(tenant, id);
-  async forUser(tenant: string, userId: string): Promise<DeviceBinding[]> {
-    return this.byUser.get(`${tenant}/${userId}`) ?? [];
-  }
-}
 
 async function runRelay(sim: SimInfo): Promise<RunResult> {
   const transport = transportFor(sim);
@@ -118,7 +95,7 @@ async function runRelay(sim: SimInfo): Promise<RunResult> {
     capabilities: { providers: ['apns'], decode: false },
     encode: (n, b) => ({ provider: 'apns', token: b.token, app: b.app, environment: b.environment, pushType: 'voip', priority: 'high', expiresAt: null, payload: payload(Number(n.id)) }),
   };
-  const bindings = new UserIndexedBindings();
+  const bindings = new InMemoryBindingStore();
   const relay = new Relay({ bindings, reports: new InMemoryReportStore(), queue: new InMemoryQueue({ concurrency: 1000 }), codecs: [codec], transports: { apns: transport } });
   for (let i = 0; i < N; i++) {
     await bindings.upsert({ tenant: 't', userId: `u${i}`, provider: 'apns', token: token(i + 1), app: BUNDLE, environment: 'production', pushKind: 'voip', format: 'bench', origin: 'api' });

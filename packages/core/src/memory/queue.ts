@@ -50,7 +50,8 @@ export class InMemoryQueue implements Queue {
   async schedule(job: DeliveryJob): Promise<boolean> {
     if (this.closed || this.known.has(job.id)) return false;
     this.known.add(job.id);
-    this.insert({ job: structuredClone(job), seq: this.seq++, failures: 0 });
+    // A shallow copy: the queue only ever changes the job's own runAt and redelivered fields.
+    this.insert({ job: { ...job }, seq: this.seq++, failures: 0 });
     this.pump();
     return true;
   }
