@@ -1,6 +1,7 @@
 import { systemClock } from '../clock.js';
 import type { DeviceBinding, DeviceBindingInput, Provider } from '../model.js';
 import type { BindingStore, Clock } from '../ports.js';
+import { copyBinding } from './copy.js';
 
 export interface InMemoryBindingStoreOptions {
   clock?: Clock;
@@ -40,12 +41,12 @@ export class InMemoryBindingStore implements BindingStore {
     let ids = this.byUser.get(userKey);
     if (!ids) this.byUser.set(userKey, (ids = new Set()));
     ids.add(binding.id);
-    return structuredClone(binding);
+    return copyBinding(binding);
   }
 
   async get(tenant: string, id: string): Promise<DeviceBinding | undefined> {
     const b = this.byId.get(key(tenant, id));
-    return b && structuredClone(b);
+    return b && copyBinding(b);
   }
 
   async forUser(tenant: string, userId: string): Promise<DeviceBinding[]> {
@@ -53,7 +54,7 @@ export class InMemoryBindingStore implements BindingStore {
     return [...ids]
       .map((id) => this.byId.get(key(tenant, id))!)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
-      .map((b) => structuredClone(b));
+      .map(copyBinding);
   }
 
   async findByToken(tenant: string, provider: Provider, token: string): Promise<DeviceBinding | undefined> {

@@ -1,5 +1,6 @@
 import { FINAL_DEVICE_STATUSES, type DeliveryReport } from '../model.js';
 import type { DeviceUpdate, ReportStore } from '../ports.js';
+import { copyReport } from './copy.js';
 
 /** Delivery reports in a Map. Copies in and out so callers never share state with the store. */
 export class InMemoryReportStore implements ReportStore {
@@ -8,13 +9,13 @@ export class InMemoryReportStore implements ReportStore {
   async create(report: DeliveryReport): Promise<boolean> {
     const k = key(report.tenant, report.notificationId);
     if (this.reports.has(k)) return false;
-    this.reports.set(k, structuredClone(report));
+    this.reports.set(k, copyReport(report));
     return true;
   }
 
   async get(tenant: string, notificationId: string): Promise<DeliveryReport | undefined> {
     const r = this.reports.get(key(tenant, notificationId));
-    return r && structuredClone(r);
+    return r && copyReport(r);
   }
 
   async recordAttempt(
@@ -27,7 +28,7 @@ export class InMemoryReportStore implements ReportStore {
     const device = report?.devices.find((d) => d.bindingId === bindingId);
     if (!report || !device) return undefined;
     const completedNow = applyDeviceUpdate(report, device, update);
-    return { report: structuredClone(report), completedNow };
+    return { report: copyReport(report), completedNow };
   }
 }
 
