@@ -130,28 +130,35 @@ export class InMemoryQueue implements Queue {
 
   private run(entry: Entry): void {
     this.running++;
-    const handler = this.handler!;
-    void Promise.resolve()
-      .then(() => handler(entry.job))
-      .then(
-        () => this.known.delete(entry.job.id),
-        (error: unknown) => {
-          this.onError(error, entry.job);
-          if (entry.failures + 1 < this.maxFailures && !this.closed) {
-            entry.failures++;
-            entry.job.runAt = this.clock.now() + this.failureRetryMs;
-            entry.job.redelivered = true;
-            this.insert(entry);
-          } else {
-            this.known.delete(entry.job.id);
-          }
-        },
-      )
-      .finally(() => {
-        this.running--;
-        if (this.running === 0 && this.closed) for (const resolve of this.idle.splice(0)) resolve();
-        this.pump();
-      });
+    void this.runEntry(entry, this.handler!);
+  }
+
+  private async runEntry(entry: Entry, handler: JobHandler): Promise<void> {
+    // The await keeps a handler that throws synchronously, or runs to completion without
+    // waiting, from re-entering pump() while it is still taking jobs.
+    await undefined;
+    try {
+      await handler(entry.job);
+      this.known.delete(entry.job.id);
+    } catch (error) {
+      this.failed(entry, error);
+    } finally {
+      this.running--;
+      if (this.running === 0 && this.closed) for (const resolve of this.idle.splice(0)) resolve();
+      this.pump();
+    }
+  }
+
+  private failed(entry: Entry, error: unknown): void {
+    this.onError(error, entry.job);
+    if (entry.failures + 1 < this.maxFailures && !this.closed) {
+      entry.failures++;
+      entry.job.runAt = this.clock.now() + this.failureRetryMs;
+      entry.job.redelivered = true;
+      this.insert(entry);
+    } else {
+      this.known.delete(entry.job.id);
+    }
   }
 }
 
