@@ -50,7 +50,11 @@ export class InMemoryBindingStore implements BindingStore {
   }
 
   async forUser(tenant: string, userId: string): Promise<DeviceBinding[]> {
-    const ids = this.byUser.get(key(tenant, userId)) ?? new Set<string>();
+    const ids = this.byUser.get(key(tenant, userId));
+    if (!ids) return [];
+    if (ids.size === 1) {
+      for (const id of ids) return [copyBinding(this.byId.get(key(tenant, id))!)];
+    }
     return [...ids]
       .map((id) => this.byId.get(key(tenant, id))!)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
@@ -79,6 +83,6 @@ export class InMemoryBindingStore implements BindingStore {
   }
 }
 
-function key(...parts: string[]): string {
-  return parts.join('\u0000');
+function key(a: string, b: string, c?: string): string {
+  return c === undefined ? `${a}\u0000${b}` : `${a}\u0000${b}\u0000${c}`;
 }
