@@ -10,6 +10,11 @@ export class EventHub<Events extends { [K in keyof Events]: unknown }> {
     return () => set.delete(listener as (payload: never) => void);
   }
 
+  /** True when someone listens to `event`, so an emitter can skip building a payload nobody reads. */
+  has<K extends keyof Events>(event: K): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {
     const set = this.listeners.get(event);
     if (!set) return;

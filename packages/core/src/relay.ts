@@ -68,6 +68,11 @@ export interface RelayEvents {
   error: { error: unknown; job?: DeliveryJob };
 }
 
+interface DeadlineWatch {
+  controllers: Set<AbortController>;
+  timer: unknown;
+}
+
 const CALL_TYPES = new Set(['incoming_call', 'call_cancelled']);
 
 /**
@@ -82,6 +87,8 @@ export class Relay {
   private readonly random: RandomSource;
   private readonly retry: RetryPolicy;
   private started = false;
+  /** Sends in flight by deadline (epoch ms), each group aborted by one timer. */
+  private readonly deadlines = new Map<number, DeadlineWatch>();
 
   constructor(private readonly options: RelayOptions) {
     this.codecs = new Map(options.codecs.map((c) => [c.id, c]));
@@ -170,7 +177,7 @@ export class Relay {
         }),
       ),
     );
-    this.events.emit('accepted', { notification, report });
+    if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
     if (bindings.length === 0) this.events.emit('suppressed', { notification, reason: 'no-devices' });
     if (report.status === 'completed') this.events.emit('completed', { report });
     return { report, duplicate: false };
@@ -324,7 +331,9 @@ export class Relay {
 
     const outcome = await this.sendBefore(transport, request, deadline);
     const latencyMs = this.clock.now() - now;
-    this.events.emit('attempt', { notification, binding, attempt, request, outcome, latencyMs });
+    if (this.events.has('attempt')) {
+      this.events.emit('attempt', { notification, binding, attempt, request, outcome, latencyMs });
+    }
     await this.act(job, binding, outcome, now, latencyMs);
   }
 
@@ -334,17 +343,41 @@ export class Relay {
     deadline: number,
   ): Promise<DeliveryOutcome> {
     const controller = new AbortController();
-    const timer = this.clock.setTimer(
-      () => controller.abort(new Error('deadline')),
-      deadline - this.clock.now(),
-    );
+    const watch = this.watchDeadline(deadline, controller);
     try {
       return await transport.send(request, { signal: controller.signal });
     } catch (error) {
       if (error instanceof PushRelayError) return { kind: 'rejected', reason: error.message };
       return { kind: 'retry', reason: `transport failed: ${String(error)}` };
     } finally {
-      this.clock.clearTimer(timer);
+      this.unwatchDeadline(deadline, watch, controller);
+    }
+  }
+
+  /**
+   * Sends with the same deadline (every device of one notification, a burst of calls accepted
+   * in the same millisecond) share one timer instead of arming and clearing one each.
+   */
+  private watchDeadline(deadline: number, controller: AbortController): DeadlineWatch {
+    let watch = this.deadlines.get(deadline);
+    if (!watch) {
+      const created: DeadlineWatch = { controllers: new Set(), timer: undefined };
+      created.timer = this.clock.setTimer(() => {
+        this.deadlines.delete(deadline);
+        for (const c of created.controllers) c.abort(new Error('deadline'));
+      }, deadline - this.clock.now());
+      this.deadlines.set(deadline, created);
+      watch = created;
+    }
+    watch.controllers.add(controller);
+    return watch;
+  }
+
+  private unwatchDeadline(deadline: number, watch: DeadlineWatch, controller: AbortController): void {
+    watch.controllers.delete(controller);
+    if (watch.controllers.size === 0 && this.deadlines.get(deadline) === watch) {
+      this.deadlines.delete(deadline);
+      this.clock.clearTimer(watch.timer);
     }
   }
 
@@ -356,11 +389,10 @@ export class Relay {
     latencyMs: number,
   ): Promise<void> {
     const { notification, attempt } = job;
-    const event = { notification, binding, attempt };
     switch (outcome.kind) {
       case 'delivered': {
         const done = await this.record(job, 'delivered', outcome, startedAt, latencyMs);
-        this.events.emit('delivered', { ...event, outcome });
+        if (this.events.has('delivered')) this.events.emit('delivered', { notification, binding, attempt, outcome });
         this.announce(done);
         return;
       }
@@ -370,19 +402,19 @@ export class Relay {
           outcome.since !== undefined && Date.parse(binding.updatedAt) > Date.parse(outcome.since);
         if (!reRegistered) await this.options.bindings.remove(binding.tenant, binding.id);
         const done = await this.record(job, 'invalid-token', outcome, startedAt, latencyMs, outcome.reason);
-        if (!reRegistered) this.events.emit('binding-removed', { ...event, reason: outcome.reason });
+        if (!reRegistered) this.events.emit('binding-removed', { notification, binding, attempt, reason: outcome.reason });
         this.announce(done);
         return;
       }
       case 'rejected': {
         const done = await this.record(job, 'rejected', outcome, startedAt, latencyMs, outcome.reason);
-        this.events.emit('rejected', { ...event, reason: outcome.reason });
+        this.events.emit('rejected', { notification, binding, attempt, reason: outcome.reason });
         this.announce(done);
         return;
       }
       case 'auth-failed': {
         const done = await this.record(job, 'auth-failed', outcome, startedAt, latencyMs, outcome.reason);
-        this.events.emit('auth-failed', { ...event, reason: outcome.reason });
+        this.events.emit('auth-failed', { notification, binding, attempt, reason: outcome.reason });
         this.announce(done);
         return;
       }
@@ -416,13 +448,13 @@ export class Relay {
           attempt: attempt + 1,
           runAt: at,
         });
-        this.events.emit('retry-scheduled', { ...event, delayMs: at - now, reason: outcome.reason });
+        this.events.emit('retry-scheduled', { notification, binding, attempt, delayMs: at - now, reason: outcome.reason });
         return;
       }
     }
   }
 
-  private async record(
+  private record(
     job: DeliveryJob,
     status: DeviceDeliveryStatus,
     outcome: DeliveryOutcome,
@@ -439,7 +471,7 @@ export class Relay {
     return this.update(job, { status, attempt, ...(detail !== undefined ? { detail } : {}) });
   }
 
-  private async finish(
+  private finish(
     job: DeliveryJob,
     status: DeviceDeliveryStatus,
     detail: string,
@@ -460,7 +492,7 @@ export class Relay {
 
   /** Announces a completed report after the device event that completed it. */
   private announce(report: DeliveryReport | undefined): void {
-    if (report) this.events.emit('completed', { report });
+    if (report && this.events.has('completed')) this.events.emit('completed', { report });
   }
 }
 
