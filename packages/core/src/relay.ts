@@ -89,6 +89,8 @@ export class Relay {
   private started = false;
   /** Sends in flight by deadline (epoch ms), each group aborted by one timer. */
   private readonly deadlines = new Map<number, DeadlineWatch>();
+  private lastIsoMs = NaN;
+  private lastIso = '';
 
   constructor(private readonly options: RelayOptions) {
     this.codecs = new Map(options.codecs.map((c) => [c.id, c]));
@@ -117,7 +119,7 @@ export class Relay {
     const { tenant, recipient, id } = notification;
     // No read before the write: the store's atomic create decides what is a duplicate.
     const now = this.clock.now();
-    const nowIso = new Date(now).toISOString();
+    const nowIso = this.iso(now);
     const report: DeliveryReport = {
       notificationId: id,
       tenant,
@@ -464,7 +466,7 @@ export class Relay {
   ): Promise<DeliveryReport | undefined> {
     const attempt: DeliveryAttempt = {
       attempt: job.attempt,
-      at: new Date(startedAt).toISOString(),
+      at: this.iso(startedAt),
       outcome,
       latencyMs,
     };
@@ -485,9 +487,21 @@ export class Relay {
     change: { status: DeviceDeliveryStatus; attempt?: DeliveryAttempt; detail?: string },
   ): Promise<DeliveryReport | undefined> {
     const { tenant, id } = job.notification;
-    const at = new Date(this.clock.now()).toISOString();
+    const at = this.iso(this.clock.now());
     const result = await this.options.reports.recordAttempt(tenant, id, job.bindingId, { ...change, at });
     return result?.completedNow ? result.report : undefined;
+  }
+
+  /**
+   * Formats an epoch-ms time as ISO 8601. Under load several notifies and sends land in the same
+   * millisecond, so the last result is kept and reused.
+   */
+  private iso(ms: number): string {
+    if (ms !== this.lastIsoMs) {
+      this.lastIsoMs = ms;
+      this.lastIso = new Date(ms).toISOString();
+    }
+    return this.lastIso;
   }
 
   /** Announces a completed report after the device event that completed it. */
