@@ -23,7 +23,9 @@ interface Entry {
  * runAt then arrival. Nothing survives a restart; use a persistent queue for that.
  */
 export class InMemoryQueue implements Queue {
-  private readonly waiting: Entry[] = [];
+  /** Sorted; entries before `head` were taken already (cleared), so taking the next is O(1). */
+  private readonly waiting: Array<Entry | undefined> = [];
+  private head = 0;
   private readonly known = new Set<string>();
   private readonly pausedUntil = new Map<string, number>();
   private readonly clock: Clock;
@@ -67,7 +69,7 @@ export class InMemoryQueue implements Queue {
   }
 
   async size(): Promise<number> {
-    return this.waiting.length + this.running;
+    return this.waiting.length - this.head + this.running;
   }
 
   async close(): Promise<void> {
@@ -81,9 +83,20 @@ export class InMemoryQueue implements Queue {
   private insert(entry: Entry): void {
     // Kept sorted so the next due job is found from the front.
     let i = this.waiting.length;
-    while (i > 0 && compare(this.waiting[i - 1]!, entry) > 0) i--;
+    while (i > this.head && compare(this.waiting[i - 1]!, entry) > 0) i--;
     if (i === this.waiting.length) this.waiting.push(entry);
     else this.waiting.splice(i, 0, entry);
+  }
+
+  /** Drops the taken slots at the front once they are at least half the array: amortised O(1). */
+  private compact(): void {
+    if (this.head === this.waiting.length) {
+      this.waiting.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
+      this.waiting.splice(0, this.head);
+      this.head = 0;
+    }
   }
 
   private readyAt(entry: Entry): number {
@@ -95,7 +108,7 @@ export class InMemoryQueue implements Queue {
     if (!this.handler || this.closed) return;
     const now = this.clock.now();
     let nextWake = Infinity;
-    for (let i = 0; i < this.waiting.length && this.running < this.concurrency; ) {
+    for (let i = this.head; i < this.waiting.length && this.running < this.concurrency; ) {
       const entry = this.waiting[i]!;
       const ready = this.readyAt(entry);
       if (ready > now) {
@@ -103,13 +116,19 @@ export class InMemoryQueue implements Queue {
         i++;
         continue;
       }
-      // shift() from the front lets V8 trim the array in place instead of moving every entry.
-      if (i === 0) this.waiting.shift();
-      else this.waiting.splice(i, 1);
+      if (i === this.head) {
+        this.waiting[i] = undefined;
+        this.head = ++i;
+      } else {
+        this.waiting.splice(i, 1);
+      }
       this.run(entry);
     }
+    this.compact();
     if (this.running >= this.concurrency) return;
-    for (const entry of this.waiting) nextWake = Math.min(nextWake, this.readyAt(entry));
+    for (let i = this.head; i < this.waiting.length; i++) {
+      nextWake = Math.min(nextWake, this.readyAt(this.waiting[i]!));
+    }
     this.arm(nextWake);
   }
 
