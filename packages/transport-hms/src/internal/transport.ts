@@ -77,10 +77,15 @@ export class HmsTransport implements Transport {
     const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.unprovenInvalidLimit = options.unprovenInvalidTokenLimit ?? 3;
     const checked = options.credentials.map((c, i) => checkCredential(c, i));
+    // Every credential is checked before any agent opens, so a bad one leaves no sockets behind.
+    const seen = new Set<string>();
     checked.forEach((credential, index) => {
-      if (this.apps.has(credential.appId)) {
+      if (seen.has(credential.appId)) {
         throw new TransportError('hms', `app ${credential.appId} is configured twice`, { field: `credentials[${index}].appId` });
       }
+      seen.add(credential.appId);
+    });
+    checked.forEach((credential) => {
       const agent = createProviderAgent(options);
       const provider = new ClientCredentialsTokenProvider(credential, { dispatcher: agent, tokenUrl, now: this.now, timeoutMs });
       const path = credential.projectId
