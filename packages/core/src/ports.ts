@@ -47,8 +47,15 @@ export interface Codec<VendorInput = unknown> {
 }
 
 export interface SendOptions {
-  /** Aborts the request (deadline or shutdown); the outcome is then `retry`. */
+  /** Aborts the request (shutdown, a caller giving up); the outcome is then `retry`. */
   signal?: AbortSignal;
+  /**
+   * Epoch ms after which an answer is of no use (the call has stopped ringing): the transport
+   * stops waiting then, as it does at its own request timeout, and answers `retry`. A number
+   * rather than a signal because every send has one, and a signal per send is costly on the hot
+   * path; a request already past it is not sent.
+   */
+  deadline?: number;
 }
 
 /**

@@ -68,11 +68,6 @@ export interface RelayEvents {
   error: { error: unknown; job?: DeliveryJob };
 }
 
-interface DeadlineWatch {
-  controllers: Set<AbortController>;
-  timer: unknown;
-}
-
 const CALL_TYPES = new Set(['incoming_call', 'call_cancelled']);
 
 /**
@@ -87,8 +82,6 @@ export class Relay {
   private readonly random: RandomSource;
   private readonly retry: RetryPolicy;
   private started = false;
-  /** Sends in flight by deadline (epoch ms), each group aborted by one timer. */
-  private readonly deadlines = new Map<number, DeadlineWatch>();
   private lastIsoMs = NaN;
   private lastIso = '';
 
@@ -344,42 +337,11 @@ export class Relay {
     request: PushRequest,
     deadline: number,
   ): Promise<DeliveryOutcome> {
-    const controller = new AbortController();
-    const watch = this.watchDeadline(deadline, controller);
     try {
-      return await transport.send(request, { signal: controller.signal });
+      return await transport.send(request, { deadline });
     } catch (error) {
       if (error instanceof PushRelayError) return { kind: 'rejected', reason: error.message };
       return { kind: 'retry', reason: `transport failed: ${String(error)}` };
-    } finally {
-      this.unwatchDeadline(deadline, watch, controller);
-    }
-  }
-
-  /**
-   * Sends with the same deadline (every device of one notification, a burst of calls accepted
-   * in the same millisecond) share one timer instead of arming and clearing one each.
-   */
-  private watchDeadline(deadline: number, controller: AbortController): DeadlineWatch {
-    let watch = this.deadlines.get(deadline);
-    if (!watch) {
-      const created: DeadlineWatch = { controllers: new Set(), timer: undefined };
-      created.timer = this.clock.setTimer(() => {
-        this.deadlines.delete(deadline);
-        for (const c of created.controllers) c.abort(new Error('deadline'));
-      }, deadline - this.clock.now());
-      this.deadlines.set(deadline, created);
-      watch = created;
-    }
-    watch.controllers.add(controller);
-    return watch;
-  }
-
-  private unwatchDeadline(deadline: number, watch: DeadlineWatch, controller: AbortController): void {
-    watch.controllers.delete(controller);
-    if (watch.controllers.size === 0 && this.deadlines.get(deadline) === watch) {
-      this.deadlines.delete(deadline);
-      this.clock.clearTimer(watch.timer);
     }
   }
 

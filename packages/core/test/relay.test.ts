@@ -16,6 +16,7 @@ import {
   type DeviceBindingInput,
   type PushRequest,
   type RelayEvents,
+  type SendOptions,
   type Transport,
 } from '../src/index.js';
 
@@ -23,7 +24,7 @@ const START = Date.parse('2024-05-01T10:00:00.000Z');
 
 /** A transport that answers from a script per token and records what it was sent, with the time. */
 class ScriptedTransport implements Transport {
-  readonly sent: Array<{ request: PushRequest; at: number }> = [];
+  readonly sent: Array<{ request: PushRequest; at: number; options: SendOptions | undefined }> = [];
   private readonly scripts = new Map<string, DeliveryOutcome[]>();
   constructor(
     readonly provider: 'apns' | 'fcm' | 'hms',
@@ -32,8 +33,8 @@ class ScriptedTransport implements Transport {
   script(token: string, ...outcomes: DeliveryOutcome[]): void {
     this.scripts.set(token, outcomes);
   }
-  async send(request: PushRequest): Promise<DeliveryOutcome> {
-    this.sent.push({ request, at: this.clock.now() });
+  async send(request: PushRequest, options?: SendOptions): Promise<DeliveryOutcome> {
+    this.sent.push({ request, at: this.clock.now(), options });
     return this.scripts.get(request.token)?.shift() ?? { kind: 'delivered', providerId: `id-${this.sent.length}` };
   }
   async close(): Promise<void> {}
@@ -122,6 +123,8 @@ describe('Relay', () => {
       },
     ]);
     expect(s.fcm.sent.map((x) => x.request.token)).toEqual([tablet.token]);
+    // The transport stops waiting for an answer once the call has stopped ringing.
+    expect([...s.apns.sent, ...s.fcm.sent].map((x) => x.options)).toEqual([{ deadline: START + 30_000 }, { deadline: START + 30_000 }]);
     const final = await s.relay.report('acme', 'n-1');
     expect(final?.status).toBe('completed');
     expect(final?.devices.map((d) => [d.bindingId, d.status, d.attempts.length])).toEqual([

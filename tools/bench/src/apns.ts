@@ -68,6 +68,7 @@ async function runTransport(sim: SimInfo): Promise<RunResult> {
   await transport.send(request(-1));
   const latencies: number[] = [];
   let failed = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: N }, async (_, i) => {
@@ -79,7 +80,7 @@ async function runTransport(sim: SimInfo): Promise<RunResult> {
   );
   const ended = performance.now();
   await transport.close();
-  return summarize('transport-apns', latencies, failed, started, ended);
+  return summarize('transport-apns', latencies, failed, started, ended, cpu);
 }
 
 function request(i: number): PushRequest {
@@ -118,12 +119,15 @@ async function runRelay(sim: SimInfo): Promise<RunResult> {
   relay.events.on('retry-scheduled', () => retries++);
   relay.start();
   const now = Date.now();
+  const createdAt = new Date(now).toISOString();
+  const deadline = new Date(now + 120_000).toISOString();
+  const cpu = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < N; i++) {
     const n: CallNotification = {
       id: String(i), type: 'incoming_call', tenant: 't', recipient: `u${i}`, priority: 'high',
-      call: { id: `c${i}`, from: { number: '+15550100' }, video: false, startedAt: new Date(now).toISOString() },
-      createdAt: new Date(now).toISOString(), deadline: new Date(now + 120_000).toISOString(),
+      call: { id: `c${i}`, from: { number: '+15550100' }, video: false, startedAt: createdAt },
+      createdAt, deadline,
     };
     startedAt.set(n.id, performance.now());
     await relay.notify(n);
@@ -133,7 +137,7 @@ async function runRelay(sim: SimInfo): Promise<RunResult> {
   const ended = performance.now();
   await relay.close();
   await transport.close();
-  return { ...summarize('relay + transport-apns', latencies, failed, started, ended), retries, notifySeconds: Math.round(notifySeconds * 100) / 100 };
+  return { ...summarize('relay + transport-apns', latencies, failed, started, ended, cpu), retries, notifySeconds: Math.round(notifySeconds * 100) / 100 };
 }
 
 function jwt(key: SimInfo['key']): string {
@@ -164,6 +168,7 @@ async function runRaw(sim: SimInfo): Promise<RunResult> {
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const lane = async () => {
     while (next < N) {
@@ -176,7 +181,7 @@ async function runRaw(sim: SimInfo): Promise<RunResult> {
   await Promise.all(Array.from({ length: Math.min(maxStreams, N) }, lane));
   const ended = performance.now();
   session.close();
-  return summarize(`raw node:http2 (1 session, ${maxStreams} streams)`, latencies, failed, started, ended);
+  return summarize(`raw node:http2 (1 session, ${maxStreams} streams)`, latencies, failed, started, ended, cpu);
 }
 
 function child(args: string[]): Promise<unknown> {

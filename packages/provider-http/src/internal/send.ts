@@ -15,6 +15,12 @@ export interface JsonPost {
   /** The JSON text to send. */
   body: string;
   signal?: AbortSignal | undefined;
+  /** Epoch ms after which the answer is of no use: the wait for it ends then (`retry`). */
+  deadline?: number | undefined;
+  /** The agent's request timeout; a deadline only shortens it. */
+  timeoutMs: number;
+  /** The clock `deadline` is read on. Default Date.now. */
+  now?: () => number;
 }
 
 /** How many times a stream the provider never processed (GOAWAY, REFUSED_STREAM) is sent. */
@@ -25,8 +31,15 @@ const MAX_ATTEMPTS = 3;
  * sent again on a fresh connection; any other network failure or an abort is a `retry` outcome.
  */
 export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<ProviderAnswer> {
-  const { signal } = post;
+  const { signal, deadline } = post;
+  const now = post.now ?? Date.now;
   for (let attempt = 1; ; attempt++) {
+    let timeout: number | undefined;
+    if (deadline !== undefined) {
+      const left = deadline - now();
+      if (left <= 0) return { kind: 'outcome', outcome: { kind: 'retry', reason: 'deadline passed before sending' } };
+      if (left < post.timeoutMs) timeout = Math.ceil(left);
+    }
     try {
       const res = await dispatcher.request({
         origin: post.origin,
@@ -37,6 +50,7 @@ export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<
         // Lets undici multiplex POSTs on one HTTP/2 connection; it never resends on its own.
         idempotent: true,
         ...(signal ? { signal } : {}),
+        ...(timeout !== undefined ? { headersTimeout: timeout, bodyTimeout: timeout } : {}),
       });
       // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
       // must not turn an accepted push into a retry (that would send it twice).
@@ -44,6 +58,7 @@ export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<
       return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
     } catch (error) {
       if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
+      if (timeout !== undefined && now() >= deadline!) return { kind: 'outcome', outcome: { kind: 'retry', reason: 'no answer before the deadline' } };
       // A stream cut off by GOAWAY was not processed; send it again on a fresh connection.
       if (attempt < MAX_ATTEMPTS && neverProcessed(error)) continue;
       return { kind: 'outcome', outcome: { kind: 'retry', reason: networkReason(error) } };

@@ -68,11 +68,11 @@ export function describeTransportConformance<S extends SimulatorHandle>(
   let next = 1000;
   const fresh = (sim: S) => options.validRequest(sim, next++);
 
-  const withTransport = async (body: (sim: S, transport: Transport) => Promise<void>) => {
+  const withTransport = async (body: (sim: S, transport: Transport) => Promise<void>, timeoutMs = requestTimeoutMs) => {
     const sim = await options.createSimulator();
     let transport: Transport | undefined;
     try {
-      transport = await options.createTransport(sim, { requestTimeoutMs });
+      transport = await options.createTransport(sim, { requestTimeoutMs: timeoutMs });
       await body(sim, transport);
     } finally {
       await transport?.close();
@@ -132,6 +132,39 @@ export function describeTransportConformance<S extends SimulatorHandle>(
         expect(outcome.kind).toBe('retry');
         expect((await transport.send(fresh(sim))).kind).toBe('delivered');
       }), 20_000);
+
+    // The request timeout is far longer than the test may take: only the deadline or the signal
+    // can end these waits.
+    const LONG_TIMEOUT_MS = 120_000;
+
+    it("stops waiting at the send's deadline, with retry", () =>
+      withTransport(async (sim, transport) => {
+        const request = fresh(sim);
+        sim.fault({ kind: 'hang', token: tokenOf(request) });
+        const outcome = await transport.send(request, { deadline: Date.now() + 300 });
+        expect(outcome.kind).toBe('retry');
+        expect((await transport.send(fresh(sim), { deadline: Date.now() + 60_000 })).kind).toBe('delivered');
+      }, LONG_TIMEOUT_MS), 20_000);
+
+    it('does not send a request already past its deadline', () =>
+      withTransport(async (sim, transport) => {
+        await transport.send(fresh(sim));
+        const request = fresh(sim);
+        const outcome = await transport.send(request, { deadline: Date.now() - 1 });
+        expect(outcome.kind).toBe('retry');
+        expect(sim.deliveries({ token: tokenOf(request) })).toHaveLength(0);
+      }), 20_000);
+
+    it('stops waiting when the signal aborts, with retry', () =>
+      withTransport(async (sim, transport) => {
+        const request = fresh(sim);
+        sim.fault({ kind: 'hang', token: tokenOf(request) });
+        const controller = new AbortController();
+        const pending = transport.send(request, { signal: controller.signal });
+        setTimeout(() => controller.abort(new Error('caller gave up')), 300);
+        expect((await pending).kind).toBe('retry');
+        expect((await transport.send(fresh(sim))).kind).toBe('delivered');
+      }, LONG_TIMEOUT_MS), 20_000);
 
     it('answers retry for a connection reset and recovers on a new connection', () =>
       withTransport(async (sim, transport) => {

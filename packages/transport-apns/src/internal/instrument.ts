@@ -46,9 +46,13 @@ export class ExchangeLog {
         stream.on('response', (h) => {
           exchange.status = Number(h[':status']);
           exchange.headers = h;
-        });
-        stream.on('data', (chunk: string | Buffer) => {
-          if (exchange.body.length < 16_384) exchange.body += chunk.toString();
+          // Only an error has a body worth reading (its reason); 'response' comes before any
+          // DATA frame, so nothing of it is missed.
+          if (exchange.status !== 200) {
+            stream.on('data', (chunk: string | Buffer) => {
+              if (exchange.body.length < 16_384) exchange.body += chunk.toString();
+            });
+          }
         });
         stream.on('close', () => {
           if (stream.rstCode) exchange.rstCode = stream.rstCode;

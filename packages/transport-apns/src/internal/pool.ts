@@ -17,7 +17,9 @@ export interface PoolSlot {
 /** node-apn providers (one HTTP/2 connection each) behind one credential and environment. */
 export class ProviderPool {
   readonly slots: PoolSlot[] = [];
-  private readonly waiting: Array<(slot: PoolSlot) => void> = [];
+  /** Sends waiting for a free stream, oldest first from `waitingHead`. */
+  private waiting: Array<(slot: PoolSlot) => void> = [];
+  private waitingHead = 0;
 
   constructor(
     size: number,
@@ -56,9 +58,19 @@ export class ProviderPool {
   }
 
   release(slot: PoolSlot): void {
-    const next = this.waiting.shift();
-    if (next) next(slot);
-    else slot.inFlight--;
+    if (this.waitingHead < this.waiting.length) {
+      const next = this.waiting[this.waitingHead]!;
+      this.waiting[this.waitingHead++] = undefined as never;
+      // Drop the consumed front once it outweighs the rest, so a long burst costs O(1) per send
+      // (Array.shift moves every waiting entry).
+      if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.waitingHead);
+        this.waitingHead = 0;
+      }
+      next(slot);
+    } else {
+      slot.inFlight--;
+    }
   }
 
   /** Connections close once their streams finish. */

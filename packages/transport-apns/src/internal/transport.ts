@@ -70,6 +70,12 @@ interface Prepared {
   collapseId?: string;
 }
 
+const GIVE_UP_REASONS = {
+  timeout: 'no answer from APNs in time',
+  deadline: 'no answer from APNs before the deadline',
+  aborted: 'aborted',
+} as const;
+
 type Attempt = { kind: 'answered'; outcome: DeliveryOutcome } | { kind: 'unsent'; reason: string };
 
 function perEnvironment<T>(value: T | Partial<Record<Environment, T>> | undefined, environment: Environment): T | undefined {
@@ -164,7 +170,7 @@ export class ApnsTransport implements Transport {
     if (this.closing) throw new TransportError('apns', 'the transport is closed');
     const prepared = this.prepare(request);
     if ('kind' in prepared) return prepared;
-    const pending = this.deliver(prepared, options.signal);
+    const pending = this.deliver(prepared, options);
     this.inFlight.add(pending);
     try {
       return await pending;
@@ -225,17 +231,18 @@ export class ApnsTransport implements Transport {
     };
   }
 
-  private async deliver(prepared: Prepared, signal: AbortSignal | undefined): Promise<DeliveryOutcome> {
+  private async deliver(prepared: Prepared, options: SendOptions): Promise<DeliveryOutcome> {
     for (let resend = 0; ; resend++) {
-      if (signal?.aborted) return { kind: 'retry', reason: 'aborted before sending' };
-      const attempt = await this.attempt(prepared, signal);
+      if (options.signal?.aborted) return { kind: 'retry', reason: 'aborted before sending' };
+      if (options.deadline !== undefined && Date.now() >= options.deadline) return { kind: 'retry', reason: 'deadline passed before sending' };
+      const attempt = await this.attempt(prepared, options);
       if (attempt.kind === 'answered') return attempt.outcome;
       if (resend >= this.maxResends) return { kind: 'retry', reason: attempt.reason };
     }
   }
 
   /** One request on one connection of the pool. */
-  private async attempt(prepared: Prepared, signal: AbortSignal | undefined): Promise<Attempt> {
+  private async attempt(prepared: Prepared, { signal, deadline }: SendOptions): Promise<Attempt> {
     const apnsId = randomUUID();
     const note = new apn.Notification();
     note.rawPayload = prepared.body;
@@ -251,16 +258,23 @@ export class ApnsTransport implements Transport {
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     try {
-      // node-apn's own timeout should fire first; this one covers streams it never settles.
-      const guard = new Promise<'timeout' | 'aborted'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), this.requestTimeoutMs + 1000);
-        onAbort = () => resolve('aborted');
-        signal?.addEventListener('abort', onAbort, { once: true });
+      // node-apn's own timeout should fire first; this one covers streams it never settles,
+      // and a deadline that comes before it.
+      const guardMs = this.requestTimeoutMs + 1000;
+      const untilDeadline = deadline === undefined ? Infinity : deadline - Date.now();
+      const guard = new Promise<'timeout' | 'deadline' | 'aborted'>((resolve) => {
+        timer = untilDeadline < guardMs
+          ? setTimeout(() => resolve('deadline'), Math.max(0, untilDeadline))
+          : setTimeout(() => resolve('timeout'), guardMs);
+        if (signal) {
+          onAbort = () => resolve('aborted');
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
       });
       const result = await Promise.race([slot.provider.send(note, prepared.token), guard]);
-      if (result === 'timeout' || result === 'aborted') {
+      if (typeof result === 'string') {
         exchange.stream?.close(h2.NGHTTP2_CANCEL);
-        return { kind: 'answered', outcome: { kind: 'retry', reason: result === 'timeout' ? 'no answer from APNs in time' : 'aborted' } };
+        return { kind: 'answered', outcome: { kind: 'retry', reason: GIVE_UP_REASONS[result] } };
       }
       if (result.sent.length > 0) {
         const id = exchange.headers?.['apns-id'];

@@ -124,7 +124,7 @@ export class FcmTransport implements Transport {
       if (error instanceof TransportError) return { kind: 'rejected', reason: error.message };
       throw error;
     }
-    return this.inflight.track(this.deliver(project, body, options.signal));
+    return this.inflight.track(this.deliver(project, body, options));
   }
 
   private projectFor(request: PushRequest): Project {
@@ -136,10 +136,10 @@ export class FcmTransport implements Transport {
     return project;
   }
 
-  private async deliver(project: Project, body: string, signal: AbortSignal | undefined): Promise<DeliveryOutcome> {
+  private async deliver(project: Project, body: string, { signal, deadline }: SendOptions): Promise<DeliveryOutcome> {
     const answer = await sendWithAccessToken(
       project.tokens,
-      (accessToken) => postJson(project.agent, { origin: this.origin, path: project.path, accessToken, body, signal }),
+      (accessToken) => postJson(project.agent, { origin: this.origin, path: project.path, accessToken, body, signal, deadline, timeoutMs: this.timeoutMs, now: this.now }),
       // UNAUTHENTICATED: the token was revoked or expired early.
       (a) => a.status === 401 && ['UNAUTHENTICATED', 'HTTP_401'].includes(readFcmError(a.status, a.body).code),
     );

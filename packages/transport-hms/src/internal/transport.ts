@@ -56,6 +56,7 @@ export class HmsTransport implements Transport {
   private readonly apps = new Map<string, App>();
   private readonly origin: string;
   private readonly now: () => number;
+  private readonly timeoutMs: number;
   private readonly unprovenInvalidLimit: number;
   private readonly inflight = new InflightSends();
 
@@ -75,6 +76,7 @@ export class HmsTransport implements Transport {
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
     const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.timeoutMs = timeoutMs;
     this.unprovenInvalidLimit = options.unprovenInvalidTokenLimit ?? 3;
     const checked = options.credentials.map((c, i) => checkCredential(c, i));
     // Every credential is checked before any agent opens, so a bad one leaves no sockets behind.
@@ -128,13 +130,13 @@ export class HmsTransport implements Transport {
       if (error instanceof TransportError) return tokens.map(() => ({ kind: 'rejected', reason: error.message }));
       throw error;
     }
-    return this.inflight.track(this.deliver(app, body, tokens, options.signal));
+    return this.inflight.track(this.deliver(app, body, tokens, options));
   }
 
-  private async deliver(app: App, body: string, tokens: readonly string[], signal: AbortSignal | undefined): Promise<DeliveryOutcome[]> {
+  private async deliver(app: App, body: string, tokens: readonly string[], { signal, deadline }: SendOptions): Promise<DeliveryOutcome[]> {
     const answer = await sendWithAccessToken(
       app.tokens,
-      (accessToken) => postJson(app.agent, { origin: this.origin, path: app.path, accessToken, body, signal }),
+      (accessToken) => postJson(app.agent, { origin: this.origin, path: app.path, accessToken, body, signal, deadline, timeoutMs: this.timeoutMs, now: this.now }),
       // Huawei expired the access token early.
       (a) => readHmsAnswer(a.body)?.code === HMS_TOKEN_EXPIRED,
     );
