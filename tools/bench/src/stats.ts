@@ -10,7 +10,6 @@ export interface RunResult {
   /** CPU time (user + system) this process spent per push while measured, in µs. */
   cpuUsPerPush?: number;
   retries?: number;
-  notifySeconds?: number;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
