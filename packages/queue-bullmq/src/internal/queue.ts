@@ -64,6 +64,10 @@ export class BullMQQueue implements Queue {
   private readonly scheduleTimeoutMs: number;
   private readonly onError: (error: unknown, job: DeliveryJob) => void;
   private readonly held = new Map<string, NodeJS.Timeout>();
+  /** Whether the producer connection was ready once: before that, a call waits for it (bounded). */
+  private producerWasReady = false;
+  /** Times the producer connection closed: a call that saw one failed for want of Redis. */
+  private producerDrops = 0;
   private closing = false;
   private closed: Promise<void> | undefined;
 
@@ -92,6 +96,8 @@ export class BullMQQueue implements Queue {
     // Errors surface through the commands that fail; an unhandled 'error' event would crash the process.
     this.client.on('error', () => {});
     this.producer.on('error', () => {});
+    this.producer.on('ready', () => (this.producerWasReady = true));
+    this.producer.on('close', () => this.producerDrops++);
     const queue = (lane: Lane) => {
       const q = new BullQueue<JobData>(`${this.name}-${lane}`, { connection: this.producer, prefix: this.prefix });
       q.on('error', () => {});
@@ -186,6 +192,12 @@ export class BullMQQueue implements Queue {
    * still run after the rejection, which is why QueueUnavailableError says "may have been queued".
    */
   private async bounded<T>(what: string, work: () => Promise<T>): Promise<T> {
+    // Decided before any command: an error raised while the connection is away may reach the
+    // catch below only after it is ready again, and would look like Redis's own.
+    if (this.producerWasReady && !this.producerUp()) {
+      throw new QueueUnavailableError(`BullMQQueue ${what}: Redis is unreachable (connection ${this.producer.status})`);
+    }
+    const drops = this.producerDrops;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -196,15 +208,23 @@ export class BullMQQueue implements Queue {
     try {
       return await Promise.race([work(), timeout]);
     } catch (error) {
-      // Only a connection that is down makes an error "unavailable"; Redis's own errors (OOM, a
-      // script error) come with the connection ready and are passed on as they are.
-      if (!(error instanceof QueueUnavailableError) && this.producer.status !== 'ready') {
+      // Only a connection that dropped or is down makes an error "unavailable"; Redis's own
+      // errors (OOM, a script error) are passed on as they are.
+      if (!(error instanceof QueueUnavailableError) && (this.producerDrops !== drops || !this.producerUp())) {
         throw new QueueUnavailableError(`BullMQQueue ${what}: Redis is unreachable (${(error as Error).message})`, { cause: error });
       }
       throw error;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Ready and writable: when Redis closes the socket, ioredis refuses commands at once while its
+   * status still says ready until the close event comes.
+   */
+  private producerUp(): boolean {
+    return this.producer.status === 'ready' && this.producer.stream?.writable === true;
   }
 
   close(): Promise<void> {
