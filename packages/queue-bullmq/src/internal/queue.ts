@@ -91,7 +91,8 @@ export class BullMQQueue implements Queue {
     this.client = connect(options.connection, { maxRetriesPerRequest: null });
     // Without an offline queue, a caller of schedule (an HTTP request) learns at once that Redis
     // is away instead of waiting for it to come back. Commands already sent when the connection
-    // drops are still sent again after the reconnect, so an add is never half known.
+    // drops are still sent again after the reconnect: an add runs again harmlessly (BullMQ
+    // ignores an id it holds), and the nonce check still tells whose job is stored.
     this.producer = connect(options.connection, { maxRetriesPerRequest: null, enableOfflineQueue: false });
     // Errors surface through the commands that fail; an unhandled 'error' event would crash the process.
     this.client.on('error', () => {});
