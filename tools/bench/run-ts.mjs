@@ -5,7 +5,12 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { defaultServerConditions, runnerImport } from 'vite';
 
-const sourceConditions = { ssr: { resolve: { conditions: ['@pushrelay/source', ...defaultServerConditions] } } };
+// runnerImport runs in its own "inline" environment that leaves every package to Node's own
+// import, which knows no "@pushrelay/source" condition and would load dist/ (stale or missing):
+// workspace packages are kept in the runner, where the condition applies.
+const sourceConditions = {
+  environments: { inline: { resolve: { conditions: ['@pushrelay/source', ...defaultServerConditions], noExternal: [/^@pushrelay\//] } } },
+};
 
 const file = process.argv[2];
 if (!file) {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { probeTcp, requireService, startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
+import { probeRedisServerBinary, probeTcp, requireService, startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { sha256Hex } from '../src/index.js';
@@ -12,6 +12,8 @@ export const REDIS_URL = 'redis://127.0.0.1:6379/0';
 export const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const redisService = await requireService('Redis on 127.0.0.1:6379', () => probeTcp(6379));
 export const postgresService = await requireService('PostgreSQL on 127.0.0.1:5432', () => probeTcp(5432));
+/** For restarting Redis, which the shared server must not undergo: a redis-server of the test's own. */
+export const redisBinary = await requireService('a redis-server binary', probeRedisServerBinary);
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const runTs = join(root, 'tools/bench/run-ts.mjs');
@@ -29,6 +31,11 @@ export interface ClusterOptions {
    */
   recoveryMs: number;
   ringTimeoutMs: number;
+  /**
+   * The Redis of the queue and the ephemeral state; default the shared one on 6379. A private
+   * server's keys are left to it: they go with its directory.
+   */
+  redisUrl?: string;
 }
 
 /** What the tests read of a stored delivery report. */
@@ -49,6 +56,7 @@ export interface GatewayProcess {
  */
 export class Cluster {
   readonly prefix: string;
+  readonly redisUrl: string;
   readonly schema: string;
   readonly apiKey = `cluster-key-${process.pid}`;
   readonly processes: GatewayProcess[] = [];
@@ -62,14 +70,15 @@ export class Cluster {
     const unique = `${options.label}_${process.pid}_${Date.now().toString(36)}`;
     this.prefix = `pushrelay-test-${unique}`;
     this.schema = `pushrelay_test_${unique}`.toLowerCase();
+    this.redisUrl = options.redisUrl ?? REDIS_URL;
     const serviceAccount = fcm.createServiceAccount(FCM_PROJECT);
     const config = {
       listen: { host: '127.0.0.1', port: 0 },
       ringTimeoutMs: options.ringTimeoutMs,
       logLevel: 'error',
-      queue: { engine: 'bullmq', redis: REDIS_URL, prefix: this.prefix, concurrency: options.concurrency, lockDurationMs: options.recoveryMs, stalledIntervalMs: options.recoveryMs },
+      queue: { engine: 'bullmq', redis: this.redisUrl, prefix: this.prefix, concurrency: options.concurrency, lockDurationMs: options.recoveryMs, stalledIntervalMs: options.recoveryMs },
       store: { engine: 'postgres', url: POSTGRES_URL, schema: this.schema },
-      ephemeral: { engine: 'redis', redis: REDIS_URL, prefix: this.prefix },
+      ephemeral: { engine: 'redis', redis: this.redisUrl, prefix: this.prefix },
       codecs: ['wazo'],
       tenants: [{ id: 'cluster', apiKeySha256: [sha256Hex(this.apiKey)] }],
       providers: { fcm: { credentials: [{ serviceAccount }], baseUrl: fcm.baseUrl, ca: fcm.ca } },
@@ -147,28 +156,7 @@ export class Cluster {
     }
   }
 
-  /** Closes every Redis connection this cluster's processes hold (they are named `<prefix>:...`). */
-  async killRedisConnections(): Promise<number> {
-    const redis = new Redis(REDIS_URL);
-    try {
-      const list = (await redis.client('LIST')) as string;
-      const ids = list
-        .split('\n')
-        .map((line) => Object.fromEntries(line.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])))
-        .filter((c) => typeof c.name === 'string' && c.name.startsWith(this.prefix))
-        .map((c) => c.id as string);
-      for (const id of ids) await redis.client('KILL', 'ID', id);
-      return ids.length;
-    } finally {
-      redis.disconnect();
-    }
-  }
-
-  async close(): Promise<void> {
-    for (const p of this.processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-    await Promise.race([Promise.all(this.processes.map((p) => p.exited)), new Promise((r) => setTimeout(r, 20_000))]);
-    for (const p of this.processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await this.fcm.close();
+  private async deleteRedisKeys(): Promise<void> {
     const redis = new Redis(REDIS_URL);
     try {
       let cursor = '0';
@@ -180,6 +168,14 @@ export class Cluster {
     } finally {
       redis.disconnect();
     }
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(this.processes.map((p) => p.exited)), new Promise((r) => setTimeout(r, 20_000))]);
+    for (const p of this.processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await this.fcm.close();
+    if (this.options.redisUrl === undefined) await this.deleteRedisKeys();
     const client = new pg.Client({ connectionString: POSTGRES_URL });
     await client.connect();
     await client.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`).finally(() => client.end());

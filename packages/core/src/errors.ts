@@ -53,6 +53,17 @@ export class ConfigurationError extends PushRelayError {
   }
 }
 
+/**
+ * The queue's server could not be reached in time to take a job (down, restarting, unreachable).
+ * The job may still have been queued: scheduling the same id again is safe, since the queue
+ * refuses an id that is already waiting or running.
+ */
+export class QueueUnavailableError extends PushRelayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('queue_unavailable', message, options);
+  }
+}
+
 export function formatIssues(issues: readonly Issue[]): string {
   return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
 }

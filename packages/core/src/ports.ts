@@ -132,6 +132,7 @@ export interface Queue {
   /**
    * Adds a job; false when a job with the same id is already waiting or running.
    * A job completed or failed earlier may be scheduled again with the same id (a retry).
+   * Rejects with QueueUnavailableError when the queue's server cannot be reached in time.
    */
   schedule(job: DeliveryJob): Promise<boolean>;
   /** Starts delivering due jobs to the handler; the call lane first, then by runAt. */

@@ -1,12 +1,40 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import type { DeliveryJob } from '@pushrelay/core';
-import { sampleNotification } from '@pushrelay/testkit';
+import { QueueUnavailableError, type DeliveryJob } from '@pushrelay/core';
+import { sampleNotification, startRedisServer, type RedisServer } from '@pushrelay/testkit';
 import { BullMQQueue, type BullMQQueueOptions } from '../src/index.js';
-import { redis, REDIS_PORT, runPrefix } from './helpers.js';
+import { redis, redisBinary, REDIS_PORT, runPrefix } from './helpers.js';
 
 const prefix = runPrefix('queue');
 let counter = 0;
+const fresh = () => `q${counter++}`;
+const job = (id: string, overrides: Partial<DeliveryJob> = {}): DeliveryJob => ({
+  id,
+  notification: sampleNotification({ id }),
+  bindingId: 'b-1',
+  attempt: 1,
+  runAt: Date.now(),
+  lane: 'default',
+  ...overrides,
+});
+/** Schedules as a client would: what is refused while Redis is away is sent again. */
+const scheduleWhenBack = async (q: BullMQQueue, j: DeliveryJob) => {
+  for (;;) {
+    try {
+      return await q.schedule(j);
+    } catch (error) {
+      if (!(error instanceof QueueUnavailableError)) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+};
+const until = async (condition: () => boolean, limitMs = 10_000) => {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > limitMs) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
 
 describe.skipIf(!redis.available)('BullMQQueue on Redis', () => {
   const open: BullMQQueue[] = [];
@@ -15,24 +43,6 @@ describe.skipIf(!redis.available)('BullMQQueue on Redis', () => {
     open.push(q);
     return q;
   };
-  const fresh = () => `q${counter++}`;
-  const job = (id: string, overrides: Partial<DeliveryJob> = {}): DeliveryJob => ({
-    id,
-    notification: sampleNotification({ id }),
-    bindingId: 'b-1',
-    attempt: 1,
-    runAt: Date.now(),
-    lane: 'default',
-    ...overrides,
-  });
-  const until = async (condition: () => boolean, limitMs = 10_000) => {
-    const started = Date.now();
-    while (!condition()) {
-      if (Date.now() - started > limitMs) throw new Error('condition not reached');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-
   afterEach(async () => {
     for (const q of open.splice(0)) {
       await q.close();
@@ -140,8 +150,8 @@ describe.skipIf(!redis.available)('BullMQQueue on Redis', () => {
       admin.disconnect();
     }
 
-    await q.schedule(job('after-call', { lane: 'call' }));
-    await q.schedule(job('after-default'));
+    expect(await scheduleWhenBack(q, job('after-call', { lane: 'call' }))).toBe(true);
+    expect(await scheduleWhenBack(q, job('after-default'))).toBe(true);
     await until(() => seen.length === 3, 15_000);
     expect(seen.slice(1).sort()).toEqual(['after-call', 'after-default']);
   }, 20_000);
@@ -158,4 +168,69 @@ describe.skipIf(!redis.available)('BullMQQueue on Redis', () => {
     expect(() => new BullMQQueue({ concurrency: 0 })).toThrow(/option concurrency must be a positive number/);
     expect(() => new BullMQQueue({ failureRetryMs: Number.NaN })).toThrow(/option failureRetryMs/);
   });
+});
+
+describe.skipIf(!redisBinary.available)('BullMQQueue on a Redis that is restarted', () => {
+  let server: RedisServer;
+  const open: BullMQQueue[] = [];
+  const make = (name: string, options: Partial<BullMQQueueOptions> = {}) => {
+    const q = new BullMQQueue({ connection: server.url, prefix, name, failureRetryMs: 100, ...options });
+    open.push(q);
+    return q;
+  };
+  beforeAll(async () => {
+    server = await startRedisServer();
+  }, 60_000);
+  afterEach(async () => {
+    if (!server.running) await server.start();
+    for (const q of open.splice(0)) {
+      await q.close();
+      await q.destroy();
+    }
+  });
+  afterAll(async () => server?.close());
+
+  it.each(['SIGTERM', 'SIGKILL'] as const)(
+    'refuses jobs while Redis is down (%s), keeps every job it acknowledged, and goes on delivering once Redis is back',
+    async (signal) => {
+      const name = fresh();
+      const q = make(name);
+      const seen: string[] = [];
+      q.process(async (j) => void seen.push(j.id));
+      expect(await q.schedule(job('before'))).toBe(true);
+      await until(() => seen.length === 1);
+      // Acknowledged, and not run by anyone before the restart: only the AOF can bring it back.
+      const keptName = fresh();
+      const producer = make(keptName);
+      expect(await producer.schedule(job('kept', { lane: 'call' }))).toBe(true);
+
+      await server.stop(signal);
+      await expect(q.schedule(job('while-down'))).rejects.toThrow(QueueUnavailableError);
+      await expect(q.size()).rejects.toThrow(QueueUnavailableError);
+      await server.start();
+
+      expect(await scheduleWhenBack(q, job('after-call', { lane: 'call' }))).toBe(true);
+      expect(await scheduleWhenBack(q, job('after-default'))).toBe(true);
+      await until(() => seen.length === 3, 20_000);
+      expect(seen.slice(1).sort()).toEqual(['after-call', 'after-default']);
+      const kept: string[] = [];
+      make(keptName).process(async (j) => void kept.push(j.id));
+      await until(() => kept.length === 1);
+      expect(kept).toEqual(['kept']);
+    },
+    40_000,
+  );
+
+  it('rejects within scheduleTimeoutMs when it has not reached Redis yet', async () => {
+    await server.stop('SIGKILL');
+    const q = make(fresh(), { scheduleTimeoutMs: 300 });
+    await expect(q.schedule(job('never'))).rejects.toThrow(/schedule: Redis did not answer within 300 ms/);
+    await expect(q.size()).rejects.toThrow(QueueUnavailableError);
+    await server.start();
+    expect(await scheduleWhenBack(q, job('once-up'))).toBe(true);
+    // The refused add was still waiting for the connection and ran once it was made: refused
+    // means "may not be queued", so a caller sends it again with the same id.
+    expect(await q.size()).toBe(2);
+    expect(await q.schedule(job('never'))).toBe(false);
+  }, 40_000);
 });

@@ -20,6 +20,8 @@ export { describeQueueConformance } from './conformance/queue.js';
 export type { QueueContext, QueueSuiteOptions } from './conformance/queue.js';
 export { requireService, probeTcp } from './services.js';
 export type { ServiceStatus } from './services.js';
+export { startRedisServer, findRedisServer, probeRedisServerBinary } from './redis-server.js';
+export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export * from './simulators/base.js';
 export * from './simulators/faults.js';
 export * from './simulators/inspection.js';

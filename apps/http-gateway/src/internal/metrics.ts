@@ -63,7 +63,10 @@ export class GatewayMetrics {
       help: 'Jobs waiting, delayed or running',
       registers,
       async collect() {
-        this.set(await queue.size());
+        // While the queue cannot be reached the gauge keeps its last value rather than failing
+        // the whole scrape, whose other metrics matter most then.
+        const size = await queue.size().catch(() => undefined);
+        if (size !== undefined) this.set(size);
       },
     });
     this.sockets = new Gauge({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import { CodecError, ValidationError, type Relay } from '@pushrelay/core';
+import { CodecError, QueueUnavailableError, ValidationError, type Relay } from '@pushrelay/core';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
 import { bearerToken, type TenantDirectory } from './auth.js';
@@ -120,6 +120,12 @@ export async function createServer(
     if (error instanceof ValidationError) return send(400, 'validation_failed', error.message, error.issues);
     if (error instanceof CodecError) {
       return send(400, 'invalid_vendor_input', error.message, [{ path: error.path ?? '', message: error.message }]);
+    }
+    if (error instanceof QueueUnavailableError) {
+      // The report may be stored and a job may yet run: only a resend with the same id is safe.
+      request.log.warn({ err: error }, 'delivery queue unavailable');
+      reply.header('retry-after', '1');
+      return send(503, 'queue_unavailable', 'the delivery queue cannot be reached; send the request again with the same Idempotency-Key (or id)');
     }
     const fe = error as { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string; statusCode?: number; code?: string; message: string };
     if (fe.validation) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue as BullQueue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { DeliveryJob, JobHandler, Queue } from '@pushrelay/core';
+import { QueueUnavailableError, type DeliveryJob, type JobHandler, type Queue } from '@pushrelay/core';
 import { bullJobId } from './ids.js';
 import { Slots, type Lane } from './slots.js';
 
@@ -26,6 +26,11 @@ export interface BullMQQueueOptions {
   stalledIntervalMs?: number;
   /** While call jobs wait for a worker, default-lane jobs look again after this long. Default 25 ms. */
   yieldToCallsMs?: number;
+  /**
+   * How long `schedule` and `size` wait for Redis before they reject with QueueUnavailableError.
+   * While the connection is known to be down they reject at once. Default 5000 ms.
+   */
+  scheduleTimeoutMs?: number;
   /** Called with what a handler threw; the job is then retried or left failed. */
   onError?: (error: unknown, job: DeliveryJob) => void;
 }
@@ -42,7 +47,10 @@ interface JobData {
  * job does not start while call jobs wait in Redis for a worker (of any process).
  */
 export class BullMQQueue implements Queue {
+  /** The workers' connection: their commands wait through reconnects. */
   private readonly client: Redis;
+  /** schedule's and size's connection: refuses commands while Redis is unreachable. */
+  private readonly producer: Redis;
   private readonly queues: Record<Lane, BullQueue<JobData>>;
   private readonly workers: Worker<JobData>[] = [];
   private readonly slots: Slots;
@@ -53,8 +61,13 @@ export class BullMQQueue implements Queue {
   private readonly lockDurationMs: number;
   private readonly stalledIntervalMs: number;
   private readonly yieldToCallsMs: number;
+  private readonly scheduleTimeoutMs: number;
   private readonly onError: (error: unknown, job: DeliveryJob) => void;
   private readonly held = new Map<string, NodeJS.Timeout>();
+  /** Whether the producer connection was ready once: before that, a call waits for it (bounded). */
+  private producerWasReady = false;
+  /** Times the producer connection closed: a call that saw one failed for want of Redis. */
+  private producerDrops = 0;
   private closing = false;
   private closed: Promise<void> | undefined;
 
@@ -66,6 +79,7 @@ export class BullMQQueue implements Queue {
     this.lockDurationMs = positive('lockDurationMs', options.lockDurationMs ?? 30_000);
     this.stalledIntervalMs = positive('stalledIntervalMs', options.stalledIntervalMs ?? 30_000);
     this.yieldToCallsMs = positive('yieldToCallsMs', options.yieldToCallsMs ?? 25);
+    this.scheduleTimeoutMs = positive('scheduleTimeoutMs', options.scheduleTimeoutMs ?? 5000);
     this.onError = options.onError ?? (() => {});
     this.jobOptions = {
       attempts: positive('maxFailures', options.maxFailures ?? 3),
@@ -74,14 +88,19 @@ export class BullMQQueue implements Queue {
       removeOnFail: { age: Math.ceil(positive('keepFailedMs', options.keepFailedMs ?? 3_600_000) / 1000) },
     };
     // BullMQ's blocking commands must wait through reconnects instead of failing after n retries.
-    this.client =
-      typeof options.connection === 'string'
-        ? new Redis(options.connection, { maxRetriesPerRequest: null })
-        : new Redis({ host: '127.0.0.1', port: 6379, ...options.connection, maxRetriesPerRequest: null });
+    this.client = connect(options.connection, { maxRetriesPerRequest: null });
+    // Without an offline queue, a caller of schedule (an HTTP request) learns at once that Redis
+    // is away instead of waiting for it to come back. Commands already sent when the connection
+    // drops are still sent again after the reconnect: an add runs again harmlessly (BullMQ
+    // ignores an id it holds), and the nonce check still tells whose job is stored.
+    this.producer = connect(options.connection, { maxRetriesPerRequest: null, enableOfflineQueue: false });
     // Errors surface through the commands that fail; an unhandled 'error' event would crash the process.
     this.client.on('error', () => {});
+    this.producer.on('error', () => {});
+    this.producer.on('ready', () => (this.producerWasReady = true));
+    this.producer.on('close', () => this.producerDrops++);
     const queue = (lane: Lane) => {
-      const q = new BullQueue<JobData>(`${this.name}-${lane}`, { connection: this.client, prefix: this.prefix });
+      const q = new BullQueue<JobData>(`${this.name}-${lane}`, { connection: this.producer, prefix: this.prefix });
       q.on('error', () => {});
       return q;
     };
@@ -90,6 +109,10 @@ export class BullMQQueue implements Queue {
 
   async schedule(job: DeliveryJob): Promise<boolean> {
     if (this.closing) return false;
+    return this.bounded('schedule', () => this.add(job));
+  }
+
+  private async add(job: DeliveryJob): Promise<boolean> {
     const queue = this.queues[job.lane === 'call' ? 'call' : 'default'];
     const id = bullJobId(job.id);
     // Add first, look second: a fresh id (the usual case) costs two round trips. BullMQ ignores
@@ -100,7 +123,7 @@ export class BullMQQueue implements Queue {
       // order rather than in the order they were scheduled.
       const delay = Math.max(1, job.runAt - Date.now());
       await queue.add('delivery', { job, nonce }, { ...this.jobOptions, jobId: id, delay, timestamp: job.runAt - delay });
-      const stored = await this.client.hget(`${queue.keys['']}${id}`, 'data');
+      const stored = await this.producer.hget(`${queue.keys['']}${id}`, 'data');
       // Gone already: it ran and was removed, and only ours could have run.
       if (stored === null || (JSON.parse(stored) as JobData).nonce === nonce) return true;
       const existing = await queue.getJob(id);
@@ -155,10 +178,54 @@ export class BullMQQueue implements Queue {
   }
 
   async size(): Promise<number> {
-    const counts = await Promise.all(
-      Object.values(this.queues).map((q) => q.getJobCountByTypes('wait', 'delayed', 'active', 'prioritized', 'paused', 'waiting-children')),
+    const counts = await this.bounded('size', () =>
+      Promise.all(
+        Object.values(this.queues).map((q) => q.getJobCountByTypes('wait', 'delayed', 'active', 'prioritized', 'paused', 'waiting-children')),
+      ),
     );
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Runs producer commands within scheduleTimeoutMs. The bound covers what the missing offline
+   * queue does not: the first connection not made yet (BullMQ waits for it), and commands in
+   * flight when the connection dropped (sent again only once Redis is back). Such a command may
+   * still run after the rejection, which is why QueueUnavailableError says "may have been queued".
+   */
+  private async bounded<T>(what: string, work: () => Promise<T>): Promise<T> {
+    // Decided before any command: an error raised while the connection is away may reach the
+    // catch below only after it is ready again, and would look like Redis's own.
+    if (this.producerWasReady && !this.producerUp()) {
+      throw new QueueUnavailableError(`BullMQQueue ${what}: Redis is unreachable (connection ${this.producer.status})`);
+    }
+    const drops = this.producerDrops;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new QueueUnavailableError(`BullMQQueue ${what}: Redis did not answer within ${this.scheduleTimeoutMs} ms`)),
+        this.scheduleTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([work(), timeout]);
+    } catch (error) {
+      // Only a connection that dropped or is down makes an error "unavailable"; Redis's own
+      // errors (OOM, a script error) are passed on as they are.
+      if (!(error instanceof QueueUnavailableError) && (this.producerDrops !== drops || !this.producerUp())) {
+        throw new QueueUnavailableError(`BullMQQueue ${what}: Redis is unreachable (${(error as Error).message})`, { cause: error });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Ready and writable: when Redis closes the socket, ioredis refuses commands at once while its
+   * status still says ready until the close event comes.
+   */
+  private producerUp(): boolean {
+    return this.producer.status === 'ready' && this.producer.stream?.writable === true;
   }
 
   close(): Promise<void> {
@@ -190,7 +257,7 @@ export class BullMQQueue implements Queue {
     await Promise.all(this.workers.map((w) => w.close()));
     for (const id of [...this.held.keys()]) this.releaseHeld(id);
     await Promise.all(Object.values(this.queues).map((q) => q.close()));
-    await this.client.quit().catch(() => this.client.disconnect());
+    await Promise.all([this.client, this.producer].map((c) => c.quit().catch(() => c.disconnect())));
   }
 
   private pauseKey(credential: string): string {
@@ -252,6 +319,10 @@ export class BullMQQueue implements Queue {
     const result = await this.client.multi().llen(keys.wait!).zcount(keys.delayed!, 0, dueScore).exec();
     return (result ?? []).reduce((sum, [, n]) => sum + Number(n ?? 0), 0);
   }
+}
+
+function connect(connection: string | RedisOptions | undefined, forced: RedisOptions): Redis {
+  return typeof connection === 'string' ? new Redis(connection, forced) : new Redis({ host: '127.0.0.1', port: 6379, ...connection, ...forced });
 }
 
 /** Returns the job to the delayed set until `at`, without counting a failed run. */
