@@ -45,6 +45,7 @@ export function signWebhook(secret: string, timestampSeconds: number, rawBody: B
 /** Keys claimed by every process at once (RedisDedupe): the first claim within the time to live wins. */
 export interface SharedClaims {
   claim(key: string, ttlMs: number): Promise<boolean>;
+  release(key: string): Promise<boolean>;
 }
 
 export class ReplayGuard {
@@ -67,6 +68,15 @@ export class ReplayGuard {
     if (this.seen.size >= this.maxEntries) this.seen.delete(this.seen.keys().next().value!);
     this.seen.set(key, now + this.windowMs);
     return { ok: true };
+  }
+
+  /**
+   * Forgets a key whose request was not taken (the queue could not be reached), so the sender's
+   * retry of the very same signed request is not refused as a replay.
+   */
+  async release(key: string): Promise<void> {
+    if (this.shared) await this.shared.release(`replay:${key}`);
+    else this.seen.delete(key);
   }
 
   private sweep(now: number): void {

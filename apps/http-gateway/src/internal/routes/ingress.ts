@@ -8,6 +8,22 @@ import type { GatewayMetrics } from '../metrics.js';
 import { TOKENS } from '../tokens.js';
 import type { ReplayGuard, WebhookVerifier } from '../webhooks.js';
 
+/** How long a Kaleyra webhook's answer waits for its notifications to be queued. */
+const KALEYRA_ANSWER_WAIT_MS = 1000;
+
+/** What `work` came to within `ms`: done, failed (with the error), or still pending. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<'pending' | { error?: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<'pending'>((resolve) => {
+    timer = setTimeout(() => resolve('pending'), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => ({}), (error: unknown) => ({ error })), pending]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Vendor entry points: each decodes its vendor's input with that vendor's codec. */
 export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer }> = async (app, { container }) => {
   const relay = container.resolve<Relay>(TOKENS.relay);
@@ -117,18 +133,29 @@ export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer 
     async (request, reply) => {
       const tenant = request.tenant!;
       const secret = tenant.webhookSecrets.kaleyra;
+      let replayKey: string | undefined;
       if (secret) {
         const verifier = verifiers.kaleyra!;
         const result = verifier.verify({ headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0) }, secret);
         const fresh = result.ok ? await replay.check(`kaleyra:${result.replayKey}`, result.timestampMs) : result;
+        if (result.ok) replayKey = result.replayKey;
         if (!fresh.ok) {
           metrics.webhookFailures.inc({ vendor: 'kaleyra' });
           throw new HttpError(401, 'invalid_signature', fresh.reason);
         }
       }
       const notifications = decode('kaleyra', request.body, tenant.id);
-      // Kaleyra retries anything slower than its timeout: answer first, the queue does the rest.
-      void notifyAll(notifications, request.log).catch(() => {});
+      // Kaleyra gives up on a slow webhook, so the answer waits for the queue only briefly: a queue
+      // that cannot be reached is a 503 the sender can retry (ids come from the webhook, so a retry
+      // is idempotent); a queue that is merely slow gets the 200 and finishes in the background.
+      const accepting = notifyAll(notifications, request.log);
+      const early = await settledWithin(accepting, KALEYRA_ANSWER_WAIT_MS);
+      if (early === 'pending') {
+        accepting.catch(() => {});
+      } else if (early.error) {
+        if (secret && replayKey !== undefined) await replay.release(`kaleyra:${replayKey}`).catch(() => {});
+        throw early.error;
+      }
       return reply.status(200).send({ accepted: notifications.map((n) => n.id) });
     },
   );
