@@ -1,12 +1,13 @@
 /**
- * N VoIP pushes to the APNs simulator, three ways, each in its own process so peak RSS is its own:
- *   relay      core's Relay + InMemoryQueue + transport-apns (the library as an app uses it)
- *   transport  transport-apns alone, sends issued all at once
+ * N VoIP pushes, four ways, each in its own process so peak RSS is its own:
  *   raw        one node:http2 session, as many streams in flight as the server allows (the ceiling)
- * The simulator runs in a fourth process. Usage (after `npx nx build @pushrelay/bench`):
+ *   transport  transport-apns alone
+ *   relay      core's Relay + InMemoryQueue + transport-apns (the library as an app uses it)
+ *   relay-only the relay with a transport that answers at once: the relay's own cost, no I/O
+ * The APNs simulator runs in a process of its own. Usage (after `npx nx build @pushrelay/bench`):
  *   node tools/bench/dist/apns.js [--n 20000] [--pool 1] [--window 1000] [--burst]
  * Every mode keeps --window pushes outstanding (the raw client: streams in flight; the transport:
- * sends awaited; the relay: notifications not yet delivered), so the three are compared on the same
+ * sends awaited; the relay: notifications not yet delivered), so they are compared on the same
  * load. --burst issues the transport's and the relay's N at once instead (a stress shape).
  */
 import { fork } from 'node:child_process';
@@ -22,6 +23,7 @@ import {
   type CallNotification,
   type Codec,
   type PushRequest,
+  type Transport,
 } from '@pushrelay/core';
 import { startApnsSimulator } from '@pushrelay/testkit';
 import { ApnsTransport } from '@pushrelay/transport-apns';
@@ -109,9 +111,16 @@ function request(i: number): PushRequest {
   return { provider: 'apns', token: token(i + 1), app: BUNDLE, environment: 'production', pushType: 'voip', priority: 'high', expiresAt: null, payload: payload(i) };
 }
 
+/** Answers every send `delivered` at once: what is left is the relay's own cost. */
+const instantTransport: Transport = {
+  provider: 'apns',
+  send: async () => ({ kind: 'delivered', providerId: 'instant' }),
+  close: async () => {},
+};
+
 /** A notification counts from `notify` until the relay's event for its one device. */
-async function runRelay(sim: SimInfo): Promise<RunResult> {
-  const transport = transportFor(sim);
+async function runRelay(sim: SimInfo | null): Promise<RunResult> {
+  const transport = sim ? transportFor(sim) : instantTransport;
   await transport.send(request(-1));
   const codec: Codec = {
     id: 'bench',
@@ -152,7 +161,7 @@ async function runRelay(sim: SimInfo): Promise<RunResult> {
   const ended = performance.now();
   await relay.close();
   await transport.close();
-  return { ...summarize('relay + transport-apns', latencies, failed, started, ended, cpu), retries };
+  return { ...summarize(sim ? 'relay + transport-apns' : 'relay + instant transport (no I/O)', latencies, failed, started, ended, cpu), retries };
 }
 
 function jwt(key: SimInfo['key']): string {
@@ -221,14 +230,14 @@ async function main(): Promise<void> {
   }
   if (values.role === 'run') {
     const sim = JSON.parse(values.sim!) as SimInfo;
-    const run = values.mode === 'raw' ? runRaw : values.mode === 'relay' ? runRelay : runTransport;
+    const run = values.mode === 'raw' ? runRaw : values.mode === 'relay' ? runRelay : values.mode === 'relay-only' ? () => runRelay(null) : runTransport;
     process.send!(await run(sim));
     process.exit(0);
   }
   const simProcess = fork(self, ['--role', 'sim'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const sim = await new Promise<SimInfo>((resolve) => simProcess.once('message', (m) => resolve(m as SimInfo)));
   const results: RunResult[] = [];
-  for (const mode of ['raw', 'transport', 'relay']) {
+  for (const mode of ['raw', 'transport', 'relay', 'relay-only']) {
     const args = ['--role', 'run', '--mode', mode, '--sim', JSON.stringify(sim), '--n', String(N), '--pool', String(POOL), '--window', String(WINDOW)];
     results.push((await child(BURST ? [...args, '--burst'] : args)) as RunResult);
   }
