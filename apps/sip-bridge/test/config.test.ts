@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@pushrelay/core';
-import { applyEnvOverrides, createLogger, loadConfig, resolveConfig, startBridge } from '../src/index.js';
+import { applyEnvOverrides, createLogger, loadConfig, redactedConfig, resolveConfig, startBridge } from '../src/index.js';
 
 function issuesOf(fn: () => unknown): { path: string; message: string }[] {
   try {
@@ -32,6 +32,9 @@ describe('config', () => {
       metrics: { host: '127.0.0.1', port: 9464 },
       log: { level: 'info' },
       shutdownTimeoutMs: 5000,
+      store: { engine: 'memory' },
+      queue: { engine: 'memory' },
+      ephemeral: { engine: 'memory' },
     });
   });
 
@@ -86,6 +89,115 @@ describe('config', () => {
     await expect(
       startBridge({ config: { domain: 'x.example', users: [], apns: { apps: [{ bundleId: 'com.example.app', credential: { type: 'token', keyFile: '/nonexistent/key.p8', keyId: 'K', teamId: 'T' } }] }, metrics: null, log: { level: 'silent' } } }),
     ).rejects.toThrow(/apns\.apps\[0\]\.credential\.keyFile: cannot read/);
+  });
+});
+
+describe('store, queue and ephemeral engines', () => {
+  const base = { domain: 'sip.example.com', users: [{ username: 'alice', password: 'pw' }] };
+
+  it('fills the gateway defaults of postgres, bullmq and redis', () => {
+    const config = resolveConfig({
+      ...base,
+      store: { engine: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' },
+      queue: { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0' },
+      ephemeral: { engine: 'redis', redis: 'redis://127.0.0.1:6379/1', prefix: 'bridge-a' },
+    });
+    expect([config.store, config.queue, config.ephemeral]).toEqual([
+      { engine: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', schema: 'pushrelay', poolSize: 10 },
+      { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0', prefix: 'pushrelay', concurrency: 64, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+      { engine: 'redis', redis: 'redis://127.0.0.1:6379/1', prefix: 'bridge-a' },
+    ]);
+  });
+
+  it('takes memory or a URL as the short form of a section', () => {
+    const config = resolveConfig({ ...base, store: 'postgresql://db.example/relay', queue: 'rediss://cache.example:6380/2', ephemeral: 'memory' });
+    expect([config.store, config.queue.engine, config.ephemeral]).toEqual([
+      { engine: 'postgres', url: 'postgresql://db.example/relay', schema: 'pushrelay', poolSize: 10 },
+      'bullmq',
+      { engine: 'memory' },
+    ]);
+  });
+
+  it('names the path of every bad engine option', () => {
+    expect(
+      issuesOf(() =>
+        resolveConfig({
+          ...base,
+          store: { engine: 'postgres', schema: '1st', poolSize: 0, host: 'db' },
+          queue: { engine: 'bullmq', redis: 'http://127.0.0.1:6379', prefix: 'has space', concurrency: 0, lockDurationMs: 10 },
+          ephemeral: { engine: 'redis' },
+        }),
+      ),
+    ).toEqual([
+      { path: 'store.host', message: 'is not a known option' },
+      { path: 'store.url', message: 'is required for a postgres store (postgres://user@host:5432/db)' },
+      { path: 'store.schema', message: 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)' },
+      { path: 'store.poolSize', message: 'must be an integer from 1 to 1000' },
+      { path: 'queue.redis', message: 'must be a redis:// or rediss:// URL' },
+      { path: 'queue.prefix', message: 'may only hold letters, digits and . _ : { } - (1-100)' },
+      { path: 'queue.concurrency', message: 'must be an integer from 1 to 10000' },
+      { path: 'queue.lockDurationMs', message: 'must be an integer from 1000 to 600000' },
+      { path: 'ephemeral.redis', message: 'is required (redis://host:port/db)' },
+    ]);
+    expect(
+      issuesOf(() => resolveConfig({ ...base, store: { engine: 'sqlite' }, queue: { engine: 'kafka' }, ephemeral: 'mysql://x', ...({ extra: 1 } as object) })),
+    ).toEqual([
+      { path: 'extra', message: 'is not a known option' },
+      { path: 'store.engine', message: 'must be "memory" or "postgres"' },
+      { path: 'queue.engine', message: 'must be "memory" or "bullmq"' },
+      { path: 'ephemeral', message: 'must be "memory", a redis:// URL or an object with an engine' },
+    ]);
+    expect(issuesOf(() => resolveConfig({ ...base, store: 'sqlite.db', queue: 42 as never }))).toEqual([
+      { path: 'store', message: 'must be "memory", a postgres:// URL or an object with an engine' },
+      { path: 'queue', message: 'must be an object with an engine' },
+    ]);
+  });
+
+  it('switches engines by environment, keeping the file\'s other options of the section', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sip-bridge-config-'));
+    const file = join(dir, 'bridge.json');
+    writeFileSync(file, JSON.stringify({ ...base, store: { engine: 'postgres', url: 'postgres://old@db/relay', schema: 'bridge' }, queue: { engine: 'memory', concurrency: 8 } }));
+    const config = await loadConfig(file, {
+      PUSHRELAY_SIP_BRIDGE__STORE: 'postgres://new@db/relay',
+      PUSHRELAY_SIP_BRIDGE__QUEUE__PREFIX: 'bridge-b',
+      PUSHRELAY_SIP_BRIDGE__QUEUE: 'redis://127.0.0.1:6379/3',
+      PUSHRELAY_SIP_BRIDGE__EPHEMERAL: 'redis://127.0.0.1:6379/4',
+    });
+    expect([config.store, config.queue, config.ephemeral]).toEqual([
+      { engine: 'postgres', url: 'postgres://new@db/relay', schema: 'bridge', poolSize: 10 },
+      { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/3', prefix: 'bridge-b', concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+      { engine: 'redis', redis: 'redis://127.0.0.1:6379/4', prefix: 'pushrelay' },
+    ]);
+    const back = await loadConfig(file, { PUSHRELAY_SIP_BRIDGE__STORE: 'memory' });
+    expect(back.store).toEqual({ engine: 'memory' });
+    await expect(loadConfig(file, { PUSHRELAY_SIP_BRIDGE__EPHEMERAL__ENGINE: 'redis' })).rejects.toThrow(/ephemeral\.redis: is required/);
+  });
+
+  it('logs no password of a database or Redis URL, nor of a SIP user', async () => {
+    const config = resolveConfig({
+      ...base,
+      store: 'postgres://relay:db-secret@127.0.0.1:5432/test',
+      queue: 'redis://:queue-secret@127.0.0.1:6379/0',
+      ephemeral: 'rediss://user:ephemeral-secret@127.0.0.1:6380/1',
+    });
+    const redacted = redactedConfig(config);
+    expect(JSON.stringify(redacted)).not.toMatch(/db-secret|queue-secret|ephemeral-secret|"pw"/);
+    expect([redacted.store, redacted.queue, redacted.ephemeral]).toMatchObject([
+      { url: 'postgres://relay:redacted@127.0.0.1:5432/test' },
+      { redis: 'redis://:redacted@127.0.0.1:6379/0' },
+      { redis: 'rediss://user:redacted@127.0.0.1:6380/1' },
+    ]);
+    expect(config.queue).toMatchObject({ redis: 'redis://:queue-secret@127.0.0.1:6379/0' });
+
+    // The start line carries the engines; nothing below may bring a password back.
+    let logged = '';
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => ((logged += chunk.toString()), done()) });
+    const bridge = await startBridge({
+      config: { ...base, domain: '127.0.0.1', listen: { port: 0, tcp: false }, metrics: null, ephemeral: 'memory', store: 'memory', queue: { engine: 'memory' } },
+      logger: createLogger('info', sink),
+    });
+    await bridge.stop();
+    expect(logged).toMatch(/"store":\{"engine":"memory"\}/);
   });
 });
 

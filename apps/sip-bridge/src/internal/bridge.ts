@@ -8,6 +8,7 @@ import {
   InMemoryReportStore,
   Relay,
   systemClock,
+  ValidationError,
   type BindingStore,
   type Clock,
   type Codec,
@@ -18,6 +19,10 @@ import {
   type Transport,
 } from '@pushrelay/core';
 import { ecssCodec } from '@pushrelay/codec-ecss';
+import { BullMQQueue } from '@pushrelay/queue-bullmq';
+import { PostgresBindingStore, PostgresDatabase, PostgresMissedCallStore, PostgresReportStore } from '@pushrelay/store-postgres';
+import { RedisMissedCallStore } from '@pushrelay/store-redis';
+import type { RedisOptions } from 'ioredis';
 import { mizutechCodec } from '@pushrelay/codec-mizutech';
 import {
   createTcpTransport,
@@ -26,7 +31,7 @@ import {
   TransactionLayer,
   type SipTransport,
 } from '@pushrelay/sip';
-import { resolveConfig, type BridgeConfig, type BridgeConfigInput } from './config.js';
+import { redactedConfig, resolveConfig, type BridgeConfig, type BridgeConfigInput } from './config.js';
 import { LocationService } from './locations.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics, serveMetrics } from './metrics.js';
@@ -55,7 +60,60 @@ export const TOKENS = {
   Proxy: Symbol('Proxy'),
   SipLayer: Symbol('SipLayer'),
   LocalAddress: Symbol('LocalAddress'),
+  /** The opened postgres store (PostgresDatabase); startBridge opens it when the config names one. */
+  Database: Symbol('Database'),
+  /** What the bridge built from its config and must close on stop (Resources). */
+  Resources: Symbol('Resources'),
 } as const;
+
+/** Closers of the pools and Redis clients the bridge opened itself; what options pass in stays the caller's. */
+export class Resources {
+  private readonly closers: Array<() => Promise<void> | void> = [];
+
+  add(close: () => Promise<void> | void): void {
+    this.closers.push(close);
+  }
+
+  async closeAll(): Promise<void> {
+    const closers = this.closers.splice(0);
+    await Promise.allSettled(closers.map(async (close) => close()));
+  }
+}
+
+/**
+ * ioredis options from a redis:// URL, the connection named `<prefix>:<role>` so an operator can
+ * tell this deployment's clients apart in CLIENT LIST.
+ */
+export function redisOptions(url: string, connectionName: string): RedisOptions {
+  const u = new URL(url);
+  const db = Number(u.pathname.replace(/^\//, '') || 0);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || 6379),
+    db: Number.isInteger(db) ? db : 0,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    connectionName,
+  };
+}
+
+/** Whether the config's postgres store is used at all, i.e. not every store it holds was passed in. */
+function needsDatabase(config: BridgeConfig, options: BridgeOptions): boolean {
+  if (config.store.engine !== 'postgres') return false;
+  return !options.bindings || !options.reports || (!options.missedCalls && config.ephemeral.engine !== 'redis');
+}
+
+/** Connects to the configured postgres store and applies its migrations. */
+async function openDatabase(config: BridgeConfig, clock: Clock): Promise<PostgresDatabase> {
+  if (config.store.engine !== 'postgres') throw new Error('no postgres store configured');
+  const { url, poolSize, schema } = config.store;
+  try {
+    return await PostgresDatabase.open({ connection: { connectionString: url, max: poolSize }, schema, clock });
+  } catch (error) {
+    throw new ValidationError([{ path: 'store.url', message: `cannot open the postgres store: ${(error as Error).message}` }], 'sip-bridge config');
+  }
+}
 
 export interface BridgeOptions {
   config: BridgeConfig | BridgeConfigInput;
@@ -101,10 +159,48 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
   c.register(TOKENS.Codecs, { useValue: [mizutechCodec, ecssCodec, ...(options.codecs ?? [])] });
   singleton(c, TOKENS.Logger, () => options.logger ?? createLogger(config.log.level));
   singleton(c, TOKENS.Metrics, () => new Metrics());
-  singleton(c, TOKENS.BindingStore, () => options.bindings ?? new InMemoryBindingStore({ clock }));
-  singleton(c, TOKENS.ReportStore, () => options.reports ?? new InMemoryReportStore());
-  singleton(c, TOKENS.Queue, () => options.queue ?? new InMemoryQueue({ clock }));
-  singleton(c, TOKENS.MissedCallStore, () => options.missedCalls ?? new InMemoryMissedCallStore({ clock }));
+  c.register(TOKENS.Resources, { useValue: new Resources() });
+  const resources = (r: DependencyContainer): Resources => r.resolve<Resources>(TOKENS.Resources);
+  c.register(TOKENS.Database, {
+    useFactory: () => {
+      throw new ValidationError(
+        [{ path: 'store', message: 'a postgres store opens asynchronously: start the bridge with startBridge, or register TOKENS.Database' }],
+        'sip-bridge config',
+      );
+    },
+  });
+  const { store, queue, ephemeral } = config;
+  singleton(c, TOKENS.BindingStore, (r) =>
+    options.bindings ?? (store.engine === 'postgres' ? new PostgresBindingStore(r.resolve(TOKENS.Database)) : new InMemoryBindingStore({ clock })),
+  );
+  singleton(c, TOKENS.ReportStore, (r) =>
+    options.reports ?? (store.engine === 'postgres' ? new PostgresReportStore(r.resolve(TOKENS.Database)) : new InMemoryReportStore()),
+  );
+  // The relay closes its queue, whoever built it.
+  singleton(c, TOKENS.Queue, () => {
+    if (options.queue) return options.queue;
+    if (queue.engine !== 'bullmq') return new InMemoryQueue({ clock });
+    return new BullMQQueue({
+      connection: redisOptions(queue.redis, `${queue.prefix}:sip-bridge`),
+      prefix: queue.prefix,
+      // Not the gateway's queue name: a gateway sharing the prefix must not run the bridge's jobs
+      // with its own transports, nor the bridge the gateway's.
+      name: 'sip-bridge-deliveries',
+      concurrency: queue.concurrency,
+      lockDurationMs: queue.lockDurationMs,
+      stalledIntervalMs: queue.stalledIntervalMs,
+    });
+  });
+  singleton(c, TOKENS.MissedCallStore, (r) => {
+    if (options.missedCalls) return options.missedCalls;
+    if (ephemeral.engine === 'redis') {
+      const missed = new RedisMissedCallStore({ connection: redisOptions(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-missed-calls`), prefix: ephemeral.prefix });
+      resources(r).add(() => missed.close());
+      return missed;
+    }
+    if (store.engine === 'postgres') return new PostgresMissedCallStore(r.resolve(TOKENS.Database));
+    return new InMemoryMissedCallStore({ clock });
+  });
   singleton(c, TOKENS.Locations, () => new LocationService());
   singleton(
     c,
@@ -205,12 +301,27 @@ async function bindTransports(config: BridgeConfig): Promise<SipTransport[]> {
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const c = composeBridge(options);
   const config = c.resolve<BridgeConfig>(TOKENS.Config);
+  const clock = c.resolve<Clock>(TOKENS.Clock);
+  const resources = c.resolve<Resources>(TOKENS.Resources);
+  try {
+    if (needsDatabase(config, options)) {
+      const db = await openDatabase(config, clock);
+      resources.add(() => db.close());
+      c.register(TOKENS.Database, { useValue: db });
+    }
+    return await listen(c, config, clock, resources);
+  } catch (error) {
+    await resources.closeAll();
+    throw error;
+  }
+}
+
+async function listen(c: DependencyContainer, config: BridgeConfig, clock: Clock, resources: Resources): Promise<RunningBridge> {
   const log = c.resolve<Logger>(TOKENS.Logger);
   const metrics = c.resolve<Metrics>(TOKENS.Metrics);
   const relay = c.resolve<Relay>(TOKENS.Relay);
   const registrar = c.resolve<Registrar>(TOKENS.Registrar);
   const proxy = c.resolve<Proxy>(TOKENS.Proxy);
-  const clock = c.resolve<Clock>(TOKENS.Clock);
 
   relay.events.on('attempt', ({ binding, outcome }) =>
     metrics.inc('sip_bridge_push_deliveries_total', { provider: binding.provider, outcome: outcome.kind }),
@@ -218,7 +329,13 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   relay.events.on('error', ({ error }) => log.error({ err: error }, 'relay error'));
   registrar.onDeviceRegistered((device) => proxy.deviceRegistered(device));
 
-  const transports = await bindTransports(config);
+  let transports: SipTransport[];
+  try {
+    transports = await bindTransports(config);
+  } catch (error) {
+    await relay.close();
+    throw error;
+  }
   const local: LocalAddress = { host: config.publicHost, port: transports[0]!.local.port };
   c.register(TOKENS.LocalAddress, { useValue: local });
   let draining = false;
@@ -257,7 +374,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     metricsServer = served.server;
     metricsPort = served.port;
   }
-  log.info({ host: local.host, port: local.port, metricsPort }, 'sip-bridge listening');
+  const { store, queue, ephemeral } = redactedConfig(config);
+  log.info({ host: local.host, port: local.port, metricsPort, store, queue, ephemeral }, 'sip-bridge listening');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -277,6 +395,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         metricsServer.closeAllConnections();
         await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
       }
+      // After the queue: a send finishing during its close still writes its report and bindings.
+      await resources.closeAll();
       log.info('sip-bridge stopped');
     })());
 

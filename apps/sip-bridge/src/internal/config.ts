@@ -48,10 +48,29 @@ export interface BridgeConfig {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Upper bound for a graceful shutdown; the process exits after it either way. */
   shutdownTimeoutMs: number;
+  /** Where bindings and delivery reports live (and missed calls, unless `ephemeral` is Redis). */
+  store: StoreConfig;
+  /** Where delivery jobs wait: in this process, or in Redis shared by every process (BullMQ). */
+  queue: QueueConfig;
+  /** Where missed calls wait for their device: in this process, or in Redis. */
+  ephemeral: EphemeralConfig;
 }
 
-/** Everything optional: what a config file or a test supplies. */
-export type BridgeConfigInput = DeepPartial<BridgeConfig>;
+export type StoreConfig = { engine: 'memory' } | { engine: 'postgres'; url: string; schema: string; poolSize: number };
+export type QueueConfig =
+  | { engine: 'memory' }
+  | { engine: 'bullmq'; redis: string; prefix: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
+export type EphemeralConfig = { engine: 'memory' } | { engine: 'redis'; redis: string; prefix: string };
+
+/**
+ * Everything optional: what a config file or a test supplies. `store`, `queue` and `ephemeral`
+ * may also be a string: `memory`, or the URL of a postgres store / a Redis for BullMQ or missed calls.
+ */
+export type BridgeConfigInput = Omit<DeepPartial<BridgeConfig>, 'store' | 'queue' | 'ephemeral'> & {
+  store?: DeepPartial<StoreConfig> | string | null;
+  queue?: DeepPartial<QueueConfig> | string | null;
+  ephemeral?: DeepPartial<EphemeralConfig> | string | null;
+};
 type DeepPartial<T> = T extends (infer U)[] ? U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | null } : T;
 
 export const ENV_PREFIX = 'PUSHRELAY_SIP_BRIDGE__';
@@ -60,6 +79,12 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const ALGORITHMS = ['SHA-256', 'MD5'] as const;
 const PROVIDERS = ['apns', 'fcm'] as const;
 const HOSTNAME = /^[A-Za-z0-9.:-]+$/;
+const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
+const POSTGRES_URL = /^postgres(ql)?:\/\/[^\s]+$/;
+const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const PREFIX = /^[A-Za-z0-9._:{}-]{1,100}$/;
+/** Sections whose string form is a shortcut, in the file and as `PUSHRELAY_SIP_BRIDGE__<SECTION>`. */
+const ENGINE_SECTIONS = ['store', 'queue', 'ephemeral'] as const;
 
 /**
  * Validates a config object and fills in the defaults. Every problem is reported at once,
@@ -78,7 +103,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
     }
     return value;
   };
-  const known = ['domain', 'realm', 'tenant', 'listen', 'publicHost', 'users', 'digest', 'registration', 'calls', 'push', 'metrics', 'log', 'shutdownTimeoutMs', 'apns', 'fcm'];
+  const known = ['domain', 'realm', 'tenant', 'listen', 'publicHost', 'users', 'digest', 'registration', 'calls', 'push', 'metrics', 'log', 'shutdownTimeoutMs', 'apns', 'fcm', ...ENGINE_SECTIONS];
   for (const key of Object.keys(root)) if (!known.includes(key)) fail(key, 'is not a known option');
 
   const str = (value: unknown, path: string, fallback: string | undefined, pattern?: RegExp): string => {
@@ -213,8 +238,67 @@ export function resolveConfig(input: unknown): BridgeConfig {
     if (!Array.isArray(fcm['credentials']) || fcm['credentials'].length === 0) fail('fcm.credentials', 'must list at least one project credential');
   }
 
+  // The same fields, defaults and messages as the HTTP gateway's, so one deployment reads alike.
+  const engineSection = (name: (typeof ENGINE_SECTIONS)[number], known: string[]): Record<string, unknown> | undefined => {
+    const value = expandShortcut(name, root[name]);
+    if (value === undefined || value === null) return undefined;
+    if (!isObject(value)) {
+      fail(name, typeof value === 'string' ? shortcutMessage(name) : 'must be an object with an engine');
+      return undefined;
+    }
+    for (const key of Object.keys(value)) if (key !== 'engine' && !known.includes(key)) fail(`${name}.${key}`, 'is not a known option');
+    return value;
+  };
+  const redisUrl = (value: unknown, path: string): string => {
+    if (value === undefined || value === null) {
+      fail(path, 'is required (redis://host:port/db)');
+      return '';
+    }
+    const url = str(value, path, '');
+    if (url !== '' && !REDIS_URL.test(url)) fail(path, 'must be a redis:// or rediss:// URL');
+    return url;
+  };
+  const prefixOf = (value: unknown, path: string): string => {
+    const prefix = str(value, path, 'pushrelay');
+    if (!PREFIX.test(prefix)) fail(path, 'may only hold letters, digits and . _ : { } - (1-100)');
+    return prefix;
+  };
+
+  let store: StoreConfig = { engine: 'memory' };
+  const storeIn = engineSection('store', ['url', 'schema', 'poolSize']);
+  if (storeIn && storeIn['engine'] === 'postgres') {
+    let url = '';
+    if (storeIn['url'] === undefined || storeIn['url'] === null) fail('store.url', 'is required for a postgres store (postgres://user@host:5432/db)');
+    else {
+      url = str(storeIn['url'], 'store.url', '');
+      if (url !== '' && !POSTGRES_URL.test(url)) fail('store.url', 'must be a postgres:// or postgresql:// URL');
+    }
+    const schema = str(storeIn['schema'], 'store.schema', 'pushrelay');
+    if (!SCHEMA.test(schema)) fail('store.schema', 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)');
+    store = { engine: 'postgres', url, schema, poolSize: int(storeIn['poolSize'], 'store.poolSize', 10, 1, 1000) };
+  } else if (storeIn && storeIn['engine'] !== 'memory') fail('store.engine', 'must be "memory" or "postgres"');
+
+  let queue: QueueConfig = { engine: 'memory' };
+  const queueIn = engineSection('queue', ['redis', 'prefix', 'concurrency', 'lockDurationMs', 'stalledIntervalMs']);
+  if (queueIn && queueIn['engine'] === 'bullmq') {
+    queue = {
+      engine: 'bullmq',
+      redis: redisUrl(queueIn['redis'], 'queue.redis'),
+      prefix: prefixOf(queueIn['prefix'], 'queue.prefix'),
+      concurrency: int(queueIn['concurrency'], 'queue.concurrency', 64, 1, 10_000),
+      lockDurationMs: int(queueIn['lockDurationMs'], 'queue.lockDurationMs', 30_000, 1000, 600_000),
+      stalledIntervalMs: int(queueIn['stalledIntervalMs'], 'queue.stalledIntervalMs', 30_000, 1000, 600_000),
+    };
+  } else if (queueIn && queueIn['engine'] !== 'memory') fail('queue.engine', 'must be "memory" or "bullmq"');
+
+  let ephemeral: EphemeralConfig = { engine: 'memory' };
+  const ephemeralIn = engineSection('ephemeral', ['redis', 'prefix']);
+  if (ephemeralIn && ephemeralIn['engine'] === 'redis') {
+    ephemeral = { engine: 'redis', redis: redisUrl(ephemeralIn['redis'], 'ephemeral.redis'), prefix: prefixOf(ephemeralIn['prefix'], 'ephemeral.prefix') };
+  } else if (ephemeralIn && ephemeralIn['engine'] !== 'memory') fail('ephemeral.engine', 'must be "memory" or "redis"');
+
   if (issues.length > 0) throw new ValidationError(issues, 'sip-bridge config');
-  const config: BridgeConfig = { domain, realm, tenant, listen, publicHost, users, digest, registration, calls, push, metrics, log, shutdownTimeoutMs };
+  const config: BridgeConfig = { domain, realm, tenant, listen, publicHost, users, digest, registration, calls, push, metrics, log, shutdownTimeoutMs, store, queue, ephemeral };
   if (apns) config.apns = apns;
   if (fcm) config.fcm = fcm;
   return config;
@@ -223,14 +307,29 @@ export function resolveConfig(input: unknown): BridgeConfig {
 /**
  * Applies `PUSHRELAY_SIP_BRIDGE__SECTION__OPTION_NAME=value` variables over a config object:
  * `__` separates path segments, SNAKE_CASE becomes camelCase, and values are read as JSON when
- * they parse (numbers, booleans, lists), as strings otherwise.
+ * they parse (numbers, booleans, lists), as strings otherwise. `..._STORE`, `..._QUEUE` and
+ * `..._EPHEMERAL` take `memory` or a URL (postgres:// for the store, redis:// for the others) and
+ * keep the section's other options from the file.
  */
 export function applyEnvOverrides(input: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out = structuredClone(input);
-  for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
-    const path = name.slice(ENV_PREFIX.length).split('__').filter(Boolean).map(camel);
-    if (path.length === 0) continue;
+  const overrides = Object.entries(env)
+    .filter((entry): entry is [string, string] => entry[0].startsWith(ENV_PREFIX) && entry[1] !== undefined)
+    .map(([name, raw]) => ({ path: name.slice(ENV_PREFIX.length).split('__').filter(Boolean).map(camel), raw }))
+    .filter(({ path }) => path.length > 0)
+    // Whole sections first, so `..._QUEUE=redis://...` and `..._QUEUE__PREFIX=x` combine in any order.
+    .sort((a, b) => a.path.length - b.path.length);
+  for (const { path, raw } of overrides) {
+    const [head] = path;
+    if (path.length === 1 && isEngineSection(head!)) {
+      // A URL shortcut keeps the section's other options from the file, as the gateway's does.
+      const expanded = expandShortcut(head, parseEnvValue(raw));
+      const before = out[head];
+      const keep = isObject(before) && isObject(expanded) && expanded['engine'] !== 'memory' && (head !== 'store' || before['engine'] === 'postgres');
+      out[head] = keep ? { ...before, ...expanded } : expanded;
+      continue;
+    }
+    if (isEngineSection(head!) && typeof out[head] === 'string') out[head] = expandShortcut(head, out[head]);
     let target: Record<string, unknown> = out;
     for (const segment of path.slice(0, -1)) {
       const next = target[segment];
@@ -240,6 +339,50 @@ export function applyEnvOverrides(input: Record<string, unknown>, env: NodeJS.Pr
     target[path[path.length - 1]!] = parseEnvValue(raw);
   }
   return out;
+}
+
+function isEngineSection(name: string): name is (typeof ENGINE_SECTIONS)[number] {
+  return (ENGINE_SECTIONS as readonly string[]).includes(name);
+}
+
+/**
+ * `memory`, a postgres:// URL (store) or a redis:// URL (queue: BullMQ, ephemeral: Redis) as
+ * the section they stand for; anything else is returned as it is.
+ */
+function expandShortcut(section: (typeof ENGINE_SECTIONS)[number], value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (value === 'memory') return { engine: 'memory' };
+  if (section === 'store') return POSTGRES_URL.test(value) ? { engine: 'postgres', url: value } : value;
+  if (!REDIS_URL.test(value)) return value;
+  return section === 'queue' ? { engine: 'bullmq', redis: value } : { engine: 'redis', redis: value };
+}
+
+function shortcutMessage(section: (typeof ENGINE_SECTIONS)[number]): string {
+  return section === 'store'
+    ? 'must be "memory", a postgres:// URL or an object with an engine'
+    : 'must be "memory", a redis:// URL or an object with an engine';
+}
+
+/** The config with the passwords of its database and Redis URLs replaced, safe to log. */
+export function redactedConfig(config: BridgeConfig): BridgeConfig {
+  const { store, queue, ephemeral } = config;
+  return {
+    ...config,
+    users: config.users.map((u) => ({ username: u.username, password: '[redacted]' })),
+    store: store.engine === 'postgres' ? { ...store, url: withoutPassword(store.url) } : store,
+    queue: queue.engine === 'bullmq' ? { ...queue, redis: withoutPassword(queue.redis) } : queue,
+    ephemeral: ephemeral.engine === 'redis' ? { ...ephemeral, redis: withoutPassword(ephemeral.redis) } : ephemeral,
+  };
+}
+
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return '[redacted]';
+  }
 }
 
 function parseEnvValue(raw: string): unknown {
