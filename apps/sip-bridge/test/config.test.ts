@@ -173,6 +173,13 @@ describe('store, queue and ephemeral engines', () => {
     await expect(loadConfig(file, { PUSHRELAY_SIP_BRIDGE__EPHEMERAL__ENGINE: 'redis' })).rejects.toThrow(/ephemeral\.redis: is required/);
   });
 
+  it('reports a postgres store it cannot reach under store.url', async () => {
+    // Port 1 on the loopback refuses at once: no server is needed to see the error path.
+    await expect(
+      startBridge({ config: { ...base, domain: '127.0.0.1', listen: { port: 0 }, metrics: null, log: { level: 'silent' }, store: 'postgres://postgres@127.0.0.1:1/test' } }),
+    ).rejects.toThrow(/store\.url: cannot open the postgres store/);
+  });
+
   it('logs no password of a database or Redis URL, nor of a SIP user', async () => {
     const config = resolveConfig({
       ...base,

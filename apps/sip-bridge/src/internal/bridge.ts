@@ -19,11 +19,11 @@ import {
   type Transport,
 } from '@pushrelay/core';
 import { ecssCodec } from '@pushrelay/codec-ecss';
+import { mizutechCodec } from '@pushrelay/codec-mizutech';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
 import { PostgresBindingStore, PostgresDatabase, PostgresMissedCallStore, PostgresReportStore } from '@pushrelay/store-postgres';
 import { RedisMissedCallStore } from '@pushrelay/store-redis';
 import type { RedisOptions } from 'ioredis';
-import { mizutechCodec } from '@pushrelay/codec-mizutech';
 import {
   createTcpTransport,
   createUdpTransport,
@@ -396,7 +396,8 @@ async function listen(c: DependencyContainer, config: BridgeConfig, clock: Clock
         await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
       }
       // After the queue: a send finishing during its close still writes its report and bindings.
-      await resources.closeAll();
+      // Bounded like the rest, since a QUIT to an unreachable Redis waits for a reconnect.
+      await withTimeout(resources.closeAll(), Math.max(1000, until - Date.now()));
       log.info('sip-bridge stopped');
     })());
 
