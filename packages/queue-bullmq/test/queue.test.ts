@@ -156,6 +156,31 @@ describe.skipIf(!redis.available)('BullMQQueue on Redis', () => {
     expect(seen.slice(1).sort()).toEqual(['after-call', 'after-default']);
   }, 20_000);
 
+  it('closes, within its grace period, right after its Redis connections were killed', async () => {
+    const name = fresh();
+    const connectionName = `pushrelay-test-${process.pid}-${name}`;
+    const q = new BullMQQueue({ connection: { port: REDIS_PORT, connectionName }, prefix, name, closeGraceMs: 500 });
+    const seen: string[] = [];
+    q.process(async (j) => void seen.push(j.id));
+    await q.schedule(job('before', { lane: 'call' }));
+    await until(() => seen.length === 1);
+    const admin = new Redis({ port: REDIS_PORT });
+    try {
+      const list = (await admin.client('LIST')) as string;
+      const ours = list
+        .split('\n')
+        .map((line) => Object.fromEntries(line.split(' ').map((kv) => kv.split('=') as [string, string])))
+        .filter((c) => c['name'] === connectionName || c['name']?.startsWith(`${prefix}:`));
+      for (const c of ours) await admin.client('KILL', 'ID', c['id']!);
+      // A BullMQ worker whose connection dropped under it never ends its loop by itself: without
+      // the grace period cutting its connections, this close would not return.
+      await q.close();
+      await q.destroy();
+    } finally {
+      admin.disconnect();
+    }
+  }, 15_000);
+
   it('connects with a Redis URL', async () => {
     const q = make(fresh(), { connection: `redis://127.0.0.1:${REDIS_PORT}/0` });
     const seen: string[] = [];

@@ -31,6 +31,11 @@ export interface BullMQQueueOptions {
    * While the connection is known to be down they reject at once. Default 5000 ms.
    */
   scheduleTimeoutMs?: number;
+  /**
+   * On close, once no handler is running, how long BullMQ may take to record the last finished
+   * jobs and stop its workers before their connections are cut. Default 5000 ms.
+   */
+  closeGraceMs?: number;
   /** Called with what a handler threw; the job is then retried or left failed. */
   onError?: (error: unknown, job: DeliveryJob) => void;
 }
@@ -62,6 +67,10 @@ export class BullMQQueue implements Queue {
   private readonly stalledIntervalMs: number;
   private readonly yieldToCallsMs: number;
   private readonly scheduleTimeoutMs: number;
+  private readonly closeGraceMs: number;
+  /** Handlers running now; close waits for them. */
+  private running = 0;
+  private readonly idleWaiters: Array<() => void> = [];
   private readonly onError: (error: unknown, job: DeliveryJob) => void;
   private readonly held = new Map<string, NodeJS.Timeout>();
   /** Whether the producer connection was ready once: before that, a call waits for it (bounded). */
@@ -80,6 +89,7 @@ export class BullMQQueue implements Queue {
     this.stalledIntervalMs = positive('stalledIntervalMs', options.stalledIntervalMs ?? 30_000);
     this.yieldToCallsMs = positive('yieldToCallsMs', options.yieldToCallsMs ?? 25);
     this.scheduleTimeoutMs = positive('scheduleTimeoutMs', options.scheduleTimeoutMs ?? 5000);
+    this.closeGraceMs = positive('closeGraceMs', options.closeGraceMs ?? 5000);
     this.onError = options.onError ?? (() => {});
     this.jobOptions = {
       attempts: positive('maxFailures', options.maxFailures ?? 3),
@@ -254,10 +264,23 @@ export class BullMQQueue implements Queue {
     this.closing = true;
     this.slots.close();
     // Worker.close waits for running handlers; jobs fetched but not started go back to Redis.
-    await Promise.all(this.workers.map((w) => w.close()));
+    // A worker whose connection dropped can wait in it forever (its loop never ends), so once
+    // our handlers are done it gets a grace period, then its connections are cut: a job it had
+    // not yet recorded as finished runs again elsewhere, marked redelivered.
+    const closing = Promise.all(this.workers.map((w) => w.close()));
+    closing.catch(() => {});
+    const cut = this.idle().then(() => new Promise<'cut'>((r) => setTimeout(() => r('cut'), this.closeGraceMs).unref()));
+    if ((await Promise.race([closing, cut])) === 'cut') {
+      await Promise.all(this.workers.map((w) => w.disconnect().catch(() => {})));
+    }
     for (const id of [...this.held.keys()]) this.releaseHeld(id);
     await Promise.all(Object.values(this.queues).map((q) => q.close()));
     await Promise.all([this.client, this.producer].map((c) => c.quit().catch(() => c.disconnect())));
+  }
+
+  private idle(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private pauseKey(credential: string): string {
@@ -282,6 +305,7 @@ export class BullMQQueue implements Queue {
         await putBack(bullJob, token, until);
       }
     }
+    this.running++;
     try {
       await handler(job);
     } catch (error) {
@@ -290,6 +314,7 @@ export class BullMQQueue implements Queue {
     } finally {
       if (lane === 'call') this.holdUntilFinished(bullJob.id!);
       else this.slots.release();
+      if (--this.running === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 
