@@ -1,12 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallNotification, MissedCallStore } from '@pushrelay/core';
-import { createAckFor2xx, createCancel, createRequest, getContacts, getHeader, getHeaders, getVias, type SipRequest, type SipResponse } from '@pushrelay/sip';
+import {
+  createAckFor2xx,
+  createCancel,
+  createRequest,
+  createTcpTransport,
+  getContacts,
+  getHeader,
+  getHeaders,
+  getVias,
+  TransactionLayer,
+  type SipRequest,
+  type SipResponse,
+} from '@pushrelay/sip';
 import { probeTcp, requireService, startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startBridge, TOKENS, type Device, type RunningBridge } from '../src/index.js';
 import type { LocationService } from '../src/internal/locations.js';
 import { TestPhone } from './phone.js';
+import { freePort } from './support.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/0';
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -47,8 +60,8 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     return startBridge({
       config: {
         domain: '127.0.0.1',
-        listen: { host: '127.0.0.1', port: 0, tcp: false },
-        users: [{ username: 'alice', password: 'wonderland' }, { username: 'carol', password: 'looking-glass' }],
+        listen: { host: '127.0.0.1', port: 0 },
+        users: [{ username: 'alice', password: 'wonderland' }, { username: 'carol', password: 'looking-glass' }, { username: 'dave', password: 'through' }],
         calls: { ringTimeoutMs: 10_000, pushWaitMs: 8000 },
         metrics: null,
         log: { level: 'silent' },
@@ -239,6 +252,70 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     expect(takesAtA.count).toBe(0);
     expect(accepted.filter((n) => n.type === 'missed_calls')).toHaveLength(1);
     expect(woken.invites()).toHaveLength(0);
+  });
+
+  it('reaches a device that registered over TCP at another process through a new connection to its Contact, and fails the branch when nothing listens there', { timeout: 30_000 }, async () => {
+    const daveToken = 'fcm-dave-token:APA91bReplication_9876543210';
+    const davePush = {
+      contactParams: `;pn-provider=fcm;pn-param=replication-project;pn-prid=${daveToken}`,
+      headerParams: ';+sip.instance="<urn:uuid:6f2c1a3e-0000-4000-8000-0000000ca401>"',
+    };
+    const key = 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-0000000ca401>';
+    const asleep = await phone(a!);
+    expect((await asleep.register('dave', 'through', davePush)).status).toBe(200);
+    const registered = locations(a!).get('dave', key)!;
+
+    const tcp = await createTcpTransport({ host: '127.0.0.1', port: 0 });
+    const received: SipRequest[] = [];
+    // Serves the transport's incoming messages from its construction on.
+    new TransactionLayer({
+      transports: [tcp],
+      onRequest: (request, tx) => {
+        received.push(request);
+        if (request.method === 'INVITE' && tx) {
+          tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:dave@127.0.0.1:${tcp.local.port};transport=tcp>` }] });
+        } else if (tx) tx.reply(200);
+      },
+    });
+    try {
+      // What another process publishes for a phone that re-registered there over TCP: the flow
+      // is that process's connection, the Contact is where the phone listens.
+      const reRegisteredOverTcp = (contactPort: number): string =>
+        JSON.stringify({
+          v: 1,
+          from: 'another-process',
+          kind: 'register',
+          device: {
+            ...registered,
+            target: `sip:dave@127.0.0.1:${contactPort};transport=tcp`,
+            targetPort: contactPort,
+            contact: `<sip:dave@127.0.0.1:${contactPort};transport=tcp>`,
+            flow: { transport: 'tcp', address: '127.0.0.1', port: 1 },
+            updatedAt: Date.now(),
+          },
+        });
+
+      const caller = await phone(a!);
+      const invite = caller.inviteRequest('dave', 'replication-tcp@127.0.0.1');
+      const answered = caller.send(invite);
+      await eventually('the FCM push to dave', () => fcmSim.deliveries({ token: daveToken })[0]);
+      await redis.publish(channel, reRegisteredOverTcp(tcp.local.port));
+      const response = await answered;
+      expect(response.status).toBe(200);
+      await caller.layer.sendRaw(createAckFor2xx(invite, response, { transport: 'UDP', host: '127.0.0.1', port: caller.port }), caller.bridge);
+      expect((await caller.send(bye(invite, response, caller))).status).toBe(200);
+      expect(received.map((r) => r.method)).toEqual(['INVITE', 'ACK', 'BYE']);
+      for (const request of received) expect(getVias(request)[0]).toMatchObject({ transport: 'TCP', port: a!.sip.port });
+
+      const second = caller.inviteRequest('dave', 'replication-tcp-2@127.0.0.1');
+      const failed = caller.send(second);
+      await eventually('the second FCM push to dave', () => fcmSim.deliveries({ token: daveToken })[1]);
+      await redis.publish(channel, reRegisteredOverTcp(await freePort()));
+      expect((await failed).status).toBe(480);
+      expect(received.filter((r) => r.method === 'INVITE')).toHaveLength(1);
+    } finally {
+      await tcp.close();
+    }
   });
 
   it('closes its replication connections on stop', { timeout: 20_000 }, async () => {
