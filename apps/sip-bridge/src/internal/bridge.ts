@@ -38,6 +38,7 @@ import { Metrics, serveMetrics } from './metrics.js';
 import { Notifier } from './notifier.js';
 import { hasToTag, Proxy, type LocalAddress } from './proxy.js';
 import { Registrar } from './registrar.js';
+import { LocationReplicator } from './replication.js';
 import { transportsFromConfig } from './transports.js';
 
 /** Injection tokens of the composition root; replace any of them with `overrides`. */
@@ -62,6 +63,11 @@ export const TOKENS = {
   LocalAddress: Symbol('LocalAddress'),
   /** The opened postgres store (PostgresDatabase); startBridge opens it when the config names one. */
   Database: Symbol('Database'),
+  /**
+   * The LocationReplicator sharing registrations with other bridge processes through Redis
+   * pub/sub, or null (no Redis ephemeral engine: registrations stay in this process).
+   */
+  Replication: Symbol('Replication'),
   /** What the bridge built from its config and must close on stop (Resources). */
   Resources: Symbol('Resources'),
 } as const;
@@ -202,6 +208,19 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
     return new InMemoryMissedCallStore({ clock });
   });
   singleton(c, TOKENS.Locations, () => new LocationService());
+  singleton<LocationReplicator | null>(c, TOKENS.Replication, (r) => {
+    if (ephemeral.engine !== 'redis') return null;
+    const replicator = new LocationReplicator(
+      redisOptions(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-locations`),
+      ephemeral.prefix,
+      r.resolve(TOKENS.Locations),
+      new Set(config.users.map((u) => u.username)),
+      r.resolve(TOKENS.Logger),
+      r.resolve(TOKENS.Metrics),
+    );
+    resources(r).add(() => replicator.close());
+    return replicator;
+  });
   singleton(
     c,
     TOKENS.Relay,
@@ -366,6 +385,13 @@ async function listen(c: DependencyContainer, config: BridgeConfig, clock: Clock
   });
   c.register(TOKENS.SipLayer, { useValue: layer });
   relay.start();
+  const replicator = c.resolve<LocationReplicator | null>(TOKENS.Replication);
+  if (replicator) {
+    registrar.onDeviceRegistered((device) => replicator.publish('register', device));
+    registrar.onDeviceUnregistered((device) => replicator.publish('unregister', device));
+    replicator.onPeerDeviceRegistered((device) => proxy.ringWaitingCalls(device));
+    replicator.start();
+  }
 
   let metricsServer: Server | undefined;
   let metricsPort: number | undefined;

@@ -132,8 +132,22 @@ export class Proxy {
     this.updateGauge();
   }
 
-  /** A device registered (after authentication): ring it in every call waiting for it. */
+  /**
+   * A device registered here (after authentication): ring it in every call waiting for it, and
+   * push its missed calls.
+   */
   deviceRegistered(device: Device): void {
+    this.ringWaitingCalls(device);
+    if (device.push) {
+      this.notifier.deviceReturned(device.user).catch((error: unknown) => this.log.error({ err: error }, 'missed-calls push failed'));
+    }
+  }
+
+  /**
+   * Rings `device` in every call here waiting for it. Alone (without the missed-calls push) for a
+   * device that registered at another bridge process: that process pushes the missed calls, once.
+   */
+  ringWaitingCalls(device: Device): void {
     for (const call of this.calls.values()) {
       if (call.state !== 'ringing' || call.facts.user !== device.user) continue;
       if (call.forwarded.has(device.key)) continue;
@@ -142,9 +156,6 @@ export class Proxy {
       this.forward(call, device, 're-register');
     }
     this.updateGauge();
-    if (device.push) {
-      this.notifier.deviceReturned(device.user).catch((error: unknown) => this.log.error({ err: error }, 'missed-calls push failed'));
-    }
   }
 
   /** The caller cancelled (the CANCEL itself was answered 200 by the transaction layer). */

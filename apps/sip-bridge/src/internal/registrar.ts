@@ -39,6 +39,7 @@ class RegisterRefusal extends Error {
  */
 export class Registrar {
   private readonly listeners: DeviceListener[] = [];
+  private readonly removalListeners: DeviceListener[] = [];
 
   constructor(
     private readonly config: BridgeConfig,
@@ -52,6 +53,11 @@ export class Registrar {
 
   onDeviceRegistered(listener: DeviceListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Told about every device an authenticated REGISTER removed (Expires: 0 or `Contact: *`). */
+  onDeviceUnregistered(listener: DeviceListener): void {
+    this.removalListeners.push(listener);
   }
 
   /** `Feature-Caps` of a REGISTER 2xx or 555 (RFC 8599 §5.2): the push services served here. */
@@ -75,7 +81,7 @@ export class Registrar {
       return;
     }
     try {
-      const changed = await this.apply(request, auth.username, from);
+      const { registered, removed } = await this.apply(request, auth.username, from);
       const now = this.clock.now();
       const contacts = this.locations
         .devices(auth.username, now)
@@ -83,15 +89,8 @@ export class Registrar {
         .map((d) => ({ name: 'Contact', value: `${d.contact};expires=${Math.ceil((d.expiresAt - now) / 1000)}` }));
       tx.reply(200, 'OK', { headers: [...contacts, this.featureCaps] });
       this.metrics.set('sip_bridge_push_bindings', this.locations.pushDeviceCount);
-      for (const device of changed) {
-        for (const listener of this.listeners) {
-          try {
-            listener(device);
-          } catch (error) {
-            this.log.error({ err: error }, 'device listener failed');
-          }
-        }
-      }
+      this.tell(this.removalListeners, removed);
+      this.tell(this.listeners, registered);
     } catch (error) {
       if (error instanceof RegisterRefusal) {
         const headers = error.status === 555 ? [this.featureCaps] : error.status === 423 ? [{ name: 'Min-Expires', value: String(this.config.registration.minExpires) }] : [];
@@ -102,21 +101,34 @@ export class Registrar {
     }
   }
 
+  private tell(listeners: DeviceListener[], devices: Device[]): void {
+    for (const device of devices) {
+      for (const listener of listeners) {
+        try {
+          listener(device);
+        } catch (error) {
+          this.log.error({ err: error }, 'device listener failed');
+        }
+      }
+    }
+  }
+
   private refused(tx: ServerTransaction, status: number, reason: string, detail: string, headers: SipHeader[] = []): void {
     this.metrics.inc('sip_bridge_register_rejections_total', { status: String(status) });
     this.log.info({ status, detail }, 'REGISTER refused');
     tx.reply(status, reason, { headers });
   }
 
-  /** Applies the REGISTER; returns the devices it (re-)registered. */
-  private async apply(request: SipRequest, user: string, from: Endpoint): Promise<Device[]> {
+  /** Applies the REGISTER; returns the devices it (re-)registered and those it removed. */
+  private async apply(request: SipRequest, user: string, from: Endpoint): Promise<{ registered: Device[]; removed: Device[] }> {
     const contacts = getContacts(request);
     const headerExpires = parseExpires(getHeader(request, 'Expires'));
     if (contacts === '*') {
       if (headerExpires !== 0) throw new RegisterRefusal(400, 'Bad Request (wildcard Contact needs Expires: 0)');
-      for (const device of this.locations.removeAll(user)) await this.forget(device);
+      const removed = this.locations.removeAll(user);
+      for (const device of removed) await this.forget(device);
       this.metrics.inc('sip_bridge_registrations_total', { result: 'unregistered' });
-      return [];
+      return { registered: [], removed };
     }
     const mpush = getHeader(request, 'X-MPUSH');
     const planned = contacts.map((contact) => {
@@ -126,11 +138,15 @@ export class Registrar {
     });
     const now = this.clock.now();
     const registered: Device[] = [];
+    const unregistered: Device[] = [];
     for (const { contact, expires, push } of planned) {
       const key = deviceKey(contact, push);
       if (expires === 0) {
         const removed = this.locations.remove(user, key);
-        if (removed) await this.forget(removed);
+        if (removed) {
+          await this.forget(removed);
+          unregistered.push(removed);
+        }
         this.metrics.inc('sip_bridge_registrations_total', { result: 'unregistered' });
         this.log.info({ user, key: removedKey(key), bindingId: removed?.push?.bindingId }, 'device unregistered');
         continue;
@@ -180,7 +196,7 @@ export class Registrar {
         previous ? 'device re-registered' : 'device registered',
       );
     }
-    return registered;
+    return { registered, removed: unregistered };
   }
 
   private async forget(device: Device): Promise<void> {

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { BINDING_ORIGINS, PROVIDERS, type BindingOrigin, type Provider } from '@pushrelay/core';
+import type { Endpoint, TransportProtocol } from '@pushrelay/sip';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Device, LocationService } from './locations.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+export type LocationEventKind = 'register' | 'unregister';
+
+/** What one bridge process tells the others after a REGISTER it accepted. */
+export interface LocationEvent {
+  v: 1;
+  /** The publishing process; a process ignores what it published itself. */
+  from: string;
+  kind: LocationEventKind;
+  device: Device;
+}
+
+/** Called for a device another process registered, after it is in the local LocationService. */
+export type PeerDeviceListener = (device: Device) => void;
+
+const KINDS: readonly LocationEventKind[] = ['register', 'unregister'];
+const TRANSPORTS: readonly TransportProtocol[] = ['udp', 'tcp', 'tls'];
+// A Device is a few hundred bytes; anything far larger is not from a bridge.
+const MAX_MESSAGE_BYTES = 16 * 1024;
+const MAX_TEXT = 2048;
+const CLOSE_GRACE_MS = 1000;
+
+export function locationsChannel(prefix: string): string {
+  return `${prefix}:sip-bridge:locations`;
+}
+
+/**
+ * Replicates this process's registrations to the other bridge processes on the same Redis and
+ * prefix, and theirs into this process's LocationService, so that whichever process holds a call
+ * can ring a phone that re-registered elsewhere. Pub/sub is fire-and-forget: a process that is
+ * down or disconnected misses events and learns the device at its next REGISTER refresh.
+ */
+export class LocationReplicator {
+  /** Random per instance: two bridges in one OS process must still tell each other apart. */
+  readonly id = randomUUID();
+  private readonly channel: string;
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly listeners: PeerDeviceListener[] = [];
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    connection: RedisOptions,
+    prefix: string,
+    private readonly locations: LocationService,
+    private readonly users: ReadonlySet<string>,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.channel = locationsChannel(prefix);
+    const options: RedisOptions = { ...connection, connectionName: `${prefix}:sip-bridge-locations` };
+    // lazyConnect: composing the bridge opens nothing; start() does.
+    this.publisher = new Redis({ ...options, lazyConnect: true });
+    this.subscriber = new Redis({ ...options, lazyConnect: true });
+    for (const client of [this.publisher, this.subscriber]) {
+      // ioredis reconnects by itself; without a listener an unreachable Redis would be an uncaught 'error'.
+      client.on('error', (error: Error) => this.log.warn({ err: error }, 'location replication: Redis error'));
+    }
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) this.receive(message);
+    });
+  }
+
+  onPeerDeviceRegistered(listener: PeerDeviceListener): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Subscribes without waiting for Redis: the bridge serves SIP while Redis is away, and ioredis
+   * subscribes again after every reconnect.
+   */
+  start(): void {
+    this.subscriber.subscribe(this.channel).catch((error: unknown) => this.log.warn({ err: error }, 'location replication: subscribe failed'));
+  }
+
+  /** Fire-and-forget: a failed publish is logged, never fails the REGISTER that caused it. */
+  publish(kind: LocationEventKind, device: Device): void {
+    if (this.closing) return;
+    const { transport, address, port } = device.flow;
+    // Without the connection id: it names a socket of this process, in another it would pick a wrong flow.
+    const event: LocationEvent = { v: 1, from: this.id, kind, device: { ...device, flow: { transport, address, port } } };
+    this.publisher.publish(this.channel, JSON.stringify(event)).then(
+      () => this.metrics.inc('sip_bridge_location_events_total', { direction: 'published', kind }),
+      (error: unknown) => this.log.warn({ err: error, kind }, 'location replication: publish failed'),
+    );
+  }
+
+  private receive(message: string): void {
+    let event: LocationEvent | undefined;
+    try {
+      event = message.length <= MAX_MESSAGE_BYTES ? parseLocationEvent(JSON.parse(message) as unknown) : undefined;
+    } catch {
+      event = undefined;
+    }
+    if (!event) {
+      this.metrics.inc('sip_bridge_location_events_total', { direction: 'received', kind: 'invalid' });
+      this.log.warn({ bytes: message.length }, 'location replication: malformed message dropped');
+      return;
+    }
+    if (event.from === this.id) return;
+    if (!this.users.has(event.device.user)) {
+      this.metrics.inc('sip_bridge_location_events_total', { direction: 'received', kind: 'invalid' });
+      this.log.warn({ kind: event.kind }, 'location replication: message for a user not configured here dropped');
+      return;
+    }
+    this.metrics.inc('sip_bridge_location_events_total', { direction: 'received', kind: event.kind });
+    const device = reachableFromHere(event.device);
+    if (event.kind === 'unregister') {
+      this.locations.remove(device.user, device.key);
+    } else {
+      this.locations.put(device);
+      for (const listener of this.listeners) {
+        try {
+          listener(device);
+        } catch (error) {
+          this.log.error({ err: error }, 'peer device listener failed');
+        }
+      }
+    }
+    this.metrics.set('sip_bridge_push_bindings', this.locations.pushDeviceCount);
+  }
+
+  /** Quits both connections, cutting them if Redis does not answer in time. */
+  close(): Promise<void> {
+    return (this.closing ??= Promise.all([this.publisher, this.subscriber].map(quitBounded)).then(() => undefined));
+  }
+}
+
+async function quitBounded(client: Redis): Promise<void> {
+  if (client.status === 'wait' || client.status === 'end') {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([client.quit().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+  clearTimeout(timer);
+  client.disconnect();
+}
+
+/**
+ * The phone's TCP/TLS connection lives in the process that got its REGISTER: here the device can
+ * only be reached by opening a new connection, which goes to its Contact address (where a phone
+ * that accepts connections listens), not to the source port of a flow this process does not own.
+ * UDP needs no connection: the flow address works from any socket the phone's NAT lets through.
+ */
+export function reachableFromHere(device: Device): Device {
+  if (device.flow.transport === 'udp') return device;
+  return { ...device, flow: { transport: device.flow.transport, address: device.targetHost, port: device.targetPort } };
+}
+
+/** The event, if `value` is exactly a well-formed one; anything else is undefined. */
+export function parseLocationEvent(value: unknown): LocationEvent | undefined {
+  if (!isRecord(value) || !hasOnlyKeys(value, ['v', 'from', 'kind', 'device'])) return undefined;
+  if (value['v'] !== 1 || !isText(value['from']) || !KINDS.includes(value['kind'] as LocationEventKind)) return undefined;
+  const device = parseDevice(value['device']);
+  if (!device) return undefined;
+  return { v: 1, from: value['from'], kind: value['kind'] as LocationEventKind, device };
+}
+
+const DEVICE_KEYS = ['key', 'user', 'target', 'targetHost', 'targetPort', 'contact', 'flow', 'expiresAt', 'push', 'instance', 'updatedAt'];
+
+function parseDevice(value: unknown): Device | undefined {
+  if (!isRecord(value) || !hasOnlyKeys(value, DEVICE_KEYS)) return undefined;
+  const { key, user, target, targetHost, targetPort, contact, expiresAt, updatedAt, instance } = value;
+  if (!isText(key) || !isText(user) || !isText(target) || !isText(targetHost) || !isText(contact)) return undefined;
+  if (!isPort(targetPort) || !isTime(expiresAt) || !isTime(updatedAt)) return undefined;
+  if (instance !== undefined && !isText(instance)) return undefined;
+  const flow = parseFlow(value['flow']);
+  if (!flow) return undefined;
+  const device: Device = { key, user, target, targetHost, targetPort, contact, flow, expiresAt, updatedAt };
+  if (value['push'] !== undefined) {
+    const push = value['push'];
+    if (!isRecord(push) || !hasOnlyKeys(push, ['bindingId', 'provider', 'origin'])) return undefined;
+    if (!isText(push['bindingId']) || !PROVIDERS.includes(push['provider'] as Provider) || !BINDING_ORIGINS.includes(push['origin'] as BindingOrigin)) {
+      return undefined;
+    }
+    device.push = { bindingId: push['bindingId'], provider: push['provider'] as Provider, origin: push['origin'] as BindingOrigin };
+  }
+  if (instance !== undefined) device.instance = instance;
+  return device;
+}
+
+function parseFlow(value: unknown): Endpoint | undefined {
+  if (!isRecord(value) || !hasOnlyKeys(value, ['transport', 'address', 'port'])) return undefined;
+  const { transport, address, port } = value;
+  if (!TRANSPORTS.includes(transport as TransportProtocol) || !isText(address) || !isPort(port)) return undefined;
+  return { transport: transport as TransportProtocol, address, port };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hasOnlyKeys(value: Record<string, unknown>, allowed: readonly string[]): boolean {
+  return Object.keys(value).every((k) => allowed.includes(k));
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_TEXT;
+}
+
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) <= 65535;
+}
+
+function isTime(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}

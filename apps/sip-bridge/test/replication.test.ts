@@ -1,0 +1,329 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallNotification, MissedCallStore } from '@pushrelay/core';
+import {
+  createAckFor2xx,
+  createCancel,
+  createRequest,
+  createTcpTransport,
+  getContacts,
+  getHeader,
+  getHeaders,
+  getVias,
+  TransactionLayer,
+  type SipRequest,
+  type SipResponse,
+} from '@pushrelay/sip';
+import { probeTcp, requireService, startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { startBridge, TOKENS, type Device, type RunningBridge } from '../src/index.js';
+import type { LocationService } from '../src/internal/locations.js';
+import { TestPhone } from './phone.js';
+import { freePort } from './support.js';
+
+const REDIS_URL = 'redis://127.0.0.1:6379/0';
+const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const redisService = await requireService('Redis on 127.0.0.1:6379', () => probeTcp(6379));
+const postgresService = await requireService('PostgreSQL on 127.0.0.1:5432', () => probeTcp(5432));
+
+const TOKEN = 'fcm-alice-token:APA91bReplication_0123456789';
+const PUSH = {
+  contactParams: `;pn-provider=fcm;pn-param=replication-project;pn-prid=${TOKEN}`,
+  headerParams: ';+sip.instance="<urn:uuid:6f2c1a3e-0000-4000-8000-00000000b21d>"',
+};
+const DEVICE_KEY = 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-00000000b21d>';
+
+async function eventually<T>(what: string, read: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe.skipIf(!redisService.available || !postgresService.available)('sip-bridge processes sharing Redis replicate registrations', () => {
+  const unique = `${process.pid}_${Date.now().toString(36)}`;
+  const prefix = `sip-bridge-repl-${unique}`;
+  const schema = `sip_bridge_repl_${unique}`.toLowerCase();
+  const channel = `${prefix}:sip-bridge:locations`;
+  const redis = new Redis(REDIS_URL, { lazyConnect: true });
+  const db = new pg.Client({ connectionString: POSTGRES_URL });
+  const phones: TestPhone[] = [];
+  const accepted: CallNotification[] = [];
+  let fcmSim: FcmSimulator;
+  let a: RunningBridge | undefined;
+  let b: RunningBridge | undefined;
+
+  function start(): Promise<RunningBridge> {
+    return startBridge({
+      config: {
+        domain: '127.0.0.1',
+        listen: { host: '127.0.0.1', port: 0 },
+        users: [{ username: 'alice', password: 'wonderland' }, { username: 'carol', password: 'looking-glass' }, { username: 'dave', password: 'through' }],
+        calls: { ringTimeoutMs: 10_000, pushWaitMs: 8000 },
+        metrics: null,
+        log: { level: 'silent' },
+        shutdownTimeoutMs: 3000,
+        store: { engine: 'postgres', url: POSTGRES_URL, schema },
+        queue: { engine: 'bullmq', redis: REDIS_URL, prefix, concurrency: 4 },
+        ephemeral: { engine: 'redis', redis: REDIS_URL, prefix },
+        fcm: { credentials: [{ serviceAccount: fcmSim.createServiceAccount('replication-project') }], baseUrl: fcmSim.baseUrl, ca: fcmSim.ca },
+      },
+    });
+  }
+
+  beforeAll(async () => {
+    await Promise.all([redis.connect(), db.connect()]);
+    fcmSim = await startFcmSimulator();
+    // One after the other: both would otherwise race to create the schema.
+    a = await start();
+    b = await start();
+    for (const bridge of [a, b]) bridge.relay.events.on('accepted', ({ notification }) => accepted.push(notification));
+    // Pub/sub keeps nothing for a subscriber that is not there yet.
+    await eventually('both bridges subscribed', async () => {
+      const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
+      return Number(count) >= 2 ? true : undefined;
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const p of phones) await p.close();
+    await Promise.all([a?.stop(), b?.stop()]);
+    await fcmSim?.close();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    redis.disconnect();
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => db.end());
+  }, 30_000);
+
+  async function phone(bridge: RunningBridge): Promise<TestPhone> {
+    const p = await TestPhone.start(bridge.sip.port);
+    phones.push(p);
+    return p;
+  }
+
+  const locations = (bridge: RunningBridge): LocationService => bridge.container.resolve<LocationService>(TOKENS.Locations);
+  const invalid = (bridge: RunningBridge): number => bridge.metrics.get('sip_bridge_location_events_total', { direction: 'received', kind: 'invalid' });
+
+  function bye(invite: SipRequest, answer: SipResponse, caller: TestPhone): SipRequest {
+    const contacts = getContacts(answer);
+    if (contacts === '*' || !contacts[0]) throw new Error('the 200 has no Contact');
+    return createRequest({
+      method: 'BYE',
+      uri: `sip:${contacts[0].uri.user}@${contacts[0].uri.host}:${contacts[0].uri.port}`,
+      from: getHeader(invite, 'From')!,
+      to: getHeader(answer, 'To')!,
+      callId: getHeader(invite, 'Call-ID')!,
+      cseq: 2,
+      via: { transport: 'UDP', host: '127.0.0.1', port: caller.port },
+      headers: getHeaders(answer, 'Record-Route').reverse().map((value) => ({ name: 'Route', value })),
+    });
+  }
+
+  it('drops malformed messages on the channel and keeps both bridges working', { timeout: 20_000 }, async () => {
+    const device: Device = {
+      key: 'instance:<urn:uuid:00000000-0000-4000-8000-000000000001>',
+      user: 'carol',
+      target: 'sip:carol@127.0.0.1:5070;transport=tcp',
+      targetHost: '127.0.0.1',
+      targetPort: 5070,
+      contact: '<sip:carol@127.0.0.1:5070;transport=tcp>',
+      flow: { transport: 'tcp', address: '127.0.0.1', port: 40123 },
+      expiresAt: Date.now() + 3_600_000,
+      updatedAt: Date.now(),
+      push: { bindingId: 'b-1', provider: 'fcm', origin: 'sip-rfc8599' },
+    };
+    const event = (kind: string, d: unknown): string => JSON.stringify({ v: 1, from: 'another-process', kind, device: d });
+    const garbage = [
+      'not json',
+      '[]',
+      'null',
+      JSON.stringify({ v: 1 }),
+      JSON.stringify({ v: 2, from: 'another-process', kind: 'register', device }),
+      event('refresh', device),
+      event('register', { ...device, flow: { ...device.flow, transport: 'sctp' } }),
+      event('register', { ...device, flow: { ...device.flow, port: 70000 } }),
+      event('register', { ...device, push: { ...device.push, provider: 'webpush' } }),
+      event('register', { ...device, push: { ...device.push, origin: 'elsewhere' } }),
+      event('register', { ...device, expiresAt: 'tomorrow' }),
+      event('register', { ...device, user: '' }),
+      event('register', { ...device, extra: true }),
+      event('register', { ...device, user: 'mallory' }),
+      'x'.repeat(20_000),
+    ];
+    for (const message of garbage) await redis.publish(channel, message);
+    // Published on one connection, so delivered in order: once this one is applied, the garbage was seen.
+    await redis.publish(channel, event('register', device));
+    for (const bridge of [a!, b!]) {
+      const replicated = await eventually('the valid TCP device on both bridges', () => locations(bridge).get('carol', device.key));
+      expect(invalid(bridge)).toBe(garbage.length);
+      // A TCP flow belongs to the process that got the REGISTER: here the Contact address is dialled.
+      expect(replicated.flow).toEqual({ transport: 'tcp', address: '127.0.0.1', port: 5070 });
+      expect(replicated.push).toEqual(device.push);
+    }
+    await redis.publish(channel, event('unregister', device));
+    for (const bridge of [a!, b!]) await eventually('the TCP device removed', () => (locations(bridge).get('carol', device.key) ? undefined : true));
+
+    // Both still serve SIP.
+    for (const bridge of [a!, b!]) expect((await (await phone(bridge)).register('carol', 'looking-glass')).status).toBe(200);
+  });
+
+  it('rings a phone that re-registered at another process from the process holding its call, once, and routes ACK and BYE through it', { timeout: 30_000 }, async () => {
+    const asleep = await phone(a!);
+    expect((await asleep.register('alice', 'wonderland', PUSH)).status).toBe(200);
+    await eventually('the device replicated to B', () => locations(b!).get('alice', DEVICE_KEY));
+
+    const caller = await phone(a!);
+    const invite = caller.inviteRequest('alice', 'replication-call@127.0.0.1');
+    const answered = caller.send(invite);
+    const push = await eventually('the FCM push', () => fcmSim.deliveries({ token: TOKEN })[0]);
+    expect(push.payload).toMatchObject({ data: { type: 'invite' } });
+
+    const woken = await phone(b!);
+    expect((await woken.register('alice', 'wonderland', PUSH)).status).toBe(200);
+    const response = await answered;
+    expect(response.status).toBe(200);
+    expect(getHeaders(response, 'Record-Route')).toEqual([`<sip:127.0.0.1:${a!.sip.port};lr>`]);
+    expect(woken.invites()).toHaveLength(1);
+    expect(woken.invites()[0]!.uri).toBe(`sip:alice@127.0.0.1:${woken.port}`);
+    expect(getVias(woken.invites()[0]!)[0]!.port).toBe(a!.sip.port);
+    expect(asleep.invites()).toHaveLength(0);
+
+    await caller.layer.sendRaw(createAckFor2xx(invite, response, { transport: 'UDP', host: '127.0.0.1', port: caller.port }), caller.bridge);
+    await eventually('the ACK at the phone', () => woken.received.find((r) => r.method === 'ACK'));
+    expect((await caller.send(bye(invite, response, caller))).status).toBe(200);
+    expect(woken.received.map((r) => r.method)).toEqual(['INVITE', 'ACK', 'BYE']);
+    for (const request of woken.received) expect(getVias(request)[0]!.port).toBe(a!.sip.port);
+
+    expect(a!.metrics.get('sip_bridge_forwarded_invites_total', { reason: 're-register' })).toBe(1);
+    expect(b!.metrics.get('sip_bridge_forwarded_invites_total', { reason: 're-register' })).toBe(0);
+    expect(b!.metrics.get('sip_bridge_forwarded_invites_total', { reason: 'direct' })).toBe(0);
+    expect(a!.metrics.get('sip_bridge_calls_total', { status: '2xx' })).toBe(1);
+    expect(b!.metrics.get('sip_bridge_calls_total', { status: '2xx' })).toBe(0);
+    expect(accepted.map((n) => n.type)).toEqual(['incoming_call']);
+    expect(fcmSim.deliveries({ token: TOKEN })).toHaveLength(1);
+
+    // An un-REGISTER at B removes the device at A too.
+    expect((await woken.register('alice', 'wonderland', { ...PUSH, expires: 0 })).status).toBe(200);
+    await eventually('the device removed at A', () => (locations(a!).get('alice', DEVICE_KEY) ? undefined : true));
+    expect(locations(b!).get('alice', DEVICE_KEY)).toBeUndefined();
+  });
+
+  /** Counts the missed-calls lookups of a bridge, on its real store. */
+  function countTakes(bridge: RunningBridge): { count: number } {
+    const store = bridge.container.resolve<MissedCallStore>(TOKENS.MissedCallStore);
+    const take = store.take.bind(store);
+    const counter = { count: 0 };
+    store.take = (...args) => {
+      counter.count++;
+      return take(...args);
+    };
+    return counter;
+  }
+
+  it('pushes the missed calls once, from the process that got the REGISTER', { timeout: 30_000 }, async () => {
+    const before = fcmSim.deliveries({ token: TOKEN }).length;
+    const asleep = await phone(a!);
+    expect((await asleep.register('alice', 'wonderland', PUSH)).status).toBe(200);
+    await eventually('the device replicated to B', () => locations(b!).get('alice', DEVICE_KEY));
+    const caller = await phone(a!);
+    const invite = caller.inviteRequest('alice', 'replication-missed@127.0.0.1');
+    const final = caller.send(invite);
+    await eventually('the FCM push of the call', () => fcmSim.deliveries({ token: TOKEN })[before]);
+    // The caller gives up before the phone is back: the call is missed.
+    expect((await caller.send(createCancel(invite))).status).toBe(200);
+    expect((await final).status).toBe(487);
+    await eventually('the missed call in Redis', async () => ((await redis.exists(`${prefix}:missed:{default:alice}:data`)) ? true : undefined));
+    const takesAtA = countTakes(a!);
+    const takesAtB = countTakes(b!);
+
+    const woken = await phone(b!);
+    expect((await woken.register('alice', 'wonderland', PUSH)).status).toBe(200);
+    await eventually('the missed_calls push', () => (accepted.some((n) => n.type === 'missed_calls') ? true : undefined));
+    expect(takesAtB.count).toBe(1);
+    // Once A has applied B's REGISTER, it must not have looked for missed calls itself.
+    await eventually('B\'s REGISTER applied at A', () => (locations(a!).get('alice', DEVICE_KEY)?.flow.port === woken.port ? true : undefined));
+    expect(takesAtA.count).toBe(0);
+    expect(accepted.filter((n) => n.type === 'missed_calls')).toHaveLength(1);
+    expect(woken.invites()).toHaveLength(0);
+  });
+
+  it('reaches a device that registered over TCP at another process through a new connection to its Contact, and fails the branch when nothing listens there', { timeout: 30_000 }, async () => {
+    const daveToken = 'fcm-dave-token:APA91bReplication_9876543210';
+    const davePush = {
+      contactParams: `;pn-provider=fcm;pn-param=replication-project;pn-prid=${daveToken}`,
+      headerParams: ';+sip.instance="<urn:uuid:6f2c1a3e-0000-4000-8000-0000000ca401>"',
+    };
+    const key = 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-0000000ca401>';
+    const asleep = await phone(a!);
+    expect((await asleep.register('dave', 'through', davePush)).status).toBe(200);
+    const registered = locations(a!).get('dave', key)!;
+
+    const tcp = await createTcpTransport({ host: '127.0.0.1', port: 0 });
+    const received: SipRequest[] = [];
+    // Serves the transport's incoming messages from its construction on.
+    new TransactionLayer({
+      transports: [tcp],
+      onRequest: (request, tx) => {
+        received.push(request);
+        if (request.method === 'INVITE' && tx) {
+          tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:dave@127.0.0.1:${tcp.local.port};transport=tcp>` }] });
+        } else if (tx) tx.reply(200);
+      },
+    });
+    try {
+      // What another process publishes for a phone that re-registered there over TCP: the flow
+      // is that process's connection, the Contact is where the phone listens.
+      const reRegisteredOverTcp = (contactPort: number): string =>
+        JSON.stringify({
+          v: 1,
+          from: 'another-process',
+          kind: 'register',
+          device: {
+            ...registered,
+            target: `sip:dave@127.0.0.1:${contactPort};transport=tcp`,
+            targetPort: contactPort,
+            contact: `<sip:dave@127.0.0.1:${contactPort};transport=tcp>`,
+            flow: { transport: 'tcp', address: '127.0.0.1', port: 1 },
+            updatedAt: Date.now(),
+          },
+        });
+
+      const caller = await phone(a!);
+      const invite = caller.inviteRequest('dave', 'replication-tcp@127.0.0.1');
+      const answered = caller.send(invite);
+      await eventually('the FCM push to dave', () => fcmSim.deliveries({ token: daveToken })[0]);
+      await redis.publish(channel, reRegisteredOverTcp(tcp.local.port));
+      const response = await answered;
+      expect(response.status).toBe(200);
+      await caller.layer.sendRaw(createAckFor2xx(invite, response, { transport: 'UDP', host: '127.0.0.1', port: caller.port }), caller.bridge);
+      expect((await caller.send(bye(invite, response, caller))).status).toBe(200);
+      expect(received.map((r) => r.method)).toEqual(['INVITE', 'ACK', 'BYE']);
+      for (const request of received) expect(getVias(request)[0]).toMatchObject({ transport: 'TCP', port: a!.sip.port });
+
+      const second = caller.inviteRequest('dave', 'replication-tcp-2@127.0.0.1');
+      const failed = caller.send(second);
+      await eventually('the second FCM push to dave', () => fcmSim.deliveries({ token: daveToken })[1]);
+      await redis.publish(channel, reRegisteredOverTcp(await freePort()));
+      expect((await failed).status).toBe(480);
+      expect(received.filter((r) => r.method === 'INVITE')).toHaveLength(1);
+    } finally {
+      await tcp.close();
+    }
+  });
+
+  it('closes its replication connections on stop', { timeout: 20_000 }, async () => {
+    const named = async (): Promise<string[]> =>
+      ((await redis.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${prefix}:sip-bridge-locations`));
+    expect((await named()).length).toBeGreaterThanOrEqual(2);
+    await Promise.all([a!.stop(), b!.stop()]);
+    a = b = undefined;
+    expect(await eventually('the replication connections closed', async () => ((await named()).length === 0 ? [] : undefined))).toEqual([]);
+  });
+});
