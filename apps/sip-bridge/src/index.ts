@@ -1,4 +1,4 @@
-export { startBridge, composeBridge, redisOptions, Resources, TOKENS } from './internal/bridge.js';
+export { startBridge, composeBridge, Resources, TOKENS } from './internal/bridge.js';
 export type { BridgeOptions, RunningBridge } from './internal/bridge.js';
 export { loadConfig, resolveConfig, applyEnvOverrides, redactedConfig, ENV_PREFIX } from './internal/config.js';
 export type { BridgeConfig, BridgeConfigInput, EphemeralConfig, QueueConfig, SipUser, StoreConfig } from './internal/config.js';

@@ -21,9 +21,8 @@ import {
 } from '@pushrelay/core';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
 import { PostgresBindingStore, PostgresDatabase, PostgresMissedCallStore, PostgresReportStore } from '@pushrelay/store-postgres';
-import { RedisDedupe, RedisMissedCallStore } from '@pushrelay/store-redis';
+import { RedisDedupe, RedisMissedCallStore, redisOptionsFromUrl } from '@pushrelay/store-redis';
 import { openSqliteStores } from '@pushrelay/store-sqlite';
-import type { RedisOptions } from 'ioredis';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { TenantDirectory } from './auth.js';
 import { ConfigError, type GatewayConfig } from './config.js';
@@ -84,30 +83,12 @@ export async function openStores(config: GatewayConfig, clock: Clock = systemClo
   };
 }
 
-/**
- * ioredis options from a redis:// URL. Every connection is named `<prefix>:...` so an operator
- * (or a test) can tell this deployment's clients apart in CLIENT LIST.
- */
-export function redisOptions(url: string, connectionName: string): RedisOptions {
-  const u = new URL(url);
-  const db = Number(u.pathname.replace(/^\//, '') || 0);
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(u.port || 6379),
-    db: Number.isInteger(db) ? db : 0,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    connectionName,
-  };
-}
-
 function buildQueue(config: GatewayConfig, overrides: GatewayOverrides): Queue {
   if (overrides.queue) return overrides.queue;
   const q = config.queue;
   if (q.engine === 'bullmq') {
     return new BullMQQueue({
-      connection: redisOptions(q.redis, `${q.prefix}:gateway`),
+      connection: redisOptionsFromUrl(q.redis, `${q.prefix}:gateway`),
       prefix: q.prefix,
       concurrency: q.concurrency,
       lockDurationMs: q.lockDurationMs,
@@ -120,8 +101,8 @@ function buildQueue(config: GatewayConfig, overrides: GatewayOverrides): Queue {
 function buildEphemeral(config: GatewayConfig): EphemeralHandle {
   const e = config.ephemeral;
   if (e.engine !== 'redis') return { close: async () => {} };
-  const missedCalls = new RedisMissedCallStore({ connection: redisOptions(e.redis, `${e.prefix}:missed-calls`), prefix: e.prefix });
-  const claims = new RedisDedupe({ connection: redisOptions(e.redis, `${e.prefix}:dedupe`), prefix: e.prefix });
+  const missedCalls = new RedisMissedCallStore({ connection: redisOptionsFromUrl(e.redis, `${e.prefix}:missed-calls`), prefix: e.prefix });
+  const claims = new RedisDedupe({ connection: redisOptionsFromUrl(e.redis, `${e.prefix}:dedupe`), prefix: e.prefix });
   return {
     missedCalls,
     claims,

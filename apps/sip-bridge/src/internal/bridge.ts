@@ -22,8 +22,7 @@ import { ecssCodec } from '@pushrelay/codec-ecss';
 import { mizutechCodec } from '@pushrelay/codec-mizutech';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
 import { PostgresBindingStore, PostgresDatabase, PostgresMissedCallStore, PostgresReportStore } from '@pushrelay/store-postgres';
-import { RedisMissedCallStore } from '@pushrelay/store-redis';
-import type { RedisOptions } from 'ioredis';
+import { RedisMissedCallStore, redisOptionsFromUrl } from '@pushrelay/store-redis';
 import {
   createTcpTransport,
   createUdpTransport,
@@ -84,24 +83,6 @@ export class Resources {
     const closers = this.closers.splice(0);
     await Promise.allSettled(closers.map(async (close) => close()));
   }
-}
-
-/**
- * ioredis options from a redis:// URL, the connection named `<prefix>:<role>` so an operator can
- * tell this deployment's clients apart in CLIENT LIST.
- */
-export function redisOptions(url: string, connectionName: string): RedisOptions {
-  const u = new URL(url);
-  const db = Number(u.pathname.replace(/^\//, '') || 0);
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(u.port || 6379),
-    db: Number.isInteger(db) ? db : 0,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-    connectionName,
-  };
 }
 
 /** Whether the config's postgres store is used at all, i.e. not every store it holds was passed in. */
@@ -187,7 +168,7 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
     if (options.queue) return options.queue;
     if (queue.engine !== 'bullmq') return new InMemoryQueue({ clock });
     return new BullMQQueue({
-      connection: redisOptions(queue.redis, `${queue.prefix}:sip-bridge`),
+      connection: redisOptionsFromUrl(queue.redis, `${queue.prefix}:sip-bridge`),
       prefix: queue.prefix,
       // Not the gateway's queue name: a gateway sharing the prefix must not run the bridge's jobs
       // with its own transports, nor the bridge the gateway's.
@@ -200,7 +181,7 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
   singleton(c, TOKENS.MissedCallStore, (r) => {
     if (options.missedCalls) return options.missedCalls;
     if (ephemeral.engine === 'redis') {
-      const missed = new RedisMissedCallStore({ connection: redisOptions(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-missed-calls`), prefix: ephemeral.prefix });
+      const missed = new RedisMissedCallStore({ connection: redisOptionsFromUrl(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-missed-calls`), prefix: ephemeral.prefix });
       resources(r).add(() => missed.close());
       return missed;
     }
@@ -211,7 +192,7 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
   singleton<LocationReplicator | null>(c, TOKENS.Replication, (r) => {
     if (ephemeral.engine !== 'redis') return null;
     const replicator = new LocationReplicator(
-      redisOptions(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-locations`),
+      redisOptionsFromUrl(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-locations`),
       ephemeral.prefix,
       r.resolve(TOKENS.Locations),
       new Set(config.users.map((u) => u.username)),
