@@ -1,45 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallNotification } from '@pushrelay/core';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
-import { probeTcp, requireService, startFcmSimulator, type FcmSimulator, type SimDelivery } from '@pushrelay/testkit';
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { startFcmSimulator, type FcmSimulator, type SimDelivery } from '@pushrelay/testkit';
 import { startBridge, TOKENS, type RunningBridge } from '../src/index.js';
+import { eventually, POSTGRES_URL, postgresService, REDIS_URL, redisService, TestBackends } from './backends.js';
 import { TestPhone } from './phone.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379/0';
-const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const redisService = await requireService('Redis on 127.0.0.1:6379', () => probeTcp(6379));
-const postgresService = await requireService('PostgreSQL on 127.0.0.1:5432', () => probeTcp(5432));
 
 const TOKEN = 'fcm-alice-token:APA91bEngines_0123456789';
 // RFC 8599 parameters (ECSS-10 format): its codec also writes the missed_calls summary.
 const PUSH = { contactParams: `;pn-provider=fcm;pn-param=engines-project;pn-prid=${TOKEN}`, headerParams: ';+sip.instance="<urn:uuid:6f2c1a3e-0000-4000-8000-0000000e0a1c>"' };
 
-/** Polls `read` until it returns something other than undefined; throws what is missing after timeoutMs. */
-async function eventually<T>(what: string, read: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe.skipIf(!redisService.available || !postgresService.available)('sip-bridge on PostgreSQL, BullMQ and Redis by config', () => {
-  const unique = `${process.pid}_${Date.now().toString(36)}`;
-  const prefix = `sip-bridge-test-${unique}`;
-  const schema = `sip_bridge_test_${unique}`.toLowerCase();
-  const redis = new Redis(REDIS_URL, { lazyConnect: true });
-  const db = new pg.Client({ connectionString: POSTGRES_URL });
+  const backends = new TestBackends('test');
+  const { prefix, schema, redis, db } = backends;
   const phones: TestPhone[] = [];
   const accepted: CallNotification[] = [];
   let fcmSim: FcmSimulator;
   let bridge: RunningBridge | undefined;
 
   beforeAll(async () => {
-    await Promise.all([redis.connect(), db.connect()]);
+    await backends.connect();
     fcmSim = await startFcmSimulator();
     bridge = await startBridge({
       config: {
@@ -63,14 +44,7 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     for (const p of phones) await p.close();
     await bridge?.stop();
     await fcmSim?.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
-    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => db.end());
+    await backends.drop();
   }, 30_000);
 
   async function phone(): Promise<TestPhone> {

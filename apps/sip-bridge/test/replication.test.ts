@@ -13,18 +13,13 @@ import {
   type SipRequest,
   type SipResponse,
 } from '@pushrelay/sip';
-import { probeTcp, requireService, startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
 import { startBridge, TOKENS, type Device, type RunningBridge } from '../src/index.js';
 import type { LocationService } from '../src/internal/locations.js';
+import { eventually, POSTGRES_URL, postgresService, REDIS_URL, redisService, TestBackends } from './backends.js';
 import { TestPhone } from './phone.js';
 import { freePort } from './support.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379/0';
-const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
-const redisService = await requireService('Redis on 127.0.0.1:6379', () => probeTcp(6379));
-const postgresService = await requireService('PostgreSQL on 127.0.0.1:5432', () => probeTcp(5432));
 
 const TOKEN = 'fcm-alice-token:APA91bReplication_0123456789';
 const PUSH = {
@@ -33,23 +28,10 @@ const PUSH = {
 };
 const DEVICE_KEY = 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-00000000b21d>';
 
-async function eventually<T>(what: string, read: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe.skipIf(!redisService.available || !postgresService.available)('sip-bridge processes sharing Redis replicate registrations', () => {
-  const unique = `${process.pid}_${Date.now().toString(36)}`;
-  const prefix = `sip-bridge-repl-${unique}`;
-  const schema = `sip_bridge_repl_${unique}`.toLowerCase();
+  const backends = new TestBackends('repl');
+  const { prefix, schema, redis } = backends;
   const channel = `${prefix}:sip-bridge:locations`;
-  const redis = new Redis(REDIS_URL, { lazyConnect: true });
-  const db = new pg.Client({ connectionString: POSTGRES_URL });
   const phones: TestPhone[] = [];
   const accepted: CallNotification[] = [];
   let fcmSim: FcmSimulator;
@@ -75,7 +57,7 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
   }
 
   beforeAll(async () => {
-    await Promise.all([redis.connect(), db.connect()]);
+    await backends.connect();
     fcmSim = await startFcmSimulator();
     // One after the other: both would otherwise race to create the schema.
     a = await start();
@@ -92,14 +74,7 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     for (const p of phones) await p.close();
     await Promise.all([a?.stop(), b?.stop()]);
     await fcmSim?.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
-    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => db.end());
+    await backends.drop();
   }, 30_000);
 
   async function phone(bridge: RunningBridge): Promise<TestPhone> {
