@@ -1,9 +1,10 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBindingStore, type CallNotification } from '@pushrelay/core';
 import { createCancel, getHeader, getHeaders, type SipResponse } from '@pushrelay/sip';
 import { startBridge, type RunningBridge } from '../src/index.js';
 import { TestPhone } from './phone.js';
-import { RecordingTransport } from './support.js';
+import { freePort, RecordingTransport } from './support.js';
 
 const TOKEN = 'aa00bb11cc22dd33ee44ff5566778899aa00bb11cc22dd33ee44ff5566778899';
 const INSTANCE = ';+sip.instance="<urn:uuid:6f2c1a3e-0000-4000-8000-00000000a11c>"';
@@ -223,5 +224,33 @@ describe('proxy', () => {
     expect((await caller.send(caller.inviteRequest('alice'))).status).toBe(480);
     expect(h.bridge.metrics.get('sip_bridge_unavailable_total')).toBe(1);
     expect(h.fcm.sent).toHaveLength(1);
+  });
+});
+
+describe('startBridge failing part-way', () => {
+  it('gives its SIP port back when the metrics port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const metricsPort = (taken.address() as AddressInfo).port;
+    const sipPort = await freePort();
+    const config = {
+      domain: '127.0.0.1',
+      listen: { host: '127.0.0.1', port: sipPort },
+      users: [{ username: 'alice', password: 'wonderland' }],
+      metrics: { host: '127.0.0.1', port: metricsPort },
+      log: { level: 'silent' as const },
+    };
+    try {
+      await expect(startBridge({ config, transports: { apns: new RecordingTransport('apns') } })).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+    // Had the failed start kept its SIP sockets, this one could not bind the same port.
+    const bridge = await startBridge({ config: { ...config, metrics: null }, transports: { apns: new RecordingTransport('apns') } });
+    try {
+      expect(bridge.sip.port).toBe(sipPort);
+    } finally {
+      await bridge.stop();
+    }
   });
 });

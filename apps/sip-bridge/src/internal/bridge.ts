@@ -377,9 +377,18 @@ async function listen(c: DependencyContainer, config: BridgeConfig, clock: Clock
   let metricsServer: Server | undefined;
   let metricsPort: number | undefined;
   if (config.metrics) {
-    const served = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
-    metricsServer = served.server;
-    metricsPort = served.port;
+    try {
+      const served = await serveMetrics(metrics, config.metrics.host, config.metrics.port);
+      metricsServer = served.server;
+      metricsPort = served.port;
+    } catch (error) {
+      // Nothing was served yet: give back the SIP port, stop the queue and the push connections.
+      await Promise.all(transports.map((t) => t.close()));
+      await relay.close();
+      const pushTransports = Object.values(c.resolve<Partial<Record<Provider, Transport>>>(TOKENS.Transports));
+      await Promise.allSettled(pushTransports.map((t) => t.close()));
+      throw error;
+    }
   }
   const { store, queue, ephemeral } = redactedConfig(config);
   log.info({ host: local.host, port: local.port, metricsPort, store, queue, ephemeral }, 'sip-bridge listening');
