@@ -108,7 +108,7 @@ describe('engines for several processes', () => {
     );
     expect({ store: config.store, queue: config.queue, ephemeral: config.ephemeral }).toEqual({
       store: { kind: 'postgres', url: 'postgres://pushrelay@127.0.0.1:5432/test', schema: 'relay_a', poolSize: 10 },
-      queue: { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0', prefix: 'pushrelay', concurrency: 32, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+      queue: { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0', prefix: 'pushrelay', concurrency: 32, lockDurationMs: 30_000, stalledIntervalMs: 30_000, scheduleTimeoutMs: 5000, closeGraceMs: 5000 },
       ephemeral: { engine: 'redis', redis: 'redis://127.0.0.1:6379/0', prefix: 'relay-a' },
     });
   });
@@ -118,7 +118,7 @@ describe('engines for several processes', () => {
       { tenants, queue: { engine: 'memory', prefix: 'relay-b', concurrency: 8 }, store: { kind: 'sqlite', path: 'x.db' } },
       { env: { PUSHRELAY_QUEUE: 'redis://127.0.0.1:6379/2', PUSHRELAY_STORE: 'postgresql://127.0.0.1/test', PUSHRELAY_EPHEMERAL: 'redis://127.0.0.1:6379/2' } },
     );
-    expect(config.queue).toEqual({ engine: 'bullmq', redis: 'redis://127.0.0.1:6379/2', prefix: 'relay-b', concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+    expect(config.queue).toEqual({ engine: 'bullmq', redis: 'redis://127.0.0.1:6379/2', prefix: 'relay-b', concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 30_000, scheduleTimeoutMs: 5000, closeGraceMs: 5000 });
     expect(config.store).toEqual({ kind: 'postgres', url: 'postgresql://127.0.0.1/test', schema: 'pushrelay', poolSize: 10 });
     expect(config.ephemeral).toEqual({ engine: 'redis', redis: 'redis://127.0.0.1:6379/2', prefix: 'pushrelay' });
   });
@@ -126,7 +126,7 @@ describe('engines for several processes', () => {
   it('lists every problem of the engine blocks with its path', () => {
     const issues = issuesOf({
       tenants,
-      queue: { engine: 'bullmq', redis: 'http://x', prefix: 'a b', concurrency: 0, lockDurationMs: 5, colour: 1 },
+      queue: { engine: 'bullmq', redis: 'http://x', prefix: 'a b', concurrency: 0, lockDurationMs: 5, scheduleTimeoutMs: 50, closeGraceMs: 0, colour: 1 },
       store: { engine: 'postgres', schema: '1bad' },
       ephemeral: { engine: 'kafka' },
     });
@@ -138,6 +138,8 @@ describe('engines for several processes', () => {
       { path: 'queue.prefix', message: 'may only hold letters, digits and . _ : { } - (1-100)' },
       { path: 'queue.concurrency', message: 'must be an integer from 1 to 10000' },
       { path: 'queue.lockDurationMs', message: 'must be an integer from 1000 to 600000' },
+      { path: 'queue.scheduleTimeoutMs', message: 'must be an integer from 100 to 60000' },
+      { path: 'queue.closeGraceMs', message: 'must be an integer from 100 to 120000' },
       { path: 'ephemeral.engine', message: 'must be "memory" or "redis"' },
     ]);
     expect(issuesOf({ tenants, queue: { engine: 'bullmq' }, ephemeral: 'redis' })).toEqual([

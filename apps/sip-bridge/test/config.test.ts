@@ -104,7 +104,7 @@ describe('store, queue and ephemeral engines', () => {
     });
     expect([config.store, config.queue, config.ephemeral]).toEqual([
       { engine: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', schema: 'pushrelay', poolSize: 10 },
-      { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0', prefix: 'pushrelay', concurrency: 64, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+      { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0', prefix: 'pushrelay', concurrency: 64, lockDurationMs: 30_000, stalledIntervalMs: 30_000, scheduleTimeoutMs: 5000, closeGraceMs: 5000 },
       { engine: 'redis', redis: 'redis://127.0.0.1:6379/1', prefix: 'bridge-a' },
     ]);
   });
@@ -165,7 +165,7 @@ describe('store, queue and ephemeral engines', () => {
     });
     expect([config.store, config.queue, config.ephemeral]).toEqual([
       { engine: 'postgres', url: 'postgres://new@db/relay', schema: 'bridge', poolSize: 10 },
-      { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/3', prefix: 'bridge-b', concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+      { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/3', prefix: 'bridge-b', concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 30_000, scheduleTimeoutMs: 5000, closeGraceMs: 5000 },
       { engine: 'redis', redis: 'redis://127.0.0.1:6379/4', prefix: 'pushrelay' },
     ]);
     const back = await loadConfig(file, { PUSHRELAY_SIP_BRIDGE__STORE: 'memory' });

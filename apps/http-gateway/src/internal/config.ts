@@ -33,7 +33,7 @@ export type StoreConfig =
 /** Where delivery jobs wait: in this process, or in Redis shared by every process (BullMQ). */
 export type QueueConfig =
   | { engine: 'memory' }
-  | { engine: 'bullmq'; redis: string; prefix: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
+  | { engine: 'bullmq'; redis: string; prefix: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number; scheduleTimeoutMs: number; closeGraceMs: number };
 
 /** Where short-lived state lives (missed calls, webhook replay keys). */
 export type EphemeralConfig = { engine: 'memory' } | { engine: 'redis'; redis: string; prefix: string };
@@ -316,7 +316,7 @@ function parseQueue(env: Env, raw: unknown, r: FieldReaders): QueueConfig {
     value = fromEnv === 'memory' ? { engine: 'memory' } : { ...(isObject(raw) ? raw : {}), engine: 'bullmq', redis: fromEnv };
   }
   if (value === undefined) return { engine: 'memory' };
-  const s = section(value, path, r.fail, ['redis', 'prefix', 'concurrency', 'lockDurationMs', 'stalledIntervalMs']);
+  const s = section(value, path, r.fail, ['redis', 'prefix', 'concurrency', 'lockDurationMs', 'stalledIntervalMs', 'scheduleTimeoutMs', 'closeGraceMs']);
   if (!s) return { engine: 'memory' };
   if (s.engine === 'memory') return { engine: 'memory' };
   if (s.engine === 'bullmq') {
@@ -327,6 +327,8 @@ function parseQueue(env: Env, raw: unknown, r: FieldReaders): QueueConfig {
       concurrency: r.int(s.concurrency, `${path}.concurrency`, 64, 1, 10_000),
       lockDurationMs: r.int(s.lockDurationMs, `${path}.lockDurationMs`, 30_000, 1000, 600_000),
       stalledIntervalMs: r.int(s.stalledIntervalMs, `${path}.stalledIntervalMs`, 30_000, 1000, 600_000),
+      scheduleTimeoutMs: r.int(s.scheduleTimeoutMs, `${path}.scheduleTimeoutMs`, 5000, 100, 60_000),
+      closeGraceMs: r.int(s.closeGraceMs, `${path}.closeGraceMs`, 5000, 100, 120_000),
     };
   }
   r.fail(`${path}.engine`, 'must be "memory" or "bullmq"');

@@ -93,6 +93,8 @@ function buildQueue(config: GatewayConfig, overrides: GatewayOverrides): Queue {
       concurrency: q.concurrency,
       lockDurationMs: q.lockDurationMs,
       stalledIntervalMs: q.stalledIntervalMs,
+      scheduleTimeoutMs: q.scheduleTimeoutMs,
+      closeGraceMs: q.closeGraceMs,
     });
   }
   return new InMemoryQueue({ ...(overrides.clock ? { clock: overrides.clock } : {}) });

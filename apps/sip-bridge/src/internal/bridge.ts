@@ -176,6 +176,8 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
       concurrency: queue.concurrency,
       lockDurationMs: queue.lockDurationMs,
       stalledIntervalMs: queue.stalledIntervalMs,
+      scheduleTimeoutMs: queue.scheduleTimeoutMs,
+      closeGraceMs: queue.closeGraceMs,
     });
   });
   singleton(c, TOKENS.MissedCallStore, (r) => {

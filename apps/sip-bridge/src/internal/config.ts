@@ -59,7 +59,7 @@ export interface BridgeConfig {
 export type StoreConfig = { engine: 'memory' } | { engine: 'postgres'; url: string; schema: string; poolSize: number };
 export type QueueConfig =
   | { engine: 'memory' }
-  | { engine: 'bullmq'; redis: string; prefix: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number };
+  | { engine: 'bullmq'; redis: string; prefix: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number; scheduleTimeoutMs: number; closeGraceMs: number };
 export type EphemeralConfig = { engine: 'memory' } | { engine: 'redis'; redis: string; prefix: string };
 
 /**
@@ -279,7 +279,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
   } else if (storeIn && storeIn['engine'] !== 'memory') fail('store.engine', 'must be "memory" or "postgres"');
 
   let queue: QueueConfig = { engine: 'memory' };
-  const queueIn = engineSection('queue', ['redis', 'prefix', 'concurrency', 'lockDurationMs', 'stalledIntervalMs']);
+  const queueIn = engineSection('queue', ['redis', 'prefix', 'concurrency', 'lockDurationMs', 'stalledIntervalMs', 'scheduleTimeoutMs', 'closeGraceMs']);
   if (queueIn && queueIn['engine'] === 'bullmq') {
     queue = {
       engine: 'bullmq',
@@ -288,6 +288,8 @@ export function resolveConfig(input: unknown): BridgeConfig {
       concurrency: int(queueIn['concurrency'], 'queue.concurrency', 64, 1, 10_000),
       lockDurationMs: int(queueIn['lockDurationMs'], 'queue.lockDurationMs', 30_000, 1000, 600_000),
       stalledIntervalMs: int(queueIn['stalledIntervalMs'], 'queue.stalledIntervalMs', 30_000, 1000, 600_000),
+      scheduleTimeoutMs: int(queueIn['scheduleTimeoutMs'], 'queue.scheduleTimeoutMs', 5000, 100, 60_000),
+      closeGraceMs: int(queueIn['closeGraceMs'], 'queue.closeGraceMs', 5000, 100, 120_000),
     };
   } else if (queueIn && queueIn['engine'] !== 'memory') fail('queue.engine', 'must be "memory" or "bullmq"');
 
