@@ -246,6 +246,19 @@ describe.skipIf(!redisBinary.available)('BullMQQueue on a Redis that is restarte
     40_000,
   );
 
+  it('closes, within its grace period, while Redis is down', async () => {
+    const q = make(fresh(), { closeGraceMs: 300 });
+    const seen: string[] = [];
+    q.process(async (j) => void seen.push(j.id));
+    await q.schedule(job('before', { lane: 'call' }));
+    await until(() => seen.length === 1);
+    await server.stop('SIGKILL');
+    // Every connection now retries a Redis that is not there; BullMQ's own close would wait for
+    // them for ever. Returning at all is the assertion (the test times out otherwise).
+    await q.close();
+    expect(await q.schedule(job('after-close'))).toBe(false);
+  }, 15_000);
+
   it('rejects within scheduleTimeoutMs when it has not reached Redis yet', async () => {
     await server.stop('SIGKILL');
     const q = make(fresh(), { scheduleTimeoutMs: 300 });
