@@ -54,6 +54,20 @@ describe('ApnsTransport against the APNs simulator', () => {
     ]);
   });
 
+  it('does not send a request whose deadline passed while it waited for a free stream', async () => {
+    const transport = track(simTransport(sim, { maxStreamsPerConnection: 1, requestTimeoutMs: 600 }));
+    await transport.send(voipRequest(40));
+    sim.fault({ kind: 'hang', token: deviceToken(41) });
+    // The only stream is held by a request APNs never answers, until the request timeout.
+    const holding = transport.send(voipRequest(41));
+    const waiting = transport.send(voipRequest(42), { deadline: Date.now() + 200 });
+    expect(await waiting).toEqual({ kind: 'retry', reason: 'deadline passed before sending' });
+    expect((await holding).kind).toBe('retry');
+    expect(sim.deliveries({ token: deviceToken(42) })).toEqual([]);
+    // The stream it would have used is free again.
+    expect((await transport.send(voipRequest(43))).kind).toBe('delivered');
+  });
+
   it('picks the environment from the request: sandbox and production in one process', async () => {
     const transport = track(simTransport(sim));
     await transport.send(voipRequest(4, { environment: 'sandbox' }));

@@ -1,4 +1,6 @@
-import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+
+const { NGHTTP2_CANCEL } = constants;
 
 /**
  * What happened on the HTTP/2 stream of one request. node-apn drops the response headers
@@ -20,6 +22,8 @@ const instrumented = new WeakSet<ClientHttp2Session>();
 
 export class ExchangeLog {
   private readonly exchanges = new Map<string, Exchange>();
+  /** Requests given up on before node-apn opened their stream: reset as soon as it opens. */
+  private readonly cancelled = new Set<string>();
 
   begin(apnsId: string): Exchange {
     const exchange: Exchange = { opened: false, body: '' };
@@ -31,6 +35,12 @@ export class ExchangeLog {
     this.exchanges.delete(apnsId);
   }
 
+  /** Resets the request's stream if it opens within `forMs`; after that it never will. */
+  cancel(apnsId: string, forMs: number): void {
+    this.cancelled.add(apnsId);
+    setTimeout(() => this.cancelled.delete(apnsId), forMs).unref();
+  }
+
   /** Wraps `session.request` once so each stream with a known apns-id is observed. */
   watch(session: ClientHttp2Session): void {
     if (instrumented.has(session)) return;
@@ -40,6 +50,11 @@ export class ExchangeLog {
       const id = headers?.['apns-id'];
       const exchange = typeof id === 'string' ? this.exchanges.get(id) : undefined;
       const stream = request(headers, options);
+      if (typeof id === 'string' && this.cancelled.delete(id)) {
+        // Reset before the body is written: APNs never sees a complete request.
+        stream.close(NGHTTP2_CANCEL);
+        return stream;
+      }
       if (exchange) {
         exchange.opened = true;
         exchange.stream = stream;

@@ -254,6 +254,11 @@ export class ApnsTransport implements Transport {
     if (prepared.collapseId !== undefined) note.collapseId = prepared.collapseId;
 
     const slot = await prepared.pool.acquire();
+    // The wait for a free stream may have outlived the call.
+    if (deadline !== undefined && Date.now() >= deadline) {
+      prepared.pool.release(slot);
+      return { kind: 'answered', outcome: { kind: 'retry', reason: 'deadline passed before sending' } };
+    }
     const exchange = this.log.begin(apnsId);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -273,7 +278,9 @@ export class ApnsTransport implements Transport {
       });
       const result = await Promise.race([slot.provider.send(note, prepared.token), guard]);
       if (typeof result === 'string') {
-        exchange.stream?.close(h2.NGHTTP2_CANCEL);
+        if (exchange.stream) exchange.stream.close(h2.NGHTTP2_CANCEL);
+        // node-apn may not have opened the stream yet (still connecting): it is cut as it opens.
+        else this.log.cancel(apnsId, this.requestTimeoutMs + 1000);
         return { kind: 'answered', outcome: { kind: 'retry', reason: GIVE_UP_REASONS[result] } };
       }
       if (result.sent.length > 0) {
