@@ -40,8 +40,14 @@ export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<
       if (left <= 0) return { kind: 'outcome', outcome: { kind: 'retry', reason: 'deadline passed before sending' } };
       if (left < post.timeoutMs) timeout = Math.ceil(left);
     }
+    // undici starts the stream timeouts once the stream exists and does not settle a request
+    // aborted while its connection is still being made: the deadline gets a timer of its own,
+    // and the abort keeps the request from being written once that connection is up.
+    const deadlineStop = timeout === undefined ? undefined : new AbortController();
+    const stop = deadlineStop && signal ? AbortSignal.any([signal, deadlineStop.signal]) : (deadlineStop?.signal ?? signal);
+    let deadlineTimer: NodeJS.Timeout | undefined;
     try {
-      const res = await dispatcher.request({
+      const request = dispatcher.request({
         origin: post.origin,
         path: post.path,
         method: 'POST',
@@ -49,19 +55,38 @@ export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<
         body: post.body,
         // Lets undici multiplex POSTs on one HTTP/2 connection; it never resends on its own.
         idempotent: true,
-        ...(signal ? { signal } : {}),
+        ...(stop ? { signal: stop } : {}),
         ...(timeout !== undefined ? { headersTimeout: timeout, bodyTimeout: timeout } : {}),
       });
+      let res: Dispatcher.ResponseData;
+      if (deadlineStop) {
+        request.catch(() => {});
+        const passed = new Promise<'deadline'>((resolve) => {
+          deadlineTimer = setTimeout(() => resolve('deadline'), timeout);
+        });
+        const first = await Promise.race([request, passed]);
+        if (first === 'deadline') {
+          deadlineStop.abort(new Error('deadline'));
+          return { kind: 'outcome', outcome: { kind: 'retry', reason: 'no answer before the deadline' } };
+        }
+        res = first;
+      } else {
+        res = await request;
+      }
       // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
       // must not turn an accepted push into a retry (that would send it twice).
       const text = await res.body.text().catch(() => '');
       return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
     } catch (error) {
       if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
-      if (timeout !== undefined && now() >= deadline!) return { kind: 'outcome', outcome: { kind: 'retry', reason: 'no answer before the deadline' } };
+      if (deadlineStop?.signal.aborted || (timeout !== undefined && now() >= deadline!)) {
+        return { kind: 'outcome', outcome: { kind: 'retry', reason: 'no answer before the deadline' } };
+      }
       // A stream cut off by GOAWAY was not processed; send it again on a fresh connection.
       if (attempt < MAX_ATTEMPTS && neverProcessed(error)) continue;
       return { kind: 'outcome', outcome: { kind: 'retry', reason: networkReason(error) } };
+    } finally {
+      clearTimeout(deadlineTimer);
     }
   }
 }
