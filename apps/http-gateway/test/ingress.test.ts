@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InMemoryQueue, QueueUnavailableError, type DeliveryJob, type JobHandler, type Queue } from '@pushrelay/core';
 import { signWebhook } from '../src/index.js';
 import { startStack, type Stack } from './helpers.js';
 
@@ -119,4 +120,68 @@ describe('POST /v1/ingress/kaleyra', () => {
     expect(res.body.error).toBe('invalid_vendor_input');
     expect(res.body.details[0].path).toBe('data.initiator');
   });
+});
+
+/** An in-memory queue whose first `schedule` is slow and then fails, as a Redis cut off mid-add. */
+class StallingQueue implements Queue {
+  readonly inner = new InMemoryQueue();
+  stalled = 0;
+  async schedule(job: DeliveryJob): Promise<boolean> {
+    if (this.stalled++ === 0) {
+      await new Promise((r) => setTimeout(r, 1500));
+      throw new QueueUnavailableError('the queue did not answer');
+    }
+    return this.inner.schedule(job);
+  }
+  process(handler: JobHandler): void {
+    this.inner.process(handler);
+  }
+  size(): Promise<number> {
+    return this.inner.size();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe('a Kaleyra webhook answered before its notification could be queued', () => {
+  let stack: Stack;
+  const queue = new StallingQueue();
+  beforeAll(async () => {
+    stack = await startStack({ kaleyraSecret: SECRET, queue });
+    await stack.call('POST', '/v1/devices', { body: { userId: 'usr_late', provider: 'fcm', token: 'kaleyra-late-token', app: 'demo-project', pushKind: 'data', format: 'kaleyra' } });
+  });
+  afterAll(async () => stack?.close());
+
+  it('is queued again in the background and pushed once', async () => {
+    const body = JSON.stringify({
+      event: 'on_call_incoming',
+      room_id: 'room_late',
+      data: {
+        initiator: 'usr_caller',
+        users: [
+          { user: { userAlias: 'usr_caller' }, status: 'invited' },
+          { user: { userAlias: 'usr_late' }, status: 'invited' },
+        ],
+        roomAlias: 'room_late',
+        options: { duration: 0, record: false, recordingType: 'none', recording: 'none', creationDate: new Date().toISOString(), callType: 'audio', live: true },
+      },
+    });
+    const ts = Math.floor(Date.now() / 1000);
+    const res = await stack.call('POST', '/v1/ingress/kaleyra?tenant=demo', {
+      key: null,
+      headers: { 'x-pushrelay-timestamp': String(ts), 'x-pushrelay-signature': signWebhook(SECRET, ts, body) },
+      raw: body,
+    });
+    // Answered while the first add still hung; that add then failed.
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ accepted: ['on_call_incoming:room_late:usr_late'] });
+    for (let i = 0; stack.sims.fcm.deliveries({ token: 'kaleyra-late-token' }).length === 0; i++) {
+      if (i > 400) throw new Error('the webhook was never pushed');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(queue.stalled).toBeGreaterThan(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stack.sims.fcm.deliveries({ token: 'kaleyra-late-token' })).toHaveLength(1);
+  }, 20_000);
 });

@@ -10,6 +10,10 @@ import type { ReplayGuard, WebhookVerifier } from '../webhooks.js';
 
 /** How long a Kaleyra webhook's answer waits for its notifications to be queued. */
 const KALEYRA_ANSWER_WAIT_MS = 1000;
+/** Between tries to queue a Kaleyra notification already answered 200. */
+const KALEYRA_RETRY_MS = 1000;
+/** How long a refused webhook waits for its replay claim to be given back. */
+const REPLAY_RELEASE_WAIT_MS = 500;
 
 /** What `work` came to within `ms`: done, failed (with the error), or still pending. */
 async function settledWithin(work: Promise<unknown>, ms: number): Promise<'pending' | { error?: unknown }> {
@@ -52,6 +56,23 @@ export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer 
         }
       }),
     );
+
+  /**
+   * Queues notifications that were answered 200 but not queued in time, again every second until
+   * they are queued or their deadline passes. A repeat is idempotent: the relay queues only what
+   * is missing.
+   */
+  const retryAccepting = (notifications: CallNotification[], log: FastifyBaseLogger): void => {
+    const deadline = Math.max(...notifications.map((n) => Date.parse(n.deadline)));
+    const again = (): void => {
+      if (clock.now() >= deadline) {
+        log.error({ notificationIds: notifications.map((n) => n.id) }, 'notification dropped: not queued before its deadline');
+        return;
+      }
+      notifyAll(notifications, log).catch(() => setTimeout(again, KALEYRA_RETRY_MS).unref());
+    };
+    setTimeout(again, KALEYRA_RETRY_MS).unref();
+  };
 
   // wazo-webhookd's custom push API: same path, headers, validation and status codes.
   app.post(
@@ -151,9 +172,11 @@ export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer 
       const accepting = notifyAll(notifications, request.log);
       const early = await settledWithin(accepting, KALEYRA_ANSWER_WAIT_MS);
       if (early === 'pending') {
-        accepting.catch(() => {});
+        // Answered 200 already, so nobody will send this again: keep trying while it can ring.
+        accepting.catch(() => retryAccepting(notifications, request.log));
       } else if (early.error) {
-        if (secret && replayKey !== undefined) await replay.release(`kaleyra:${replayKey}`).catch(() => {});
+        // Bounded: the claim may live in the very Redis that is away, and the 503 must not wait.
+        if (secret && replayKey !== undefined) await settledWithin(replay.release(`kaleyra:${replayKey}`), REPLAY_RELEASE_WAIT_MS);
         throw early.error;
       }
       return reply.status(200).send({ accepted: notifications.map((n) => n.id) });
