@@ -153,7 +153,7 @@ describe('engines for several processes', () => {
       {
         tenants,
         queue: { engine: 'bullmq', redis: 'redis://:hunter2@127.0.0.1:6379/0' },
-        store: { engine: 'postgres', url: 'postgres://relay:hunter2@127.0.0.1/test' },
+        store: { engine: 'postgres', url: 'postgres://relay:hunter2@127.0.0.1/test?sslpassword=hunter2&application_name=relay' },
         ephemeral: { engine: 'redis', redis: 'redis://:hunter2@127.0.0.1:6379/0' },
       },
       { env: {} },

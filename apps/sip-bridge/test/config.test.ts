@@ -183,14 +183,14 @@ describe('store, queue and ephemeral engines', () => {
   it('logs no password of a database or Redis URL, nor of a SIP user', async () => {
     const config = resolveConfig({
       ...base,
-      store: 'postgres://relay:db-secret@127.0.0.1:5432/test',
+      store: 'postgres://relay:db-secret@127.0.0.1:5432/test?password=db-secret&application_name=bridge',
       queue: 'redis://:queue-secret@127.0.0.1:6379/0',
       ephemeral: 'rediss://user:ephemeral-secret@127.0.0.1:6380/1',
     });
     const redacted = redactedConfig(config);
     expect(JSON.stringify(redacted)).not.toMatch(/db-secret|queue-secret|ephemeral-secret|"pw"/);
     expect([redacted.store, redacted.queue, redacted.ephemeral]).toMatchObject([
-      { url: 'postgres://relay:redacted@127.0.0.1:5432/test' },
+      { url: 'postgres://relay:redacted@127.0.0.1:5432/test?password=redacted&application_name=bridge' },
       { redis: 'redis://:redacted@127.0.0.1:6379/0' },
       { redis: 'rediss://user:redacted@127.0.0.1:6380/1' },
     ]);

@@ -336,6 +336,7 @@ async function listen(c: DependencyContainer, config: BridgeConfig, clock: Clock
     transports = await bindTransports(config);
   } catch (error) {
     await relay.close();
+    await closePushTransports(c);
     throw error;
   }
   const local: LocalAddress = { host: config.publicHost, port: transports[0]!.local.port };
@@ -387,8 +388,7 @@ async function listen(c: DependencyContainer, config: BridgeConfig, clock: Clock
       // Nothing was served yet: give back the SIP port, stop the queue and the push connections.
       await Promise.all(transports.map((t) => t.close()));
       await relay.close();
-      const pushTransports = Object.values(c.resolve<Partial<Record<Provider, Transport>>>(TOKENS.Transports));
-      await Promise.allSettled(pushTransports.map((t) => t.close()));
+      await closePushTransports(c);
       throw error;
     }
   }
@@ -420,6 +420,11 @@ async function listen(c: DependencyContainer, config: BridgeConfig, clock: Clock
     })());
 
   return { config, sip: local, metricsPort, container: c, relay, metrics, stop };
+}
+
+async function closePushTransports(c: DependencyContainer): Promise<void> {
+  const pushTransports = Object.values(c.resolve<Partial<Record<Provider, Transport>>>(TOKENS.Transports));
+  await Promise.allSettled(pushTransports.map((t) => t.close()));
 }
 
 function delay(ms: number): Promise<void> {

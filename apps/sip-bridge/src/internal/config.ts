@@ -381,6 +381,8 @@ function withoutPassword(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = 'redacted';
+    // pg also reads a password from the query string.
+    for (const name of [...u.searchParams.keys()]) if (/pass/i.test(name)) u.searchParams.set(name, 'redacted');
     return u.toString();
   } catch {
     return '[redacted]';
