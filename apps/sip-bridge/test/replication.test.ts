@@ -43,7 +43,7 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
       config: {
         domain: '127.0.0.1',
         listen: { host: '127.0.0.1', port: 0 },
-        users: [{ username: 'alice', password: 'wonderland' }, { username: 'carol', password: 'looking-glass' }, { username: 'dave', password: 'through' }],
+        users: [{ username: 'alice', password: 'wonderland' }, { username: 'carol', password: 'looking-glass' }, { username: 'dave', password: 'through' }, { username: 'erin', password: 'pool-of-tears' }],
         calls: { ringTimeoutMs: 10_000, pushWaitMs: 8000 },
         metrics: null,
         log: { level: 'silent' },
@@ -188,6 +188,27 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     expect((await woken.register('alice', 'wonderland', { ...PUSH, expires: 0 })).status).toBe(200);
     await eventually('the device removed at A', () => (locations(a!).get('alice', DEVICE_KEY) ? undefined : true));
     expect(locations(b!).get('alice', DEVICE_KEY)).toBeUndefined();
+  });
+
+  it('prunes the lapsed devices of a user it only knows from peer events', { timeout: 20_000 }, async () => {
+    const base: Device = {
+      key: 'uri:sip:erin@127.0.0.1:5080',
+      user: 'erin',
+      target: 'sip:erin@127.0.0.1:5080',
+      targetHost: '127.0.0.1',
+      targetPort: 5080,
+      contact: '<sip:erin@127.0.0.1:5080>',
+      flow: { transport: 'udp', address: '127.0.0.1', port: 5080 },
+      expiresAt: Date.now() + 3_600_000,
+      updatedAt: Date.now(),
+    };
+    const lapsed: Device = { ...base, key: 'uri:sip:erin@127.0.0.1:5081', expiresAt: Date.now() - 1000 };
+    locations(b!).put(lapsed);
+    await redis.publish(channel, JSON.stringify({ v: 1, from: 'another-process', kind: 'register', device: base }));
+    await eventually('the peer device at B', () => locations(b!).get('erin', base.key));
+    expect(locations(b!).get('erin', lapsed.key)).toBeUndefined();
+    await redis.publish(channel, JSON.stringify({ v: 1, from: 'another-process', kind: 'unregister', device: base }));
+    await eventually('the peer device removed at B', () => (locations(b!).get('erin', base.key) ? undefined : true));
   });
 
   /** Counts the missed-calls lookups of a bridge, on its real store. */

@@ -198,6 +198,7 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
       ephemeral.prefix,
       r.resolve(TOKENS.Locations),
       new Set(config.users.map((u) => u.username)),
+      clock,
       r.resolve(TOKENS.Logger),
       r.resolve(TOKENS.Metrics),
     );

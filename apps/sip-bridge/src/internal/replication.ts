@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BINDING_ORIGINS, PROVIDERS, type BindingOrigin, type Provider } from '@pushrelay/core';
+import { BINDING_ORIGINS, PROVIDERS, type BindingOrigin, type Clock, type Provider } from '@pushrelay/core';
 import type { Endpoint, TransportProtocol } from '@pushrelay/sip';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Device, LocationService } from './locations.js';
@@ -51,6 +51,7 @@ export class LocationReplicator {
     prefix: string,
     private readonly locations: LocationService,
     private readonly users: ReadonlySet<string>,
+    private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
@@ -124,6 +125,9 @@ export class LocationReplicator {
         }
       }
     }
+    // The registrar prunes only the users it handles; a user who only ever registers at other
+    // processes would otherwise keep every lapsed device here.
+    this.locations.devices(device.user, this.clock.now());
     this.metrics.set('sip_bridge_push_bindings', this.locations.pushDeviceCount);
   }
 
