@@ -45,6 +45,9 @@ export class LocationReplicator {
   private readonly subscriber: Redis;
   private readonly listeners: PeerDeviceListener[] = [];
   private closing: Promise<void> | undefined;
+  private started = false;
+  private subscribed = false;
+  private subscribing = false;
 
   constructor(
     connection: RedisOptions,
@@ -59,7 +62,11 @@ export class LocationReplicator {
     const options: RedisOptions = { ...connection, connectionName: `${prefix}:sip-bridge-locations` };
     // lazyConnect: composing the bridge opens nothing; start() does.
     this.publisher = new Redis({ ...options, lazyConnect: true });
-    this.subscriber = new Redis({ ...options, lazyConnect: true });
+    // maxRetriesPerRequest null: the SUBSCRIBE waits in the offline queue however long Redis is
+    // away, instead of being rejected after a few reconnects. ioredis re-subscribes after a
+    // reconnect only the channels that were actually subscribed, so a rejected first SUBSCRIBE
+    // would leave this process deaf to its peers for good.
+    this.subscriber = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: null });
     for (const client of [this.publisher, this.subscriber]) {
       // ioredis reconnects by itself; without a listener an unreachable Redis would be an uncaught 'error'.
       client.on('error', (error: Error) => this.log.warn({ err: error }, 'location replication: Redis error'));
@@ -67,6 +74,9 @@ export class LocationReplicator {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.receive(message);
     });
+    // Should the SUBSCRIBE still fail (an error reply, a connection option that overrides the
+    // above), every new connection tries again until one succeeds.
+    this.subscriber.on('ready', () => this.subscribe());
   }
 
   onPeerDeviceRegistered(listener: PeerDeviceListener): void {
@@ -74,11 +84,27 @@ export class LocationReplicator {
   }
 
   /**
-   * Subscribes without waiting for Redis: the bridge serves SIP while Redis is away, and ioredis
-   * subscribes again after every reconnect.
+   * Subscribes without waiting for Redis: the bridge serves SIP while Redis is away. Once
+   * subscribed, ioredis subscribes again after every reconnect.
    */
   start(): void {
-    this.subscriber.subscribe(this.channel).catch((error: unknown) => this.log.warn({ err: error }, 'location replication: subscribe failed'));
+    this.started = true;
+    this.subscribe();
+  }
+
+  private subscribe(): void {
+    if (!this.started || this.subscribed || this.subscribing || this.closing) return;
+    this.subscribing = true;
+    this.subscriber.subscribe(this.channel).then(
+      () => {
+        this.subscribing = false;
+        this.subscribed = true;
+      },
+      (error: unknown) => {
+        this.subscribing = false;
+        this.log.warn({ err: error }, 'location replication: subscribe failed; trying again on the next connection');
+      },
+    );
   }
 
   /** Fire-and-forget: a failed publish is logged, never fails the REGISTER that caused it. */
