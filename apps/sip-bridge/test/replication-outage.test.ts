@@ -40,12 +40,12 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
       }),
     );
     const locations = new LocationService();
-    const prefix = 'outage';
+    const scope = { prefix: 'outage', tenant: 'default', domain: '127.0.0.1' };
     // Few retries per command and quick reconnects: without its own setting the subscriber's first
     // SUBSCRIBE would be rejected after the second failed connection attempt.
     replicator = new LocationReplicator(
       { host: '127.0.0.1', port: server.port, maxRetriesPerRequest: 1, retryStrategy: () => 50 },
-      prefix,
+      scope,
       locations,
       new Set(['alice']),
       systemClock,
@@ -57,7 +57,7 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
     await server.start();
 
     admin = new Redis(server.url);
-    const channel = locationsChannel(prefix);
+    const channel = locationsChannel(scope);
     await eventually('the replicator subscribed', async () => {
       const [, count] = (await admin!.pubsub('NUMSUB', channel)) as [string, number];
       return Number(count) >= 1 ? true : undefined;
@@ -73,7 +73,7 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
       expiresAt: Date.now() + 3_600_000,
       updatedAt: Date.now(),
     };
-    await admin.publish(channel, JSON.stringify({ v: 1, from: 'another-process', kind: 'register', device }));
+    await admin.publish(channel, JSON.stringify({ v: 1, from: 'another-process', tenant: scope.tenant, domain: scope.domain, kind: 'register', device }));
     expect(await eventually('the peer device applied', () => locations.get('alice', device.key))).toEqual(device);
   });
 });

@@ -16,6 +16,7 @@ import {
 import { startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
 import { startBridge, TOKENS, type Device, type RunningBridge } from '../src/index.js';
 import type { LocationService } from '../src/internal/locations.js';
+import { locationsChannel } from '../src/internal/replication.js';
 import { eventually, POSTGRES_URL, postgresService, REDIS_URL, redisService, TestBackends } from './backends.js';
 import { TestPhone } from './phone.js';
 import { freePort } from './support.js';
@@ -31,19 +32,23 @@ const DEVICE_KEY = 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-00000000b21d>';
 describe.skipIf(!redisService.available || !postgresService.available)('sip-bridge processes sharing Redis replicate registrations', () => {
   const backends = new TestBackends('repl');
   const { prefix, schema, redis } = backends;
-  const channel = `${prefix}:sip-bridge:locations`;
+  const scope = { tenant: 'default', domain: '127.0.0.1' };
+  const channel = locationsChannel({ prefix, ...scope });
+  /** A message as another bridge process of this deployment publishes it. */
+  const peerEvent = (kind: string, device: unknown): string => JSON.stringify({ v: 1, from: 'another-process', ...scope, kind, device });
   const phones: TestPhone[] = [];
   const accepted: CallNotification[] = [];
   let fcmSim: FcmSimulator;
   let a: RunningBridge | undefined;
   let b: RunningBridge | undefined;
 
-  function start(): Promise<RunningBridge> {
+  function start(tenant = 'default'): Promise<RunningBridge> {
     return startBridge({
       config: {
         domain: '127.0.0.1',
+        tenant,
         listen: { host: '127.0.0.1', port: 0 },
-        users: [{ username: 'alice', password: 'wonderland' }, { username: 'carol', password: 'looking-glass' }, { username: 'dave', password: 'through' }, { username: 'erin', password: 'pool-of-tears' }],
+        users: [{ username: 'alice', password: 'wonderland' }, { username: 'carol', password: 'looking-glass' }, { username: 'dave', password: 'through' }, { username: 'erin', password: 'pool-of-tears' }, { username: 'frank', password: 'caucus-race' }],
         calls: { ringTimeoutMs: 10_000, pushWaitMs: 8000 },
         metrics: null,
         log: { level: 'silent' },
@@ -114,13 +119,14 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
       updatedAt: Date.now(),
       push: { bindingId: 'b-1', provider: 'fcm', origin: 'sip-rfc8599' },
     };
-    const event = (kind: string, d: unknown): string => JSON.stringify({ v: 1, from: 'another-process', kind, device: d });
+    const event = peerEvent;
     const garbage = [
       'not json',
       '[]',
       'null',
       JSON.stringify({ v: 1 }),
-      JSON.stringify({ v: 2, from: 'another-process', kind: 'register', device }),
+      JSON.stringify({ v: 2, from: 'another-process', ...scope, kind: 'register', device }),
+      JSON.stringify({ v: 1, from: 'another-process', kind: 'register', device }),
       event('refresh', device),
       event('register', { ...device, flow: { ...device.flow, transport: 'sctp' } }),
       event('register', { ...device, flow: { ...device.flow, port: 70000 } }),
@@ -204,11 +210,39 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     };
     const lapsed: Device = { ...base, key: 'uri:sip:erin@127.0.0.1:5081', expiresAt: Date.now() - 1000 };
     locations(b!).put(lapsed);
-    await redis.publish(channel, JSON.stringify({ v: 1, from: 'another-process', kind: 'register', device: base }));
+    await redis.publish(channel, peerEvent('register', base));
     await eventually('the peer device at B', () => locations(b!).get('erin', base.key));
     expect(locations(b!).get('erin', lapsed.key)).toBeUndefined();
-    await redis.publish(channel, JSON.stringify({ v: 1, from: 'another-process', kind: 'unregister', device: base }));
+    await redis.publish(channel, peerEvent('unregister', base));
     await eventually('the peer device removed at B', () => (locations(b!).get('erin', base.key) ? undefined : true));
+  });
+
+  it('does not share registrations with a bridge of another tenant on the same Redis and prefix', { timeout: 30_000 }, async () => {
+    const other = await start('other');
+    try {
+      const otherScope = { prefix, tenant: 'other', domain: '127.0.0.1' };
+      const otherChannel = locationsChannel(otherScope);
+      await eventually('the other tenant\'s bridge subscribed', async () => {
+        const [, count] = (await redis.pubsub('NUMSUB', otherChannel)) as [string, number];
+        return Number(count) >= 1 ? true : undefined;
+      });
+      const p = await phone(a!);
+      expect((await p.register('frank', 'caucus-race')).status).toBe(200);
+      const [registered] = locations(a!).devices('frank', Date.now());
+      await eventually('the device replicated to B', () => locations(b!).get('frank', registered!.key));
+
+      // On the other tenant's channel: one event naming this tenant, then one of its own. Redis
+      // had queued A's event to every subscriber before B applied it, so once the last of these is
+      // applied, the other bridge has seen all of them.
+      const marker: Device = { ...registered!, key: 'uri:sip:frank@127.0.0.1:5099', updatedAt: Date.now() };
+      await redis.publish(otherChannel, peerEvent('register', marker));
+      await redis.publish(otherChannel, JSON.stringify({ v: 1, from: 'another-process', tenant: 'other', domain: '127.0.0.1', kind: 'register', device: marker }));
+      await eventually('the other tenant\'s own event applied', () => locations(other).get('frank', marker.key));
+      expect(locations(other).get('frank', registered!.key)).toBeUndefined();
+      expect(invalid(other)).toBe(1);
+    } finally {
+      await other.stop();
+    }
   });
 
   /** Counts the missed-calls lookups of a bridge, on its real store. */
@@ -277,18 +311,13 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
       // What another process publishes for a phone that re-registered there over TCP: the flow
       // is that process's connection, the Contact is where the phone listens.
       const reRegisteredOverTcp = (contactPort: number): string =>
-        JSON.stringify({
-          v: 1,
-          from: 'another-process',
-          kind: 'register',
-          device: {
-            ...registered,
-            target: `sip:dave@127.0.0.1:${contactPort};transport=tcp`,
-            targetPort: contactPort,
-            contact: `<sip:dave@127.0.0.1:${contactPort};transport=tcp>`,
-            flow: { transport: 'tcp', address: '127.0.0.1', port: 1 },
-            updatedAt: Date.now(),
-          },
+        peerEvent('register', {
+          ...registered,
+          target: `sip:dave@127.0.0.1:${contactPort};transport=tcp`,
+          targetPort: contactPort,
+          contact: `<sip:dave@127.0.0.1:${contactPort};transport=tcp>`,
+          flow: { transport: 'tcp', address: '127.0.0.1', port: 1 },
+          updatedAt: Date.now(),
         });
 
       const caller = await phone(a!);

@@ -13,6 +13,9 @@ export interface LocationEvent {
   v: 1;
   /** The publishing process; a process ignores what it published itself. */
   from: string;
+  /** The deployment the device belongs to; a process drops an event for another one. */
+  tenant: string;
+  domain: string;
   kind: LocationEventKind;
   device: Device;
 }
@@ -27,8 +30,20 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
 const MAX_TEXT = 2048;
 const CLOSE_GRACE_MS = 1000;
 
-export function locationsChannel(prefix: string): string {
-  return `${prefix}:sip-bridge:locations`;
+/** Which bridges share registrations: those on the same Redis prefix, tenant and SIP domain. */
+export interface ReplicationScope {
+  prefix: string;
+  tenant: string;
+  domain: string;
+}
+
+/**
+ * One channel per tenant and domain: deployments for different tenants or domains may share a
+ * Redis and prefix, and must not learn (and ring) each other's phones. Encoded so that a ':' in a
+ * part cannot make two different scopes name the same channel.
+ */
+export function locationsChannel(scope: ReplicationScope): string {
+  return `${scope.prefix}:sip-bridge:${encodeURIComponent(scope.tenant)}:${encodeURIComponent(scope.domain)}:locations`;
 }
 
 /**
@@ -51,15 +66,15 @@ export class LocationReplicator {
 
   constructor(
     connection: RedisOptions,
-    prefix: string,
+    private readonly scope: ReplicationScope,
     private readonly locations: LocationService,
     private readonly users: ReadonlySet<string>,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.channel = locationsChannel(prefix);
-    const options: RedisOptions = { ...connection, connectionName: `${prefix}:sip-bridge-locations` };
+    this.channel = locationsChannel(scope);
+    const options: RedisOptions = { ...connection, connectionName: `${scope.prefix}:sip-bridge-locations` };
     // lazyConnect: composing the bridge opens nothing; start() does.
     this.publisher = new Redis({ ...options, lazyConnect: true });
     // maxRetriesPerRequest null: the SUBSCRIBE waits in the offline queue however long Redis is
@@ -112,7 +127,8 @@ export class LocationReplicator {
     if (this.closing) return;
     const { transport, address, port } = device.flow;
     // Without the connection id: it names a socket of this process, in another it would pick a wrong flow.
-    const event: LocationEvent = { v: 1, from: this.id, kind, device: { ...device, flow: { transport, address, port } } };
+    const { tenant, domain } = this.scope;
+    const event: LocationEvent = { v: 1, from: this.id, tenant, domain, kind, device: { ...device, flow: { transport, address, port } } };
     this.publisher.publish(this.channel, JSON.stringify(event)).then(
       () => this.metrics.inc('sip_bridge_location_events_total', { direction: 'published', kind }),
       (error: unknown) => this.log.warn({ err: error, kind }, 'location replication: publish failed'),
@@ -132,6 +148,13 @@ export class LocationReplicator {
       return;
     }
     if (event.from === this.id) return;
+    // The channel already separates deployments; this also catches a publisher that names the
+    // wrong one (a misconfigured or older process on a channel it should not use).
+    if (event.tenant !== this.scope.tenant || event.domain !== this.scope.domain) {
+      this.metrics.inc('sip_bridge_location_events_total', { direction: 'received', kind: 'invalid' });
+      this.log.warn({ kind: event.kind }, 'location replication: message for another tenant or domain dropped');
+      return;
+    }
     if (!this.users.has(event.device.user)) {
       this.metrics.inc('sip_bridge_location_events_total', { direction: 'received', kind: 'invalid' });
       this.log.warn({ kind: event.kind }, 'location replication: message for a user not configured here dropped');
@@ -187,11 +210,12 @@ export function reachableFromHere(device: Device): Device {
 
 /** The event, if `value` is exactly a well-formed one; anything else is undefined. */
 export function parseLocationEvent(value: unknown): LocationEvent | undefined {
-  if (!isRecord(value) || !hasOnlyKeys(value, ['v', 'from', 'kind', 'device'])) return undefined;
-  if (value['v'] !== 1 || !isText(value['from']) || !KINDS.includes(value['kind'] as LocationEventKind)) return undefined;
+  if (!isRecord(value) || !hasOnlyKeys(value, ['v', 'from', 'tenant', 'domain', 'kind', 'device'])) return undefined;
+  const { from, tenant, domain } = value;
+  if (value['v'] !== 1 || !isText(from) || !isText(tenant) || !isText(domain) || !KINDS.includes(value['kind'] as LocationEventKind)) return undefined;
   const device = parseDevice(value['device']);
   if (!device) return undefined;
-  return { v: 1, from: value['from'], kind: value['kind'] as LocationEventKind, device };
+  return { v: 1, from, tenant, domain, kind: value['kind'] as LocationEventKind, device };
 }
 
 const DEVICE_KEYS = ['key', 'user', 'target', 'targetHost', 'targetPort', 'contact', 'flow', 'expiresAt', 'push', 'instance', 'updatedAt'];
