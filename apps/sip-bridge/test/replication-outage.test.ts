@@ -16,6 +16,18 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
   let server: RedisServer;
   let replicator: LocationReplicator | undefined;
   let admin: Redis | undefined;
+  const lines: string[] = [];
+  const log = createLogger(
+    'warn',
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    }),
+  );
+  const redisErrors = (client?: string): number =>
+    lines.filter((l) => l.includes('Redis error') && (!client || (JSON.parse(l) as { client?: string }).client === client)).length;
 
   beforeAll(async () => {
     server = await startRedisServer({ appendonly: false });
@@ -29,16 +41,6 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
 
   it('subscribes once Redis comes up, however many reconnects that took', { timeout: 60_000 }, async () => {
     await server.stop();
-    const lines: string[] = [];
-    const log = createLogger(
-      'warn',
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      }),
-    );
     const locations = new LocationService();
     const scope = { prefix: 'outage', tenant: 'default', domain: '127.0.0.1' };
     // Few retries per command and quick reconnects: without its own setting the subscriber's first
@@ -53,7 +55,7 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
       new Metrics(),
     );
     replicator.start();
-    await eventually('several failed connection attempts', () => (lines.filter((l) => l.includes('Redis error')).length >= 5 ? true : undefined));
+    await eventually('several failed connection attempts', () => (redisErrors() >= 5 ? true : undefined));
     await server.start();
 
     admin = new Redis(server.url);
@@ -75,5 +77,50 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
     };
     await admin.publish(channel, JSON.stringify({ v: 1, from: 'another-process', tenant: scope.tenant, domain: scope.domain, kind: 'register', device }));
     expect(await eventually('the peer device applied', () => locations.get('alice', device.key))).toEqual(device);
+  });
+
+  it('drops what it publishes while Redis is away instead of publishing it late', { timeout: 60_000 }, async () => {
+    const scope = { prefix: 'outage', tenant: 'default', domain: '127.0.0.1' };
+    const channel = locationsChannel(scope);
+    const connected = async (): Promise<number> =>
+      ((await admin!.client('LIST')) as string).split('\n').filter((line) => line.includes(' name=outage:sip-bridge-locations')).length;
+    await eventually('the publisher and subscriber connected', async () => ((await connected()) >= 2 ? true : undefined));
+    const device = (port: number): Device => ({
+      key: `uri:sip:alice@127.0.0.1:${port}`,
+      user: 'alice',
+      target: `sip:alice@127.0.0.1:${port}`,
+      targetHost: '127.0.0.1',
+      targetPort: port,
+      contact: `<sip:alice@127.0.0.1:${port}>`,
+      flow: { transport: 'udp', address: '127.0.0.1', port },
+      expiresAt: Date.now() + 3_600_000,
+      updatedAt: Date.now(),
+    });
+    admin!.disconnect();
+    await server.stop();
+    // Both clients have seen the connection go (a write now would not sit in a dead socket's queue).
+    const [publisher, subscriber] = [redisErrors('publisher'), redisErrors('subscriber')];
+    await eventually('both clients failing to reconnect', () =>
+      redisErrors('publisher') > publisher && redisErrors('subscriber') > subscriber ? true : undefined,
+    );
+    replicator!.publish('register', device(5091));
+    await server.start();
+    admin = new Redis(server.url);
+    const listener = new Redis(server.url);
+    try {
+      const ports: number[] = [];
+      listener.on('message', (_channel: string, message: string) => ports.push((JSON.parse(message) as { device: Device }).device.targetPort));
+      await listener.subscribe(channel);
+      await eventually('the publisher and subscriber reconnected', async () => ((await connected()) >= 2 ? true : undefined));
+      // Again until one gets through: the publisher may not be ready the moment it is named.
+      await eventually('an event published after the outage', () => {
+        if (ports.includes(5092)) return true;
+        replicator!.publish('register', device(5092));
+        return undefined;
+      });
+      expect(ports.filter((port) => port !== 5092)).toEqual([]);
+    } finally {
+      listener.disconnect();
+    }
   });
 });

@@ -73,6 +73,8 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
       const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
       return Number(count) >= 2 ? true : undefined;
     });
+    // A publisher has no offline queue: an event published before it is connected is dropped.
+    await eventually('both publishers connected', async () => ((await replicationConnections()).length >= 4 ? true : undefined));
   }, 30_000);
 
   afterAll(async () => {
@@ -88,6 +90,8 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     return p;
   }
 
+  const replicationConnections = async (): Promise<string[]> =>
+    ((await redis.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${prefix}:sip-bridge-locations`));
   const locations = (bridge: RunningBridge): LocationService => bridge.container.resolve<LocationService>(TOKENS.Locations);
   const invalid = (bridge: RunningBridge): number => bridge.metrics.get('sip_bridge_location_events_total', { direction: 'received', kind: 'invalid' });
 
@@ -245,6 +249,39 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     }
   });
 
+  it('drops a peer event older than the record it holds for that device', { timeout: 20_000 }, async () => {
+    const now = Date.now();
+    const held: Device = {
+      key: 'uri:sip:erin@127.0.0.1:5085',
+      user: 'erin',
+      target: 'sip:erin@127.0.0.1:5085',
+      targetHost: '127.0.0.1',
+      targetPort: 5085,
+      contact: '<sip:erin@127.0.0.1:5085>',
+      flow: { transport: 'udp', address: '127.0.0.1', port: 5085 },
+      expiresAt: now + 3_600_000,
+      updatedAt: now,
+    };
+    const marker: Device = { ...held, key: 'uri:sip:erin@127.0.0.1:5086', target: 'sip:erin@127.0.0.1:5086', targetPort: 5086, contact: '<sip:erin@127.0.0.1:5086>' };
+    const staleAtB = (): number => b!.metrics.get('sip_bridge_location_events_total', { direction: 'received', kind: 'stale' });
+    const staleBefore = staleAtB();
+    await redis.publish(channel, peerEvent('register', held));
+    await eventually('the record at B', () => locations(b!).get('erin', held.key));
+    // An older register (another flow), one as old as the record, and an older unregister.
+    await redis.publish(channel, peerEvent('register', { ...held, flow: { ...held.flow, port: 6000 }, updatedAt: now - 1000 }));
+    await redis.publish(channel, peerEvent('register', { ...held, flow: { ...held.flow, port: 6001 } }));
+    await redis.publish(channel, peerEvent('unregister', { ...held, updatedAt: now - 1 }));
+    // Delivered in order: once this one is applied, the others were seen.
+    await redis.publish(channel, peerEvent('register', marker));
+    await eventually('the marker at B', () => locations(b!).get('erin', marker.key));
+    expect(locations(b!).get('erin', held.key)).toEqual(held);
+    expect(staleAtB() - staleBefore).toBe(3);
+    // An unregister carrying the record it removes is as old as that record: applied.
+    await redis.publish(channel, peerEvent('unregister', held));
+    await redis.publish(channel, peerEvent('unregister', marker));
+    await eventually('both removed at B', () => (locations(b!).get('erin', held.key) || locations(b!).get('erin', marker.key) ? undefined : true));
+  });
+
   /** Counts the missed-calls lookups of a bridge, on its real store. */
   function countTakes(bridge: RunningBridge): { count: number } {
     const store = bridge.container.resolve<MissedCallStore>(TOKENS.MissedCallStore);
@@ -344,8 +381,7 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
   });
 
   it('closes its replication connections on stop', { timeout: 20_000 }, async () => {
-    const named = async (): Promise<string[]> =>
-      ((await redis.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${prefix}:sip-bridge-locations`));
+    const named = replicationConnections;
     expect((await named()).length).toBeGreaterThanOrEqual(2);
     await Promise.all([a!.stop(), b!.stop()]);
     a = b = undefined;

@@ -76,15 +76,17 @@ export class LocationReplicator {
     this.channel = locationsChannel(scope);
     const options: RedisOptions = { ...connection, connectionName: `${scope.prefix}:sip-bridge-locations` };
     // lazyConnect: composing the bridge opens nothing; start() does.
-    this.publisher = new Redis({ ...options, lazyConnect: true });
+    // No offline queue: an event queued while Redis is away would be published on reconnect,
+    // seconds later, possibly after newer ones. Dropped instead, like any failed publish.
+    this.publisher = new Redis({ ...options, lazyConnect: true, enableOfflineQueue: false });
     // maxRetriesPerRequest null: the SUBSCRIBE waits in the offline queue however long Redis is
     // away, instead of being rejected after a few reconnects. ioredis re-subscribes after a
     // reconnect only the channels that were actually subscribed, so a rejected first SUBSCRIBE
     // would leave this process deaf to its peers for good.
     this.subscriber = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: null });
-    for (const client of [this.publisher, this.subscriber]) {
+    for (const [role, client] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
       // ioredis reconnects by itself; without a listener an unreachable Redis would be an uncaught 'error'.
-      client.on('error', (error: Error) => this.log.warn({ err: error }, 'location replication: Redis error'));
+      client.on('error', (error: Error) => this.log.warn({ err: error, client: role }, 'location replication: Redis error'));
     }
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.receive(message);
@@ -104,6 +106,8 @@ export class LocationReplicator {
    */
   start(): void {
     this.started = true;
+    // Connected ahead of the first publish, which without an offline queue would otherwise fail.
+    this.publisher.connect().catch((error: unknown) => this.log.warn({ err: error }, 'location replication: publisher not connected yet'));
     this.subscribe();
   }
 
@@ -160,6 +164,11 @@ export class LocationReplicator {
       this.log.warn({ kind: event.kind }, 'location replication: message for a user not configured here dropped');
       return;
     }
+    if (isStale(event, this.locations.get(event.device.user, event.device.key))) {
+      this.metrics.inc('sip_bridge_location_events_total', { direction: 'received', kind: 'stale' });
+      this.log.debug({ kind: event.kind }, 'location replication: message older than the record held dropped');
+      return;
+    }
     this.metrics.inc('sip_bridge_location_events_total', { direction: 'received', kind: event.kind });
     const device = reachableFromHere(event.device);
     if (event.kind === 'unregister') {
@@ -195,6 +204,18 @@ async function quitBounded(client: Redis): Promise<void> {
   await Promise.race([client.quit().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
   clearTimeout(timer);
   client.disconnect();
+}
+
+/**
+ * Whether `event` is older than the record held for its device. Pub/sub does not order the events
+ * of different processes, and a process may publish late; applying every event as it comes would
+ * let an old one overwrite (or remove) what a newer REGISTER set. A register no newer than the
+ * record is dropped (ties keep what is held); an unregister only when strictly older, since it
+ * carries the very record it removes.
+ */
+export function isStale(event: LocationEvent, held: Device | undefined): boolean {
+  if (!held) return false;
+  return event.kind === 'register' ? event.device.updatedAt <= held.updatedAt : event.device.updatedAt < held.updatedAt;
 }
 
 /**
