@@ -140,6 +140,20 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
       event('register', { ...device, user: '' }),
       event('register', { ...device, extra: true }),
       event('register', { ...device, user: 'mallory' }),
+      // What a peer puts in target, contact and the hosts ends up in requests sent from here.
+      event('register', { ...device, target: 'sip:carol@127.0.0.1:5070\r\nX-Injected: yes' }),
+      event('register', { ...device, target: 'sip:carol@127.0.0.1:5070;transport=tcp\u0000' }),
+      event('register', { ...device, target: 'carol at 127.0.0.1' }),
+      event('register', { ...device, target: 'tel:+15550100' }),
+      event('register', { ...device, contact: '<sip:carol@127.0.0.1:5070;transport=tcp>\r\nX-Injected: yes' }),
+      event('register', { ...device, contact: '<sip:carol@127.0.0.1:5070;transport=tcp' }),
+      event('register', { ...device, contact: '<sip:carol@127.0.0.1:5070>\u0007' }),
+      event('register', { ...device, targetHost: '127.0.0.1 evil.example' }),
+      event('register', { ...device, targetHost: '127.0.0.1\r\n' }),
+      event('register', { ...device, targetHost: 'sip:127.0.0.1' }),
+      event('register', { ...device, flow: { ...device.flow, address: '127.0.0.1\tx' } }),
+      event('register', { ...device, flow: { ...device.flow, address: 'evil host' } }),
+      event('register', { ...device, flow: { ...device.flow, address: '[127.0.0.1]' } }),
       'x'.repeat(20_000),
     ];
     for (const message of garbage) await redis.publish(channel, message);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { BINDING_ORIGINS, PROVIDERS, type BindingOrigin, type Clock, type Provider } from '@pushrelay/core';
-import type { Endpoint, TransportProtocol } from '@pushrelay/sip';
+import { parseNameAddr, parseUri, type Endpoint, type TransportProtocol } from '@pushrelay/sip';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Device, LocationService } from './locations.js';
 import type { Logger } from './logger.js';
@@ -244,7 +245,7 @@ const DEVICE_KEYS = ['key', 'user', 'target', 'targetHost', 'targetPort', 'conta
 function parseDevice(value: unknown): Device | undefined {
   if (!isRecord(value) || !hasOnlyKeys(value, DEVICE_KEYS)) return undefined;
   const { key, user, target, targetHost, targetPort, contact, expiresAt, updatedAt, instance } = value;
-  if (!isText(key) || !isText(user) || !isText(target) || !isText(targetHost) || !isText(contact)) return undefined;
+  if (!isText(key) || !isText(user) || !isSipUri(target) || !isHost(targetHost) || !isContact(contact)) return undefined;
   if (!isPort(targetPort) || !isTime(expiresAt) || !isTime(updatedAt)) return undefined;
   if (instance !== undefined && !isText(instance)) return undefined;
   const flow = parseFlow(value['flow']);
@@ -265,7 +266,7 @@ function parseDevice(value: unknown): Device | undefined {
 function parseFlow(value: unknown): Endpoint | undefined {
   if (!isRecord(value) || !hasOnlyKeys(value, ['transport', 'address', 'port'])) return undefined;
   const { transport, address, port } = value;
-  if (!TRANSPORTS.includes(transport as TransportProtocol) || !isText(address) || !isPort(port)) return undefined;
+  if (!TRANSPORTS.includes(transport as TransportProtocol) || !isHost(address) || !isPort(port)) return undefined;
   return { transport: transport as TransportProtocol, address, port };
 }
 
@@ -279,6 +280,43 @@ function hasOnlyKeys(value: Record<string, unknown>, allowed: readonly string[])
 
 function isText(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_TEXT;
+}
+
+// Checked before parsing too: the parsers reject CR and LF but not every control character.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
+
+/**
+ * `target` becomes the Request-URI of INVITEs sent from here: one that does not parse as a SIP
+ * URI, or that carries a CR/LF, would put whatever a peer wrote into the request's header block.
+ */
+function isSipUri(value: unknown): value is string {
+  if (!isText(value) || CONTROL.test(value)) return false;
+  try {
+    const scheme = parseUri(value).scheme;
+    return scheme === 'sip' || scheme === 'sips';
+  } catch {
+    return false;
+  }
+}
+
+function isContact(value: unknown): value is string {
+  if (!isText(value) || CONTROL.test(value)) return false;
+  try {
+    const { scheme } = parseNameAddr(value).uri;
+    return scheme === 'sip' || scheme === 'sips';
+  } catch {
+    return false;
+  }
+}
+
+/** A host name or an IP address (IPv6 with or without brackets), nothing around it. */
+function isHost(value: unknown): value is string {
+  if (!isText(value)) return false;
+  if (isIP(value) !== 0) return true;
+  if (value.startsWith('[') && value.endsWith(']')) return isIP(value.slice(1, -1)) === 6;
+  return HOSTNAME.test(value);
 }
 
 function isPort(value: unknown): value is number {
