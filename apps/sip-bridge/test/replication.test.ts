@@ -335,7 +335,7 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     expect(woken.invites()).toHaveLength(0);
   });
 
-  it('reaches a device that registered over TCP at another process through a new connection to its Contact, and fails the branch when nothing listens there', { timeout: 30_000 }, async () => {
+  it('reaches a device that registered over TCP at another process, not behind NAT, through a new connection to its Contact, and fails the branch when nothing listens there', { timeout: 30_000 }, async () => {
     const daveToken = 'fcm-dave-token:APA91bReplication_9876543210';
     const davePush = {
       contactParams: `;pn-provider=fcm;pn-param=replication-project;pn-prid=${daveToken}`,
@@ -360,7 +360,8 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     });
     try {
       // What another process publishes for a phone that re-registered there over TCP: the flow
-      // is that process's connection, the Contact is where the phone listens.
+      // is that process's connection, the Contact is where the phone listens, on the address the
+      // REGISTER came from (the phone is not behind NAT).
       const reRegisteredOverTcp = (contactPort: number): string =>
         peerEvent('register', {
           ...registered,
@@ -389,6 +390,46 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
       await redis.publish(channel, reRegisteredOverTcp(await freePort()));
       expect((await failed).status).toBe(480);
       expect(received.filter((r) => r.method === 'INVITE')).toHaveLength(1);
+    } finally {
+      await tcp.close();
+    }
+  });
+
+  it('does not ring a device that registered over TCP at another process from behind NAT, and keeps its record', { timeout: 30_000 }, async () => {
+    // A phone that would answer at its Contact address, which is not where its REGISTER came from.
+    const tcp = await createTcpTransport({ host: '127.0.0.2', port: 0 });
+    const received: SipRequest[] = [];
+    new TransactionLayer({
+      transports: [tcp],
+      onRequest: (request, tx) => {
+        received.push(request);
+        if (request.method === 'INVITE' && tx) {
+          tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:erin@127.0.0.2:${tcp.local.port};transport=tcp>` }] });
+        } else if (tx) tx.reply(200);
+      },
+    });
+    try {
+      const natted: Device = {
+        key: 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-0000000e0001>',
+        user: 'erin',
+        target: `sip:erin@127.0.0.2:${tcp.local.port};transport=tcp`,
+        targetHost: '127.0.0.2',
+        targetPort: tcp.local.port,
+        contact: `<sip:erin@127.0.0.2:${tcp.local.port};transport=tcp>`,
+        flow: { transport: 'tcp', address: '127.0.0.1', port: 40999 },
+        expiresAt: Date.now() + 3_600_000,
+        updatedAt: Date.now(),
+      };
+      await redis.publish(channel, peerEvent('register', natted));
+      const kept = await eventually('the record at A', () => locations(a!).get('erin', natted.key));
+      expect(kept.flow).toEqual(natted.flow);
+
+      const caller = await phone(a!);
+      expect((await caller.send(caller.inviteRequest('erin', 'replication-natted@127.0.0.1'))).status).toBe(480);
+      expect(received).toEqual([]);
+      expect(locations(a!).get('erin', natted.key)).toBeDefined();
+      await redis.publish(channel, peerEvent('unregister', natted));
+      await eventually('the record removed at A', () => (locations(a!).get('erin', natted.key) ? undefined : true));
     } finally {
       await tcp.close();
     }

@@ -20,6 +20,13 @@ export interface Device {
   push?: { bindingId: string; provider: Provider; origin: BindingOrigin };
   instance?: string;
   updatedAt: number;
+  /**
+   * Set here, never replicated: a TCP/TLS device that registered at another bridge process from
+   * behind NAT. Its connection belongs to that process and its Contact is a private address, so no
+   * connection from this process reaches it; the record is kept for routing in-dialog requests
+   * and for its push binding, but this process does not send it INVITEs.
+   */
+  unreachableHere?: true;
 }
 
 /** Devices per user, in memory. Push devices are kept until unregistered or replaced. */

@@ -176,7 +176,10 @@ export class LocationReplicator {
       this.locations.remove(device.user, device.key);
     } else {
       this.locations.put(device);
-      for (const listener of this.listeners) {
+      if (device.unreachableHere) {
+        this.log.debug({ transport: device.flow.transport }, 'location replication: device behind NAT at another process is not rung from here');
+      }
+      for (const listener of device.unreachableHere ? [] : this.listeners) {
         try {
           listener(device);
         } catch (error) {
@@ -223,11 +226,20 @@ export function isStale(event: LocationEvent, held: Device | undefined): boolean
  * The phone's TCP/TLS connection lives in the process that got its REGISTER: here the device can
  * only be reached by opening a new connection, which goes to its Contact address (where a phone
  * that accepts connections listens), not to the source port of a flow this process does not own.
+ * That is only worth trying when the Contact host is the address the REGISTER came from: otherwise
+ * the phone is behind NAT and its Contact a private address, which a connection from here would
+ * not reach (or would reach some other host). Such a device is marked and kept as published.
  * UDP needs no connection: the flow address works from any socket the phone's NAT lets through.
  */
 export function reachableFromHere(device: Device): Device {
   if (device.flow.transport === 'udp') return device;
+  if (unbracketed(device.targetHost).toLowerCase() !== unbracketed(device.flow.address).toLowerCase()) return { ...device, unreachableHere: true };
   return { ...device, flow: { transport: device.flow.transport, address: device.targetHost, port: device.targetPort } };
+}
+
+/** An IPv6 Contact host is bracketed, a socket's address is not. */
+function unbracketed(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 /** The event, if `value` is exactly a well-formed one; anything else is undefined. */
