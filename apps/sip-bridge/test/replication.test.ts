@@ -16,6 +16,7 @@ import {
 import { startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
 import { startBridge, TOKENS, type Device, type RunningBridge } from '../src/index.js';
 import type { LocationService } from '../src/internal/locations.js';
+import { locationsChannel } from '../src/internal/replication.js';
 import { eventually, POSTGRES_URL, postgresService, REDIS_URL, redisService, TestBackends } from './backends.js';
 import { TestPhone } from './phone.js';
 import { freePort } from './support.js';
@@ -31,19 +32,23 @@ const DEVICE_KEY = 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-00000000b21d>';
 describe.skipIf(!redisService.available || !postgresService.available)('sip-bridge processes sharing Redis replicate registrations', () => {
   const backends = new TestBackends('repl');
   const { prefix, schema, redis } = backends;
-  const channel = `${prefix}:sip-bridge:locations`;
+  const scope = { tenant: 'default', domain: '127.0.0.1' };
+  const channel = locationsChannel({ prefix, ...scope });
+  /** A message as another bridge process of this deployment publishes it. */
+  const peerEvent = (kind: string, device: unknown): string => JSON.stringify({ v: 1, from: 'another-process', ...scope, kind, device });
   const phones: TestPhone[] = [];
   const accepted: CallNotification[] = [];
   let fcmSim: FcmSimulator;
   let a: RunningBridge | undefined;
   let b: RunningBridge | undefined;
 
-  function start(): Promise<RunningBridge> {
+  function start(tenant = 'default'): Promise<RunningBridge> {
     return startBridge({
       config: {
         domain: '127.0.0.1',
+        tenant,
         listen: { host: '127.0.0.1', port: 0 },
-        users: [{ username: 'alice', password: 'wonderland' }, { username: 'carol', password: 'looking-glass' }, { username: 'dave', password: 'through' }],
+        users: [{ username: 'alice', password: 'wonderland' }, { username: 'carol', password: 'looking-glass' }, { username: 'dave', password: 'through' }, { username: 'erin', password: 'pool-of-tears' }, { username: 'frank', password: 'caucus-race' }],
         calls: { ringTimeoutMs: 10_000, pushWaitMs: 8000 },
         metrics: null,
         log: { level: 'silent' },
@@ -68,6 +73,8 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
       const [, count] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
       return Number(count) >= 2 ? true : undefined;
     });
+    // A publisher has no offline queue: an event published before it is connected is dropped.
+    await eventually('both publishers connected', async () => ((await replicationConnections()).length >= 4 ? true : undefined));
   }, 30_000);
 
   afterAll(async () => {
@@ -83,6 +90,8 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     return p;
   }
 
+  const replicationConnections = async (): Promise<string[]> =>
+    ((await redis.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${prefix}:sip-bridge-locations`));
   const locations = (bridge: RunningBridge): LocationService => bridge.container.resolve<LocationService>(TOKENS.Locations);
   const invalid = (bridge: RunningBridge): number => bridge.metrics.get('sip_bridge_location_events_total', { direction: 'received', kind: 'invalid' });
 
@@ -114,13 +123,14 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
       updatedAt: Date.now(),
       push: { bindingId: 'b-1', provider: 'fcm', origin: 'sip-rfc8599' },
     };
-    const event = (kind: string, d: unknown): string => JSON.stringify({ v: 1, from: 'another-process', kind, device: d });
+    const event = peerEvent;
     const garbage = [
       'not json',
       '[]',
       'null',
       JSON.stringify({ v: 1 }),
-      JSON.stringify({ v: 2, from: 'another-process', kind: 'register', device }),
+      JSON.stringify({ v: 2, from: 'another-process', ...scope, kind: 'register', device }),
+      JSON.stringify({ v: 1, from: 'another-process', kind: 'register', device }),
       event('refresh', device),
       event('register', { ...device, flow: { ...device.flow, transport: 'sctp' } }),
       event('register', { ...device, flow: { ...device.flow, port: 70000 } }),
@@ -130,6 +140,20 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
       event('register', { ...device, user: '' }),
       event('register', { ...device, extra: true }),
       event('register', { ...device, user: 'mallory' }),
+      // What a peer puts in target, contact and the hosts ends up in requests sent from here.
+      event('register', { ...device, target: 'sip:carol@127.0.0.1:5070\r\nX-Injected: yes' }),
+      event('register', { ...device, target: 'sip:carol@127.0.0.1:5070;transport=tcp\u0000' }),
+      event('register', { ...device, target: 'carol at 127.0.0.1' }),
+      event('register', { ...device, target: 'tel:+15550100' }),
+      event('register', { ...device, contact: '<sip:carol@127.0.0.1:5070;transport=tcp>\r\nX-Injected: yes' }),
+      event('register', { ...device, contact: '<sip:carol@127.0.0.1:5070;transport=tcp' }),
+      event('register', { ...device, contact: '<sip:carol@127.0.0.1:5070>\u0007' }),
+      event('register', { ...device, targetHost: '127.0.0.1 evil.example' }),
+      event('register', { ...device, targetHost: '127.0.0.1\r\n' }),
+      event('register', { ...device, targetHost: 'sip:127.0.0.1' }),
+      event('register', { ...device, flow: { ...device.flow, address: '127.0.0.1\tx' } }),
+      event('register', { ...device, flow: { ...device.flow, address: 'evil host' } }),
+      event('register', { ...device, flow: { ...device.flow, address: '[127.0.0.1]' } }),
       'x'.repeat(20_000),
     ];
     for (const message of garbage) await redis.publish(channel, message);
@@ -190,6 +214,88 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     expect(locations(b!).get('alice', DEVICE_KEY)).toBeUndefined();
   });
 
+  it('prunes the lapsed devices of a user it only knows from peer events', { timeout: 20_000 }, async () => {
+    const base: Device = {
+      key: 'uri:sip:erin@127.0.0.1:5080',
+      user: 'erin',
+      target: 'sip:erin@127.0.0.1:5080',
+      targetHost: '127.0.0.1',
+      targetPort: 5080,
+      contact: '<sip:erin@127.0.0.1:5080>',
+      flow: { transport: 'udp', address: '127.0.0.1', port: 5080 },
+      expiresAt: Date.now() + 3_600_000,
+      updatedAt: Date.now(),
+    };
+    const lapsed: Device = { ...base, key: 'uri:sip:erin@127.0.0.1:5081', expiresAt: Date.now() - 1000 };
+    locations(b!).put(lapsed);
+    await redis.publish(channel, peerEvent('register', base));
+    await eventually('the peer device at B', () => locations(b!).get('erin', base.key));
+    expect(locations(b!).get('erin', lapsed.key)).toBeUndefined();
+    await redis.publish(channel, peerEvent('unregister', base));
+    await eventually('the peer device removed at B', () => (locations(b!).get('erin', base.key) ? undefined : true));
+  });
+
+  it('does not share registrations with a bridge of another tenant on the same Redis and prefix', { timeout: 30_000 }, async () => {
+    const other = await start('other');
+    try {
+      const otherScope = { prefix, tenant: 'other', domain: '127.0.0.1' };
+      const otherChannel = locationsChannel(otherScope);
+      await eventually('the other tenant\'s bridge subscribed', async () => {
+        const [, count] = (await redis.pubsub('NUMSUB', otherChannel)) as [string, number];
+        return Number(count) >= 1 ? true : undefined;
+      });
+      const p = await phone(a!);
+      expect((await p.register('frank', 'caucus-race')).status).toBe(200);
+      const [registered] = locations(a!).devices('frank', Date.now());
+      await eventually('the device replicated to B', () => locations(b!).get('frank', registered!.key));
+
+      // On the other tenant's channel: one event naming this tenant, then one of its own. Redis
+      // had queued A's event to every subscriber before B applied it, so once the last of these is
+      // applied, the other bridge has seen all of them.
+      const marker: Device = { ...registered!, key: 'uri:sip:frank@127.0.0.1:5099', updatedAt: Date.now() };
+      await redis.publish(otherChannel, peerEvent('register', marker));
+      await redis.publish(otherChannel, JSON.stringify({ v: 1, from: 'another-process', tenant: 'other', domain: '127.0.0.1', kind: 'register', device: marker }));
+      await eventually('the other tenant\'s own event applied', () => locations(other).get('frank', marker.key));
+      expect(locations(other).get('frank', registered!.key)).toBeUndefined();
+      expect(invalid(other)).toBe(1);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('drops a peer event older than the record it holds for that device', { timeout: 20_000 }, async () => {
+    const now = Date.now();
+    const held: Device = {
+      key: 'uri:sip:erin@127.0.0.1:5085',
+      user: 'erin',
+      target: 'sip:erin@127.0.0.1:5085',
+      targetHost: '127.0.0.1',
+      targetPort: 5085,
+      contact: '<sip:erin@127.0.0.1:5085>',
+      flow: { transport: 'udp', address: '127.0.0.1', port: 5085 },
+      expiresAt: now + 3_600_000,
+      updatedAt: now,
+    };
+    const marker: Device = { ...held, key: 'uri:sip:erin@127.0.0.1:5086', target: 'sip:erin@127.0.0.1:5086', targetPort: 5086, contact: '<sip:erin@127.0.0.1:5086>' };
+    const staleAtB = (): number => b!.metrics.get('sip_bridge_location_events_total', { direction: 'received', kind: 'stale' });
+    const staleBefore = staleAtB();
+    await redis.publish(channel, peerEvent('register', held));
+    await eventually('the record at B', () => locations(b!).get('erin', held.key));
+    // An older register (another flow), one as old as the record, and an older unregister.
+    await redis.publish(channel, peerEvent('register', { ...held, flow: { ...held.flow, port: 6000 }, updatedAt: now - 1000 }));
+    await redis.publish(channel, peerEvent('register', { ...held, flow: { ...held.flow, port: 6001 } }));
+    await redis.publish(channel, peerEvent('unregister', { ...held, updatedAt: now - 1 }));
+    // Delivered in order: once this one is applied, the others were seen.
+    await redis.publish(channel, peerEvent('register', marker));
+    await eventually('the marker at B', () => locations(b!).get('erin', marker.key));
+    expect(locations(b!).get('erin', held.key)).toEqual(held);
+    expect(staleAtB() - staleBefore).toBe(3);
+    // An unregister carrying the record it removes is as old as that record: applied.
+    await redis.publish(channel, peerEvent('unregister', held));
+    await redis.publish(channel, peerEvent('unregister', marker));
+    await eventually('both removed at B', () => (locations(b!).get('erin', held.key) || locations(b!).get('erin', marker.key) ? undefined : true));
+  });
+
   /** Counts the missed-calls lookups of a bridge, on its real store. */
   function countTakes(bridge: RunningBridge): { count: number } {
     const store = bridge.container.resolve<MissedCallStore>(TOKENS.MissedCallStore);
@@ -229,7 +335,7 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     expect(woken.invites()).toHaveLength(0);
   });
 
-  it('reaches a device that registered over TCP at another process through a new connection to its Contact, and fails the branch when nothing listens there', { timeout: 30_000 }, async () => {
+  it('reaches a device that registered over TCP at another process, not behind NAT, through a new connection to its Contact, and fails the branch when nothing listens there', { timeout: 30_000 }, async () => {
     const daveToken = 'fcm-dave-token:APA91bReplication_9876543210';
     const davePush = {
       contactParams: `;pn-provider=fcm;pn-param=replication-project;pn-prid=${daveToken}`,
@@ -254,20 +360,16 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     });
     try {
       // What another process publishes for a phone that re-registered there over TCP: the flow
-      // is that process's connection, the Contact is where the phone listens.
+      // is that process's connection, the Contact is where the phone listens, on the address the
+      // REGISTER came from (the phone is not behind NAT).
       const reRegisteredOverTcp = (contactPort: number): string =>
-        JSON.stringify({
-          v: 1,
-          from: 'another-process',
-          kind: 'register',
-          device: {
-            ...registered,
-            target: `sip:dave@127.0.0.1:${contactPort};transport=tcp`,
-            targetPort: contactPort,
-            contact: `<sip:dave@127.0.0.1:${contactPort};transport=tcp>`,
-            flow: { transport: 'tcp', address: '127.0.0.1', port: 1 },
-            updatedAt: Date.now(),
-          },
+        peerEvent('register', {
+          ...registered,
+          target: `sip:dave@127.0.0.1:${contactPort};transport=tcp`,
+          targetPort: contactPort,
+          contact: `<sip:dave@127.0.0.1:${contactPort};transport=tcp>`,
+          flow: { transport: 'tcp', address: '127.0.0.1', port: 1 },
+          updatedAt: Date.now(),
         });
 
       const caller = await phone(a!);
@@ -293,9 +395,48 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     }
   });
 
+  it('does not ring a device that registered over TCP at another process from behind NAT, and keeps its record', { timeout: 30_000 }, async () => {
+    // A phone that would answer at its Contact address, which is not where its REGISTER came from.
+    const tcp = await createTcpTransport({ host: '127.0.0.2', port: 0 });
+    const received: SipRequest[] = [];
+    new TransactionLayer({
+      transports: [tcp],
+      onRequest: (request, tx) => {
+        received.push(request);
+        if (request.method === 'INVITE' && tx) {
+          tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:erin@127.0.0.2:${tcp.local.port};transport=tcp>` }] });
+        } else if (tx) tx.reply(200);
+      },
+    });
+    try {
+      const natted: Device = {
+        key: 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-0000000e0001>',
+        user: 'erin',
+        target: `sip:erin@127.0.0.2:${tcp.local.port};transport=tcp`,
+        targetHost: '127.0.0.2',
+        targetPort: tcp.local.port,
+        contact: `<sip:erin@127.0.0.2:${tcp.local.port};transport=tcp>`,
+        flow: { transport: 'tcp', address: '127.0.0.1', port: 40999 },
+        expiresAt: Date.now() + 3_600_000,
+        updatedAt: Date.now(),
+      };
+      await redis.publish(channel, peerEvent('register', natted));
+      const kept = await eventually('the record at A', () => locations(a!).get('erin', natted.key));
+      expect(kept.flow).toEqual(natted.flow);
+
+      const caller = await phone(a!);
+      expect((await caller.send(caller.inviteRequest('erin', 'replication-natted@127.0.0.1'))).status).toBe(480);
+      expect(received).toEqual([]);
+      expect(locations(a!).get('erin', natted.key)).toBeDefined();
+      await redis.publish(channel, peerEvent('unregister', natted));
+      await eventually('the record removed at A', () => (locations(a!).get('erin', natted.key) ? undefined : true));
+    } finally {
+      await tcp.close();
+    }
+  });
+
   it('closes its replication connections on stop', { timeout: 20_000 }, async () => {
-    const named = async (): Promise<string[]> =>
-      ((await redis.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${prefix}:sip-bridge-locations`));
+    const named = replicationConnections;
     expect((await named()).length).toBeGreaterThanOrEqual(2);
     await Promise.all([a!.stop(), b!.stop()]);
     a = b = undefined;

@@ -195,9 +195,10 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
     if (ephemeral.engine !== 'redis') return null;
     const replicator = new LocationReplicator(
       redisOptionsFromUrl(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-locations`),
-      ephemeral.prefix,
+      { prefix: ephemeral.prefix, tenant: config.tenant, domain: config.domain },
       r.resolve(TOKENS.Locations),
       new Set(config.users.map((u) => u.username)),
+      clock,
       r.resolve(TOKENS.Logger),
       r.resolve(TOKENS.Metrics),
     );

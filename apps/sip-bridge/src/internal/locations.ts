@@ -20,16 +20,28 @@ export interface Device {
   push?: { bindingId: string; provider: Provider; origin: BindingOrigin };
   instance?: string;
   updatedAt: number;
+  /**
+   * Set here, never replicated: a TCP/TLS device that registered at another bridge process from
+   * behind NAT. Its connection belongs to that process and its Contact is a private address, so no
+   * connection from this process reaches it; the record is kept for routing in-dialog requests
+   * and for its push binding, but this process does not send it INVITEs.
+   */
+  unreachableHere?: true;
 }
 
 /** Devices per user, in memory. Push devices are kept until unregistered or replaced. */
 export class LocationService {
   private readonly byUser = new Map<string, Map<string, Device>>();
+  // Kept up to date by every change rather than counted on demand: replication reads it after each
+  // peer event, and a scan of every user's devices each time would grow with the whole table.
+  private pushCount = 0;
 
+  /** The user's devices; first drops those whose registration lapsed (push devices stay). */
   devices(user: string, now: number): Device[] {
     const devices = this.byUser.get(user);
     if (!devices) return [];
     for (const [key, device] of devices) if (!device.push && device.expiresAt <= now) devices.delete(key);
+    if (devices.size === 0) this.byUser.delete(user);
     return [...devices.values()];
   }
 
@@ -40,19 +52,26 @@ export class LocationService {
   put(device: Device): void {
     let devices = this.byUser.get(device.user);
     if (!devices) this.byUser.set(device.user, (devices = new Map()));
+    if (devices.get(device.key)?.push) this.pushCount--;
+    if (device.push) this.pushCount++;
     devices.set(device.key, device);
   }
 
   remove(user: string, key: string): Device | undefined {
     const devices = this.byUser.get(user);
     const device = devices?.get(key);
-    if (device) devices!.delete(key);
+    if (device) {
+      devices!.delete(key);
+      if (device.push) this.pushCount--;
+      if (devices!.size === 0) this.byUser.delete(user);
+    }
     return device;
   }
 
   removeAll(user: string): Device[] {
     const devices = [...(this.byUser.get(user)?.values() ?? [])];
     this.byUser.delete(user);
+    for (const device of devices) if (device.push) this.pushCount--;
     return devices;
   }
 
@@ -68,8 +87,6 @@ export class LocationService {
   }
 
   get pushDeviceCount(): number {
-    let count = 0;
-    for (const devices of this.byUser.values()) for (const d of devices.values()) if (d.push) count++;
-    return count;
+    return this.pushCount;
   }
 }

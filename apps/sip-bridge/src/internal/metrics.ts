@@ -22,7 +22,7 @@ export class Metrics {
     this.define('sip_bridge_forwarded_invites_total', 'counter', 'INVITEs forwarded to a device, by reason (direct, re-register)');
     this.define('sip_bridge_calls_total', 'counter', 'Calls ended, by final status class');
     this.define('sip_bridge_unavailable_total', 'counter', '480 Temporarily Unavailable sent after the wait');
-    this.define('sip_bridge_location_events_total', 'counter', 'Registrations replicated between bridge processes, by direction and kind (register, unregister, invalid)');
+    this.define('sip_bridge_location_events_total', 'counter', 'Registrations replicated between bridge processes, by direction and kind (register, unregister, invalid, stale)');
   }
 
   private define(name: string, type: Series['type'], help: string): void {

@@ -102,7 +102,8 @@ export class Proxy {
     }
     const now = this.clock.now();
     const devices = this.locations.devices(user, now);
-    const direct = devices.filter((d) => !d.push && d.expiresAt > now);
+    // A device only another process can reach is not rung from here (pushing it still wakes it).
+    const direct = devices.filter((d) => !d.push && d.expiresAt > now && !d.unreachableHere);
     const pushed = devices.filter((d) => d.push);
     if (direct.length === 0 && pushed.length === 0) {
       this.metrics.inc('sip_bridge_unavailable_total');
@@ -148,6 +149,7 @@ export class Proxy {
    * device that registered at another bridge process: that process pushes the missed calls, once.
    */
   ringWaitingCalls(device: Device): void {
+    if (device.unreachableHere) return;
     for (const call of this.calls.values()) {
       if (call.state !== 'ringing' || call.facts.user !== device.user) continue;
       if (call.forwarded.has(device.key)) continue;
