@@ -128,6 +128,22 @@ describe.skipIf(!redis.available)('BullMQQueue on Redis', () => {
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
 
+  /** Kills this test's connections (its own name, and BullMQ's duplicates under the prefix); how many. */
+  async function killConnections(connectionName: string): Promise<number> {
+    const admin = new Redis({ port: REDIS_PORT });
+    try {
+      const list = (await admin.client('LIST')) as string;
+      const ours = list
+        .split('\n')
+        .map((line) => Object.fromEntries(line.split(' ').map((kv) => kv.split('=') as [string, string])))
+        .filter((c) => c['name'] === connectionName || c['name']?.startsWith(`${prefix}:`));
+      for (const c of ours) await admin.client('KILL', 'ID', c['id']!);
+      return ours.length;
+    } finally {
+      admin.disconnect();
+    }
+  }
+
   it('reconnects after its Redis connections are killed and goes on delivering', async () => {
     const name = fresh();
     const connectionName = `pushrelay-test-${process.pid}-${name}`;
@@ -137,18 +153,7 @@ describe.skipIf(!redis.available)('BullMQQueue on Redis', () => {
     await q.schedule(job('before'));
     await until(() => seen.length === 1);
 
-    const admin = new Redis({ port: REDIS_PORT });
-    try {
-      const list = (await admin.client('LIST')) as string;
-      const ours = list
-        .split('\n')
-        .map((line) => Object.fromEntries(line.split(' ').map((kv) => kv.split('=') as [string, string])))
-        .filter((c) => c['name'] === connectionName || c['name']?.startsWith(`${prefix}:`));
-      expect(ours.length).toBeGreaterThanOrEqual(2);
-      for (const c of ours) await admin.client('KILL', 'ID', c['id']!);
-    } finally {
-      admin.disconnect();
-    }
+    expect(await killConnections(connectionName)).toBeGreaterThanOrEqual(2);
 
     expect(await scheduleWhenBack(q, job('after-call', { lane: 'call' }))).toBe(true);
     expect(await scheduleWhenBack(q, job('after-default'))).toBe(true);
@@ -164,21 +169,11 @@ describe.skipIf(!redis.available)('BullMQQueue on Redis', () => {
     q.process(async (j) => void seen.push(j.id));
     await q.schedule(job('before', { lane: 'call' }));
     await until(() => seen.length === 1);
-    const admin = new Redis({ port: REDIS_PORT });
-    try {
-      const list = (await admin.client('LIST')) as string;
-      const ours = list
-        .split('\n')
-        .map((line) => Object.fromEntries(line.split(' ').map((kv) => kv.split('=') as [string, string])))
-        .filter((c) => c['name'] === connectionName || c['name']?.startsWith(`${prefix}:`));
-      for (const c of ours) await admin.client('KILL', 'ID', c['id']!);
-      // A BullMQ worker whose connection dropped under it never ends its loop by itself: without
-      // the grace period cutting its connections, this close would not return.
-      await q.close();
-      await q.destroy();
-    } finally {
-      admin.disconnect();
-    }
+    expect(await killConnections(connectionName)).toBeGreaterThanOrEqual(2);
+    // A BullMQ worker whose connection dropped under it never ends its loop by itself: without
+    // the grace period cutting its connections, this close would not return.
+    await q.close();
+    await q.destroy();
   }, 15_000);
 
   it('connects with a Redis URL', async () => {
