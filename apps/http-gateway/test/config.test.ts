@@ -142,6 +142,9 @@ describe('engines for several processes', () => {
       { path: 'queue.closeGraceMs', message: 'must be an integer from 100 to 120000' },
       { path: 'ephemeral.engine', message: 'must be "memory" or "redis"' },
     ]);
+    expect(issuesOf({ tenants, queue: { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/one' } })).toEqual([
+      { path: 'queue.redis', message: 'the database must be a number, not "one"' },
+    ]);
     expect(issuesOf({ tenants, queue: { engine: 'bullmq' }, ephemeral: 'redis' })).toEqual([
       { path: 'queue.redis', message: 'is required (redis://host:port/db)' },
       { path: 'ephemeral', message: 'must be an object with an engine' },

@@ -125,7 +125,7 @@ describe('store, queue and ephemeral engines', () => {
           ...base,
           store: { engine: 'postgres', schema: '1st', poolSize: 0, host: 'db' },
           queue: { engine: 'bullmq', redis: 'http://127.0.0.1:6379', prefix: 'has space', concurrency: 0, lockDurationMs: 10 },
-          ephemeral: { engine: 'redis' },
+          ephemeral: { engine: 'redis', redis: 'redis://:p%zz@127.0.0.1:6379/0' },
         }),
       ),
     ).toEqual([
@@ -137,7 +137,7 @@ describe('store, queue and ephemeral engines', () => {
       { path: 'queue.prefix', message: 'may only hold letters, digits and . _ : { } - (1-100)' },
       { path: 'queue.concurrency', message: 'must be an integer from 1 to 10000' },
       { path: 'queue.lockDurationMs', message: 'must be an integer from 1000 to 600000' },
-      { path: 'ephemeral.redis', message: 'is required (redis://host:port/db)' },
+      { path: 'ephemeral.redis', message: 'the password is not validly %-encoded' },
     ]);
     expect(
       issuesOf(() => resolveConfig({ ...base, store: { engine: 'sqlite' }, queue: { engine: 'kafka' }, ephemeral: 'mysql://x', ...({ extra: 1 } as object) })),

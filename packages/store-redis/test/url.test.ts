@@ -27,7 +27,10 @@ describe('redisOptionsFromUrl', () => {
     });
   });
 
-  it('throws on what is not a URL', () => {
+  it('throws on what is not a URL, another scheme, a database that is not a number, or a broken %-escape', () => {
     expect(() => redisOptionsFromUrl('not a url', 'x')).toThrow(TypeError);
+    expect(() => redisOptionsFromUrl('http://127.0.0.1:6379/0', 'x')).toThrow('must be a redis:// or rediss:// URL');
+    expect(() => redisOptionsFromUrl('redis://127.0.0.1:6379/abc', 'x')).toThrow('the database must be a number, not "abc"');
+    expect(() => redisOptionsFromUrl('redis://:pa%zzss@127.0.0.1:6379/0', 'x')).toThrow('the password is not validly %-encoded');
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { PushRelayError, formatIssues, type Issue } from '@pushrelay/core';
+import { redisOptionsFromUrl } from '@pushrelay/store-redis';
 import { parse as parseYaml } from 'yaml';
 
 /** Every problem of a configuration, each with its path, found in one pass. */
@@ -262,6 +263,13 @@ function redisUrl(value: unknown, path: string, r: Pick<FieldReaders, 'str' | 'f
   }
   const url = r.str(value, path);
   if (url !== undefined && !REDIS_URL.test(url)) r.fail(path, 'must be a redis:// or rediss:// URL');
+  else if (url !== undefined) {
+    try {
+      redisOptionsFromUrl(url, 'check');
+    } catch (error) {
+      r.fail(path, (error as Error).message);
+    }
+  }
   return url;
 }
 

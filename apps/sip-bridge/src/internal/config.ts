@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ValidationError, type Environment, type Issue } from '@pushrelay/core';
 import type { DigestAlgorithm } from '@pushrelay/sip';
+import { redisOptionsFromUrl } from '@pushrelay/store-redis';
 
 export interface SipUser {
   username: string;
@@ -256,6 +257,13 @@ export function resolveConfig(input: unknown): BridgeConfig {
     }
     const url = str(value, path, '');
     if (url !== '' && !REDIS_URL.test(url)) fail(path, 'must be a redis:// or rediss:// URL');
+    else if (url !== '') {
+      try {
+        redisOptionsFromUrl(url, 'check');
+      } catch (error) {
+        fail(path, (error as Error).message);
+      }
+    }
     return url;
   };
   const prefixOf = (value: unknown, path: string): string => {
