@@ -2,4 +2,4 @@ export { RedisMissedCallStore } from './internal/missed-call-store.js';
 export type { RedisMissedCallStoreOptions } from './internal/missed-call-store.js';
 export { RedisDedupe } from './internal/dedupe.js';
 export type { RedisConnectionOptions } from './internal/connection.js';
-export { redisOptionsFromUrl } from './internal/url.js';
+export { redisOptionsFromUrl, redisUrlProblem } from './internal/url.js';

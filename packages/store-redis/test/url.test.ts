@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redisOptionsFromUrl } from '../src/index.js';
+import { redisOptionsFromUrl, redisUrlProblem } from '../src/index.js';
 
 describe('redisOptionsFromUrl', () => {
   it('reads host, port and database, and names the connection', () => {
@@ -32,5 +32,12 @@ describe('redisOptionsFromUrl', () => {
     expect(() => redisOptionsFromUrl('http://127.0.0.1:6379/0', 'x')).toThrow('must be a redis:// or rediss:// URL');
     expect(() => redisOptionsFromUrl('redis://127.0.0.1:6379/abc', 'x')).toThrow('the database must be a number, not "abc"');
     expect(() => redisOptionsFromUrl('redis://:pa%zzss@127.0.0.1:6379/0', 'x')).toThrow('the password is not validly %-encoded');
+  });
+
+  it('says what is wrong with a configured URL, or nothing', () => {
+    expect(redisUrlProblem('redis://127.0.0.1:6379/0')).toBeUndefined();
+    expect(redisUrlProblem('http://127.0.0.1:6379')).toBe('must be a redis:// or rediss:// URL');
+    expect(redisUrlProblem('redis://127.0.0.1 :6379')).toBe('must be a redis:// or rediss:// URL');
+    expect(redisUrlProblem('redis://127.0.0.1:6379/x')).toBe('the database must be a number, not "x"');
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { PushRelayError, formatIssues, type Issue } from '@pushrelay/core';
-import { redisOptionsFromUrl } from '@pushrelay/store-redis';
+import { redisUrlProblem } from '@pushrelay/store-redis';
 import { parse as parseYaml } from 'yaml';
 
 /** Every problem of a configuration, each with its path, found in one pass. */
@@ -241,7 +241,6 @@ interface FieldReaders {
   fail: (path: string, message: string) => void;
 }
 
-const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
 const POSTGRES_URL = /^postgres(ql)?:\/\/[^\s]+$/;
 const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const PREFIX = /^[A-Za-z0-9._:{}-]{1,100}$/;
@@ -262,14 +261,8 @@ function redisUrl(value: unknown, path: string, r: Pick<FieldReaders, 'str' | 'f
     return undefined;
   }
   const url = r.str(value, path);
-  if (url !== undefined && !REDIS_URL.test(url)) r.fail(path, 'must be a redis:// or rediss:// URL');
-  else if (url !== undefined) {
-    try {
-      redisOptionsFromUrl(url, 'check');
-    } catch (error) {
-      r.fail(path, (error as Error).message);
-    }
-  }
+  const problem = url === undefined ? undefined : redisUrlProblem(url);
+  if (problem) r.fail(path, problem);
   return url;
 }
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ValidationError, type Environment, type Issue } from '@pushrelay/core';
 import type { DigestAlgorithm } from '@pushrelay/sip';
-import { redisOptionsFromUrl } from '@pushrelay/store-redis';
+import { redisUrlProblem } from '@pushrelay/store-redis';
 
 export interface SipUser {
   username: string;
@@ -256,14 +256,8 @@ export function resolveConfig(input: unknown): BridgeConfig {
       return '';
     }
     const url = str(value, path, '');
-    if (url !== '' && !REDIS_URL.test(url)) fail(path, 'must be a redis:// or rediss:// URL');
-    else if (url !== '') {
-      try {
-        redisOptionsFromUrl(url, 'check');
-      } catch (error) {
-        fail(path, (error as Error).message);
-      }
-    }
+    const problem = url === '' ? undefined : redisUrlProblem(url);
+    if (problem) fail(path, problem);
     return url;
   };
   const prefixOf = (value: unknown, path: string): string => {

@@ -28,3 +28,14 @@ function decoded(part: string, what: string): string {
     throw new TypeError(`the ${what} is not validly %-encoded`);
   }
 }
+
+/** What is wrong with a Redis URL given in a configuration, or undefined when it can be used. */
+export function redisUrlProblem(url: string): string | undefined {
+  if (!/^rediss?:\/\/\S+$/.test(url)) return 'must be a redis:// or rediss:// URL';
+  try {
+    redisOptionsFromUrl(url, 'check');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
