@@ -11,6 +11,7 @@ import {
   getVias,
   TransactionLayer,
   type SipRequest,
+  type SipTransport,
   type SipResponse,
 } from '@pushrelay/sip';
 import { startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
@@ -28,6 +29,23 @@ const PUSH = {
   headerParams: ';+sip.instance="<urn:uuid:6f2c1a3e-0000-4000-8000-00000000b21d>"',
 };
 const DEVICE_KEY = 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-00000000b21d>';
+
+/** A phone listening over TCP on `host`: answers an INVITE 200 with its Contact, and anything else 200. */
+async function tcpPhone(user: string, host: string): Promise<{ tcp: SipTransport; received: SipRequest[] }> {
+  const tcp = await createTcpTransport({ host, port: 0 });
+  const received: SipRequest[] = [];
+  // Serves the transport's incoming messages from its construction on.
+  new TransactionLayer({
+    transports: [tcp],
+    onRequest: (request, tx) => {
+      received.push(request);
+      if (request.method === 'INVITE' && tx) {
+        tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:${user}@${host}:${tcp.local.port};transport=tcp>` }] });
+      } else if (tx) tx.reply(200);
+    },
+  });
+  return { tcp, received };
+}
 
 describe.skipIf(!redisService.available || !postgresService.available)('sip-bridge processes sharing Redis replicate registrations', () => {
   const backends = new TestBackends('repl');
@@ -346,18 +364,7 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
     expect((await asleep.register('dave', 'through', davePush)).status).toBe(200);
     const registered = locations(a!).get('dave', key)!;
 
-    const tcp = await createTcpTransport({ host: '127.0.0.1', port: 0 });
-    const received: SipRequest[] = [];
-    // Serves the transport's incoming messages from its construction on.
-    new TransactionLayer({
-      transports: [tcp],
-      onRequest: (request, tx) => {
-        received.push(request);
-        if (request.method === 'INVITE' && tx) {
-          tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:dave@127.0.0.1:${tcp.local.port};transport=tcp>` }] });
-        } else if (tx) tx.reply(200);
-      },
-    });
+    const { tcp, received } = await tcpPhone('dave', '127.0.0.1');
     try {
       // What another process publishes for a phone that re-registered there over TCP: the flow
       // is that process's connection, the Contact is where the phone listens, on the address the
@@ -397,17 +404,7 @@ describe.skipIf(!redisService.available || !postgresService.available)('sip-brid
 
   it('does not ring a device that registered over TCP at another process from behind NAT, and keeps its record', { timeout: 30_000 }, async () => {
     // A phone that would answer at its Contact address, which is not where its REGISTER came from.
-    const tcp = await createTcpTransport({ host: '127.0.0.2', port: 0 });
-    const received: SipRequest[] = [];
-    new TransactionLayer({
-      transports: [tcp],
-      onRequest: (request, tx) => {
-        received.push(request);
-        if (request.method === 'INVITE' && tx) {
-          tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:erin@127.0.0.2:${tcp.local.port};transport=tcp>` }] });
-        } else if (tx) tx.reply(200);
-      },
-    });
+    const { tcp, received } = await tcpPhone('erin', '127.0.0.2');
     try {
       const natted: Device = {
         key: 'instance:<urn:uuid:6f2c1a3e-0000-4000-8000-0000000e0001>',
