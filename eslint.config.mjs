@@ -15,7 +15,13 @@ const srcConstraints = [
   {
     sourceTag: 'type:app',
     onlyDependOnLibsWithTags: [
-      'type:core', 'type:protocol', 'type:codec', 'type:transport', 'type:provider-kit', 'type:store', 'type:queue',
+      'type:core',
+      'type:protocol',
+      'type:codec',
+      'type:transport',
+      'type:provider-kit',
+      'type:store',
+      'type:queue',
       'type:testkit',
     ],
   },
@@ -27,10 +33,10 @@ const testConstraints = srcConstraints.map((c) =>
   c.sourceTag === 'type:transport'
     ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit', 'type:testkit'] }
     : adapterTags.includes(c.sourceTag)
-    ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
-    : c.sourceTag === 'type:protocol'
       ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
-      : c,
+      : c.sourceTag === 'type:protocol'
+        ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
+        : c,
 );
 
 const boundaries = (depConstraints) => ({

@@ -3,5 +3,11 @@ import { sourceConditions } from '../../vitest.shared.mjs';
 
 export default defineProject({
   ...sourceConditions,
-  test: { name: '@pushrelay/transport-hms', include: ['test/**/*.test.ts'], environment: 'node', testTimeout: 60_000, hookTimeout: 60_000 },
+  test: {
+    name: '@pushrelay/transport-hms',
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
 });

@@ -9,7 +9,11 @@ import { defaultServerConditions, runnerImport } from 'vite';
 // import, which knows no "@pushrelay/source" condition and would load dist/ (stale or missing):
 // workspace packages are kept in the runner, where the condition applies.
 const sourceConditions = {
-  environments: { inline: { resolve: { conditions: ['@pushrelay/source', ...defaultServerConditions], noExternal: [/^@pushrelay\//] } } },
+  environments: {
+    inline: {
+      resolve: { conditions: ['@pushrelay/source', ...defaultServerConditions], noExternal: [/^@pushrelay\//] },
+    },
+  },
 };
 
 const file = process.argv[2];

@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 
 const KINDS = {
   codec: { tag: 'type:codec', sections: ['Install', 'Usage', 'Options', 'Mapping', 'Limitations'], fixtures: true },
-  transport: { tag: 'type:transport', sections: ['Install', 'Usage', 'Options', 'Errors', 'Limitations'], fixtures: false },
+  transport: {
+    tag: 'type:transport',
+    sections: ['Install', 'Usage', 'Options', 'Errors', 'Limitations'],
+    fixtures: false,
+  },
 };
 const SCOPE_TAG = 'scope:pushrelay';
 const CORE = '@pushrelay/core';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The one test command: project references in sync, lint and typecheck of every project, then
+// The one test command: project references in sync, formatting, lint and typecheck of every project, then
 // every test suite in one vitest run whose JSON report .ci/run sums up.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -13,10 +13,15 @@ const run = (cmd, args) => {
 
 let failed = 0;
 failed |= run('npx', ['nx', 'sync:check']);
+failed |= run('npx', ['prettier', '--check', '--log-level=warn', '.']);
 failed |= run('npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', '--outputStyle=static']);
 mkdirSync('.reports', { recursive: true });
 failed |= run('npx', [
-  'vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=.reports/vitest.json',
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  '--outputFile.json=.reports/vitest.json',
   ...process.argv.slice(2),
 ]);
 process.exit(failed ? 1 : 0);

@@ -31,7 +31,11 @@ Commands:
 
 type Out = (line: string) => void;
 
-export async function main(argv: string[], out: Out = (l) => process.stdout.write(`${l}\n`), err: Out = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+export async function main(
+  argv: string[],
+  out: Out = (l) => process.stdout.write(`${l}\n`),
+  err: Out = (l) => process.stderr.write(`${l}\n`),
+): Promise<number> {
   const [command, ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
@@ -94,7 +98,9 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
           const transports = container.resolve<Record<string, Transport>>(TOKENS.transports);
           container.resolve(TOKENS.codecs);
           out(JSON.stringify(redactedConfig(config), null, 2));
-          out(`configuration is valid: ${config.tenants.length} tenant(s), codecs ${config.codecs.join(', ')}, providers ${Object.keys(transports).join(', ') || 'none'}`);
+          out(
+            `configuration is valid: ${config.tenants.length} tenant(s), codecs ${config.codecs.join(', ')}, providers ${Object.keys(transports).join(', ') || 'none'}`,
+          );
           await Promise.allSettled(Object.values(transports).map((t) => t.close()));
         } catch (error) {
           throw asConfigError(error);
@@ -103,7 +109,8 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
       }
       case 'devices': {
         const config = needConfig();
-        if (!values.tenant || !values.user) throw new ConfigError([{ path: '--tenant/--user', message: 'both are required' }]);
+        if (!values.tenant || !values.user)
+          throw new ConfigError([{ path: '--tenant/--user', message: 'both are required' }]);
         const stores = await openStores(config);
         try {
           const list = await stores.bindings.forUser(values.tenant, values.user);
@@ -131,16 +138,26 @@ export async function main(argv: string[], out: Out = (l) => process.stdout.writ
   }
 }
 
-async function send(config: GatewayConfig, values: Record<string, string | boolean | undefined>, out: Out): Promise<number> {
+async function send(
+  config: GatewayConfig,
+  values: Record<string, string | boolean | undefined>,
+  out: Out,
+): Promise<number> {
   const provider = values.provider as Provider | undefined;
   const issues: { path: string; message: string }[] = [];
-  if (!provider || !PROVIDERS.includes(provider)) issues.push({ path: '--provider', message: 'must be apns, fcm or hms' });
-  for (const f of ['token', 'app', 'format'] as const) if (!values[f]) issues.push({ path: `--${f}`, message: 'is required' });
+  if (!provider || !PROVIDERS.includes(provider))
+    issues.push({ path: '--provider', message: 'must be apns, fcm or hms' });
+  for (const f of ['token', 'app', 'format'] as const)
+    if (!values[f]) issues.push({ path: `--${f}`, message: 'is required' });
   if (issues.length) throw new ConfigError(issues, 'arguments');
   const container = buildContainer(config);
   const codecs = container.resolve<Codec[]>(TOKENS.codecs);
   const codec = codecs.find((c) => c.id === values.format);
-  if (!codec) throw new ConfigError([{ path: '--format', message: `must be one of ${codecs.map((c) => c.id).join(', ')}` }], 'arguments');
+  if (!codec)
+    throw new ConfigError(
+      [{ path: '--format', message: `must be one of ${codecs.map((c) => c.id).join(', ')}` }],
+      'arguments',
+    );
   const transports = container.resolve<Partial<Record<Provider, Transport>>>(TOKENS.transports);
   const transport = transports[provider!];
   if (!transport) throw new ConfigError([{ path: `providers.${provider}`, message: 'is not configured' }]);
@@ -150,10 +167,16 @@ async function send(config: GatewayConfig, values: Record<string, string | boole
     : {
         type: values.type ?? 'incoming_call',
         recipient: 'cli',
-        call: { id: values['call-id'] ?? `cli-${now}`, from: { number: values.from ?? 'unknown', ...(values.name ? { displayName: values.name } : {}) } },
+        call: {
+          id: values['call-id'] ?? `cli-${now}`,
+          from: { number: values.from ?? 'unknown', ...(values.name ? { displayName: values.name } : {}) },
+        },
       };
   const tenant = config.tenants[0]!.id;
-  const notification = parseCallNotification({ ...raw, tenant }, { now, tenant, generateId: () => `cli-${now}`, defaultRingTimeoutMs: config.ringTimeoutMs });
+  const notification = parseCallNotification(
+    { ...raw, tenant },
+    { now, tenant, generateId: () => `cli-${now}`, defaultRingTimeoutMs: config.ringTimeoutMs },
+  );
   const binding: DeviceBinding = {
     id: 'cli',
     tenant,
@@ -180,7 +203,12 @@ async function send(config: GatewayConfig, values: Record<string, string | boole
   return outcome.kind === 'delivered' ? 0 : 1;
 }
 
-function printDemo(url: string, apiKey: string, sims: { apns: { url: string; sandboxUrl: string }; fcm: { url: string }; hms: { url: string } }, out: Out): void {
+function printDemo(
+  url: string,
+  apiKey: string,
+  sims: { apns: { url: string; sandboxUrl: string }; fcm: { url: string }; hms: { url: string } },
+  out: Out,
+): void {
   out(`
 pushrelay demo is running (simulated providers, nothing leaves this machine)
 

@@ -1,6 +1,13 @@
 export { createGateway } from './internal/gateway.js';
 export type { Gateway, GatewayOptions } from './internal/gateway.js';
-export { ConfigError, loadConfigFile, parseConfig, redactedConfig, sha256Hex, KNOWN_CODECS } from './internal/config.js';
+export {
+  ConfigError,
+  loadConfigFile,
+  parseConfig,
+  redactedConfig,
+  sha256Hex,
+  KNOWN_CODECS,
+} from './internal/config.js';
 export type { GatewayConfig, TenantConfig, StoreConfig, ParseConfigOptions } from './internal/config.js';
 export { buildContainer } from './internal/container.js';
 export type { GatewayOverrides } from './internal/container.js';

@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { probeRedisServerBinary, probeTcp, requireService, startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
+import {
+  probeRedisServerBinary,
+  probeTcp,
+  requireService,
+  startFcmSimulator,
+  type FcmSimulator,
+} from '@pushrelay/testkit';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { sha256Hex } from '../src/index.js';
@@ -76,7 +82,14 @@ export class Cluster {
       listen: { host: '127.0.0.1', port: 0 },
       ringTimeoutMs: options.ringTimeoutMs,
       logLevel: 'error',
-      queue: { engine: 'bullmq', redis: this.redisUrl, prefix: this.prefix, concurrency: options.concurrency, lockDurationMs: options.recoveryMs, stalledIntervalMs: options.recoveryMs },
+      queue: {
+        engine: 'bullmq',
+        redis: this.redisUrl,
+        prefix: this.prefix,
+        concurrency: options.concurrency,
+        lockDurationMs: options.recoveryMs,
+        stalledIntervalMs: options.recoveryMs,
+      },
       store: { engine: 'postgres', url: POSTGRES_URL, schema: this.schema },
       ephemeral: { engine: 'redis', redis: this.redisUrl, prefix: this.prefix },
       codecs: ['wazo'],
@@ -131,10 +144,20 @@ export class Cluster {
     return proc;
   }
 
-  async call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> | undefined }> {
+  async call(
+    url: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: Record<string, unknown> | undefined }> {
     const res = await fetch(`${url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${this.apiKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -171,9 +194,11 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
-    for (const p of this.processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    for (const p of this.processes)
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
     await Promise.race([Promise.all(this.processes.map((p) => p.exited)), new Promise((r) => setTimeout(r, 20_000))]);
-    for (const p of this.processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    for (const p of this.processes)
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await this.fcm.close();
     if (this.options.redisUrl === undefined) await this.deleteRedisKeys();
     const client = new pg.Client({ connectionString: POSTGRES_URL });
@@ -184,7 +209,11 @@ export class Cluster {
 }
 
 /** Runs `work` over `items` with at most `limit` at once. */
-export async function inParallel<T>(items: T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {

@@ -25,7 +25,10 @@ describe('configuration', () => {
       listen: { port: 70000 },
       store: { kind: 'redis' },
       codecs: ['wazo', 'acme'],
-      tenants: [{ id: 'a b', apiKeySha256: ['nothex'] }, { apiKeySha256: [hash], webhookSecrets: { kaleyra: 'inline-secret' } }],
+      tenants: [
+        { id: 'a b', apiKeySha256: ['nothex'] },
+        { apiKeySha256: [hash], webhookSecrets: { kaleyra: 'inline-secret' } },
+      ],
       providers: { mpns: {}, fcm: { credentials: [{ serviceAccountFile: 'missing.json' }] } },
       colour: 'blue',
     });
@@ -47,10 +50,23 @@ describe('configuration', () => {
     writeFileSync(join(dir, 'sa.json'), '{"project_id":"p"}', { mode: 0o600 });
     const config = parseConfig(
       {
-        tenants: [{ id: 't1', apiKeySha256: [hash], webhookSecrets: { kaleyra: { env: 'K_SECRET' } }, proxyJwtSecret: 'file:sa.json' }],
-        providers: { fcm: { credentials: [{ serviceAccountFile: 'sa.json' }] }, hms: { credentials: [{ appId: '1', clientSecretEnv: 'HMS_SECRET' }] } },
+        tenants: [
+          {
+            id: 't1',
+            apiKeySha256: [hash],
+            webhookSecrets: { kaleyra: { env: 'K_SECRET' } },
+            proxyJwtSecret: 'file:sa.json',
+          },
+        ],
+        providers: {
+          fcm: { credentials: [{ serviceAccountFile: 'sa.json' }] },
+          hms: { credentials: [{ appId: '1', clientSecretEnv: 'HMS_SECRET' }] },
+        },
       },
-      { env: { K_SECRET: 'shh', HMS_SECRET: 'hms-shh', PUSHRELAY_PORT: '9090', PUSHRELAY_STORE: 'data/db.sqlite' }, baseDir: dir },
+      {
+        env: { K_SECRET: 'shh', HMS_SECRET: 'hms-shh', PUSHRELAY_PORT: '9090', PUSHRELAY_STORE: 'data/db.sqlite' },
+        baseDir: dir,
+      },
     );
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 9090 });
     expect(config.store).toEqual({ kind: 'sqlite', path: join(dir, 'data/db.sqlite') });
@@ -65,21 +81,42 @@ describe('configuration', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'tenants: []\nstore: {kind: sqlite}\n');
     const err: string[] = [];
-    expect(await main(['check-config', '--config', bad], () => {}, (l) => err.push(l))).toBe(1);
-    expect(err).toEqual(['configuration problems:', '  store.path: is required for a sqlite store', '  tenants: must be a non-empty list']);
+    expect(
+      await main(
+        ['check-config', '--config', bad],
+        () => {},
+        (l) => err.push(l),
+      ),
+    ).toBe(1);
+    expect(err).toEqual([
+      'configuration problems:',
+      '  store.path: is required for a sqlite store',
+      '  tenants: must be a non-empty list',
+    ]);
 
     const good = join(dir, 'good.json');
     writeFileSync(good, JSON.stringify({ store: { kind: 'memory' }, tenants: [{ id: 't', apiKeySha256: [hash] }] }));
     const out: string[] = [];
     expect(await main(['check-config', '--config', good], (l) => out.push(l))).toBe(0);
-    expect(out.at(-1)).toBe('configuration is valid: 1 tenant(s), codecs wazo, kaleyra, signalwire, mizutech, ecss, providers none');
+    expect(out.at(-1)).toBe(
+      'configuration is valid: 1 tenant(s), codecs wazo, kaleyra, signalwire, mizutech, ecss, providers none',
+    );
   });
 
   it('check-config reports a transport option the transport refuses, under providers', async () => {
     const file = join(dir, 'apns.json');
-    writeFileSync(file, JSON.stringify({ tenants: [{ id: 't', apiKeySha256: [hash] }], providers: { apns: { apps: [] } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ tenants: [{ id: 't', apiKeySha256: [hash] }], providers: { apns: { apps: [] } } }),
+    );
     const err: string[] = [];
-    expect(await main(['check-config', '--config', file], () => {}, (l) => err.push(l))).toBe(1);
+    expect(
+      await main(
+        ['check-config', '--config', file],
+        () => {},
+        (l) => err.push(l),
+      ),
+    ).toBe(1);
     expect(err[1]).toMatch(/^ {2}providers\.apns\.apps: /);
   });
 });
@@ -108,31 +145,76 @@ describe('engines for several processes', () => {
     );
     expect({ store: config.store, queue: config.queue, ephemeral: config.ephemeral }).toEqual({
       store: { kind: 'postgres', url: 'postgres://pushrelay@127.0.0.1:5432/test', schema: 'relay_a', poolSize: 10 },
-      queue: { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0', prefix: 'pushrelay', concurrency: 32, lockDurationMs: 30_000, stalledIntervalMs: 30_000, scheduleTimeoutMs: 5000, closeGraceMs: 5000 },
+      queue: {
+        engine: 'bullmq',
+        redis: 'redis://127.0.0.1:6379/0',
+        prefix: 'pushrelay',
+        concurrency: 32,
+        lockDurationMs: 30_000,
+        stalledIntervalMs: 30_000,
+        scheduleTimeoutMs: 5000,
+        closeGraceMs: 5000,
+      },
       ephemeral: { engine: 'redis', redis: 'redis://127.0.0.1:6379/0', prefix: 'relay-a' },
     });
   });
 
   it('switches engines from the environment alone, keeping the file settings of that engine', () => {
     const config = parseConfig(
-      { tenants, queue: { engine: 'memory', prefix: 'relay-b', concurrency: 8 }, store: { kind: 'sqlite', path: 'x.db' } },
-      { env: { PUSHRELAY_QUEUE: 'redis://127.0.0.1:6379/2', PUSHRELAY_STORE: 'postgresql://127.0.0.1/test', PUSHRELAY_EPHEMERAL: 'redis://127.0.0.1:6379/2' } },
+      {
+        tenants,
+        queue: { engine: 'memory', prefix: 'relay-b', concurrency: 8 },
+        store: { kind: 'sqlite', path: 'x.db' },
+      },
+      {
+        env: {
+          PUSHRELAY_QUEUE: 'redis://127.0.0.1:6379/2',
+          PUSHRELAY_STORE: 'postgresql://127.0.0.1/test',
+          PUSHRELAY_EPHEMERAL: 'redis://127.0.0.1:6379/2',
+        },
+      },
     );
-    expect(config.queue).toEqual({ engine: 'bullmq', redis: 'redis://127.0.0.1:6379/2', prefix: 'relay-b', concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 30_000, scheduleTimeoutMs: 5000, closeGraceMs: 5000 });
-    expect(config.store).toEqual({ kind: 'postgres', url: 'postgresql://127.0.0.1/test', schema: 'pushrelay', poolSize: 10 });
+    expect(config.queue).toEqual({
+      engine: 'bullmq',
+      redis: 'redis://127.0.0.1:6379/2',
+      prefix: 'relay-b',
+      concurrency: 8,
+      lockDurationMs: 30_000,
+      stalledIntervalMs: 30_000,
+      scheduleTimeoutMs: 5000,
+      closeGraceMs: 5000,
+    });
+    expect(config.store).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://127.0.0.1/test',
+      schema: 'pushrelay',
+      poolSize: 10,
+    });
     expect(config.ephemeral).toEqual({ engine: 'redis', redis: 'redis://127.0.0.1:6379/2', prefix: 'pushrelay' });
   });
 
   it('lists every problem of the engine blocks with its path', () => {
     const issues = issuesOf({
       tenants,
-      queue: { engine: 'bullmq', redis: 'http://x', prefix: 'a b', concurrency: 0, lockDurationMs: 5, scheduleTimeoutMs: 50, closeGraceMs: 0, colour: 1 },
+      queue: {
+        engine: 'bullmq',
+        redis: 'http://x',
+        prefix: 'a b',
+        concurrency: 0,
+        lockDurationMs: 5,
+        scheduleTimeoutMs: 50,
+        closeGraceMs: 0,
+        colour: 1,
+      },
       store: { engine: 'postgres', schema: '1bad' },
       ephemeral: { engine: 'kafka' },
     });
     expect(issues).toEqual([
       { path: 'store.url', message: 'is required for a postgres store (postgres://user@host:5432/db)' },
-      { path: 'store.schema', message: 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)' },
+      {
+        path: 'store.schema',
+        message: 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)',
+      },
       { path: 'queue.colour', message: 'is not a known setting' },
       { path: 'queue.redis', message: 'must be a redis:// or rediss:// URL' },
       { path: 'queue.prefix', message: 'may only hold letters, digits and . _ : { } - (1-100)' },
@@ -156,7 +238,10 @@ describe('engines for several processes', () => {
       {
         tenants,
         queue: { engine: 'bullmq', redis: 'redis://:hunter2@127.0.0.1:6379/0' },
-        store: { engine: 'postgres', url: 'postgres://relay:hunter2@127.0.0.1/test?sslpassword=hunter2&application_name=relay' },
+        store: {
+          engine: 'postgres',
+          url: 'postgres://relay:hunter2@127.0.0.1/test?sslpassword=hunter2&application_name=relay',
+        },
         ephemeral: { engine: 'redis', redis: 'redis://:hunter2@127.0.0.1:6379/0' },
       },
       { env: {} },

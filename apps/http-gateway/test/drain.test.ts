@@ -8,7 +8,14 @@ describe('gateway.close() while a request is in flight', () => {
   beforeAll(async () => {
     s = await startStack();
     const device = await s.call('POST', '/v1/devices', {
-      body: { userId: 'dora', provider: 'fcm', token: ANDROID_TOKEN, app: 'demo-project', pushKind: 'data', format: 'wazo' },
+      body: {
+        userId: 'dora',
+        provider: 'fcm',
+        token: ANDROID_TOKEN,
+        app: 'demo-project',
+        pushKind: 'data',
+        format: 'wazo',
+      },
     });
     expect(device.status).toBe(201);
   });

@@ -2,7 +2,11 @@ import { startDemo, type Demo, type DemoOptions } from '../src/index.js';
 
 export interface Stack extends Demo {
   /** JSON request to the gateway with the demo tenant's key unless `key` says otherwise. */
-  call(method: string, path: string, options?: { body?: unknown; raw?: string; key?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; raw?: string; key?: string | null; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 export async function startStack(options: DemoOptions = {}): Promise<Stack> {

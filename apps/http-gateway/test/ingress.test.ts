@@ -11,9 +11,29 @@ const KALEYRA_TOKEN = 'kaleyra-android-token-1';
 let s: Stack;
 beforeAll(async () => {
   s = await startStack({ kaleyraSecret: SECRET, extraTenants: [{ id: 'other', apiKey: 'other-key-123456' }] });
-  await s.call('POST', '/v1/devices', { body: { userId: USER, provider: 'fcm', token: WAZO_TOKEN, app: 'demo-project', pushKind: 'data', format: 'wazo' } });
-  await s.call('POST', '/v1/devices', { body: { userId: 'usr_999', provider: 'fcm', token: KALEYRA_TOKEN, app: 'demo-project', pushKind: 'data', format: 'kaleyra' } });
-  await s.call('POST', '/v1/devices', { body: { userId: 'usr_123', provider: 'fcm', token: 'kaleyra-initiator-token', app: 'demo-project', pushKind: 'data', format: 'kaleyra' } });
+  await s.call('POST', '/v1/devices', {
+    body: { userId: USER, provider: 'fcm', token: WAZO_TOKEN, app: 'demo-project', pushKind: 'data', format: 'wazo' },
+  });
+  await s.call('POST', '/v1/devices', {
+    body: {
+      userId: 'usr_999',
+      provider: 'fcm',
+      token: KALEYRA_TOKEN,
+      app: 'demo-project',
+      pushKind: 'data',
+      format: 'kaleyra',
+    },
+  });
+  await s.call('POST', '/v1/devices', {
+    body: {
+      userId: 'usr_123',
+      provider: 'fcm',
+      token: 'kaleyra-initiator-token',
+      app: 'demo-project',
+      pushKind: 'data',
+      format: 'kaleyra',
+    },
+  });
 });
 afterAll(async () => {
   await s?.close();
@@ -29,8 +49,15 @@ async function until<T>(read: () => T[], n = 1): Promise<T[]> {
 }
 
 describe('POST /1.0/mobile/notifications (wazo-webhookd compatible)', () => {
-  const wazo = (headers: Record<string, string>, body: unknown) => s.call('POST', '/1.0/mobile/notifications', { key: null, headers, body });
-  const valid = { notification_type: 'plugin', user_uuid: USER, title: 'test title', body: 'test message', extra: { plugin: 'test' } };
+  const wazo = (headers: Record<string, string>, body: unknown) =>
+    s.call('POST', '/1.0/mobile/notifications', { key: null, headers, body });
+  const valid = {
+    notification_type: 'plugin',
+    user_uuid: USER,
+    title: 'test title',
+    body: 'test message',
+    extra: { plugin: 'test' },
+  };
 
   it('queues with 204 and the phone gets exactly what wazo-webhookd sends through FCM v1', async () => {
     const res = await wazo({ 'x-auth-token': s.apiKey, 'wazo-tenant': 'demo' }, valid);
@@ -38,7 +65,16 @@ describe('POST /1.0/mobile/notifications (wazo-webhookd compatible)', () => {
     const [delivery] = await until(() => s.sims.fcm.deliveries({ token: WAZO_TOKEN }));
     // The custom-type example of wazo-webhookd's integration test (vendor-formats.md, Wazo, FCM v1).
     expect(delivery!.payload).toEqual({
-      android: { notification: { body: 'test message', channel_id: 'io.wazo.songbird', notification_count: 1, title: 'test title' }, priority: 'high', ttl: '0s' },
+      android: {
+        notification: {
+          body: 'test message',
+          channel_id: 'io.wazo.songbird',
+          notification_count: 1,
+          title: 'test title',
+        },
+        priority: 'high',
+        ttl: '0s',
+      },
       data: { items: '', notification_type: 'plugin', plugin: 'test' },
       token: WAZO_TOKEN,
     });
@@ -56,9 +92,17 @@ describe('POST /1.0/mobile/notifications (wazo-webhookd compatible)', () => {
   });
 
   it('answers 400 with every invalid field', async () => {
-    const res = await wazo({ 'x-auth-token': s.apiKey }, { notification_type: 'Bad-Type', user_uuid: 'short', body: 'x'.repeat(251) });
+    const res = await wazo(
+      { 'x-auth-token': s.apiKey },
+      { notification_type: 'Bad-Type', user_uuid: 'short', body: 'x'.repeat(251) },
+    );
     expect(res.status).toBe(400);
-    expect(res.body.details.map((d: { path: string }) => d.path).sort()).toEqual(['body', 'notification_type', 'title', 'user_uuid']);
+    expect(res.body.details.map((d: { path: string }) => d.path).sort()).toEqual([
+      'body',
+      'notification_type',
+      'title',
+      'user_uuid',
+    ]);
   });
 });
 
@@ -73,7 +117,15 @@ describe('POST /v1/ingress/kaleyra', () => {
         { user: { userAlias: 'usr_999' }, status: 'invited' },
       ],
       roomAlias: 'room_f61b4d202472',
-      options: { duration: 0, record: true, recordingType: 'automatic', recording: 'automatic', creationDate: new Date().toISOString(), callType: 'audio_upgradable', live: true },
+      options: {
+        duration: 0,
+        record: true,
+        recordingType: 'automatic',
+        recording: 'automatic',
+        creationDate: new Date().toISOString(),
+        callType: 'audio_upgradable',
+        live: true,
+      },
     },
   };
   const raw = JSON.stringify(webhook);
@@ -91,7 +143,11 @@ describe('POST /v1/ingress/kaleyra', () => {
     expect(res.body).toEqual({ accepted: ['on_call_incoming:room_f61b4d202472:usr_999'] });
     const [delivery] = await until(() => s.sims.fcm.deliveries({ token: KALEYRA_TOKEN }));
     const payload = delivery!.payload as { android: Record<string, unknown>; data: { message: string } };
-    expect(payload).toEqual({ android: { priority: 'high', ttl: expect.stringMatching(/^\d+(\.\d+)?s$/) }, data: { message: raw }, token: KALEYRA_TOKEN });
+    expect(payload).toEqual({
+      android: { priority: 'high', ttl: expect.stringMatching(/^\d+(\.\d+)?s$/) },
+      data: { message: raw },
+      token: KALEYRA_TOKEN,
+    });
     expect(JSON.parse(payload.data.message)).toEqual(webhook);
     expect(s.sims.fcm.deliveries({ token: 'kaleyra-initiator-token' })).toEqual([]);
 
@@ -149,7 +205,16 @@ describe('a Kaleyra webhook answered before its notification could be queued', (
   const queue = new StallingQueue();
   beforeAll(async () => {
     stack = await startStack({ kaleyraSecret: SECRET, queue });
-    await stack.call('POST', '/v1/devices', { body: { userId: 'usr_late', provider: 'fcm', token: 'kaleyra-late-token', app: 'demo-project', pushKind: 'data', format: 'kaleyra' } });
+    await stack.call('POST', '/v1/devices', {
+      body: {
+        userId: 'usr_late',
+        provider: 'fcm',
+        token: 'kaleyra-late-token',
+        app: 'demo-project',
+        pushKind: 'data',
+        format: 'kaleyra',
+      },
+    });
   });
   afterAll(async () => stack?.close());
 
@@ -164,7 +229,15 @@ describe('a Kaleyra webhook answered before its notification could be queued', (
           { user: { userAlias: 'usr_late' }, status: 'invited' },
         ],
         roomAlias: 'room_late',
-        options: { duration: 0, record: false, recordingType: 'none', recording: 'none', creationDate: new Date().toISOString(), callType: 'audio', live: true },
+        options: {
+          duration: 0,
+          record: false,
+          recordingType: 'none',
+          recording: 'none',
+          creationDate: new Date().toISOString(),
+          callType: 'audio',
+          live: true,
+        },
       },
     });
     const ts = Math.floor(Date.now() / 1000);

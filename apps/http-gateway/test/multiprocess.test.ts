@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '@pushrelay/testkit';
-import { Cluster, FCM_PROJECT, inParallel, postgresService, redisBinary, redisService, type GatewayProcess, type StoredReport } from './cluster.js';
+import {
+  Cluster,
+  FCM_PROJECT,
+  inParallel,
+  postgresService,
+  redisBinary,
+  redisService,
+  type GatewayProcess,
+  type StoredReport,
+} from './cluster.js';
 
 const available = redisService.available && postgresService.available;
 const USERS = 100;
@@ -16,10 +25,18 @@ async function registerDevices(cluster: Cluster, via: GatewayProcess, label: str
   const tokens = new Map<string, string>();
   const wanted: { user: string; token: string }[] = [];
   for (let u = 0; u < USERS; u++) {
-    for (let d = 0; d < (u < TWO_DEVICE_USERS ? 2 : 1); d++) wanted.push({ user: `u${u}`, token: `${label}-tok-u${u}-d${d}` });
+    for (let d = 0; d < (u < TWO_DEVICE_USERS ? 2 : 1); d++)
+      wanted.push({ user: `u${u}`, token: `${label}-tok-u${u}-d${d}` });
   }
   await inParallel(wanted, 8, async ({ user, token }) => {
-    const res = await cluster.call(via.url, 'POST', '/v1/devices', { userId: user, provider: 'fcm', token, app: FCM_PROJECT, pushKind: 'data', format: 'wazo' });
+    const res = await cluster.call(via.url, 'POST', '/v1/devices', {
+      userId: user,
+      provider: 'fcm',
+      token,
+      app: FCM_PROJECT,
+      pushKind: 'data',
+      format: 'wazo',
+    });
     expect(res.status).toBe(201);
     tokens.set(String(res.body?.id), token);
   });
@@ -75,7 +92,11 @@ async function sendCalls(
             target.url,
             'POST',
             '/v1/notifications',
-            { type: 'incoming_call', recipient: `u${i % USERS}`, call: { id: callId, from: { number: '+15550100', displayName: 'Load' } } },
+            {
+              type: 'incoming_call',
+              recipient: `u${i % USERS}`,
+              call: { id: callId, from: { number: '+15550100', displayName: 'Load' } },
+            },
             { 'idempotency-key': id },
           );
           if (res.status === 202) {
@@ -133,7 +154,13 @@ interface Verdict {
   expired: number;
 }
 
-function verdict(cluster: Cluster, label: string, sent: Sent, reports: Map<string, StoredReport>, tokens: Map<string, string>): Verdict {
+function verdict(
+  cluster: Cluster,
+  label: string,
+  sent: Sent,
+  reports: Map<string, StoredReport>,
+  tokens: Map<string, string>,
+): Verdict {
   const counts = deliveriesByDevice(cluster, label);
   const v: Verdict = { missing: [], unfinished: [], wrong: [], unseen: [], duplicates: [], delivered: 0, expired: 0 };
   const now = Date.now();
@@ -191,7 +218,12 @@ describe.skipIf(!available)('several gateway processes on one Redis and one Post
       expect(sent.perProcess.get(victim.url)).toBeGreaterThan(1000);
       expect(await victim.exited).toBe(null);
       expect(sent.accepted.size).toBe(10_000);
-      expect({ missing: v.missing, unfinished: v.unfinished, wrong: v.wrong, unseen: v.unseen }).toEqual({ missing: [], unfinished: [], wrong: [], unseen: [] });
+      expect({ missing: v.missing, unfinished: v.unfinished, wrong: v.wrong, unseen: v.unseen }).toEqual({
+        missing: [],
+        unfinished: [],
+        wrong: [],
+        unseen: [],
+      });
       expect(v.delivered + v.expired).toBe(10_000 + (10_000 / USERS) * TWO_DEVICE_USERS);
       // At least once: a push the dead process had sent but not yet recorded goes again from
       // the other process; only its jobs in flight at the kill can be among them.
@@ -206,7 +238,10 @@ describe.skipIf(!available)('several gateway processes on one Redis and one Post
     let cluster: Cluster | undefined;
     beforeAll(async () => {
       redis = await startRedisServer();
-      cluster = await Cluster.start({ label, concurrency: 16, recoveryMs: 10_000, ringTimeoutMs: 600_000, redisUrl: redis.url }, 2);
+      cluster = await Cluster.start(
+        { label, concurrency: 16, recoveryMs: 10_000, ringTimeoutMs: 600_000, redisUrl: redis.url },
+        2,
+      );
     }, 240_000);
     afterAll(async () => {
       try {
@@ -264,7 +299,13 @@ describe.skipIf(!available)('several gateway processes on one Redis and one Post
       // Both processes took notifications again after the last restart: they reconnected.
       expect(c.processes.map((p) => (afterLast.get(p.url) ?? 0) > 0)).toEqual([true, true]);
       expect(sent.accepted.size).toBe(2000);
-      expect({ missing: v.missing, unfinished: v.unfinished, wrong: v.wrong, unseen: v.unseen, duplicates: v.duplicates }).toEqual({
+      expect({
+        missing: v.missing,
+        unfinished: v.unfinished,
+        wrong: v.wrong,
+        unseen: v.unseen,
+        duplicates: v.duplicates,
+      }).toEqual({
         missing: [],
         unfinished: [],
         wrong: [],

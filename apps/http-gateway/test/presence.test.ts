@@ -19,11 +19,20 @@ const start = async (o: Parameters<typeof startStack>[0] = {}) => {
 const call = (id: string, recipient = 'alice') => ({
   body: { id, type: 'incoming_call', recipient, call: { id: `c-${id}`, from: { number: '8001', displayName: 'Bob' } } },
 });
-const android = { userId: 'alice', provider: 'fcm', token: ANDROID_TOKEN, app: 'demo-project', pushKind: 'data', format: 'wazo' };
+const android = {
+  userId: 'alice',
+  provider: 'fcm',
+  token: ANDROID_TOKEN,
+  app: 'demo-project',
+  pushKind: 'data',
+  format: 'wazo',
+};
 
 function connect(s: Stack, userId: string, key = s.apiKey): Promise<{ ws: WebSocket; messages: unknown[] }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${s.url.replace('http', 'ws')}/v1/connect?userId=${userId}`, { headers: { authorization: `Bearer ${key}` } });
+    const ws = new WebSocket(`${s.url.replace('http', 'ws')}/v1/connect?userId=${userId}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     const messages: unknown[] = [];
     ws.on('message', (m) => {
       const parsed = JSON.parse(String(m)) as { kind: string };
@@ -43,7 +52,12 @@ describe('WebSocket presence', () => {
 
     const online = await s.call('POST', '/v1/notifications?wait=true', call('while-online'));
     expect(online.body.report).toMatchObject({ status: 'suppressed', suppressedReason: 'online', devices: [] });
-    expect(messages).toEqual([{ kind: 'notification', notification: expect.objectContaining({ id: 'while-online', type: 'incoming_call', recipient: 'alice' }) }]);
+    expect(messages).toEqual([
+      {
+        kind: 'notification',
+        notification: expect.objectContaining({ id: 'while-online', type: 'incoming_call', recipient: 'alice' }),
+      },
+    ]);
     expect(s.sims.fcm.deliveries()).toEqual([]);
 
     await new Promise<void>((resolve) => {
@@ -51,7 +65,11 @@ describe('WebSocket presence', () => {
       ws.close();
     });
     // The server sees the close a moment after the client.
-    for (let i = 0; i < 100 && (await s.call('GET', '/metrics', { key: null })).body.includes('pushrelay_websocket_connections 1'); i++) {
+    for (
+      let i = 0;
+      i < 100 && (await s.call('GET', '/metrics', { key: null })).body.includes('pushrelay_websocket_connections 1');
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     const offline = await s.call('POST', '/v1/notifications?wait=true', call('after-drop'));
@@ -69,7 +87,16 @@ describe('token invalidation and persistence', () => {
   it('removes the binding of a token the provider says is unregistered, and the report shows it', async () => {
     const s = await start();
     const reg = await s.call('POST', '/v1/devices', {
-      body: { userId: 'alice', provider: 'apns', token: IOS_TOKEN, app: 'com.example.phone', environment: 'sandbox', pushKind: 'voip', format: 'wazo', params: { apns_call_topic: 'com.example.phone.voip' } },
+      body: {
+        userId: 'alice',
+        provider: 'apns',
+        token: IOS_TOKEN,
+        app: 'com.example.phone',
+        environment: 'sandbox',
+        pushKind: 'voip',
+        format: 'wazo',
+        params: { apns_call_topic: 'com.example.phone.voip' },
+      },
     });
     await new Promise((r) => setTimeout(r, 5));
     s.sims.apns.unregister(IOS_TOKEN);
@@ -78,14 +105,23 @@ describe('token invalidation and persistence', () => {
     expect(device).toMatchObject({ bindingId: reg.body.id, status: 'invalid-token', detail: 'Unregistered' });
     expect(device.attempts[0].outcome).toMatchObject({ kind: 'invalid-token', reason: 'Unregistered' });
     expect((await s.call('GET', '/v1/devices?userId=alice')).body).toEqual({ devices: [] });
-    expect((await s.call('GET', '/metrics', { key: null })).body).toContain('pushrelay_token_invalidations_total{provider="apns"} 1');
+    expect((await s.call('GET', '/metrics', { key: null })).body).toContain(
+      'pushrelay_token_invalidations_total{provider="apns"} 1',
+    );
   });
 
   it('keeps bindings, push keys and reports across a restart with the SQLite store', async () => {
     const sqlitePath = join(dir, 'restart.db');
     const first = await start({ sqlitePath, apiKey: 'restart-key-0001' });
     const reg = await first.call('POST', '/v1/devices', {
-      body: { userId: 'bob', provider: 'fcm', token: 'sw-token', app: 'demo-project', pushKind: 'alert', format: 'signalwire' },
+      body: {
+        userId: 'bob',
+        provider: 'fcm',
+        token: 'sw-token',
+        app: 'demo-project',
+        pushKind: 'alert',
+        format: 'signalwire',
+      },
     });
     expect(reg.body.pushKey).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     await first.call('POST', '/v1/notifications?wait=true', call('before-restart', 'nobody'));
@@ -95,7 +131,14 @@ describe('token invalidation and persistence', () => {
     const list = await second.call('GET', '/v1/devices?userId=bob');
     expect(list.body.devices).toEqual([reg.body]);
     const again = await second.call('POST', '/v1/devices', {
-      body: { userId: 'bob', provider: 'fcm', token: 'sw-token', app: 'demo-project', pushKind: 'alert', format: 'signalwire' },
+      body: {
+        userId: 'bob',
+        provider: 'fcm',
+        token: 'sw-token',
+        app: 'demo-project',
+        pushKind: 'alert',
+        format: 'signalwire',
+      },
     });
     expect([again.status, again.body.id, again.body.pushKey]).toEqual([200, reg.body.id, reg.body.pushKey]);
     expect((await second.call('GET', '/v1/notifications/before-restart')).body.suppressedReason).toBe('no-devices');

@@ -9,7 +9,7 @@ const KALEYRA_TOKEN = 'kaleyra-outage-android-token';
 
 const binary = await requireService('a redis-server binary', probeRedisServerBinary);
 
-describe.skipIf(!binary.available)('POST /v1/notifications while the BullMQ queue\'s Redis is down', () => {
+describe.skipIf(!binary.available)("POST /v1/notifications while the BullMQ queue's Redis is down", () => {
   let redis: RedisServer;
   let queue: BullMQQueue;
   let s: Stack;
@@ -30,9 +30,15 @@ describe.skipIf(!binary.available)('POST /v1/notifications while the BullMQ queu
   const call = (id: string) =>
     s.call('POST', '/v1/notifications', {
       headers: { 'idempotency-key': id },
-      body: { type: 'incoming_call', recipient: 'carol', call: { id: `call-${id}`, from: { number: '8001', displayName: 'Bob' } } },
+      body: {
+        type: 'incoming_call',
+        recipient: 'carol',
+        call: { id: `call-${id}`, from: { number: '8001', displayName: 'Bob' } },
+      },
     });
-  const pushes = (id: string) => s.sims.fcm.deliveries({ token: ANDROID_TOKEN }).filter((d) => JSON.stringify(d.payload).includes(`call-${id}`)).length;
+  const pushes = (id: string) =>
+    s.sims.fcm.deliveries({ token: ANDROID_TOKEN }).filter((d) => JSON.stringify(d.payload).includes(`call-${id}`))
+      .length;
   const until = async (condition: () => boolean) => {
     for (let i = 0; !condition(); i++) {
       if (i > 400) throw new Error('condition not reached');
@@ -42,7 +48,14 @@ describe.skipIf(!binary.available)('POST /v1/notifications while the BullMQ queu
 
   it('answers 503 queue_unavailable, and the same Idempotency-Key is accepted and pushed once when Redis is back', async () => {
     const device = await s.call('POST', '/v1/devices', {
-      body: { userId: 'carol', provider: 'fcm', token: ANDROID_TOKEN, app: 'demo-project', pushKind: 'data', format: 'wazo' },
+      body: {
+        userId: 'carol',
+        provider: 'fcm',
+        token: ANDROID_TOKEN,
+        app: 'demo-project',
+        pushKind: 'data',
+        format: 'wazo',
+      },
     });
     expect(device.status).toBe(201);
     expect((await call('before')).status).toBe(202);
@@ -52,7 +65,11 @@ describe.skipIf(!binary.available)('POST /v1/notifications while the BullMQ queu
     const refused = await call('during');
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
-    expect(refused.body).toEqual({ error: 'queue_unavailable', message: expect.stringContaining('same Idempotency-Key'), details: [] });
+    expect(refused.body).toEqual({
+      error: 'queue_unavailable',
+      message: expect.stringContaining('same Idempotency-Key'),
+      details: [],
+    });
     const metrics = await s.call('GET', '/metrics', { key: null });
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('pushrelay_queue_depth');
@@ -73,7 +90,14 @@ describe.skipIf(!binary.available)('POST /v1/notifications while the BullMQ queu
   }, 60_000);
   it('answers a Kaleyra webhook 503 while the queue is down, and takes the same signed webhook once it is back', async () => {
     const device = await s.call('POST', '/v1/devices', {
-      body: { userId: 'usr_outage', provider: 'fcm', token: KALEYRA_TOKEN, app: 'demo-project', pushKind: 'data', format: 'kaleyra' },
+      body: {
+        userId: 'usr_outage',
+        provider: 'fcm',
+        token: KALEYRA_TOKEN,
+        app: 'demo-project',
+        pushKind: 'data',
+        format: 'kaleyra',
+      },
     });
     expect(device.status).toBe(201);
     const body = JSON.stringify({
@@ -86,11 +110,22 @@ describe.skipIf(!binary.available)('POST /v1/notifications while the BullMQ queu
           { user: { userAlias: 'usr_outage' }, status: 'invited' },
         ],
         roomAlias: 'room_outage',
-        options: { duration: 0, record: false, recordingType: 'none', recording: 'none', creationDate: new Date().toISOString(), callType: 'audio', live: true },
+        options: {
+          duration: 0,
+          record: false,
+          recordingType: 'none',
+          recording: 'none',
+          creationDate: new Date().toISOString(),
+          callType: 'audio',
+          live: true,
+        },
       },
     });
     const ts = Math.floor(Date.now() / 1000);
-    const headers = { 'x-pushrelay-timestamp': String(ts), 'x-pushrelay-signature': signWebhook(KALEYRA_SECRET, ts, body) };
+    const headers = {
+      'x-pushrelay-timestamp': String(ts),
+      'x-pushrelay-signature': signWebhook(KALEYRA_SECRET, ts, body),
+    };
     const post = () => s.call('POST', '/v1/ingress/kaleyra?tenant=demo', { key: null, headers, raw: body });
     const kaleyraPushes = () => s.sims.fcm.deliveries({ token: KALEYRA_TOKEN }).length;
 

@@ -1,7 +1,14 @@
 export { startBridge, composeBridge, Resources, TOKENS } from './internal/bridge.js';
 export type { BridgeOptions, RunningBridge } from './internal/bridge.js';
 export { loadConfig, resolveConfig, applyEnvOverrides, redactedConfig, ENV_PREFIX } from './internal/config.js';
-export type { BridgeConfig, BridgeConfigInput, EphemeralConfig, QueueConfig, SipUser, StoreConfig } from './internal/config.js';
+export type {
+  BridgeConfig,
+  BridgeConfigInput,
+  EphemeralConfig,
+  QueueConfig,
+  SipUser,
+  StoreConfig,
+} from './internal/config.js';
 export { Metrics } from './internal/metrics.js';
 export { createLogger, REDACTED_PATHS } from './internal/logger.js';
 export type { Device } from './internal/locations.js';

@@ -16,7 +16,9 @@ async function main(): Promise<void> {
     bridge = await startBridge({ config, logger });
   } catch (error) {
     if (error instanceof ValidationError) {
-      process.stderr.write(`sip-bridge: invalid configuration\n${error.issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}\n`);
+      process.stderr.write(
+        `sip-bridge: invalid configuration\n${error.issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}\n`,
+      );
       process.exit(2);
     }
     throw error;

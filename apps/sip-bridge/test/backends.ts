@@ -8,7 +8,11 @@ export const redisService = await requireService('Redis on 127.0.0.1:6379', () =
 export const postgresService = await requireService('PostgreSQL on 127.0.0.1:5432', () => probeTcp(5432));
 
 /** Polls `read` until it returns something other than undefined; throws what is missing after timeoutMs. */
-export async function eventually<T>(what: string, read: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  read: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();

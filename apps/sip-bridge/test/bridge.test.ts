@@ -46,7 +46,12 @@ async function harness(calls: { ringTimeoutMs?: number; pushWaitMs?: number } = 
   const accepted: CallNotification[] = [];
   bridge.relay.events.on('accepted', ({ notification }) => accepted.push(notification));
   const h: Harness = {
-    bridge, apns, fcm, bindings, accepted, phones: [],
+    bridge,
+    apns,
+    fcm,
+    bindings,
+    accepted,
+    phones: [],
     phone: async () => {
       const p = await TestPhone.start(bridge.sip.port);
       h.phones.push(p);
@@ -80,12 +85,20 @@ describe('registrar', () => {
     });
     expect(response.status).toBe(200);
     expect(getHeader(response, 'Feature-Caps')).toBe('*;+sip.pns="apns,fcm"');
-    expect(getHeaders(response, 'Contact')).toEqual([`<sip:alice@127.0.0.1:${phone.port};pn-provider=apns;pn-param=ABCD1234.com.example.app.voip;pn-prid=${TOKEN}>;expires=3600`]);
+    expect(getHeaders(response, 'Contact')).toEqual([
+      `<sip:alice@127.0.0.1:${phone.port};pn-provider=apns;pn-param=ABCD1234.com.example.app.voip;pn-prid=${TOKEN}>;expires=3600`,
+    ]);
     const [binding, ...others] = await h.bindings.forUser('default', 'alice');
     expect(others).toEqual([]);
     expect(binding).toMatchObject({
-      provider: 'apns', token: TOKEN, app: 'com.example.app', pushKind: 'voip', format: 'ecss', origin: 'sip-rfc8599',
-      sipInstance: '<urn:uuid:6f2c1a3e-0000-4000-8000-00000000a11c>', params: { 'pn-param': 'ABCD1234.com.example.app.voip' },
+      provider: 'apns',
+      token: TOKEN,
+      app: 'com.example.app',
+      pushKind: 'voip',
+      format: 'ecss',
+      origin: 'sip-rfc8599',
+      sipInstance: '<urn:uuid:6f2c1a3e-0000-4000-8000-00000000a11c>',
+      params: { 'pn-param': 'ABCD1234.com.example.app.voip' },
     });
   });
 
@@ -99,10 +112,14 @@ describe('registrar', () => {
   it('answers 555 with Feature-Caps for an unsupported pn-provider and 400 for a broken X-MPUSH', async () => {
     const h = await harness();
     const phone = await h.phone();
-    const unsupported = await phone.register('alice', 'wonderland', { contactParams: ';pn-provider=webpush;pn-prid=abc' });
+    const unsupported = await phone.register('alice', 'wonderland', {
+      contactParams: ';pn-provider=webpush;pn-prid=abc',
+    });
     expect([unsupported.status, unsupported.reason]).toEqual([555, 'Push Notification Service Not Supported']);
     expect(getHeader(unsupported, 'Feature-Caps')).toBe('*;+sip.pns="apns,fcm"');
-    const broken = await phone.register('alice', 'wonderland', { headers: [{ name: 'X-MPUSH', value: 'i:com.example.app' }] });
+    const broken = await phone.register('alice', 'wonderland', {
+      headers: [{ name: 'X-MPUSH', value: 'i:com.example.app' }],
+    });
     expect(broken.status).toBe(400);
     expect(await h.bindings.forUser('default', 'alice')).toEqual([]);
   });
@@ -114,7 +131,11 @@ describe('registrar', () => {
     await phone.register('alice', 'wonderland', { contactParams: params('old-token'), headerParams: INSTANCE });
     await phone.register('alice', 'wonderland', { contactParams: params('new-token'), headerParams: INSTANCE });
     expect((await h.bindings.forUser('default', 'alice')).map((b) => b.token)).toEqual(['new-token']);
-    const removed = await phone.register('alice', 'wonderland', { contactParams: params('new-token'), headerParams: INSTANCE, expires: 0 });
+    const removed = await phone.register('alice', 'wonderland', {
+      contactParams: params('new-token'),
+      headerParams: INSTANCE,
+      expires: 0,
+    });
     expect(removed.status).toBe(200);
     expect(getHeaders(removed, 'Contact')).toEqual([]);
     expect(await h.bindings.forUser('default', 'alice')).toEqual([]);
@@ -141,7 +162,12 @@ describe('proxy', () => {
     const answered = caller.send(caller.inviteRequest('alice', 'call-1@127.0.0.1'), (r) => provisional.push(r));
     const push = await h.apns.waitFor((r) => r.token === TOKEN, 5000);
     expect(push.payload['data']).toEqual({
-      ntype: 0, nfromusername: 'Bob Caller', nfrom: '+15551234567', nmsg: 'Incoming call from +15551234567', ncallid: 'call-1@127.0.0.1', ntousr: 'alice',
+      ntype: 0,
+      nfromusername: 'Bob Caller',
+      nfrom: '+15551234567',
+      nmsg: 'Incoming call from +15551234567',
+      ncallid: 'call-1@127.0.0.1',
+      ntousr: 'alice',
     });
     const woken = await h.phone();
     const challenge = await woken.send(woken.registerRequest('alice', { headers: mpush }));
@@ -207,10 +233,18 @@ describe('proxy', () => {
     expect(cancelled.status).toBe(200);
     expect((await final).status).toBe(487);
     await until(() => h.accepted.some((n) => n.type === 'call_cancelled'));
-    expect(await phone.register('alice', 'wonderland', { contactParams: params, headerParams: INSTANCE })).toMatchObject({ status: 200 });
+    expect(
+      await phone.register('alice', 'wonderland', { contactParams: params, headerParams: INSTANCE }),
+    ).toMatchObject({ status: 200 });
     await until(() => h.accepted.some((n) => n.type === 'missed_calls'));
     const missed = h.accepted.find((n) => n.type === 'missed_calls')!;
-    expect(missed.missed).toEqual([{ callId: 'call-2@127.0.0.1', from: { uri: `sip:+15551234567@127.0.0.1:${caller.port}`, number: '+15551234567', displayName: 'Bob Caller' }, at: expect.any(String) }]);
+    expect(missed.missed).toEqual([
+      {
+        callId: 'call-2@127.0.0.1',
+        from: { uri: `sip:+15551234567@127.0.0.1:${caller.port}`, number: '+15551234567', displayName: 'Bob Caller' },
+        at: expect.any(String),
+      },
+    ]);
     expect(phone.invites()).toHaveLength(0);
     await phone.register('alice', 'wonderland', { contactParams: params, headerParams: INSTANCE });
     await new Promise((r) => setTimeout(r, 100));
@@ -219,7 +253,9 @@ describe('proxy', () => {
 
   it('answers 480 when the pushed device does not come back within the wait', async () => {
     const h = await harness({ pushWaitMs: 300 });
-    await (await h.phone()).register('alice', 'wonderland', { headers: [{ name: 'X-MPUSH', value: `a:com.example.mizu:${TOKEN}` }] });
+    await (
+      await h.phone()
+    ).register('alice', 'wonderland', { headers: [{ name: 'X-MPUSH', value: `a:com.example.mizu:${TOKEN}` }] });
     const caller = await h.phone();
     expect((await caller.send(caller.inviteRequest('alice'))).status).toBe(480);
     expect(h.bridge.metrics.get('sip_bridge_unavailable_total')).toBe(1);
@@ -241,12 +277,17 @@ describe('startBridge failing part-way', () => {
       log: { level: 'silent' as const },
     };
     try {
-      await expect(startBridge({ config, transports: { apns: new RecordingTransport('apns') } })).rejects.toThrow(/EADDRINUSE/);
+      await expect(startBridge({ config, transports: { apns: new RecordingTransport('apns') } })).rejects.toThrow(
+        /EADDRINUSE/,
+      );
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
     }
     // Had the failed start kept its SIP sockets, this one could not bind the same port.
-    const bridge = await startBridge({ config: { ...config, metrics: null }, transports: { apns: new RecordingTransport('apns') } });
+    const bridge = await startBridge({
+      config: { ...config, metrics: null },
+      transports: { apns: new RecordingTransport('apns') },
+    });
     try {
       expect(bridge.sip.port).toBe(sipPort);
     } finally {

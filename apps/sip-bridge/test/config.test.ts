@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@pushrelay/core';
-import { applyEnvOverrides, createLogger, loadConfig, redactedConfig, resolveConfig, startBridge } from '../src/index.js';
+import {
+  applyEnvOverrides,
+  createLogger,
+  loadConfig,
+  redactedConfig,
+  resolveConfig,
+  startBridge,
+} from '../src/index.js';
 
 function issuesOf(fn: () => unknown): { path: string; message: string }[] {
   try {
@@ -66,15 +73,30 @@ describe('config', () => {
   it('applies PUSHRELAY_SIP_BRIDGE__ variables over the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sip-bridge-config-'));
     const file = join(dir, 'bridge.json');
-    writeFileSync(file, JSON.stringify({ domain: 'sip.example.com', users: [{ username: 'alice', password: 'pw' }], listen: { port: 5070 } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        domain: 'sip.example.com',
+        users: [{ username: 'alice', password: 'pw' }],
+        listen: { port: 5070 },
+      }),
+    );
     const config = await loadConfig(file, {
       PUSHRELAY_SIP_BRIDGE__LISTEN__PORT: '5080',
       PUSHRELAY_SIP_BRIDGE__CALLS__RING_TIMEOUT_MS: '20000',
       PUSHRELAY_SIP_BRIDGE__LOG__LEVEL: 'warn',
       PUSHRELAY_SIP_BRIDGE__METRICS: 'null',
     });
-    expect([config.listen.port, config.calls.ringTimeoutMs, config.calls.pushWaitMs, config.log.level, config.metrics]).toEqual([5080, 20000, 20000, 'warn', null]);
-    expect(applyEnvOverrides({}, { PUSHRELAY_SIP_BRIDGE__PUSH__PROVIDERS: '["fcm"]', OTHER: '1' })).toEqual({ push: { providers: ['fcm'] } });
+    expect([
+      config.listen.port,
+      config.calls.ringTimeoutMs,
+      config.calls.pushWaitMs,
+      config.log.level,
+      config.metrics,
+    ]).toEqual([5080, 20000, 20000, 'warn', null]);
+    expect(applyEnvOverrides({}, { PUSHRELAY_SIP_BRIDGE__PUSH__PROVIDERS: '["fcm"]', OTHER: '1' })).toEqual({
+      push: { providers: ['fcm'] },
+    });
   });
 
   it('reports an unreadable file and broken JSON as config errors', async () => {
@@ -87,7 +109,22 @@ describe('config', () => {
 
   it('reports a bad APNs transport option under apns', async () => {
     await expect(
-      startBridge({ config: { domain: 'x.example', users: [], apns: { apps: [{ bundleId: 'com.example.app', credential: { type: 'token', keyFile: '/nonexistent/key.p8', keyId: 'K', teamId: 'T' } }] }, metrics: null, log: { level: 'silent' } } }),
+      startBridge({
+        config: {
+          domain: 'x.example',
+          users: [],
+          apns: {
+            apps: [
+              {
+                bundleId: 'com.example.app',
+                credential: { type: 'token', keyFile: '/nonexistent/key.p8', keyId: 'K', teamId: 'T' },
+              },
+            ],
+          },
+          metrics: null,
+          log: { level: 'silent' },
+        },
+      }),
     ).rejects.toThrow(/apns\.apps\[0\]\.credential\.keyFile: cannot read/);
   });
 });
@@ -104,13 +141,27 @@ describe('store, queue and ephemeral engines', () => {
     });
     expect([config.store, config.queue, config.ephemeral]).toEqual([
       { engine: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', schema: 'pushrelay', poolSize: 10 },
-      { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/0', prefix: 'pushrelay', concurrency: 64, lockDurationMs: 30_000, stalledIntervalMs: 30_000, scheduleTimeoutMs: 5000, closeGraceMs: 5000 },
+      {
+        engine: 'bullmq',
+        redis: 'redis://127.0.0.1:6379/0',
+        prefix: 'pushrelay',
+        concurrency: 64,
+        lockDurationMs: 30_000,
+        stalledIntervalMs: 30_000,
+        scheduleTimeoutMs: 5000,
+        closeGraceMs: 5000,
+      },
       { engine: 'redis', redis: 'redis://127.0.0.1:6379/1', prefix: 'bridge-a' },
     ]);
   });
 
   it('takes memory or a URL as the short form of a section', () => {
-    const config = resolveConfig({ ...base, store: 'postgresql://db.example/relay', queue: 'rediss://cache.example:6380/2', ephemeral: 'memory' });
+    const config = resolveConfig({
+      ...base,
+      store: 'postgresql://db.example/relay',
+      queue: 'rediss://cache.example:6380/2',
+      ephemeral: 'memory',
+    });
     expect([config.store, config.queue.engine, config.ephemeral]).toEqual([
       { engine: 'postgres', url: 'postgresql://db.example/relay', schema: 'pushrelay', poolSize: 10 },
       'bullmq',
@@ -124,14 +175,23 @@ describe('store, queue and ephemeral engines', () => {
         resolveConfig({
           ...base,
           store: { engine: 'postgres', schema: '1st', poolSize: 0, host: 'db' },
-          queue: { engine: 'bullmq', redis: 'http://127.0.0.1:6379', prefix: 'has space', concurrency: 0, lockDurationMs: 10 },
+          queue: {
+            engine: 'bullmq',
+            redis: 'http://127.0.0.1:6379',
+            prefix: 'has space',
+            concurrency: 0,
+            lockDurationMs: 10,
+          },
           ephemeral: { engine: 'redis', redis: 'redis://:p%zz@127.0.0.1:6379/0' },
         }),
       ),
     ).toEqual([
       { path: 'store.host', message: 'is not a known option' },
       { path: 'store.url', message: 'is required for a postgres store (postgres://user@host:5432/db)' },
-      { path: 'store.schema', message: 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)' },
+      {
+        path: 'store.schema',
+        message: 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)',
+      },
       { path: 'store.poolSize', message: 'must be an integer from 1 to 1000' },
       { path: 'queue.redis', message: 'must be a redis:// or rediss:// URL' },
       { path: 'queue.prefix', message: 'may only hold letters, digits and . _ : { } - (1-100)' },
@@ -140,7 +200,15 @@ describe('store, queue and ephemeral engines', () => {
       { path: 'ephemeral.redis', message: 'the password is not validly %-encoded' },
     ]);
     expect(
-      issuesOf(() => resolveConfig({ ...base, store: { engine: 'sqlite' }, queue: { engine: 'kafka' }, ephemeral: 'mysql://x', ...({ extra: 1 } as object) })),
+      issuesOf(() =>
+        resolveConfig({
+          ...base,
+          store: { engine: 'sqlite' },
+          queue: { engine: 'kafka' },
+          ephemeral: 'mysql://x',
+          ...({ extra: 1 } as object),
+        }),
+      ),
     ).toEqual([
       { path: 'extra', message: 'is not a known option' },
       { path: 'store.engine', message: 'must be "memory" or "postgres"' },
@@ -153,10 +221,17 @@ describe('store, queue and ephemeral engines', () => {
     ]);
   });
 
-  it('switches engines by environment, keeping the file\'s other options of the section', async () => {
+  it("switches engines by environment, keeping the file's other options of the section", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sip-bridge-config-'));
     const file = join(dir, 'bridge.json');
-    writeFileSync(file, JSON.stringify({ ...base, store: { engine: 'postgres', url: 'postgres://old@db/relay', schema: 'bridge' }, queue: { engine: 'memory', concurrency: 8 } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...base,
+        store: { engine: 'postgres', url: 'postgres://old@db/relay', schema: 'bridge' },
+        queue: { engine: 'memory', concurrency: 8 },
+      }),
+    );
     const config = await loadConfig(file, {
       PUSHRELAY_SIP_BRIDGE__STORE: 'postgres://new@db/relay',
       PUSHRELAY_SIP_BRIDGE__QUEUE__PREFIX: 'bridge-b',
@@ -165,18 +240,38 @@ describe('store, queue and ephemeral engines', () => {
     });
     expect([config.store, config.queue, config.ephemeral]).toEqual([
       { engine: 'postgres', url: 'postgres://new@db/relay', schema: 'bridge', poolSize: 10 },
-      { engine: 'bullmq', redis: 'redis://127.0.0.1:6379/3', prefix: 'bridge-b', concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 30_000, scheduleTimeoutMs: 5000, closeGraceMs: 5000 },
+      {
+        engine: 'bullmq',
+        redis: 'redis://127.0.0.1:6379/3',
+        prefix: 'bridge-b',
+        concurrency: 8,
+        lockDurationMs: 30_000,
+        stalledIntervalMs: 30_000,
+        scheduleTimeoutMs: 5000,
+        closeGraceMs: 5000,
+      },
       { engine: 'redis', redis: 'redis://127.0.0.1:6379/4', prefix: 'pushrelay' },
     ]);
     const back = await loadConfig(file, { PUSHRELAY_SIP_BRIDGE__STORE: 'memory' });
     expect(back.store).toEqual({ engine: 'memory' });
-    await expect(loadConfig(file, { PUSHRELAY_SIP_BRIDGE__EPHEMERAL__ENGINE: 'redis' })).rejects.toThrow(/ephemeral\.redis: is required/);
+    await expect(loadConfig(file, { PUSHRELAY_SIP_BRIDGE__EPHEMERAL__ENGINE: 'redis' })).rejects.toThrow(
+      /ephemeral\.redis: is required/,
+    );
   });
 
   it('reports a postgres store it cannot reach under store.url', async () => {
     // Port 1 on the loopback refuses at once: no server is needed to see the error path.
     await expect(
-      startBridge({ config: { ...base, domain: '127.0.0.1', listen: { port: 0 }, metrics: null, log: { level: 'silent' }, store: 'postgres://postgres@127.0.0.1:1/test' } }),
+      startBridge({
+        config: {
+          ...base,
+          domain: '127.0.0.1',
+          listen: { port: 0 },
+          metrics: null,
+          log: { level: 'silent' },
+          store: 'postgres://postgres@127.0.0.1:1/test',
+        },
+      }),
     ).rejects.toThrow(/store\.url: cannot open the postgres store/);
   });
 
@@ -200,7 +295,15 @@ describe('store, queue and ephemeral engines', () => {
     let logged = '';
     const sink = new Writable({ write: (chunk: Buffer, _enc, done) => ((logged += chunk.toString()), done()) });
     const bridge = await startBridge({
-      config: { ...base, domain: '127.0.0.1', listen: { port: 0, tcp: false }, metrics: null, ephemeral: 'memory', store: 'memory', queue: { engine: 'memory' } },
+      config: {
+        ...base,
+        domain: '127.0.0.1',
+        listen: { port: 0, tcp: false },
+        metrics: null,
+        ephemeral: 'memory',
+        store: 'memory',
+        queue: { engine: 'memory' },
+      },
       logger: createLogger('info', sink),
     });
     await bridge.stop();
@@ -212,13 +315,30 @@ describe('logs and metrics', () => {
   it('censors tokens, numbers and SIP addresses in logs', () => {
     let written = '';
     const sink = new Writable({ write: (chunk: Buffer, _enc, done) => ((written += chunk.toString()), done()) });
-    createLogger('info', sink).info({ token: 'secret-token', caller: '+15551234567', push: { token: 'x' }, callId: 'c1' }, 'push');
+    createLogger('info', sink).info(
+      { token: 'secret-token', caller: '+15551234567', push: { token: 'x' }, callId: 'c1' },
+      'push',
+    );
     const line = JSON.parse(written) as Record<string, unknown>;
-    expect([line['token'], line['caller'], line['push'], line['callId']]).toEqual(['[redacted]', '[redacted]', { token: '[redacted]' }, 'c1']);
+    expect([line['token'], line['caller'], line['push'], line['callId']]).toEqual([
+      '[redacted]',
+      '[redacted]',
+      { token: '[redacted]' },
+      'c1',
+    ]);
   });
 
   it('serves Prometheus metrics and shuts down within its bound', async () => {
-    const bridge = await startBridge({ config: { domain: '127.0.0.1', listen: { port: 0 }, users: [], metrics: { port: 0 }, log: { level: 'silent' }, shutdownTimeoutMs: 500 } });
+    const bridge = await startBridge({
+      config: {
+        domain: '127.0.0.1',
+        listen: { port: 0 },
+        users: [],
+        metrics: { port: 0 },
+        log: { level: 'silent' },
+        shutdownTimeoutMs: 500,
+      },
+    });
     const text = await (await fetch(`http://127.0.0.1:${bridge.metricsPort}/metrics`)).text();
     expect(text).toContain('# TYPE sip_bridge_held_invites gauge');
     expect(text).toContain('sip_bridge_unavailable_total 0');

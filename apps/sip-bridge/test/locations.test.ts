@@ -13,7 +13,9 @@ function device(user: string, key: string, expiresAt: number, push: boolean): De
     flow: { transport: 'udp', address: '127.0.0.1', port: 5070 },
     expiresAt,
     updatedAt: 0,
-    ...(push ? { push: { bindingId: `${user}-${key}`, provider: 'fcm' as const, origin: 'sip-rfc8599' as const } } : {}),
+    ...(push
+      ? { push: { bindingId: `${user}-${key}`, provider: 'fcm' as const, origin: 'sip-rfc8599' as const } }
+      : {}),
   };
 }
 
@@ -46,5 +48,4 @@ describe('LocationService', () => {
     expect(locations.devices('dave', 150).map((d) => d.key)).toEqual(['p']);
     expect(locations.pushDeviceCount).toBe(2);
   });
-
 });

@@ -66,7 +66,16 @@ export class TestPhone {
     });
   }
 
-  registerRequest(user: string, options: { contactParams?: string; headerParams?: string; headers?: { name: string; value: string }[]; expires?: number; authorization?: string }): SipRequest {
+  registerRequest(
+    user: string,
+    options: {
+      contactParams?: string;
+      headerParams?: string;
+      headers?: { name: string; value: string }[];
+      expires?: number;
+      authorization?: string;
+    },
+  ): SipRequest {
     const headers = [...(options.headers ?? []), { name: 'Expires', value: String(options.expires ?? 3600) }];
     if (options.authorization) headers.push({ name: 'Authorization', value: options.authorization });
     return createRequest({
@@ -86,7 +95,13 @@ export class TestPhone {
   async register(
     user: string,
     password: string,
-    options: { contactParams?: string; headerParams?: string; headers?: { name: string; value: string }[]; expires?: number; algorithm?: 'SHA-256' | 'MD5' } = {},
+    options: {
+      contactParams?: string;
+      headerParams?: string;
+      headers?: { name: string; value: string }[];
+      expires?: number;
+      algorithm?: 'SHA-256' | 'MD5';
+    } = {},
   ): Promise<SipResponse> {
     const first = await this.send(this.registerRequest(user, options));
     if (first.status !== 401) return first;

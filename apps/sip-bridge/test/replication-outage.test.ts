@@ -27,7 +27,9 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
     }),
   );
   const redisErrors = (client?: string): number =>
-    lines.filter((l) => l.includes('Redis error') && (!client || (JSON.parse(l) as { client?: string }).client === client)).length;
+    lines.filter(
+      (l) => l.includes('Redis error') && (!client || (JSON.parse(l) as { client?: string }).client === client),
+    ).length;
 
   beforeAll(async () => {
     server = await startRedisServer({ appendonly: false });
@@ -75,7 +77,17 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
       expiresAt: Date.now() + 3_600_000,
       updatedAt: Date.now(),
     };
-    await admin.publish(channel, JSON.stringify({ v: 1, from: 'another-process', tenant: scope.tenant, domain: scope.domain, kind: 'register', device }));
+    await admin.publish(
+      channel,
+      JSON.stringify({
+        v: 1,
+        from: 'another-process',
+        tenant: scope.tenant,
+        domain: scope.domain,
+        kind: 'register',
+        device,
+      }),
+    );
     expect(await eventually('the peer device applied', () => locations.get('alice', device.key))).toEqual(device);
   });
 
@@ -83,8 +95,12 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
     const scope = { prefix: 'outage', tenant: 'default', domain: '127.0.0.1' };
     const channel = locationsChannel(scope);
     const connected = async (): Promise<number> =>
-      ((await admin!.client('LIST')) as string).split('\n').filter((line) => line.includes(' name=outage:sip-bridge-locations')).length;
-    await eventually('the publisher and subscriber connected', async () => ((await connected()) >= 2 ? true : undefined));
+      ((await admin!.client('LIST')) as string)
+        .split('\n')
+        .filter((line) => line.includes(' name=outage:sip-bridge-locations')).length;
+    await eventually('the publisher and subscriber connected', async () =>
+      (await connected()) >= 2 ? true : undefined,
+    );
     const device = (port: number): Device => ({
       key: `uri:sip:alice@127.0.0.1:${port}`,
       user: 'alice',
@@ -109,9 +125,13 @@ describe.skipIf(!binary.available)('location replication while its Redis is down
     const listener = new Redis(server.url);
     try {
       const ports: number[] = [];
-      listener.on('message', (_channel: string, message: string) => ports.push((JSON.parse(message) as { device: Device }).device.targetPort));
+      listener.on('message', (_channel: string, message: string) =>
+        ports.push((JSON.parse(message) as { device: Device }).device.targetPort),
+      );
       await listener.subscribe(channel);
-      await eventually('the publisher and subscriber reconnected', async () => ((await connected()) >= 2 ? true : undefined));
+      await eventually('the publisher and subscriber reconnected', async () =>
+        (await connected()) >= 2 ? true : undefined,
+      );
       // Again until one gets through: the publisher may not be ready the moment it is named.
       await eventually('an event published after the outage', () => {
         if (ports.includes(5092)) return true;

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationType } from '@pushrelay/core';
-import { startApnsSimulator, startFcmSimulator, type ApnsSimulatorHandle, type FcmSimulator, type SimDelivery } from '@pushrelay/testkit';
+import {
+  startApnsSimulator,
+  startFcmSimulator,
+  type ApnsSimulatorHandle,
+  type FcmSimulator,
+  type SimDelivery,
+} from '@pushrelay/testkit';
 import { startBridge, type RunningBridge } from '../src/index.js';
 import { freePort, runSipp, sippAvailability } from './support.js';
 
@@ -47,7 +53,11 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
           port: { production: apnsSim.productionPort, sandbox: apnsSim.sandboxPort },
           ca: apnsSim.ca,
         },
-        fcm: { credentials: [{ serviceAccount: fcmSim.createServiceAccount('example-project') }], baseUrl: fcmSim.baseUrl, ca: fcmSim.ca },
+        fcm: {
+          credentials: [{ serviceAccount: fcmSim.createServiceAccount('example-project') }],
+          baseUrl: fcmSim.baseUrl,
+          ca: fcmSim.ca,
+        },
       },
     });
     bridge.relay.events.on('attempt', ({ notification }) => pushed.push(notification.type));
@@ -60,7 +70,12 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
   });
 
   /** The n-th (1-based) delivery the simulator accepted for a token. */
-  async function delivery(sim: ApnsSimulatorHandle | FcmSimulator, token: string, n: number, timeoutMs: number): Promise<SimDelivery> {
+  async function delivery(
+    sim: ApnsSimulatorHandle | FcmSimulator,
+    token: string,
+    n: number,
+    timeoutMs: number,
+  ): Promise<SimDelivery> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const found = sim.deliveries({ token })[n - 1];
@@ -75,7 +90,32 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
   async function register(scenario: string, user: string, token: string, extra: string[] = []): Promise<void> {
     const port = await freePort();
     const run = runSipp(
-      [target(), '-sf', join(scenarios, scenario), '-m', '1', '-p', String(port), '-key', 'user', user, '-au', user, '-ap', `${user}-secret`, '-key', 'token', token, '-key', 'instance', `00000000-0000-4000-8000-0000000000${user === 'carol' ? 'c1' : 'a1'}`, '-timeout', '10s', '-timeout_error', ...extra],
+      [
+        target(),
+        '-sf',
+        join(scenarios, scenario),
+        '-m',
+        '1',
+        '-p',
+        String(port),
+        '-key',
+        'user',
+        user,
+        '-au',
+        user,
+        '-ap',
+        `${user}-secret`,
+        '-key',
+        'token',
+        token,
+        '-key',
+        'instance',
+        `00000000-0000-4000-8000-0000000000${user === 'carol' ? 'c1' : 'a1'}`,
+        '-timeout',
+        '10s',
+        '-timeout_error',
+        ...extra,
+      ],
       15_000,
     );
     const result = await run.exit;
@@ -83,22 +123,80 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
   }
 
   /** Starts a phone that re-registers from a new port and answers the forwarded INVITE. */
-  async function wakePhone(scenario: string, user: string, token: string, extra: string[] = []): Promise<{ exit: Promise<number | null>; invitesReceived: () => number }> {
+  async function wakePhone(
+    scenario: string,
+    user: string,
+    token: string,
+    extra: string[] = [],
+  ): Promise<{ exit: Promise<number | null>; invitesReceived: () => number }> {
     const port = await freePort();
     const trace = join(work, `${user}-${port}.log`);
     const run = runSipp(
-      [target(), '-sf', join(scenarios, scenario), '-oocsf', join(scenarios, 'answer.xml'), '-m', '1', '-p', String(port), '-d', '2500', '-key', 'user', user, '-au', user, '-ap', `${user}-secret`, '-key', 'token', token, '-key', 'instance', `00000000-0000-4000-8000-0000000000${user === 'carol' ? 'c1' : 'a1'}`, '-trace_msg', '-message_file', trace, '-timeout', '15s', '-timeout_error', ...extra],
+      [
+        target(),
+        '-sf',
+        join(scenarios, scenario),
+        '-oocsf',
+        join(scenarios, 'answer.xml'),
+        '-m',
+        '1',
+        '-p',
+        String(port),
+        '-d',
+        '2500',
+        '-key',
+        'user',
+        user,
+        '-au',
+        user,
+        '-ap',
+        `${user}-secret`,
+        '-key',
+        'token',
+        token,
+        '-key',
+        'instance',
+        `00000000-0000-4000-8000-0000000000${user === 'carol' ? 'c1' : 'a1'}`,
+        '-trace_msg',
+        '-message_file',
+        trace,
+        '-timeout',
+        '15s',
+        '-timeout_error',
+        ...extra,
+      ],
       20_000,
     );
     return {
       exit: run.exit.then((r) => r.code),
-      invitesReceived: () => (existsSync(trace) ? (readFileSync(trace, 'utf8').match(/message received \[\d+\] bytes :\s+INVITE /g) ?? []).length : 0),
+      invitesReceived: () =>
+        existsSync(trace)
+          ? (readFileSync(trace, 'utf8').match(/message received \[\d+\] bytes :\s+INVITE /g) ?? []).length
+          : 0,
     };
   }
 
   function call(scenario: string, callee: string, timeoutMs: number) {
-    return freePort().then((port) =>
-      runSipp([target(), '-sf', join(scenarios, scenario), '-m', '1', '-p', String(port), '-key', 'callee', callee, '-timeout', `${Math.ceil(timeoutMs / 1000)}s`, '-timeout_error'], timeoutMs + 5000).exit,
+    return freePort().then(
+      (port) =>
+        runSipp(
+          [
+            target(),
+            '-sf',
+            join(scenarios, scenario),
+            '-m',
+            '1',
+            '-p',
+            String(port),
+            '-key',
+            'callee',
+            callee,
+            '-timeout',
+            `${Math.ceil(timeoutMs / 1000)}s`,
+            '-timeout_error',
+          ],
+          timeoutMs + 5000,
+        ).exit,
     );
   }
 
@@ -107,14 +205,25 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
     const forwardedBefore = bridge.metrics.get('sip_bridge_forwarded_invites_total', { reason: 're-register' });
     const caller = call('caller.xml', 'alice', 15_000);
     const push = await delivery(apnsSim, ALICE_TOKEN, 1, 8000);
-    expect(push.headers).toMatchObject({ 'apns-push-type': 'voip', 'apns-topic': 'com.example.mizu.voip', 'apns-priority': '10' });
-    expect((push.payload as { data: unknown }).data).toMatchObject({ ntype: 0, nfrom: '+15551234567', nfromusername: 'Bob Caller', ntousr: 'alice' });
+    expect(push.headers).toMatchObject({
+      'apns-push-type': 'voip',
+      'apns-topic': 'com.example.mizu.voip',
+      'apns-priority': '10',
+    });
+    expect((push.payload as { data: unknown }).data).toMatchObject({
+      ntype: 0,
+      nfrom: '+15551234567',
+      nfromusername: 'Bob Caller',
+      ntousr: 'alice',
+    });
     const phone = await wakePhone('register-mizutech.xml', 'alice', ALICE_TOKEN);
     const callerResult = await caller;
     expect(callerResult.code, callerResult.output).toBe(0);
     expect(await phone.exit).toBe(0);
     expect(phone.invitesReceived()).toBe(1);
-    expect(bridge.metrics.get('sip_bridge_forwarded_invites_total', { reason: 're-register' }) - forwardedBefore).toBe(1);
+    expect(bridge.metrics.get('sip_bridge_forwarded_invites_total', { reason: 're-register' }) - forwardedBefore).toBe(
+      1,
+    );
   }, 40_000);
 
   it('an ECSS-10 phone (RFC 8599 pn-* params) is pushed through the FCM simulator and answers exactly once', async () => {
@@ -154,7 +263,9 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
     const missed = await delivery(fcmSim, CAROL_TOKEN, pushesBefore + 2, 5000);
     const data = (missed.payload as { data: { type: string; calls: string } }).data;
     expect(data.type).toBe('missed_calls');
-    expect(JSON.parse(data.calls)).toEqual([{ id: expect.any(Number), remote_uri: '+15551234567', date: expect.any(Number) }]);
+    expect(JSON.parse(data.calls)).toEqual([
+      { id: expect.any(Number), remote_uri: '+15551234567', date: expect.any(Number) },
+    ]);
     expect(pushed.filter((t) => t === 'missed_calls')).toHaveLength(1);
   }, 40_000);
 });

@@ -15,14 +15,28 @@ function catchError(fn: () => unknown): unknown {
 
 describe('parseRfc8599Params', () => {
   it('reads an RFC 8599 APNs VoIP contact: Team ID and .voip come off the bundle id', () => {
-    expect(parseRfc8599Params(';pn-provider=apns;pn-param=ABCD1234.org.linphone.phone.voip;pn-prid=00fc13adff78;transport=tcp')).toEqual({
-      provider: 'apns', app: 'org.linphone.phone', token: '00fc13adff78', pushKind: 'voip', environment: 'production',
-      format: 'ecss', origin: 'sip-rfc8599', params: { 'pn-param': 'ABCD1234.org.linphone.phone.voip' },
+    expect(
+      parseRfc8599Params(
+        ';pn-provider=apns;pn-param=ABCD1234.org.linphone.phone.voip;pn-prid=00fc13adff78;transport=tcp',
+      ),
+    ).toEqual({
+      provider: 'apns',
+      app: 'org.linphone.phone',
+      token: '00fc13adff78',
+      pushKind: 'voip',
+      environment: 'production',
+      format: 'ecss',
+      origin: 'sip-rfc8599',
+      params: { 'pn-param': 'ABCD1234.org.linphone.phone.voip' },
     });
   });
 
   it('reads an APNs contact without .voip as an alert binding', () => {
-    const parsed = parseRfc8599Params({ 'pn-provider': 'apns', 'pn-prid': 'aa', 'pn-param': 'TEAM123456.com.example.app' });
+    const parsed = parseRfc8599Params({
+      'pn-provider': 'apns',
+      'pn-prid': 'aa',
+      'pn-param': 'TEAM123456.com.example.app',
+    });
     expect([parsed?.app, parsed?.pushKind]).toEqual(['com.example.app', 'alert']);
   });
 
@@ -30,16 +44,34 @@ describe('parseRfc8599Params', () => {
     const parsed = parseRfc8599Params('pn-provider=fcm;pn-prid=dQw4w9WgXcQ:APA91bHun4;pn-params=ecss-softphone');
     const input: DeviceBindingInput = { ...parsed!, tenant: 't', userId: '101', sipInstance: '<urn:uuid:1>' };
     expect(input).toEqual({
-      provider: 'fcm', app: 'ecss-softphone', token: 'dQw4w9WgXcQ:APA91bHun4', pushKind: 'data', environment: 'production',
-      format: 'ecss', origin: 'sip-rfc8599', params: { 'pn-param': 'ecss-softphone' }, tenant: 't', userId: '101', sipInstance: '<urn:uuid:1>',
+      provider: 'fcm',
+      app: 'ecss-softphone',
+      token: 'dQw4w9WgXcQ:APA91bHun4',
+      pushKind: 'data',
+      environment: 'production',
+      format: 'ecss',
+      origin: 'sip-rfc8599',
+      params: { 'pn-param': 'ecss-softphone' },
+      tenant: 't',
+      userId: '101',
+      sipInstance: '<urn:uuid:1>',
     });
   });
 
   it('falls back to the configured app when ECSS pn-params is only a matching label', () => {
-    const parsed = parseRfc8599Params('pn-provider=apns;pn-prid=aa;pn-params=label%3A42', { apnsApp: 'com.example.ecss', environment: 'sandbox' });
+    const parsed = parseRfc8599Params('pn-provider=apns;pn-prid=aa;pn-params=label%3A42', {
+      apnsApp: 'com.example.ecss',
+      environment: 'sandbox',
+    });
     expect(parsed).toEqual({
-      provider: 'apns', app: 'com.example.ecss', token: 'aa', pushKind: 'voip', environment: 'sandbox',
-      format: 'ecss', origin: 'sip-rfc8599', params: { 'pn-param': 'label:42' },
+      provider: 'apns',
+      app: 'com.example.ecss',
+      token: 'aa',
+      pushKind: 'voip',
+      environment: 'sandbox',
+      format: 'ecss',
+      origin: 'sip-rfc8599',
+      params: { 'pn-param': 'label:42' },
     });
   });
 
@@ -61,8 +93,11 @@ describe('parseRfc8599Params', () => {
     const error = catchError(() => parseRfc8599Params('pn-provider=webpush;pn-prid=x'));
     expect(error).toBeInstanceOf(Rfc8599ParamsError);
     expect(error).toBeInstanceOf(CodecError);
-    expect([(error as Rfc8599ParamsError).problem, (error as Rfc8599ParamsError).sipStatus, (error as Rfc8599ParamsError).param])
-      .toEqual(['unsupported_provider', 555, 'pn-provider']);
+    expect([
+      (error as Rfc8599ParamsError).problem,
+      (error as Rfc8599ParamsError).sipStatus,
+      (error as Rfc8599ParamsError).param,
+    ]).toEqual(['unsupported_provider', 555, 'pn-provider']);
   });
 
   it('tells a capability query (valueless pn-provider) apart from an error status', () => {
@@ -86,11 +121,18 @@ describe('parseRfc8599Params', () => {
   });
 
   it('throws nothing but CodecError on arbitrary parameter strings and maps', () => {
-    const name = fc.oneof(fc.constantFrom('pn-provider', 'pn-prid', 'pn-param', 'pn-params', 'PN-PRID', 'transport'), fc.string({ maxLength: 12 }));
-    const value = fc.oneof(fc.constantFrom('apns', 'fcm', 'ABCD1234.com.x.voip', '', '%', '"'), fc.string({ unit: 'binary-ascii' }), fc.string());
-    const asString = fc.array(fc.tuple(name, fc.option(value)), { maxLength: 6 }).map((pairs) =>
-      pairs.map(([n, v]) => (v === null ? n : `${n}=${v}`)).join(';'),
+    const name = fc.oneof(
+      fc.constantFrom('pn-provider', 'pn-prid', 'pn-param', 'pn-params', 'PN-PRID', 'transport'),
+      fc.string({ maxLength: 12 }),
     );
+    const value = fc.oneof(
+      fc.constantFrom('apns', 'fcm', 'ABCD1234.com.x.voip', '', '%', '"'),
+      fc.string({ unit: 'binary-ascii' }),
+      fc.string(),
+    );
+    const asString = fc
+      .array(fc.tuple(name, fc.option(value)), { maxLength: 6 })
+      .map((pairs) => pairs.map(([n, v]) => (v === null ? n : `${n}=${v}`)).join(';'));
     const asMap = fc.dictionary(name, fc.oneof(value, fc.constant(null), fc.jsonValue()), { maxKeys: 6 });
     fc.assert(
       fc.property(fc.oneof(asString, fc.string(), asMap), (input) => {
@@ -104,18 +146,36 @@ describe('parseRfc8599Params', () => {
 
 const binding: DeviceBinding = {
   ...parseRfc8599Params('pn-provider=apns;pn-prid=tok;pn-param=ABCDE12345.com.example.ecss.voip')!,
-  id: 'b', tenant: 't', userId: '101', createdAt: '2021-06-01T00:00:00.000Z', updatedAt: '2021-06-01T00:00:00.000Z',
+  id: 'b',
+  tenant: 't',
+  userId: '101',
+  createdAt: '2021-06-01T00:00:00.000Z',
+  updatedAt: '2021-06-01T00:00:00.000Z',
 };
 const now = Date.parse('2021-06-15T10:41:31.000Z');
 const invite: CallNotification = {
-  id: 'i1', type: 'incoming_call', tenant: 't', recipient: '101',
-  call: { id: 'ref', from: { number: '103', displayName: 'Ivan' }, video: false, startedAt: '2021-06-15T10:41:31.000Z' },
-  createdAt: '2021-06-15T10:41:31.000Z', deadline: '2021-06-15T10:42:01.000Z', priority: 'high',
+  id: 'i1',
+  type: 'incoming_call',
+  tenant: 't',
+  recipient: '101',
+  call: {
+    id: 'ref',
+    from: { number: '103', displayName: 'Ivan' },
+    video: false,
+    startedAt: '2021-06-15T10:41:31.000Z',
+  },
+  createdAt: '2021-06-15T10:41:31.000Z',
+  deadline: '2021-06-15T10:42:01.000Z',
+  priority: 'high',
 };
 
 describe('ecss encode quirks', () => {
   it('emits both spellings of the name and a numeric badge when configured', () => {
-    const codec = createEcssCodec({ displayNameKeys: ['dispaly_name', 'display_name'], badgeAsString: false, badge: 3 });
+    const codec = createEcssCodec({
+      displayNameKeys: ['dispaly_name', 'display_name'],
+      badgeAsString: false,
+      badge: 3,
+    });
     expect(codec.encode(invite, binding, { now })!.payload).toEqual({
       aps: { badge: 3 },
       acme: { badge: 3, type: 'invite', date: 1623753691, number: '103', dispaly_name: 'Ivan', display_name: 'Ivan' },
@@ -135,41 +195,63 @@ describe('ecss encode quirks', () => {
 
   it('keeps the newest missed calls that fit in one push', () => {
     const missed = Array.from({ length: 100 }, (_, i) => ({
-      callId: `c${i}`, from: { number: `+7913${String(i).padStart(7, '0')}` }, at: new Date(now - (100 - i) * 60_000).toISOString(),
+      callId: `c${i}`,
+      from: { number: `+7913${String(i).padStart(7, '0')}` },
+      at: new Date(now - (100 - i) * 60_000).toISOString(),
     }));
     const n: CallNotification = { ...invite, type: 'missed_calls', call: undefined, missed, priority: 'normal' };
     const fcm = { ...binding, ...parseRfc8599Params('pn-provider=fcm;pn-prid=tok;pn-param=ecss-softphone')! };
     const out = ecssCodec.encode(n, fcm, { now })!;
-    const calls = JSON.parse((out.payload.data as { calls: string }).calls) as Array<{ id: number; remote_uri: string }>;
+    const calls = JSON.parse((out.payload.data as { calls: string }).calls) as Array<{
+      id: number;
+      remote_uri: string;
+    }>;
     expect(pushRequestSize(out)).toBeLessThanOrEqual(4096);
     expect(calls.length).toBeLessThan(100);
-    expect(calls.at(-1)).toEqual({ id: calls.length - 1, remote_uri: '+79130000099', date: Math.floor((now - 60_000) / 1000) });
+    expect(calls.at(-1)).toEqual({
+      id: calls.length - 1,
+      remote_uri: '+79130000099',
+      date: Math.floor((now - 60_000) / 1000),
+    });
     expect(calls[0]!.id).toBe(0);
   });
 
   it('fits the provider limit or refuses with a CodecError, whatever the calls', () => {
-    const party = fc.record({ number: fc.string({ minLength: 1, maxLength: 2000 }), displayName: fc.option(fc.string({ maxLength: 2000 }), { nil: undefined }) });
-    const entry = fc.record({ callId: fc.string({ minLength: 1 }), from: party, at: fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()) });
+    const party = fc.record({
+      number: fc.string({ minLength: 1, maxLength: 2000 }),
+      displayName: fc.option(fc.string({ maxLength: 2000 }), { nil: undefined }),
+    });
+    const entry = fc.record({
+      callId: fc.string({ minLength: 1 }),
+      from: party,
+      at: fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
+    });
     fc.assert(
-      fc.property(fc.array(entry, { minLength: 1, maxLength: 30 }), party, fc.constantFrom('apns-alert', 'apns-voip', 'fcm'), (missed, from, target) => {
-        const b: DeviceBinding = target === 'fcm'
-          ? { ...binding, provider: 'fcm', app: 'ecss-softphone', pushKind: 'data' }
-          : { ...binding, pushKind: target === 'apns-voip' ? 'voip' : 'alert' };
-        for (const n of [
-          { ...invite, call: { ...invite.call!, from } },
-          { ...invite, type: 'missed_calls' as const, call: undefined, missed },
-        ]) {
-          let out;
-          try {
-            out = ecssCodec.encode(n, b, { now });
-          } catch (error) {
-            if (!(error instanceof CodecError)) return false;
-            continue;
+      fc.property(
+        fc.array(entry, { minLength: 1, maxLength: 30 }),
+        party,
+        fc.constantFrom('apns-alert', 'apns-voip', 'fcm'),
+        (missed, from, target) => {
+          const b: DeviceBinding =
+            target === 'fcm'
+              ? { ...binding, provider: 'fcm', app: 'ecss-softphone', pushKind: 'data' }
+              : { ...binding, pushKind: target === 'apns-voip' ? 'voip' : 'alert' };
+          for (const n of [
+            { ...invite, call: { ...invite.call!, from } },
+            { ...invite, type: 'missed_calls' as const, call: undefined, missed },
+          ]) {
+            let out;
+            try {
+              out = ecssCodec.encode(n, b, { now });
+            } catch (error) {
+              if (!(error instanceof CodecError)) return false;
+              continue;
+            }
+            if (out && pushRequestSize(out) > payloadLimit(out)) return false;
           }
-          if (out && pushRequestSize(out) > payloadLimit(out)) return false;
-        }
-        return true;
-      }),
+          return true;
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -1,4 +1,11 @@
-import type { CallNotification, Codec, DecodeContext, DeviceBinding, EncodeContext, PushRequest } from '@pushrelay/core';
+import type {
+  CallNotification,
+  Codec,
+  DecodeContext,
+  DeviceBinding,
+  EncodeContext,
+  PushRequest,
+} from '@pushrelay/core';
 import { decodeWebhook } from './internal/decode.js';
 import { encodeNotification } from './internal/encode.js';
 import { CODEC_ID } from './internal/read.js';

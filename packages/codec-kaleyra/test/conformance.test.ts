@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { describeCodecConformance } from '@pushrelay/testkit';
 import { kaleyraCodec } from '../src/index.js';
 
-describeCodecConformance({ describe, it, expect }, {
-  codec: kaleyraCodec,
-  fixturesDir: fileURLToPath(new URL('../fixtures', import.meta.url)),
-});
+describeCodecConformance(
+  { describe, it, expect },
+  {
+    codec: kaleyraCodec,
+    fixturesDir: fileURLToPath(new URL('../fixtures', import.meta.url)),
+  },
+);

@@ -16,9 +16,18 @@ function webhook(users: Array<[string, string]>, initiator = 'usr_1'): Record<st
 
 function binding(provider: DeviceBinding['provider'], pushKind: DeviceBinding['pushKind'] = 'data'): DeviceBinding {
   return {
-    id: 'b', tenant: 't', userId: 'usr_2', provider, token: 'tok', app: 'com.example.app',
-    environment: 'production', pushKind, format: 'kaleyra', origin: 'api',
-    createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:00:00.000Z',
+    id: 'b',
+    tenant: 't',
+    userId: 'usr_2',
+    provider,
+    token: 'tok',
+    app: 'com.example.app',
+    environment: 'production',
+    pushKind,
+    format: 'kaleyra',
+    origin: 'api',
+    createdAt: '2024-01-01T00:00:00.000Z',
+    updatedAt: '2024-01-01T00:00:00.000Z',
   };
 }
 
@@ -33,7 +42,14 @@ function catchError(fn: () => unknown): unknown {
 
 describe('kaleyra decode quirks', () => {
   it('rings each invitee once even when Kaleyra lists them twice', () => {
-    const out = kaleyraCodec.decode!(webhook([['usr_1', 'invited'], ['usr_2', 'invited'], ['usr_2', 'invited']]), context);
+    const out = kaleyraCodec.decode!(
+      webhook([
+        ['usr_1', 'invited'],
+        ['usr_2', 'invited'],
+        ['usr_2', 'invited'],
+      ]),
+      context,
+    );
     expect(out.map((n) => n.recipient)).toEqual(['usr_2']);
   });
 
@@ -45,7 +61,10 @@ describe('kaleyra decode quirks', () => {
     const input = webhook([['usr_2', 'invited']]);
     const fromOptions = createKaleyraCodec({ ringTimeoutMs: 45_000 }).decode!(input, context);
     expect(fromOptions[0]!.deadline).toBe('2024-01-01T00:00:45.000Z');
-    const fromContext = createKaleyraCodec({ ringTimeoutMs: 45_000 }).decode!(input, { ...context, defaultRingTimeoutMs: 20_000 });
+    const fromContext = createKaleyraCodec({ ringTimeoutMs: 45_000 }).decode!(input, {
+      ...context,
+      defaultRingTimeoutMs: 20_000,
+    });
     expect(fromContext[0]!.deadline).toBe('2024-01-01T00:00:20.000Z');
   });
 
@@ -76,7 +95,9 @@ describe('kaleyra encode quirks', () => {
 
   it('never sends a missed-call summary as a VoIP push', () => {
     const missed: CallNotification = {
-      ...incoming, type: 'missed_calls', vendor: undefined,
+      ...incoming,
+      type: 'missed_calls',
+      vendor: undefined,
       missed: [{ callId: 'room_1', from: { uri: 'usr_1' }, at: '2024-01-01T00:00:00.000Z' }],
     };
     expect(kaleyraCodec.encode(missed, binding('apns', 'voip'), { now: context.now })).toBeNull();
@@ -106,20 +127,31 @@ describe('kaleyra properties', () => {
 
   it('decode throws nothing but CodecError on webhook-shaped input with arbitrary leaves', () => {
     const leaf = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.boolean(), fc.jsonValue());
-    const shaped = fc.record({
-      event: fc.constantFrom('on_call_incoming', 'on_call_ended', 'on_missed_call', 'on_message_sent', leaf),
-      room_id: leaf,
-      data: fc.oneof(
-        leaf,
-        fc.record({
-          initiator: leaf,
-          caller_id: leaf,
-          users: fc.oneof(leaf, fc.array(fc.oneof(leaf, fc.record({ user: fc.oneof(leaf, fc.record({ userAlias: leaf })), status: leaf })))),
-          called_users: fc.oneof(leaf, fc.array(fc.oneof(leaf, fc.record({ user_id: leaf, status: leaf })))),
-          options: fc.oneof(leaf, fc.record({ callType: leaf, creationDate: leaf })),
-        }, { requiredKeys: [] }),
-      ),
-    }, { requiredKeys: [] });
+    const shaped = fc.record(
+      {
+        event: fc.constantFrom('on_call_incoming', 'on_call_ended', 'on_missed_call', 'on_message_sent', leaf),
+        room_id: leaf,
+        data: fc.oneof(
+          leaf,
+          fc.record(
+            {
+              initiator: leaf,
+              caller_id: leaf,
+              users: fc.oneof(
+                leaf,
+                fc.array(
+                  fc.oneof(leaf, fc.record({ user: fc.oneof(leaf, fc.record({ userAlias: leaf })), status: leaf })),
+                ),
+              ),
+              called_users: fc.oneof(leaf, fc.array(fc.oneof(leaf, fc.record({ user_id: leaf, status: leaf })))),
+              options: fc.oneof(leaf, fc.record({ callType: leaf, creationDate: leaf })),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+      },
+      { requiredKeys: [] },
+    );
     fc.assert(
       fc.property(shaped, (input) => {
         const error = catchError(() => kaleyraCodec.decode!(input, context));

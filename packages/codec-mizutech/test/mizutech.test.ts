@@ -16,23 +16,39 @@ function catchError(fn: () => unknown): unknown {
 describe('parseMizuPushHeader', () => {
   it('reads the wiki example', () => {
     expect(parseMizuPushHeader('i:com.voip.phone:abcdef')).toEqual({
-      provider: 'apns', app: 'com.voip.phone', token: 'abcdef', pushKind: 'voip',
-      environment: 'production', format: 'mizutech', origin: 'sip-x-mpush',
+      provider: 'apns',
+      app: 'com.voip.phone',
+      token: 'abcdef',
+      pushKind: 'voip',
+      environment: 'production',
+      format: 'mizutech',
+      origin: 'sip-x-mpush',
     });
   });
 
   it('splits on the first two colons only, as the REGISTER example needs', () => {
-    const parsed = parseMizuPushHeader(' i:com.mycompany.myapp:c-10-ap_Kt0:G7SThkASJx2K4Rm1033iR0mIgzI1cLg5xxpST4cjrd_cqQquRLkHMi3eY4g ');
+    const parsed = parseMizuPushHeader(
+      ' i:com.mycompany.myapp:c-10-ap_Kt0:G7SThkASJx2K4Rm1033iR0mIgzI1cLg5xxpST4cjrd_cqQquRLkHMi3eY4g ',
+    );
     expect(parsed.app).toBe('com.mycompany.myapp');
     expect(parsed.token).toBe('c-10-ap_Kt0:G7SThkASJx2K4Rm1033iR0mIgzI1cLg5xxpST4cjrd_cqQquRLkHMi3eY4g');
   });
 
   it('reads an Android FCM binding and makes a binding input with tenant and user added', () => {
-    const parsed = parseMizuPushHeader('a:com.telebroad.teleconsole:dQw4w9WgXcQ:APA91bHun4', { environment: 'sandbox' });
+    const parsed = parseMizuPushHeader('a:com.telebroad.teleconsole:dQw4w9WgXcQ:APA91bHun4', {
+      environment: 'sandbox',
+    });
     const input: DeviceBindingInput = { ...parsed, tenant: 't', userId: '1111' };
     expect(input).toEqual({
-      provider: 'fcm', app: 'com.telebroad.teleconsole', token: 'dQw4w9WgXcQ:APA91bHun4', pushKind: 'data',
-      environment: 'sandbox', format: 'mizutech', origin: 'sip-x-mpush', tenant: 't', userId: '1111',
+      provider: 'fcm',
+      app: 'com.telebroad.teleconsole',
+      token: 'dQw4w9WgXcQ:APA91bHun4',
+      pushKind: 'data',
+      environment: 'sandbox',
+      format: 'mizutech',
+      origin: 'sip-x-mpush',
+      tenant: 't',
+      userId: '1111',
     });
   });
 
@@ -62,9 +78,13 @@ describe('parseMizuPushHeader', () => {
     const headerish = fc.oneof(
       fc.string(),
       fc.tuple(fc.string({ maxLength: 3 }), fc.string(), fc.string()).map(([a, b, c]) => `${a}:${b}:${c}`),
-      fc.tuple(fc.constantFrom('i', 'a', 'I', 'A'), fc.stringMatching(/^[a-z.]{0,20}$/), fc.string({ unit: 'binary-ascii' })).map(
-        ([a, b, c]) => `${a}:${b}:${c}`,
-      ),
+      fc
+        .tuple(
+          fc.constantFrom('i', 'a', 'I', 'A'),
+          fc.stringMatching(/^[a-z.]{0,20}$/),
+          fc.string({ unit: 'binary-ascii' }),
+        )
+        .map(([a, b, c]) => `${a}:${b}:${c}`),
     );
     fc.assert(
       fc.property(headerish, (value) => {
@@ -77,13 +97,22 @@ describe('parseMizuPushHeader', () => {
 });
 
 const call: CallNotification = {
-  id: 'c1', type: 'incoming_call', tenant: 't', recipient: '9876',
+  id: 'c1',
+  type: 'incoming_call',
+  tenant: 't',
+  recipient: '9876',
   call: { id: 'abcdef', from: { number: '1234' }, video: false, startedAt: '2024-05-01T12:00:00.000Z' },
-  createdAt: '2024-05-01T12:00:00.000Z', deadline: '2024-05-01T12:00:30.000Z', priority: 'high',
+  createdAt: '2024-05-01T12:00:00.000Z',
+  deadline: '2024-05-01T12:00:30.000Z',
+  priority: 'high',
 };
 const apns: DeviceBinding = {
-  ...parseMizuPushHeader('i:com.voip.phone:abcdef'), id: 'b', tenant: 't', userId: '9876',
-  createdAt: '2024-05-01T00:00:00.000Z', updatedAt: '2024-05-01T00:00:00.000Z',
+  ...parseMizuPushHeader('i:com.voip.phone:abcdef'),
+  id: 'b',
+  tenant: 't',
+  userId: '9876',
+  createdAt: '2024-05-01T00:00:00.000Z',
+  updatedAt: '2024-05-01T00:00:00.000Z',
 };
 const now = { now: Date.parse('2024-05-01T12:00:00.000Z') };
 
@@ -99,9 +128,18 @@ describe('mizutech encode quirks', () => {
   });
 
   it('takes texts, sound and badge from the options', () => {
-    const codec = createMizutechCodec({ texts: { title: (c) => `Anruf von ${c}`, body: (c) => `VoIP-Anruf von ${c}` }, sound: 'ring.caf', badge: 0 });
+    const codec = createMizutechCodec({
+      texts: { title: (c) => `Anruf von ${c}`, body: (c) => `VoIP-Anruf von ${c}` },
+      sound: 'ring.caf',
+      badge: 0,
+    });
     const payload = codec.encode(call, apns, now)!.payload as { aps: unknown; data: { nmsg: string } };
-    expect(payload.aps).toEqual({ alert: { title: 'Anruf von 1234', body: 'VoIP-Anruf von 1234' }, 'content-available': 1, sound: 'ring.caf', badge: 0 });
+    expect(payload.aps).toEqual({
+      alert: { title: 'Anruf von 1234', body: 'VoIP-Anruf von 1234' },
+      'content-available': 1,
+      sound: 'ring.caf',
+      badge: 0,
+    });
     expect(payload.data.nmsg).toBe('Anruf von 1234');
   });
 
@@ -123,7 +161,13 @@ describe('mizutech encode quirks', () => {
         const n: CallNotification = {
           ...call,
           recipient: to || 'u',
-          call: { id: id || 'x', from: { number: number || '1', displayName: name || undefined }, to: to ? { number: to } : undefined, video: false, startedAt: call.createdAt },
+          call: {
+            id: id || 'x',
+            from: { number: number || '1', displayName: name || undefined },
+            to: to ? { number: to } : undefined,
+            video: false,
+            startedAt: call.createdAt,
+          },
         };
         const binding: DeviceBinding = { ...apns, ...parseMizuPushHeader(`${letter}:com.example:tok`) };
         let out;

@@ -37,49 +37,104 @@ function seal(inv, keyB64) {
 function core(keyB64) {
   const s = seal(invite, keyB64);
   return {
-    version: '1', type: 'call_invite', title: 'Incoming Call',
+    version: '1',
+    type: 'call_invite',
+    title: 'Incoming Call',
     notification_uuid: '982cf533-7b1b-4cf6-a6e0-004aab68c503',
-    incoming_caller_id: '0123456789', incoming_caller_name: 'Tester', with_video: 'true',
-    encryption_type: keyB64 ? 'aes_256_gcm' : 'none', iv: s.iv, tag: s.tag, invite: s.invite,
+    incoming_caller_id: '0123456789',
+    incoming_caller_name: 'Tester',
+    with_video: 'true',
+    encryption_type: keyB64 ? 'aes_256_gcm' : 'none',
+    iv: s.iv,
+    tag: s.tag,
+    invite: s.invite,
   };
 }
 const notification = {
-  id: '982cf533-7b1b-4cf6-a6e0-004aab68c503', type: 'incoming_call', tenant: 'space-1', recipient: 'bob',
-  call: { id: invite.params.params.callID, from: { number: '0123456789', displayName: 'Tester' }, to: { number: '/public/bob', displayName: 'Bob' }, video: true, startedAt: '2024-08-06T12:00:00.000Z' },
-  createdAt: '2024-08-06T12:00:00.000Z', deadline: '2024-08-06T12:00:30.000Z', priority: 'high', vendor: { invite },
+  id: '982cf533-7b1b-4cf6-a6e0-004aab68c503',
+  type: 'incoming_call',
+  tenant: 'space-1',
+  recipient: 'bob',
+  call: {
+    id: invite.params.params.callID,
+    from: { number: '0123456789', displayName: 'Tester' },
+    to: { number: '/public/bob', displayName: 'Bob' },
+    video: true,
+    startedAt: '2024-08-06T12:00:00.000Z',
+  },
+  createdAt: '2024-08-06T12:00:00.000Z',
+  deadline: '2024-08-06T12:00:30.000Z',
+  priority: 'high',
+  vendor: { invite },
 };
 const binding = (provider, pushKind, key) => ({
-  id: `${provider}-1`, tenant: 'space-1', userId: 'bob', provider, token: provider === 'apns' ? 'a1b2c3d4e5f6' : 'T',
+  id: `${provider}-1`,
+  tenant: 'space-1',
+  userId: 'bob',
+  provider,
+  token: provider === 'apns' ? 'a1b2c3d4e5f6' : 'T',
   app: provider === 'apns' ? 'com.example.softphone' : provider === 'fcm' ? 'example-project' : '104532781',
-  environment: 'production', pushKind, format: 'signalwire', ...(key ? { secrets: { pushKey: key } } : {}),
-  origin: 'api', createdAt: '2024-08-01T00:00:00.000Z', updatedAt: '2024-08-01T00:00:00.000Z',
+  environment: 'production',
+  pushKind,
+  format: 'signalwire',
+  ...(key ? { secrets: { pushKey: key } } : {}),
+  origin: 'api',
+  createdAt: '2024-08-01T00:00:00.000Z',
+  updatedAt: '2024-08-01T00:00:00.000Z',
 });
-const req = (b, pushType, payload) => ({ provider: b.provider, token: b.token, app: b.app, environment: b.environment, pushType, priority: 'high', expiresAt: Date.parse(notification.deadline), payload });
+const req = (b, pushType, payload) => ({
+  provider: b.provider,
+  token: b.token,
+  app: b.app,
+  environment: b.environment,
+  pushType,
+  priority: 'high',
+  expiresAt: Date.parse(notification.deadline),
+  payload,
+});
 const w = (name, f) => writeFileSync(`${dir}/${name}`, JSON.stringify(f, null, 2) + '\n');
 
 let b = binding('apns', 'voip', KEY_B64);
 w('apns-voip-seed-example.json', {
-  description: 'the APNs VoIP example of SignalWire\'s community script (iv injected; tag and invite are this key\'s, the example\'s key is unknown)',
+  description:
+    "the APNs VoIP example of SignalWire's community script (iv injected; tag and invite are this key's, the example's key is unknown)",
   encode: { notification, binding: b, expected: req(b, 'voip', { aps: { alert: core(KEY_B64) } }) },
 });
 b = binding('fcm', 'alert', KEY_B64);
 w('fcm-android-web-seed-example.json', {
   description: 'Android and web: the core payload as a JSON string in notification.body, empty data (seed 000)',
-  encode: { notification, binding: b, expected: req(b, 'alert', { notification: { body: JSON.stringify(core(KEY_B64)) }, data: {} }) },
+  encode: {
+    notification,
+    binding: b,
+    expected: req(b, 'alert', { notification: { body: JSON.stringify(core(KEY_B64)) }, data: {} }),
+  },
 });
 w('title-and-body/fcm-reference-example.json', {
   description: 'the FCM shape of vendor-formats.md 3: title and body, no data block',
-  encode: { notification, binding: b, expected: req(b, 'alert', { notification: { title: 'Incoming Call', body: JSON.stringify(core(KEY_B64)) } }) },
+  encode: {
+    notification,
+    binding: b,
+    expected: req(b, 'alert', { notification: { title: 'Incoming Call', body: JSON.stringify(core(KEY_B64)) } }),
+  },
 });
 b = binding('hms', 'alert', KEY_B64);
 w('hms-inferred.json', {
   description: 'HMS by analogy with FCM (inferred): title and body in notification; HMS data must be a string, so none',
-  encode: { notification, binding: b, expected: req(b, 'alert', { notification: { title: 'Incoming Call', body: JSON.stringify(core(KEY_B64)) } }) },
+  encode: {
+    notification,
+    binding: b,
+    expected: req(b, 'alert', { notification: { title: 'Incoming Call', body: JSON.stringify(core(KEY_B64)) } }),
+  },
 });
 b = binding('fcm', 'data', undefined);
 w('fcm-no-key.json', {
-  description: 'a device registered without a key gets encryption_type none, empty iv and tag, and the zlib invite in base64',
-  encode: { notification, binding: b, expected: req(b, 'alert', { notification: { body: JSON.stringify(core(undefined)) }, data: {} }) },
+  description:
+    'a device registered without a key gets encryption_type none, empty iv and tag, and the zlib invite in base64',
+  encode: {
+    notification,
+    binding: b,
+    expected: req(b, 'alert', { notification: { body: JSON.stringify(core(undefined)) }, data: {} }),
+  },
 });
 b = binding('apns', 'alert', KEY_B64);
 w('apns-alert-not-pushed.json', {
@@ -95,24 +150,91 @@ const { vendor: _v, ...rest } = notification;
 w('decode-call.json', {
   description: 'a call to deliver: the verto invite and the callee; caller from the invite, video from the SDP',
   decode: {
-    input: { notification_uuid: '982cf533-7b1b-4cf6-a6e0-004aab68c503', callee_user_id: 'bob', ring_timeout: 30, invite },
-    tenant: 'space-1', now: '2024-08-06T12:00:00.000Z',
+    input: {
+      notification_uuid: '982cf533-7b1b-4cf6-a6e0-004aab68c503',
+      callee_user_id: 'bob',
+      ring_timeout: 30,
+      invite,
+    },
+    tenant: 'space-1',
+    now: '2024-08-06T12:00:00.000Z',
     expected: [{ ...rest, vendor: { invite } }],
   },
 });
 w('decode-call-defaults.json', {
   description: 'no uuid, caller override, no video flag in an audio-only SDP, default ring timeout',
   decode: {
-    input: { callee_user_id: 'bob', caller: { id: '+15551230000', name: 'Front desk' }, invite: { ...invite, params: { ...invite.params, params: { ...invite.params.params, sdp: 'v=0\r\nm=audio 1 RTP/AVP 0\r\n', callee_id_name: undefined, callee_id_number: undefined } } } },
-    tenant: 'space-1', now: '2024-08-06T12:00:00.000Z',
-    expected: [{ id: invite.params.params.callID, type: 'incoming_call', tenant: 'space-1', recipient: 'bob',
-      call: { id: invite.params.params.callID, from: { number: '+15551230000', displayName: 'Front desk' }, video: false, startedAt: '2024-08-06T12:00:00.000Z' },
-      createdAt: '2024-08-06T12:00:00.000Z', deadline: '2024-08-06T12:00:30.000Z', priority: 'high',
-      vendor: { invite: { ...invite, params: { ...invite.params, params: { ...invite.params.params, sdp: 'v=0\r\nm=audio 1 RTP/AVP 0\r\n', callee_id_name: undefined, callee_id_number: undefined } } } } }],
+    input: {
+      callee_user_id: 'bob',
+      caller: { id: '+15551230000', name: 'Front desk' },
+      invite: {
+        ...invite,
+        params: {
+          ...invite.params,
+          params: {
+            ...invite.params.params,
+            sdp: 'v=0\r\nm=audio 1 RTP/AVP 0\r\n',
+            callee_id_name: undefined,
+            callee_id_number: undefined,
+          },
+        },
+      },
+    },
+    tenant: 'space-1',
+    now: '2024-08-06T12:00:00.000Z',
+    expected: [
+      {
+        id: invite.params.params.callID,
+        type: 'incoming_call',
+        tenant: 'space-1',
+        recipient: 'bob',
+        call: {
+          id: invite.params.params.callID,
+          from: { number: '+15551230000', displayName: 'Front desk' },
+          video: false,
+          startedAt: '2024-08-06T12:00:00.000Z',
+        },
+        createdAt: '2024-08-06T12:00:00.000Z',
+        deadline: '2024-08-06T12:00:30.000Z',
+        priority: 'high',
+        vendor: {
+          invite: {
+            ...invite,
+            params: {
+              ...invite.params,
+              params: {
+                ...invite.params.params,
+                sdp: 'v=0\r\nm=audio 1 RTP/AVP 0\r\n',
+                callee_id_name: undefined,
+                callee_id_number: undefined,
+              },
+            },
+          },
+        },
+      },
+    ],
   },
 });
-w('malformed-no-invite.json', { description: 'a call without its invite', malformed: { input: { callee_user_id: 'bob' }, error: 'invite: must be a verto invite object' } });
-w('malformed-not-invite.json', { description: 'a verto message that is not an invite', malformed: { input: { callee_user_id: 'bob', invite: { params: { method: 'verto.bye', params: { callID: 'x' } } } }, error: 'invite.params.method: must be "verto.invite"' } });
-w('malformed-no-callee.json', { description: 'nobody to ring', malformed: { input: { invite }, error: 'callee_user_id: is required' } });
-w('malformed-ring-timeout.json', { description: 'ring_timeout in milliseconds by mistake', malformed: { input: { callee_user_id: 'bob', ring_timeout: 30000, invite }, error: 'ring_timeout: must be whole seconds between 1 and 600' } });
+w('malformed-no-invite.json', {
+  description: 'a call without its invite',
+  malformed: { input: { callee_user_id: 'bob' }, error: 'invite: must be a verto invite object' },
+});
+w('malformed-not-invite.json', {
+  description: 'a verto message that is not an invite',
+  malformed: {
+    input: { callee_user_id: 'bob', invite: { params: { method: 'verto.bye', params: { callID: 'x' } } } },
+    error: 'invite.params.method: must be "verto.invite"',
+  },
+});
+w('malformed-no-callee.json', {
+  description: 'nobody to ring',
+  malformed: { input: { invite }, error: 'callee_user_id: is required' },
+});
+w('malformed-ring-timeout.json', {
+  description: 'ring_timeout in milliseconds by mistake',
+  malformed: {
+    input: { callee_user_id: 'bob', ring_timeout: 30000, invite },
+    error: 'ring_timeout: must be whole seconds between 1 and 600',
+  },
+});
 console.log(KEY_B64);

@@ -46,7 +46,13 @@ beforeAll(async () => {
     context,
   );
   client = { decode: context.decodeForTest as typeof client.decode };
-  expect(JSON.parse(context.hostGlobals as string)).toEqual(['undefined', 'undefined', 'undefined', 'undefined', 'undefined']);
+  expect(JSON.parse(context.hostGlobals as string)).toEqual([
+    'undefined',
+    'undefined',
+    'undefined',
+    'undefined',
+    'undefined',
+  ]);
 }, 60_000);
 
 async function decode(push: unknown, key: string | undefined, maxInviteBytes?: number) {
@@ -73,7 +79,16 @@ function sealedPush(plain: Buffer, compress = true) {
   const body = compress ? deflateSync(plain) : plain;
   const ct = Buffer.concat([cipher.update(body), cipher.final()]);
   const core = structuredClone((encodeFor('apns').aps as { alert: Record<string, string> }).alert);
-  return { aps: { alert: { ...core, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), invite: ct.toString('base64') } } };
+  return {
+    aps: {
+      alert: {
+        ...core,
+        iv: iv.toString('base64'),
+        tag: cipher.getAuthTag().toString('base64'),
+        invite: ct.toString('base64'),
+      },
+    },
+  };
 }
 
 describe('client decoder without Node', () => {
@@ -115,7 +130,10 @@ describe('client decoder without Node', () => {
 
   it('refuses a wrong key with decrypt_failed', async () => {
     expect((await decode(encodeFor('apns'), generatePushKey())).error).toEqual({
-      name: 'SignalWirePushError', code: 'decrypt_failed', field: 'invite', isClass: true,
+      name: 'SignalWirePushError',
+      code: 'decrypt_failed',
+      field: 'invite',
+      isClass: true,
     });
   });
 
@@ -130,7 +148,12 @@ describe('client decoder without Node', () => {
   it('refuses truncated base64 with malformed, naming the field', async () => {
     const push = encodeFor('apns') as { aps: { alert: Record<string, string> } };
     push.aps.alert.invite = push.aps.alert.invite!.slice(0, -2);
-    expect((await decode(push, KEY)).error).toEqual({ name: 'SignalWirePushError', code: 'malformed', field: 'invite', isClass: true });
+    expect((await decode(push, KEY)).error).toEqual({
+      name: 'SignalWirePushError',
+      code: 'malformed',
+      field: 'invite',
+      isClass: true,
+    });
   });
 
   it('stops inflating past the limit with too_large', async () => {
@@ -142,7 +165,9 @@ describe('client decoder without Node', () => {
   });
 
   it('refuses plaintext that is not zlib with inflate_failed', async () => {
-    expect((await decode(sealedPush(Buffer.from('{"params":{"params":{}}}'), false), KEY)).error?.code).toBe('inflate_failed');
+    expect((await decode(sealedPush(Buffer.from('{"params":{"params":{}}}'), false), KEY)).error?.code).toBe(
+      'inflate_failed',
+    );
   });
 
   it('refuses a bad key and a non-SignalWire push with typed errors', async () => {

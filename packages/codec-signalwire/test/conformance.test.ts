@@ -10,5 +10,8 @@ const fixturesDir = fileURLToPath(new URL('../fixtures', import.meta.url));
 describeCodecConformance({ describe, it, expect }, { codec: createSignalWireCodec({ randomBytes }), fixturesDir });
 describeCodecConformance(
   { describe, it, expect },
-  { codec: createSignalWireCodec({ randomBytes, fcmNotification: 'title-and-body' }), fixturesDir: `${fixturesDir}/title-and-body` },
+  {
+    codec: createSignalWireCodec({ randomBytes, fcmNotification: 'title-and-body' }),
+    fixturesDir: `${fixturesDir}/title-and-body`,
+  },
 );

@@ -19,7 +19,18 @@ const callLike = fc.record(
     invite: fc.oneof(
       fc.constant(invite),
       fc.jsonValue(),
-      fc.record({ params: fc.record({ method: fc.constantFrom('verto.invite', 'x'), params: fc.dictionary(fc.constantFrom('callID', 'sdp', 'caller_id_name', 'caller_id_number'), fc.jsonValue()) }, { requiredKeys: [] }) }),
+      fc.record({
+        params: fc.record(
+          {
+            method: fc.constantFrom('verto.invite', 'x'),
+            params: fc.dictionary(
+              fc.constantFrom('callID', 'sdp', 'caller_id_name', 'caller_id_number'),
+              fc.jsonValue(),
+            ),
+          },
+          { requiredKeys: [] },
+        ),
+      }),
     ),
   },
   { requiredKeys: [] },
@@ -85,16 +96,29 @@ describe('properties', () => {
   }, 30_000);
 
   it('the client decoder rejects arbitrary input only with SignalWirePushError', async () => {
-    const core = (signalWireCodec.encode(sampleNotification(), sampleBinding(), { now: 0 })!.payload as { aps: { alert: Record<string, string> } }).aps.alert;
-    const mutated = fc.record({ field: fc.constantFrom(...Object.keys(core)), value: fc.oneof(fc.string(), fc.base64String(), fc.jsonValue()) });
+    const core = (
+      signalWireCodec.encode(sampleNotification(), sampleBinding(), { now: 0 })!.payload as {
+        aps: { alert: Record<string, string> };
+      }
+    ).aps.alert;
+    const mutated = fc.record({
+      field: fc.constantFrom(...Object.keys(core)),
+      value: fc.oneof(fc.string(), fc.base64String(), fc.jsonValue()),
+    });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.jsonValue(), mutated.map(({ field, value }) => ({ aps: { alert: { ...core, [field]: value } } }))), async (push) => {
-        try {
-          await decodeSignalWirePush(push, KEY);
-        } catch (error) {
-          if (!(error instanceof SignalWirePushError)) throw error;
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue(),
+          mutated.map(({ field, value }) => ({ aps: { alert: { ...core, [field]: value } } })),
+        ),
+        async (push) => {
+          try {
+            await decodeSignalWirePush(push, KEY);
+          } catch (error) {
+            if (!(error instanceof SignalWirePushError)) throw error;
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   }, 30_000);

@@ -24,10 +24,14 @@ function caught(fn: () => unknown): CodecError {
 
 describe('SignalWire encoder', () => {
   it('matches the vendor example in every field but the ciphertext, which decrypts to the invite', () => {
-    const out = createSignalWireCodec({ randomBytes: seedIv }).encode(sampleNotification(), sampleBinding(), { now: 0 })!;
+    const out = createSignalWireCodec({ randomBytes: seedIv }).encode(sampleNotification(), sampleBinding(), {
+      now: 0,
+    })!;
     const alert = (out.payload as typeof VENDOR_EXAMPLE).aps.alert;
     // The example was sealed with a key nobody published, so only its shape can match.
-    expect({ ...alert, tag: VENDOR_EXAMPLE.aps.alert.tag, invite: VENDOR_EXAMPLE.aps.alert.invite }).toEqual(VENDOR_EXAMPLE.aps.alert);
+    expect({ ...alert, tag: VENDOR_EXAMPLE.aps.alert.tag, invite: VENDOR_EXAMPLE.aps.alert.invite }).toEqual(
+      VENDOR_EXAMPLE.aps.alert,
+    );
     expect(Object.keys(alert)).toEqual(Object.keys(VENDOR_EXAMPLE.aps.alert));
     expect(openSignalWirePush(out.payload, KEY).invite).toEqual(sampleNotification().vendor!.invite);
   });
@@ -38,7 +42,8 @@ describe('SignalWire encoder', () => {
     const ivs = [a, b].map((r) => (r.payload as typeof VENDOR_EXAMPLE).aps.alert.iv);
     expect(ivs[0]).not.toBe(ivs[1]);
     expect(Buffer.from(ivs[0]!, 'base64')).toHaveLength(12);
-    for (const r of [a, b]) expect(openSignalWirePush(r.payload, KEY).invite).toEqual(sampleNotification().vendor!.invite);
+    for (const r of [a, b])
+      expect(openSignalWirePush(r.payload, KEY).invite).toEqual(sampleNotification().vendor!.invite);
   });
 
   it('keeps notification_uuid stable across retries when the id is not a UUID', () => {
@@ -59,13 +64,17 @@ describe('SignalWire encoder', () => {
   });
 
   it('rejects a key that is not 32 bytes, naming the secret', () => {
-    const e = caught(() => signalWireCodec.encode(sampleNotification(), sampleBinding({ secrets: { pushKey: 'c2hvcnQ=' } }), { now: 0 }));
+    const e = caught(() =>
+      signalWireCodec.encode(sampleNotification(), sampleBinding({ secrets: { pushKey: 'c2hvcnQ=' } }), { now: 0 }),
+    );
     expect(e.path).toBe('binding.secrets.pushKey');
   });
 
   it('refuses a keyless device when encryption is required', () => {
     const codec = createSignalWireCodec({ requireEncryption: true });
-    expect(caught(() => codec.encode(sampleNotification(), sampleBinding({ secrets: {} }), { now: 0 })).path).toBe('binding.secrets.pushKey');
+    expect(caught(() => codec.encode(sampleNotification(), sampleBinding({ secrets: {} }), { now: 0 })).path).toBe(
+      'binding.secrets.pushKey',
+    );
   });
 
   it('needs the verto invite in vendor.invite', () => {
@@ -78,7 +87,9 @@ describe('SignalWire encoder', () => {
     const n = sampleNotification();
     const invite = n.vendor!.invite as { params: { params: { sdp: string } } };
     // Random text does not compress, so the sealed invite grows with it.
-    invite.params.params.sdp = Array.from({ length: 80 }, (_, i) => createHash('sha512').update(String(i)).digest('base64')).join('');
+    invite.params.params.sdp = Array.from({ length: 80 }, (_, i) =>
+      createHash('sha512').update(String(i)).digest('base64'),
+    ).join('');
     const e = caught(() => signalWireCodec.encode(n, sampleBinding(), { now: 0 }));
     expect(e.message).toMatch(/over the apns limit of 5120/);
   });
@@ -93,7 +104,10 @@ describe('SignalWire encoder', () => {
 });
 
 describe('openSignalWirePush (server side)', () => {
-  const push = () => structuredClone(signalWireCodec.encode(sampleNotification(), sampleBinding(), { now: 0 })!.payload) as typeof VENDOR_EXAMPLE;
+  const push = () =>
+    structuredClone(
+      signalWireCodec.encode(sampleNotification(), sampleBinding(), { now: 0 })!.payload,
+    ) as typeof VENDOR_EXAMPLE;
 
   it('gives a CodecError for a wrong key, a tampered tag, truncated base64 and a zip bomb', () => {
     expect(caught(() => openSignalWirePush(push(), generatePushKey())).message).toMatch(/authentication failed/);
@@ -108,7 +122,11 @@ describe('openSignalWirePush (server side)', () => {
     const cipher = createCipheriv('aes-256-gcm', Buffer.from(KEY, 'base64'), iv);
     const body = Buffer.concat([cipher.update(deflateSync(Buffer.alloc(5_000_000, 0x20))), cipher.final()]);
     const bomb = push();
-    Object.assign(bomb.aps.alert, { iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), invite: body.toString('base64') });
+    Object.assign(bomb.aps.alert, {
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      invite: body.toString('base64'),
+    });
     expect(caught(() => openSignalWirePush(bomb, KEY)).message).toMatch(/inflates to more than 262144 bytes/);
   });
 });

@@ -10,7 +10,11 @@ export function callNotification(): CallNotification {
   return structuredClone(fixture('incoming-call-fcm-reference.json').encode!.notification);
 }
 
-export function binding(provider: 'apns' | 'fcm' | 'hms', pushKind: 'voip' | 'alert' | 'data', params?: Record<string, string>): DeviceBinding {
+export function binding(
+  provider: 'apns' | 'fcm' | 'hms',
+  pushKind: 'voip' | 'alert' | 'data',
+  params?: Record<string, string>,
+): DeviceBinding {
   const b: DeviceBinding = {
     id: `${provider}-${pushKind}`,
     tenant: 'tenant-1',

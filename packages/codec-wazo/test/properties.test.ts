@@ -19,7 +19,14 @@ const apiLike = fc.record(
 );
 const busLike = fc.record(
   {
-    name: fc.constantFrom('call_push_notification', 'call_cancel_push_notification', 'user_missed_call', 'user_voicemail_message_created', 'chatd_user_room_message_created', 'other'),
+    name: fc.constantFrom(
+      'call_push_notification',
+      'call_cancel_push_notification',
+      'user_missed_call',
+      'user_voicemail_message_created',
+      'chatd_user_room_message_created',
+      'other',
+    ),
     data: fc.oneof(
       fc.jsonValue(),
       fc.record(
@@ -58,7 +65,14 @@ describe('properties', () => {
   it('encode fits the provider limit or refuses with a CodecError', () => {
     let sent = 0;
     let refused = 0;
-    const types = fc.constantFrom('incoming_call', 'call_cancelled', 'missed_calls', 'voicemail', 'message', 'custom') as fc.Arbitrary<CallNotification['type']>;
+    const types = fc.constantFrom(
+      'incoming_call',
+      'call_cancelled',
+      'missed_calls',
+      'voicemail',
+      'message',
+      'custom',
+    ) as fc.Arbitrary<CallNotification['type']>;
     const text = fc.string({ maxLength: 600, unit: 'binary' });
     fc.assert(
       fc.property(
@@ -66,10 +80,20 @@ describe('properties', () => {
         text,
         text,
         fc.option(fc.jsonValue({ maxDepth: 3 })),
-        fc.option(fc.dictionary(fc.string({ maxLength: 20 }), fc.oneof(fc.string({ maxLength: 400 }), fc.jsonValue({ maxDepth: 2 })))),
+        fc.option(
+          fc.dictionary(
+            fc.string({ maxLength: 20 }),
+            fc.oneof(fc.string({ maxLength: 400 }), fc.jsonValue({ maxDepth: 2 })),
+          ),
+        ),
         fc.constantFrom(binding('apns', 'voip'), binding('apns', 'alert'), binding('fcm', 'data')),
         (type, name, body, items, extra, b) => {
-          const n: CallNotification = { ...callNotification(), type, customType: 'custom_type', message: { title: name, body } };
+          const n: CallNotification = {
+            ...callNotification(),
+            type,
+            customType: 'custom_type',
+            message: { title: name, body },
+          };
           n.call!.from.displayName = name;
           n.missed = [{ callId: 'c', from: { displayName: name }, at: n.createdAt }];
           const wazo: Record<string, unknown> = {};

@@ -98,38 +98,69 @@ describe('type traps', () => {
 describe('routing and refusals', () => {
   it('uses the device default topic for non-call pushes', () => {
     const n = { ...callNotification(), type: 'call_cancelled' as const };
-    const out = wazoCodec.encode(n, binding('apns', 'alert', { apns_default_topic: 'com.example.phone' }), { now: NOW })!;
+    const out = wazoCodec.encode(n, binding('apns', 'alert', { apns_default_topic: 'com.example.phone' }), {
+      now: NOW,
+    })!;
     expect(out.headers).toEqual({ 'apns-topic': 'com.example.phone' });
     expect(wazoCodec.encode(n, binding('apns', 'voip'), { now: NOW })).toBeNull();
   });
 
   it('does not push to HMS', () => {
-    expect(caught(() => wazoCodec.encode(callNotification(), binding('hms', 'data'), { now: NOW })).path).toBe('binding.provider');
+    expect(caught(() => wazoCodec.encode(callNotification(), binding('hms', 'data'), { now: NOW })).path).toBe(
+      'binding.provider',
+    );
   });
 
   it('refuses FCM data values that are not strings, as FCM v1 would with a 400', () => {
-    const n: CallNotification = { ...callNotification(), type: 'custom', customType: 'plugin', message: { title: 't', body: 'b' }, vendor: { wazo: { extra: { plugin: { id: 'x' } } } } };
-    expect(caught(() => wazoCodec.encode(n, binding('fcm', 'data'), { now: NOW })).path).toBe('vendor.wazo.extra.plugin');
+    const n: CallNotification = {
+      ...callNotification(),
+      type: 'custom',
+      customType: 'plugin',
+      message: { title: 't', body: 'b' },
+      vendor: { wazo: { extra: { plugin: { id: 'x' } } } },
+    };
+    expect(caught(() => wazoCodec.encode(n, binding('fcm', 'data'), { now: NOW })).path).toBe(
+      'vendor.wazo.extra.plugin',
+    );
     // APNs takes the object as it is.
     expect(wazoCodec.encode(n, binding('apns', 'alert'), { now: NOW })).not.toBeNull();
   });
 
   it('refuses a custom type that only Wazo may send', () => {
-    const n: CallNotification = { ...callNotification(), type: 'custom', customType: 'missedCall', message: { title: 't' } };
+    const n: CallNotification = {
+      ...callNotification(),
+      type: 'custom',
+      customType: 'missedCall',
+      message: { title: 't' },
+    };
     expect(caught(() => wazoCodec.encode(n, binding('fcm', 'data'), { now: NOW })).path).toBe('customType');
   });
 
   it('refuses a push over the provider limit before sending it', () => {
-    const n: CallNotification = { ...callNotification(), type: 'custom', customType: 'big', message: { title: 't', body: 'b' }, vendor: { wazo: { items: { blob: 'é'.repeat(800) } } } };
+    const n: CallNotification = {
+      ...callNotification(),
+      type: 'custom',
+      customType: 'big',
+      message: { title: 't', body: 'b' },
+      vendor: { wazo: { items: { blob: 'é'.repeat(800) } } },
+    };
     // 800 characters become 4800 bytes of \u00e9 in the FCM items string.
-    expect(caught(() => wazoCodec.encode(n, binding('fcm', 'data'), { now: NOW })).message).toMatch(/over the fcm limit of 4096/);
+    expect(caught(() => wazoCodec.encode(n, binding('fcm', 'data'), { now: NOW })).message).toMatch(
+      /over the fcm limit of 4096/,
+    );
   });
 });
 
 describe('decoding', () => {
   it('moves extra.items to items and keeps the other extra keys beside it', () => {
     const [n] = wazoCodec.decode!(
-      { notification_type: 'x', user_uuid: '123e4567-e89b-12d3-a456-426614174000', title: 't', body: 'b', extra: { items: { a: 1 }, k: 'v' } },
+      {
+        notification_type: 'x',
+        user_uuid: '123e4567-e89b-12d3-a456-426614174000',
+        title: 't',
+        body: 'b',
+        extra: { items: { a: 1 }, k: 'v' },
+      },
       { tenant: 't', now: NOW },
     );
     expect(n!.vendor).toEqual({ wazo: { items: { a: 1 }, extra: { k: 'v' } } });
@@ -138,13 +169,23 @@ describe('decoding', () => {
   });
 
   it('counts title and body limits in characters as Python does', () => {
-    const ok = { notification_type: 'x', user_uuid: '123e4567-e89b-12d3-a456-426614174000', title: '😀'.repeat(128), body: 'b' };
+    const ok = {
+      notification_type: 'x',
+      user_uuid: '123e4567-e89b-12d3-a456-426614174000',
+      title: '😀'.repeat(128),
+      body: 'b',
+    };
     expect(wazoCodec.decode!(ok, { tenant: 't', now: NOW })).toHaveLength(1);
-    expect(caught(() => wazoCodec.decode!({ ...ok, title: '😀'.repeat(129) }, { tenant: 't', now: NOW })).path).toBe('title');
+    expect(caught(() => wazoCodec.decode!({ ...ok, title: '😀'.repeat(129) }, { tenant: 't', now: NOW })).path).toBe(
+      'title',
+    );
   });
 
   it('sends an unknown missed caller back out as null, as webhookd does', () => {
-    const [n] = wazoCodec.decode!({ name: 'user_missed_call', user_uuid: 'u-1', data: { conversation_id: '1.5' } }, { tenant: 't', now: NOW });
+    const [n] = wazoCodec.decode!(
+      { name: 'user_missed_call', user_uuid: 'u-1', data: { conversation_id: '1.5' } },
+      { tenant: 't', now: NOW },
+    );
     expect(n!.missed![0]!.from).toEqual({ displayName: '<name unknown>' });
     expect(fcmItems(n!)).toEqual({
       caller_id_name: null,
@@ -156,7 +197,11 @@ describe('decoding', () => {
 
   it('takes the call ring timeout from the event and the recipient from the bus key', () => {
     const [n] = wazoCodec.decode!(
-      { name: 'call_push_notification', 'user_uuid:abc': true, data: { call_id: '1.2', peer_caller_id_number: '8001', ring_timeout: '42' } },
+      {
+        name: 'call_push_notification',
+        'user_uuid:abc': true,
+        data: { call_id: '1.2', peer_caller_id_number: '8001', ring_timeout: '42' },
+      },
       { tenant: 't', now: NOW },
     );
     expect(n!.recipient).toBe('abc');

@@ -332,11 +332,7 @@ export class Relay {
     await this.act(job, binding, outcome, now, latencyMs);
   }
 
-  private async sendBefore(
-    transport: Transport,
-    request: PushRequest,
-    deadline: number,
-  ): Promise<DeliveryOutcome> {
+  private async sendBefore(transport: Transport, request: PushRequest, deadline: number): Promise<DeliveryOutcome> {
     try {
       return await transport.send(request, { deadline });
     } catch (error) {
@@ -362,11 +358,11 @@ export class Relay {
       }
       case 'invalid-token': {
         // A device that registered again after the provider saw the token die keeps its binding.
-        const reRegistered =
-          outcome.since !== undefined && Date.parse(binding.updatedAt) > Date.parse(outcome.since);
+        const reRegistered = outcome.since !== undefined && Date.parse(binding.updatedAt) > Date.parse(outcome.since);
         if (!reRegistered) await this.options.bindings.remove(binding.tenant, binding.id);
         const done = await this.record(job, 'invalid-token', outcome, startedAt, latencyMs, outcome.reason);
-        if (!reRegistered) this.events.emit('binding-removed', { notification, binding, attempt, reason: outcome.reason });
+        if (!reRegistered)
+          this.events.emit('binding-removed', { notification, binding, attempt, reason: outcome.reason });
         this.announce(done);
         return;
       }
@@ -412,7 +408,13 @@ export class Relay {
           attempt: attempt + 1,
           runAt: at,
         });
-        this.events.emit('retry-scheduled', { notification, binding, attempt, delayMs: at - now, reason: outcome.reason });
+        this.events.emit('retry-scheduled', {
+          notification,
+          binding,
+          attempt,
+          delayMs: at - now,
+          reason: outcome.reason,
+        });
         return;
       }
     }
@@ -435,11 +437,7 @@ export class Relay {
     return this.update(job, { status, attempt, ...(detail !== undefined ? { detail } : {}) });
   }
 
-  private finish(
-    job: DeliveryJob,
-    status: DeviceDeliveryStatus,
-    detail: string,
-  ): Promise<DeliveryReport | undefined> {
+  private finish(job: DeliveryJob, status: DeviceDeliveryStatus, detail: string): Promise<DeliveryReport | undefined> {
     return this.update(job, { status, detail });
   }
 
@@ -480,4 +478,3 @@ export function jobId(notification: CallNotification, bindingId: string, attempt
 export function credentialKey(binding: Pick<DeviceBinding, 'provider' | 'app' | 'environment'>): string {
   return `${binding.provider}:${binding.app}:${binding.environment}`;
 }
-

@@ -19,12 +19,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
  * Delay before the retry that follows attempt `attempt` (1-based): "equal jitter" exponential
  * backoff, never shorter than what the provider asked for with Retry-After.
  */
-export function retryDelay(
-  policy: RetryPolicy,
-  attempt: number,
-  random: RandomSource,
-  retryAfterMs?: number,
-): number {
+export function retryDelay(policy: RetryPolicy, attempt: number, random: RandomSource, retryAfterMs?: number): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   const jittered = Math.round(exp / 2 + random() * (exp / 2));
   return Math.max(jittered, retryAfterMs ?? 0);

@@ -50,10 +50,7 @@ const MAX_MISSED = 100;
  * Reads a CallNotification from untrusted JSON. Every problem is reported at once with its path;
  * the returned value is a fresh object with defaults filled in and nothing else carried over.
  */
-export function parseCallNotification(
-  input: unknown,
-  options: ParseNotificationOptions,
-): CallNotification {
+export function parseCallNotification(input: unknown, options: ParseNotificationOptions): CallNotification {
   const c = new Checker();
   const obj = c.object(input, '');
   if (!obj) throw new ValidationError(c.issues, 'notification');
@@ -82,8 +79,7 @@ export function parseCallNotification(
 
   const createdAtMs = c.dateTime(obj.createdAt, 'createdAt') ?? options.now;
   const deadlineMs =
-    c.dateTime(obj.deadline, 'deadline') ??
-    createdAtMs + (options.defaultRingTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS);
+    c.dateTime(obj.deadline, 'deadline') ?? createdAtMs + (options.defaultRingTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS);
   if (obj.deadline !== undefined && typeof obj.deadline === 'string') {
     if (deadlineMs <= createdAtMs) c.fail('deadline', 'must be later than createdAt');
     else if (deadlineMs - createdAtMs > MAX_DEADLINE_MS) {
@@ -125,8 +121,7 @@ export function parseCallNotification(
   });
   if (obj.customType === undefined && type === 'custom') c.fail('customType', 'is required for custom');
 
-  const priority =
-    c.oneOf(obj.priority, 'priority', PRIORITIES) ?? (isCallType(type) ? 'high' : 'normal');
+  const priority = c.oneOf(obj.priority, 'priority', PRIORITIES) ?? (isCallType(type) ? 'high' : 'normal');
 
   const collapseKey = c.string(obj.collapseKey, 'collapseKey');
   if (collapseKey !== undefined && utf8Length(collapseKey) > 64) {

@@ -80,7 +80,19 @@ function setup(options: { maxAttempts?: number; random?: () => number } = {}) {
     retry: { maxAttempts: options.maxAttempts ?? 6 },
   });
   const events: Array<[keyof RelayEvents, unknown]> = [];
-  for (const name of ['accepted', 'duplicate', 'suppressed', 'delivered', 'retry-scheduled', 'binding-removed', 'rejected', 'expired', 'skipped', 'completed', 'error'] as const) {
+  for (const name of [
+    'accepted',
+    'duplicate',
+    'suppressed',
+    'delivered',
+    'retry-scheduled',
+    'binding-removed',
+    'rejected',
+    'expired',
+    'skipped',
+    'completed',
+    'error',
+  ] as const) {
     relay.events.on(name, (payload) => events.push([name, payload]));
   }
   relay.start();
@@ -99,7 +111,14 @@ function setup(options: { maxAttempts?: number; random?: () => number } = {}) {
     });
   const call = (overrides: Record<string, unknown> = {}): CallNotification =>
     parseCallNotification(
-      { id: 'n-1', type: 'incoming_call', tenant: 'acme', recipient: 'alice', call: { id: 'c-1', from: { number: '+15550100' } }, ...overrides },
+      {
+        id: 'n-1',
+        type: 'incoming_call',
+        tenant: 'acme',
+        recipient: 'alice',
+        call: { id: 'c-1', from: { number: '+15550100' } },
+        ...overrides,
+      },
       { now: clock.now(), defaultRingTimeoutMs: 30_000 },
     );
   const names = () => events.map(([name]) => name);
@@ -118,13 +137,23 @@ describe('Relay', () => {
 
     expect(s.apns.sent.map((x) => x.request)).toEqual([
       {
-        provider: 'apns', token: phone.token, app: 'com.example.phone', environment: 'production', pushType: 'voip',
-        priority: 'high', expiresAt: START + 30_000, collapseId: 'c-1', payload: { type: 'incoming_call', caller: '+15550100' },
+        provider: 'apns',
+        token: phone.token,
+        app: 'com.example.phone',
+        environment: 'production',
+        pushType: 'voip',
+        priority: 'high',
+        expiresAt: START + 30_000,
+        collapseId: 'c-1',
+        payload: { type: 'incoming_call', caller: '+15550100' },
       },
     ]);
     expect(s.fcm.sent.map((x) => x.request.token)).toEqual([tablet.token]);
     // The transport stops waiting for an answer once the call has stopped ringing.
-    expect([...s.apns.sent, ...s.fcm.sent].map((x) => x.options)).toEqual([{ deadline: START + 30_000 }, { deadline: START + 30_000 }]);
+    expect([...s.apns.sent, ...s.fcm.sent].map((x) => x.options)).toEqual([
+      { deadline: START + 30_000 },
+      { deadline: START + 30_000 },
+    ]);
     const final = await s.relay.report('acme', 'n-1');
     expect(final?.status).toBe('completed');
     expect(final?.devices.map((d) => [d.bindingId, d.status, d.attempts.length])).toEqual([
@@ -132,7 +161,10 @@ describe('Relay', () => {
       [tablet.id, 'delivered', 1],
     ]);
     expect(final?.devices[0]?.attempts[0]).toEqual({
-      attempt: 1, at: '2024-05-01T10:00:00.000Z', outcome: { kind: 'delivered', providerId: 'id-1' }, latencyMs: 0,
+      attempt: 1,
+      at: '2024-05-01T10:00:00.000Z',
+      outcome: { kind: 'delivered', providerId: 'id-1' },
+      latencyMs: 0,
     });
     expect(s.names()).toEqual(['accepted', 'delivered', 'delivered', 'completed']);
   });
@@ -145,7 +177,15 @@ describe('Relay', () => {
     await s.clock.advance(0);
     expect(s.apns.sent).toHaveLength(1);
     const before = await s.relay.report('acme', 'n-1');
-    await s.relay.runJob({ id: `acme/n-1/${phone.id}/1`, notification, bindingId: phone.id, attempt: 1, runAt: START, lane: 'call', redelivered: true });
+    await s.relay.runJob({
+      id: `acme/n-1/${phone.id}/1`,
+      notification,
+      bindingId: phone.id,
+      attempt: 1,
+      runAt: START,
+      lane: 'call',
+      redelivered: true,
+    });
     expect(s.apns.sent).toHaveLength(1);
     expect(await s.relay.report('acme', 'n-1')).toEqual(before);
     expect(s.names()).toEqual(['accepted', 'delivered', 'completed']);
@@ -158,9 +198,22 @@ describe('Relay', () => {
     // The first process wrote the report and died before its jobs reached the queue.
     const bindings = await s.bindings.forUser('acme', 'alice');
     await s.reports.create({
-      notificationId: 'n-1', tenant: 'acme', recipient: 'alice', type: 'incoming_call', acceptedAt: notification.createdAt,
-      deadline: notification.deadline, status: 'in-progress',
-      devices: bindings.map((b) => ({ bindingId: b.id, provider: b.provider, app: b.app, format: b.format, status: 'pending' as const, attempts: [], updatedAt: notification.createdAt })),
+      notificationId: 'n-1',
+      tenant: 'acme',
+      recipient: 'alice',
+      type: 'incoming_call',
+      acceptedAt: notification.createdAt,
+      deadline: notification.deadline,
+      status: 'in-progress',
+      devices: bindings.map((b) => ({
+        bindingId: b.id,
+        provider: b.provider,
+        app: b.app,
+        format: b.format,
+        status: 'pending' as const,
+        attempts: [],
+        updatedAt: notification.createdAt,
+      })),
     });
     const again = await s.relay.notify(notification);
     await s.clock.advance(0);
@@ -290,15 +343,32 @@ describe('Relay', () => {
     const bindings = new InMemoryBindingStore({ clock });
     const transport = new ScriptedTransport('apns', clock);
     const relay = new Relay({
-      bindings, reports: new InMemoryReportStore(), queue: new InMemoryQueue({ clock }), clock,
-      codecs: [plainCodec], transports: { apns: transport },
+      bindings,
+      reports: new InMemoryReportStore(),
+      queue: new InMemoryQueue({ clock }),
+      clock,
+      codecs: [plainCodec],
+      transports: { apns: transport },
     });
     await bindings.upsert({
-      tenant: 'acme', userId: 'alice', provider: 'apns', token: 'a'.repeat(64), app: 'x', environment: 'production',
-      pushKind: 'voip', format: 'plain', origin: 'api',
+      tenant: 'acme',
+      userId: 'alice',
+      provider: 'apns',
+      token: 'a'.repeat(64),
+      app: 'x',
+      environment: 'production',
+      pushKind: 'voip',
+      format: 'plain',
+      origin: 'api',
     });
     const n = parseCallNotification(
-      { id: 'late', type: 'incoming_call', tenant: 'acme', recipient: 'alice', call: { id: 'c', from: { number: '1' } } },
+      {
+        id: 'late',
+        type: 'incoming_call',
+        tenant: 'acme',
+        recipient: 'alice',
+        call: { id: 'c', from: { number: '1' } },
+      },
       { now: START, defaultRingTimeoutMs: 1000 },
     );
     await relay.notify(n);
@@ -307,19 +377,26 @@ describe('Relay', () => {
     await clock.advance(0);
     expect(transport.sent).toHaveLength(0);
     expect((await relay.report('acme', 'late'))?.devices[0]).toMatchObject({
-      status: 'expired', detail: 'deadline passed before the push could be sent', attempts: [],
+      status: 'expired',
+      detail: 'deadline passed before the push could be sent',
+      attempts: [],
     });
   });
 
   it('gives up after the last attempt', async () => {
     const s = setup({ maxAttempts: 2 });
     const b = await s.device();
-    s.apns.script(b.token, { kind: 'retry', reason: 'InternalServerError' }, { kind: 'retry', reason: 'InternalServerError' });
+    s.apns.script(
+      b.token,
+      { kind: 'retry', reason: 'InternalServerError' },
+      { kind: 'retry', reason: 'InternalServerError' },
+    );
     await s.relay.notify(s.call());
     await s.clock.advance(20_000);
     expect(s.apns.sent).toHaveLength(2);
     expect((await s.relay.report('acme', 'n-1'))?.devices[0]).toMatchObject({
-      status: 'expired', detail: 'gave up after 2 attempts: InternalServerError',
+      status: 'expired',
+      detail: 'gave up after 2 attempts: InternalServerError',
     });
   });
 
@@ -352,7 +429,10 @@ describe('Relay', () => {
       [hms.id, 'skipped', 'no transport for provider "hms" is configured'],
     ]);
     const final = await s.relay.report('acme', 'n-1');
-    expect(final?.devices[0]).toMatchObject({ status: 'skipped', detail: 'format "plain" does not push message to this device' });
+    expect(final?.devices[0]).toMatchObject({
+      status: 'skipped',
+      detail: 'format "plain" does not push message to this device',
+    });
     expect(final?.status).toBe('completed');
     expect(s.apns.sent).toHaveLength(0);
   });
@@ -363,7 +443,8 @@ describe('Relay', () => {
     await s.relay.notify(s.call({ vendor: { explode: true } }));
     await s.clock.advance(0);
     expect((await s.relay.report('acme', 'n-1'))?.devices[0]).toMatchObject({
-      status: 'rejected', detail: 'plain: vendor.explode: cannot encode this',
+      status: 'rejected',
+      detail: 'plain: vendor.explode: cannot encode this',
     });
   });
 
@@ -400,14 +481,26 @@ describe('Relay and credential throttling', () => {
     const bindings = new InMemoryBindingStore({ clock });
     const transport = new ScriptedTransport('apns', clock);
     const relay = new Relay({
-      bindings, reports: new InMemoryReportStore(), queue: new InMemoryQueue({ clock, concurrency: 1 }), clock,
-      random: () => 0, codecs: [plainCodec], transports: { apns: transport },
+      bindings,
+      reports: new InMemoryReportStore(),
+      queue: new InMemoryQueue({ clock, concurrency: 1 }),
+      clock,
+      random: () => 0,
+      codecs: [plainCodec],
+      transports: { apns: transport },
     });
     relay.start();
     const add = (user: string, token: string) =>
       bindings.upsert({
-        tenant: 'acme', userId: user, provider: 'apns', token, app: 'x', environment: 'production',
-        pushKind: 'voip', format: 'plain', origin: 'api',
+        tenant: 'acme',
+        userId: user,
+        provider: 'apns',
+        token,
+        app: 'x',
+        environment: 'production',
+        pushKind: 'voip',
+        format: 'plain',
+        origin: 'api',
       });
     await add('alice', 'a'.repeat(64));
     await add('bob', 'b'.repeat(64));
@@ -415,21 +508,30 @@ describe('Relay and credential throttling', () => {
     transport.script('a'.repeat(64), { kind: 'retry', reason: 'QUOTA', retryAfterMs: 3000, scope: 'credential' });
     transport.script('c'.repeat(64), { kind: 'retry', reason: 'TooManyRequests', retryAfterMs: 3000, scope: 'device' });
     const notify = (id: string, user: string) =>
-      relay.notify(parseCallNotification(
-        { id, type: 'incoming_call', tenant: 'acme', recipient: user, call: { id, from: { number: '1' } } },
-        { now: clock.now() },
-      ));
+      relay.notify(
+        parseCallNotification(
+          { id, type: 'incoming_call', tenant: 'acme', recipient: user, call: { id, from: { number: '1' } } },
+          { now: clock.now() },
+        ),
+      );
     await notify('n-a', 'alice');
     await clock.advance(0);
     await notify('n-b', 'bob');
     await clock.advance(2999);
     expect(transport.sent.map((x) => [x.request.token[0], x.at - START])).toEqual([['a', 0]]);
     await clock.advance(1);
-    expect(transport.sent.map((x) => [x.request.token[0], x.at - START])).toEqual([['a', 0], ['b', 3000], ['a', 3000]]);
+    expect(transport.sent.map((x) => [x.request.token[0], x.at - START])).toEqual([
+      ['a', 0],
+      ['b', 3000],
+      ['a', 3000],
+    ]);
     await notify('n-c', 'carol');
     await clock.advance(0);
     await notify('n-b2', 'bob');
     await clock.advance(0);
-    expect(transport.sent.slice(3).map((x) => [x.request.token[0], x.at - START])).toEqual([['c', 3000], ['b', 3000]]);
+    expect(transport.sent.slice(3).map((x) => [x.request.token[0], x.at - START])).toEqual([
+      ['c', 3000],
+      ['b', 3000],
+    ]);
   });
 });

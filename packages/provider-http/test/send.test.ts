@@ -38,7 +38,14 @@ describe('postJson against a provider that never finishes the handshake', () => 
     const agent = createProviderAgent({});
     const before = sockets.length;
     try {
-      const answer = await postJson(agent, { origin, path: '/send', accessToken: 't', body: '{}', deadline: Date.now() - 1, timeoutMs: 10_000 });
+      const answer = await postJson(agent, {
+        origin,
+        path: '/send',
+        accessToken: 't',
+        body: '{}',
+        deadline: Date.now() - 1,
+        timeoutMs: 10_000,
+      });
       expect(answer).toEqual({ kind: 'outcome', outcome: { kind: 'retry', reason: 'deadline passed before sending' } });
       expect(sockets).toHaveLength(before);
     } finally {

@@ -10,19 +10,36 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, im
 describe.skipIf(!redis.available)('BullMQQueue when a worker process dies mid-job', () => {
   const prefix = runPrefix('crash');
   const name = 'crash';
-  const survivor = new BullMQQueue({ connection: { port: REDIS_PORT }, prefix, name, lockDurationMs: 1000, stalledIntervalMs: 300 });
+  const survivor = new BullMQQueue({
+    connection: { port: REDIS_PORT },
+    prefix,
+    name,
+    lockDurationMs: 1000,
+    stalledIntervalMs: 300,
+  });
   afterAll(async () => {
     await survivor.close();
     await survivor.destroy();
   });
 
   it('runs the job once more in another process after SIGKILL, and only once', async () => {
-    const job = { id: 'tenant-a/n-1/b-1/1', notification: sampleNotification(), bindingId: 'b-1', attempt: 1, runAt: Date.now(), lane: 'call' as const };
+    const job = {
+      id: 'tenant-a/n-1/b-1/1',
+      notification: sampleNotification(),
+      bindingId: 'b-1',
+      attempt: 1,
+      runAt: Date.now(),
+      lane: 'call' as const,
+    };
     expect(await survivor.schedule(job)).toBe(true);
 
-    const child = spawn(process.execPath, [fixture('run-ts.mjs'), fixture('stuck-worker.ts'), String(REDIS_PORT), prefix, name], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [fixture('run-ts.mjs'), fixture('stuck-worker.ts'), String(REDIS_PORT), prefix, name],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const exited = new Promise((r) => child.once('exit', r));
     await new Promise<void>((resolve, reject) => {
       let out = '';

@@ -55,7 +55,10 @@ describe.skipIf(!redis.available)('Relay on BullMQQueue, two processes', () => {
     const bindings = new InMemoryBindingStore();
     const reports = new InMemoryReportStore();
     const apnsToken = 'a'.repeat(64);
-    const apns = new ScriptedTransport('apns', new Map([[apnsToken, [{ kind: 'retry', reason: 'TooManyRequests', retryAfterMs: 300 }]]]));
+    const apns = new ScriptedTransport(
+      'apns',
+      new Map([[apnsToken, [{ kind: 'retry', reason: 'TooManyRequests', retryAfterMs: 300 }]]]),
+    );
     const fcm = new ScriptedTransport('fcm');
     const relays = [0, 1].map(() => {
       const queue = new BullMQQueue({ connection: { port: REDIS_PORT }, prefix, name: 'relay', concurrency: 4 });

@@ -50,8 +50,14 @@ describe('createResponse', () => {
     const tagged = invite();
     setHeader(tagged, 'To', '<sip:alice@sip.example.com>;tag=keep');
     expect(getHeader(createResponse(tagged, 200), 'To')).toBe('<sip:alice@sip.example.com>;tag=keep');
-    const withBody = createResponse(invite(), 200, 'OK', { body: 'v=0\r\n', contentType: 'application/sdp', headers: [{ name: 'Contact', value: '<sip:alice@192.0.2.4>' }] });
-    expect(serialize(withBody).toString()).toMatch(/Contact: <sip:alice@192\.0\.2\.4>\r\nContent-Type: application\/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n$/);
+    const withBody = createResponse(invite(), 200, 'OK', {
+      body: 'v=0\r\n',
+      contentType: 'application/sdp',
+      headers: [{ name: 'Contact', value: '<sip:alice@192.0.2.4>' }],
+    });
+    expect(serialize(withBody).toString()).toMatch(
+      /Contact: <sip:alice@192\.0\.2\.4>\r\nContent-Type: application\/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n$/,
+    );
     expect(createResponse(invite(), 555).reason).toBe('Push Notification Service Not Supported');
   });
 });
@@ -59,9 +65,16 @@ describe('createResponse', () => {
 describe('request helpers', () => {
   it('createRequest builds a request with a branch, rport and From tag that parses back', () => {
     const request = createRequest({
-      method: 'INVITE', uri: 'sip:alice@192.0.2.4:5060', from: '"Relay" <sip:relay@example.com>', to: '<sip:alice@example.com>',
-      callId: 'c1', cseq: 7, via: { transport: 'udp', host: '192.0.2.1', port: 5060 }, contact: '<sip:relay@192.0.2.1>',
-      body: 'v=0\r\n', contentType: 'application/sdp',
+      method: 'INVITE',
+      uri: 'sip:alice@192.0.2.4:5060',
+      from: '"Relay" <sip:relay@example.com>',
+      to: '<sip:alice@example.com>',
+      callId: 'c1',
+      cseq: 7,
+      via: { transport: 'udp', host: '192.0.2.1', port: 5060 },
+      contact: '<sip:relay@192.0.2.1>',
+      body: 'v=0\r\n',
+      contentType: 'application/sdp',
     });
     const parsed = parseMessage(serialize(request));
     expect(parsed).toEqual(request);
@@ -73,9 +86,17 @@ describe('request helpers', () => {
 
   it('createAckFor2xx targets the 2xx Contact along the reversed Record-Route with a new branch', () => {
     const request = invite();
-    const ok = createResponse(request, 200, 'OK', { toTag: 'callee', headers: [{ name: 'Contact', value: '<sip:alice@192.0.2.4:5070;transport=udp>' }] });
+    const ok = createResponse(request, 200, 'OK', {
+      toTag: 'callee',
+      headers: [{ name: 'Contact', value: '<sip:alice@192.0.2.4:5070;transport=udp>' }],
+    });
     addHeader(ok, 'Record-Route', '<sip:198.51.100.1;lr>', { first: true });
-    const ack = createAckFor2xx(request, ok, { transport: 'UDP', host: '203.0.113.5', port: 5060, branch: 'z9hG4bKack' });
+    const ack = createAckFor2xx(request, ok, {
+      transport: 'UDP',
+      host: '203.0.113.5',
+      port: 5060,
+      branch: 'z9hG4bKack',
+    });
     expect(ack.uri).toBe('sip:alice@192.0.2.4:5070;transport=udp');
     expect(ack.headers).toEqual([
       { name: 'Via', value: 'SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bKack;rport' },
@@ -113,7 +134,11 @@ describe('request helpers', () => {
     })!;
     expect(forwarded.uri).toBe('sip:alice@198.51.100.7:40112;transport=tcp');
     expect(getMaxForwards(forwarded)).toBe(68);
-    expect(getVias(forwarded).map((v) => v.params['branch'])).toEqual(['z9hG4bKfwd', 'z9hG4bK776asdhds', 'z9hG4bKnashds8']);
+    expect(getVias(forwarded).map((v) => v.params['branch'])).toEqual([
+      'z9hG4bKfwd',
+      'z9hG4bK776asdhds',
+      'z9hG4bKnashds8',
+    ]);
     expect(forwarded.headers.filter((h) => h.name === 'Record-Route').map((h) => h.value)).toEqual([
       '<sip:192.0.2.1;lr>',
       '<sip:203.0.113.5;lr>',

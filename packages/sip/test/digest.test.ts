@@ -35,7 +35,13 @@ describe('digest computation', () => {
     const challenge =
       'Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=SHA-256, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"';
     const value = digestClientAuthorization({
-      challenge, method: 'GET', uri: '/dir/index.html', username: 'Mufasa', password: 'Circle of Life', cnonce: rfc7616.cnonce, nc: 1,
+      challenge,
+      method: 'GET',
+      uri: '/dir/index.html',
+      username: 'Mufasa',
+      password: 'Circle of Life',
+      cnonce: rfc7616.cnonce,
+      nc: 1,
     });
     expect(parseAuthHeader(value)).toEqual({
       scheme: 'Digest',
@@ -85,7 +91,14 @@ describe('DigestServer', () => {
   function answer(request: SipRequest, challenge: string, nc = 1, password = 's3cret'): SipRequest {
     request.headers.push({
       name: 'Authorization',
-      value: digestClientAuthorization({ challenge, method: request.method, uri: request.uri, username: 'alice', password, nc }),
+      value: digestClientAuthorization({
+        challenge,
+        method: request.method,
+        uri: request.uri,
+        username: 'alice',
+        password,
+        nc,
+      }),
     });
     return request;
   }
@@ -115,12 +128,21 @@ describe('DigestServer', () => {
     const { server } = setup();
     const challenge = server.challenges()[0]!;
     expect(await server.verify(answer(register(), challenge, 1, 'wrong'))).toEqual({
-      ok: false, reason: 'wrong_response', stale: false, username: 'alice',
+      ok: false,
+      reason: 'wrong_response',
+      stale: false,
+      username: 'alice',
     });
     const stranger = register();
     stranger.headers.push({
       name: 'Authorization',
-      value: digestClientAuthorization({ challenge, method: 'REGISTER', uri: stranger.uri, username: 'mallory', password: 'x' }),
+      value: digestClientAuthorization({
+        challenge,
+        method: 'REGISTER',
+        uri: stranger.uri,
+        username: 'mallory',
+        password: 'x',
+      }),
     });
     expect(await server.verify(stranger)).toMatchObject({ ok: false, reason: 'unknown_user' });
     const forged = challenge.replace(/nonce="[^"]+"/, 'nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"');
@@ -141,9 +163,15 @@ describe('DigestServer', () => {
     const { server } = setup();
     const challenge = server.challenges()[0]!;
     expect((await server.verify(answer(register(), challenge, 1))).ok).toBe(true);
-    expect(await server.verify(answer(register(), challenge, 1))).toMatchObject({ ok: false, reason: 'replayed_nonce_count' });
+    expect(await server.verify(answer(register(), challenge, 1))).toMatchObject({
+      ok: false,
+      reason: 'replayed_nonce_count',
+    });
     expect((await server.verify(answer(register(), challenge, 2))).ok).toBe(true);
-    expect(await server.verify(answer(register(), challenge, 2))).toMatchObject({ ok: false, reason: 'replayed_nonce_count' });
+    expect(await server.verify(answer(register(), challenge, 2))).toMatchObject({
+      ok: false,
+      reason: 'replayed_nonce_count',
+    });
   });
 
   it('rejects an answer for another URI or realm, and answers without qop unless allowed', async () => {

@@ -49,7 +49,23 @@ const mutation = fc.oneof(
   fc.record({
     kind: fc.constant('insert' as const),
     at: fc.nat(),
-    text: fc.constantFrom('"', '<', '>', ';', ',', ':', '\r\n', '\r\n ', '\r\n\r\n', '%', '=', '\\', '\0', 'SIP/2.0', '@'),
+    text: fc.constantFrom(
+      '"',
+      '<',
+      '>',
+      ';',
+      ',',
+      ':',
+      '\r\n',
+      '\r\n ',
+      '\r\n\r\n',
+      '%',
+      '=',
+      '\\',
+      '\0',
+      'SIP/2.0',
+      '@',
+    ),
   }),
 );
 
@@ -85,27 +101,39 @@ describe('parser fuzzing', { timeout: 60_000 }, () => {
   it('random text shaped like SIP only ever raises SipParseError', () => {
     const line = fc.oneof(
       fc.string({ maxLength: 60 }),
-      fc.tuple(fc.constantFrom('Via', 'v', 'From', 'f', 'To', 't', 'Contact', 'm', 'CSeq', 'Call-ID', 'l'), fc.string({ maxLength: 60 }))
+      fc
+        .tuple(
+          fc.constantFrom('Via', 'v', 'From', 'f', 'To', 't', 'Contact', 'm', 'CSeq', 'Call-ID', 'l'),
+          fc.string({ maxLength: 60 }),
+        )
         .map(([n, v]) => `${n}: ${v}`),
     );
     fc.assert(
-      fc.property(fc.constantFrom('INVITE sip:a@b SIP/2.0', 'SIP/2.0 200 OK', 'REGISTER sip:x SIP/2.0'), fc.array(line, { maxLength: 12 }), (start, lines) => {
-        exercise(Buffer.from(`${start}\r\n${lines.join('\r\n')}\r\n\r\n`));
-      }),
+      fc.property(
+        fc.constantFrom('INVITE sip:a@b SIP/2.0', 'SIP/2.0 200 OK', 'REGISTER sip:x SIP/2.0'),
+        fc.array(line, { maxLength: 12 }),
+        (start, lines) => {
+          exercise(Buffer.from(`${start}\r\n${lines.join('\r\n')}\r\n\r\n`));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('mutated valid messages only ever raise SipParseError, and what parses re-serializes stably', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: corpus.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), (index, mutations) => {
-        const message = exercise(mutate(corpus[index]!, mutations));
-        if (message) {
-          // What we accept, we must be able to write out and read back the same way.
-          const again = parseMessage(serialize(message));
-          expect(again).toEqual(parseMessage(serialize(again)));
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: corpus.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        (index, mutations) => {
+          const message = exercise(mutate(corpus[index]!, mutations));
+          if (message) {
+            // What we accept, we must be able to write out and read back the same way.
+            const again = parseMessage(serialize(message));
+            expect(again).toEqual(parseMessage(serialize(again)));
+          }
+        },
+      ),
       { numRuns: 1500 },
     );
   });

@@ -59,13 +59,22 @@ describe('real-world messages', () => {
         { name: 'Call-ID', value: 'Zjc4YTAxNTk0ZTYxMGE3YjFkMDg2ZTU3NDg3YzkxYzk' },
         { name: 'CSeq', value: '1 REGISTER' },
         { name: 'Expires', value: '3600' },
-        ...['INVITE', 'ACK', 'CANCEL', 'BYE', 'NOTIFY', 'REFER', 'MESSAGE', 'OPTIONS', 'INFO', 'SUBSCRIBE'].map((value) => ({
-          name: 'Allow',
-          value,
-        })),
-        ...['replaces', 'norefersub', 'extended-refer', 'timer', 'sec-agree', 'outbound', 'path', 'X-cisco-serviceuri'].map(
-          (value) => ({ name: 'Supported', value }),
+        ...['INVITE', 'ACK', 'CANCEL', 'BYE', 'NOTIFY', 'REFER', 'MESSAGE', 'OPTIONS', 'INFO', 'SUBSCRIBE'].map(
+          (value) => ({
+            name: 'Allow',
+            value,
+          }),
         ),
+        ...[
+          'replaces',
+          'norefersub',
+          'extended-refer',
+          'timer',
+          'sec-agree',
+          'outbound',
+          'path',
+          'X-cisco-serviceuri',
+        ].map((value) => ({ name: 'Supported', value })),
         { name: 'User-Agent', value: 'Softphone 5.2.1 (iOS)' },
         { name: 'X-MPUSH', value: `i:com.example.app:${TOKEN}` },
         ...['presence', 'kpml', 'talk', 'as-feature-event'].map((value) => ({ name: 'Allow-Events', value })),
@@ -150,8 +159,17 @@ describe('real-world messages', () => {
   it('expands compact header names', () => {
     const register = request('real/register-fcm-compact.sip');
     expect(register.headers.map((h) => h.name)).toEqual([
-      'Via', 'Max-Forwards', 'From', 'To', 'Call-ID', 'CSeq', 'Contact',
-      'Supported', 'Supported', 'Supported', 'Expires',
+      'Via',
+      'Max-Forwards',
+      'From',
+      'To',
+      'Call-ID',
+      'CSeq',
+      'Contact',
+      'Supported',
+      'Supported',
+      'Supported',
+      'Expires',
       ...Array(12).fill('Allow'),
       'Content-Length',
     ]);
@@ -187,7 +205,10 @@ describe('real-world messages', () => {
     expect(getHeader(ok, 'Date')).toBe('Sat, 21 Nov 2026 10:00:00 GMT');
 
     const challenge = response('real/response-401-two-challenges.sip');
-    expect(getHeaders(challenge, 'www-authenticate').map((v) => /algorithm=([\w-]+)/.exec(v)?.[1])).toEqual(['SHA-256', 'MD5']);
+    expect(getHeaders(challenge, 'www-authenticate').map((v) => /algorithm=([\w-]+)/.exec(v)?.[1])).toEqual([
+      'SHA-256',
+      'MD5',
+    ]);
 
     const ringing = response('real/response-180-folded.sip');
     expect(getHeader(ringing, 'To')).toBe('Alice <sip:alice@sip.example.com>;tag=a6c85cf');
@@ -205,7 +226,9 @@ describe('real-world messages', () => {
     const invite = request('real/invite-sdp.sip');
     invite.body = Buffer.from('x');
     const wire = serialize(invite).toString();
-    expect(wire.startsWith('INVITE sip:alice@sip.example.com SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.5:5060;')).toBe(true);
+    expect(wire.startsWith('INVITE sip:alice@sip.example.com SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.5:5060;')).toBe(
+      true,
+    );
     expect(wire).toContain('\r\nContent-Length: 1\r\n\r\nx');
   });
 });
@@ -257,16 +280,32 @@ describe('RFC 4475 valid messages', () => {
   it('lwsdisp, semiuri, transports, cparam01/02, unksm, inv2543', () => {
     expect(getFrom(request('torture/lwsdisp.sip')).displayName).toBe('caller');
     const semi = request('torture/semiuri.sip');
-    expect(parseUri(semi.uri)).toEqual({ scheme: 'sip', user: 'user;par=u%40example.net', host: 'example.com', params: {}, headers: {} });
+    expect(parseUri(semi.uri)).toEqual({
+      scheme: 'sip',
+      user: 'user;par=u%40example.net',
+      host: 'example.com',
+      params: {},
+      headers: {},
+    });
     expect(getHeaders(semi, 'Accept')).toHaveLength(6);
-    expect(getVias(request('torture/transports.sip')).map((v) => v.transport)).toEqual(['UDP', 'SCTP', 'TLS', 'UNKNOWN', 'TCP']);
+    expect(getVias(request('torture/transports.sip')).map((v) => v.transport)).toEqual([
+      'UDP',
+      'SCTP',
+      'TLS',
+      'UNKNOWN',
+      'TCP',
+    ]);
     // addr-spec form: the parameter belongs to the header, not the URI.
     const c1 = getContacts(request('torture/cparam01.sip'));
     expect(c1 !== '*' && [c1[0]!.uri.params, c1[0]!.params]).toEqual([{}, { unknownparam: null }]);
     const c2 = getContacts(request('torture/cparam02.sip'));
     expect(c2 !== '*' && [c2[0]!.uri.params, c2[0]!.params]).toEqual([{ unknownparam: null }, {}]);
     expect(parseUri(request('torture/unksm.sip').uri)).toEqual({
-      scheme: 'nobodyknowsthisscheme', host: '', params: {}, headers: {}, opaque: 'totallyopaquecontent',
+      scheme: 'nobodyknowsthisscheme',
+      host: '',
+      params: {},
+      headers: {},
+      opaque: 'totallyopaquecontent',
     });
     const old = request('torture/inv2543.sip');
     expect(getVias(old)[0]!.params).toEqual({});
@@ -377,15 +416,43 @@ describe('parser edge cases', () => {
 
   it('expands every compact form RFC 3261 and its extensions define', () => {
     const compact: Record<string, string> = {
-      i: 'Call-ID', m: 'Contact', f: 'From', t: 'To', v: 'Via', l: 'Content-Length', c: 'Content-Type',
-      k: 'Supported', s: 'Subject', e: 'Content-Encoding', o: 'Event', u: 'Allow-Events', r: 'Refer-To',
-      b: 'Referred-By', x: 'Session-Expires', a: 'Accept-Contact', j: 'Reject-Contact', d: 'Request-Disposition',
-      y: 'Identity', n: 'Identity-Info',
+      i: 'Call-ID',
+      m: 'Contact',
+      f: 'From',
+      t: 'To',
+      v: 'Via',
+      l: 'Content-Length',
+      c: 'Content-Type',
+      k: 'Supported',
+      s: 'Subject',
+      e: 'Content-Encoding',
+      o: 'Event',
+      u: 'Allow-Events',
+      r: 'Refer-To',
+      b: 'Referred-By',
+      x: 'Session-Expires',
+      a: 'Accept-Contact',
+      j: 'Reject-Contact',
+      d: 'Request-Disposition',
+      y: 'Identity',
+      n: 'Identity-Info',
     };
-    const extra = Object.keys(compact).filter((k) => !'ifvtl'.includes(k)).map((k) => `${k.toUpperCase()}: x`);
+    const extra = Object.keys(compact)
+      .filter((k) => !'ifvtl'.includes(k))
+      .map((k) => `${k.toUpperCase()}: x`);
     const text = `${base.join('\r\n').replace('Call-ID:', 'i:').replace('From:', 'f:').replace('To:', 't:').replace('Via:', 'v:')}\r\n${extra.join('\r\n')}\r\nl: 0\r\n\r\n`;
     const names = parseMessage(text).headers.map((h) => h.name);
-    expect(names).toEqual(['Via', 'From', 'To', 'Call-ID', 'CSeq', ...Object.keys(compact).filter((k) => !'ifvtl'.includes(k)).map((k) => compact[k]), 'Content-Length']);
+    expect(names).toEqual([
+      'Via',
+      'From',
+      'To',
+      'Call-ID',
+      'CSeq',
+      ...Object.keys(compact)
+        .filter((k) => !'ifvtl'.includes(k))
+        .map((k) => compact[k]),
+      'Content-Length',
+    ]);
   });
 
   it('recognises the Contact wildcard', () => {

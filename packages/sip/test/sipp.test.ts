@@ -22,7 +22,8 @@ import {
 // sipp is not installed, unless PUSHRELAY_REQUIRE_SERVICES=1 makes its absence a failure.
 const sippFound = spawnSync('sipp', ['-v'], { encoding: 'utf8' }).error === undefined;
 const required = process.env['PUSHRELAY_REQUIRE_SERVICES'] === '1';
-if (!sippFound && !required) console.warn('sipp interop tests skipped: `sipp` not found on PATH (Debian package sip-tester)');
+if (!sippFound && !required)
+  console.warn('sipp interop tests skipped: `sipp` not found on PATH (Debian package sip-tester)');
 
 const registerScenario = fileURLToPath(new URL('./fixtures/sipp/register.xml', import.meta.url));
 const open: SipTransport[] = [];
@@ -48,10 +49,15 @@ async function freeTcpPort(): Promise<number> {
 
 function sipp(args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile('sipp', [...args, '-m', '1', '-i', '127.0.0.1', '-nostdin', '-nd', '-timeout', '15s', '-timeout_error'], { cwd: tmpdir(), timeout: 30_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, output: `${stdout}\n${stderr}`.slice(-2000) });
-    });
+    execFile(
+      'sipp',
+      [...args, '-m', '1', '-i', '127.0.0.1', '-nostdin', '-nd', '-timeout', '15s', '-timeout_error'],
+      { cwd: tmpdir(), timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, output: `${stdout}\n${stderr}`.slice(-2000) });
+      },
+    );
   });
 }
 
@@ -65,7 +71,12 @@ function answerEverything(transport: SipTransport) {
       if (!tx) return;
       if (request.method === 'INVITE') {
         tx.reply(200, 'OK', {
-          headers: [{ name: 'Contact', value: `<sip:callee@127.0.0.1:${transport.local.port};transport=${transport.protocol}>` }],
+          headers: [
+            {
+              name: 'Contact',
+              value: `<sip:callee@127.0.0.1:${transport.local.port};transport=${transport.protocol}>`,
+            },
+          ],
           body: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n',
           contentType: 'application/sdp',
         });
@@ -82,13 +93,22 @@ describe.skipIf(!sippFound && !required)('SIPp interoperability', { timeout: 60_
     ['udp', 'u1'],
     ['tcp', 't1'],
   ] as const)('accepts a REGISTER with RFC 8599 parameters from sipp over %s', async (protocol, mode) => {
-    const transport = protocol === 'udp'
-      ? await createUdpTransport({ host: '127.0.0.1', port: 0 })
-      : await createTcpTransport({ host: '127.0.0.1', port: 0 });
+    const transport =
+      protocol === 'udp'
+        ? await createUdpTransport({ host: '127.0.0.1', port: 0 })
+        : await createTcpTransport({ host: '127.0.0.1', port: 0 });
     open.push(transport);
     const seen = answerEverything(transport);
     const localPort = protocol === 'udp' ? await freeUdpPort() : await freeTcpPort();
-    const result = await sipp([`127.0.0.1:${transport.local.port}`, '-sf', registerScenario, '-t', mode, '-p', String(localPort)]);
+    const result = await sipp([
+      `127.0.0.1:${transport.local.port}`,
+      '-sf',
+      registerScenario,
+      '-t',
+      mode,
+      '-p',
+      String(localPort),
+    ]);
     expect(result.code, result.output).toBe(0);
     const register = seen.find((r) => r.method === 'REGISTER')!;
     const contacts = getContacts(register);
@@ -104,9 +124,10 @@ describe.skipIf(!sippFound && !required)('SIPp interoperability', { timeout: 60_
     ['udp', 'u1'],
     ['tcp', 't1'],
   ] as const)('answers a whole call from the sipp uac scenario over %s (INVITE, ACK, BYE)', async (protocol, mode) => {
-    const transport = protocol === 'udp'
-      ? await createUdpTransport({ host: '127.0.0.1', port: 0 })
-      : await createTcpTransport({ host: '127.0.0.1', port: 0 });
+    const transport =
+      protocol === 'udp'
+        ? await createUdpTransport({ host: '127.0.0.1', port: 0 })
+        : await createTcpTransport({ host: '127.0.0.1', port: 0 });
     open.push(transport);
     const seen = answerEverything(transport);
     const localPort = protocol === 'udp' ? await freeUdpPort() : await freeTcpPort();
@@ -123,8 +144,12 @@ describe.skipIf(!sippFound && !required)('SIPp interoperability', { timeout: 60_
     const uas = sipp(['-sn', 'uas', '-t', 'u1', '-p', String(uasPort)]);
     const target: Endpoint = { transport: 'udp', address: '127.0.0.1', port: uasPort };
     const invite = createRequest({
-      method: 'INVITE', uri: `sip:service@127.0.0.1:${uasPort}`, from: '<sip:relay@127.0.0.1>', to: `<sip:service@127.0.0.1:${uasPort}>`,
-      via: { transport: 'UDP', host: '127.0.0.1', port: transport.local.port }, contact: `<sip:relay@127.0.0.1:${transport.local.port}>`,
+      method: 'INVITE',
+      uri: `sip:service@127.0.0.1:${uasPort}`,
+      from: '<sip:relay@127.0.0.1>',
+      to: `<sip:service@127.0.0.1:${uasPort}>`,
+      via: { transport: 'UDP', host: '127.0.0.1', port: transport.local.port },
+      contact: `<sip:relay@127.0.0.1:${transport.local.port}>`,
     });
     const statuses: number[] = [];
     const answered = new Promise<SipResponse>((resolve, reject) => {
@@ -137,7 +162,11 @@ describe.skipIf(!sippFound && !required)('SIPp interoperability', { timeout: 60_
       });
     });
     const ok = await answered;
-    const dialog = { from: getHeader(invite, 'From')!, to: getHeader(ok, 'To')!, callId: getHeader(invite, 'Call-ID')! };
+    const dialog = {
+      from: getHeader(invite, 'From')!,
+      to: getHeader(ok, 'To')!,
+      callId: getHeader(invite, 'Call-ID')!,
+    };
     const via = { transport: 'UDP', host: '127.0.0.1', port: transport.local.port };
     await layer.sendRaw(createAckFor2xx(invite, ok, via), target);
     const byeAnswer = await new Promise<number>((resolve, reject) => {

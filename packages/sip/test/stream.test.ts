@@ -33,7 +33,8 @@ describe('StreamParser', () => {
   });
 
   it('reads a folded Content-Length', () => {
-    const text = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: f\r\nCSeq: 1 OPTIONS\r\nContent-Length:\r\n 3\r\n\r\nabc';
+    const text =
+      'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: f\r\nCSeq: 1 OPTIONS\r\nContent-Length:\r\n 3\r\n\r\nabc';
     const events = new StreamParser().push(Buffer.from(text));
     expect(events.map((e) => e.type === 'message' && e.message.body.toString())).toEqual(['abc']);
   });
@@ -59,7 +60,11 @@ describe('StreamParser', () => {
 
   it('refuses header blocks and bodies over the limits', () => {
     const headers = new StreamParser({ maxHeaderBytes: 100 });
-    expect(headers.push(Buffer.alloc(200, 'a'))[0]).toMatchObject({ type: 'error', fatal: true, error: { reason: 'too_large' } });
+    expect(headers.push(Buffer.alloc(200, 'a'))[0]).toMatchObject({
+      type: 'error',
+      fatal: true,
+      error: { reason: 'too_large' },
+    });
     const body = new StreamParser({ maxBodyBytes: 10 });
     expect(body.push(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nl: 11\r\n\r\n'))[0]).toMatchObject({
       type: 'error',

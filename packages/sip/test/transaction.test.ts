@@ -73,7 +73,10 @@ describe('non-INVITE client transaction', () => {
     const { clock, sent, layer } = setup({ timers: { t1: 100, t2: 300 } });
     layer.sendRequest(request('OPTIONS'), udpPeer);
     clock.advance(10_000);
-    expect(sent.map((s) => s.at)).toEqual([0, 100, 300, 600, 900, 1200, 1500, 1800, 2100, 2400, 2700, 3000, 3300, 3600, 3900, 4200, 4500, 4800, 5100, 5400, 5700, 6000, 6300]);
+    expect(sent.map((s) => s.at)).toEqual([
+      0, 100, 300, 600, 900, 1200, 1500, 1800, 2100, 2400, 2700, 3000, 3300, 3600, 3900, 4200, 4500, 4800, 5100, 5400,
+      5700, 6000, 6300,
+    ]);
   });
 
   it('does not retransmit over TCP but still times out at 64*T1', () => {
@@ -188,7 +191,9 @@ describe('INVITE client transaction', () => {
     const { clock, sent, layer } = setup();
     const invite = request('INVITE');
     const seen: string[] = [];
-    const tx = layer.sendRequest(invite, udpPeer, { onResponse: (r) => seen.push(`${r.status}:${getTo(r).params['tag']}`) });
+    const tx = layer.sendRequest(invite, udpPeer, {
+      onResponse: (r) => seen.push(`${r.status}:${getTo(r).params['tag']}`),
+    });
     layer.receive(createResponse(invite, 200, undefined, { toTag: 'x' }), udpPeer);
     expect(tx.state).toBe('accepted');
     layer.receive(createResponse(invite, 200, undefined, { toTag: 'y' }), udpPeer); // a forked answer
@@ -211,8 +216,18 @@ describe('INVITE server transaction', () => {
     tx.reply(486);
     clock.advance(40_000);
     expect(summary(sent)).toEqual([
-      '0 100', '0 486', '500 486', '1500 486', '3500 486', '7500 486', '11500 486', '15500 486',
-      '19500 486', '23500 486', '27500 486', '31500 486',
+      '0 100',
+      '0 486',
+      '500 486',
+      '1500 486',
+      '3500 486',
+      '7500 486',
+      '11500 486',
+      '15500 486',
+      '19500 486',
+      '23500 486',
+      '27500 486',
+      '31500 486',
     ]);
     expect(timeouts).toBe(1);
     expect(tx.terminationReason).toBe('timeout');
@@ -227,7 +242,11 @@ describe('INVITE server transaction', () => {
     const tx = requests[0]!.tx!;
     const failure = tx.reply(480);
     clock.advance(600);
-    const ack: SipRequest = { ...invite, method: 'ACK', headers: invite.headers.map((h) => (h.name === 'CSeq' ? { name: 'CSeq', value: '1 ACK' } : h)) };
+    const ack: SipRequest = {
+      ...invite,
+      method: 'ACK',
+      headers: invite.headers.map((h) => (h.name === 'CSeq' ? { name: 'CSeq', value: '1 ACK' } : h)),
+    };
     layer.receive(ack, udpPeer);
     expect(tx.state).toBe('confirmed');
     expect(getTo(failure).params['tag']).toBeDefined();
@@ -259,8 +278,13 @@ describe('INVITE server transaction', () => {
     layer.receive(invite, udpPeer);
     tx.respond(ok); // the TU's own 2xx retransmission goes out
     const ack = createRequest({
-      method: 'ACK', uri: 'sip:bob@example.com', from: '<sip:alice@example.com>;tag=a1', to: '<sip:bob@example.com>',
-      callId: 'call-1@example.com', cseq: 1, via: { transport: 'UDP', host: '192.0.2.10', port: 5060, branch: 'z9hG4bKinvite1' },
+      method: 'ACK',
+      uri: 'sip:bob@example.com',
+      from: '<sip:alice@example.com>;tag=a1',
+      to: '<sip:bob@example.com>',
+      callId: 'call-1@example.com',
+      cseq: 1,
+      via: { transport: 'UDP', host: '192.0.2.10', port: 5060, branch: 'z9hG4bKinvite1' },
     });
     layer.receive(ack, udpPeer);
     expect(acks).toHaveLength(1);
@@ -334,7 +358,9 @@ describe('server transaction housekeeping', () => {
 describe('transaction matching', () => {
   it('matches CANCEL to its INVITE, answers it 200 and tells the TU', () => {
     const cancels: string[] = [];
-    const { sent, requests, layer } = setup({ onCancel: (tx, cancel) => cancels.push(`${tx.request.method}<-${cancel.method}`) });
+    const { sent, requests, layer } = setup({
+      onCancel: (tx, cancel) => cancels.push(`${tx.request.method}<-${cancel.method}`),
+    });
     const invite = request('INVITE', 'UDP', 'z9hG4bKsame');
     layer.receive(invite, udpPeer);
     const cancel = request('CANCEL', 'UDP', 'z9hG4bKsame');
@@ -397,7 +423,10 @@ describe('transaction matching', () => {
   it('sends UDP responses to received/rport as stamped on arrival', () => {
     const { sent, requests, layer } = setup();
     const options = request('OPTIONS');
-    options.headers[0] = { name: 'Via', value: 'SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKnat;rport=40000;received=198.51.100.9' };
+    options.headers[0] = {
+      name: 'Via',
+      value: 'SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKnat;rport=40000;received=198.51.100.9',
+    };
     layer.receive(options, { transport: 'udp', address: '198.51.100.9', port: 40000 });
     requests[0]!.tx!.reply(200);
     expect(sent[0]!.to).toEqual({ transport: 'udp', address: '198.51.100.9', port: 40000 });

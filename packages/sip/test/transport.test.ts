@@ -60,15 +60,22 @@ function serve(transport: SipTransport) {
   return { layer, seen };
 }
 
-async function roundTrip(client: SipTransport, server: SipTransport): Promise<{ response: SipResponse; seen: ReturnType<typeof serve>['seen'] }> {
+async function roundTrip(
+  client: SipTransport,
+  server: SipTransport,
+): Promise<{ response: SipResponse; seen: ReturnType<typeof serve>['seen'] }> {
   const { seen } = serve(server);
   const clientLayer = new TransactionLayer({ transports: [client], onRequest: () => {} });
   const done = deferred<SipResponse>();
-  clientLayer.sendRequest(options(client.protocol, client.local.port), {
-    transport: client.protocol,
-    address: '127.0.0.1',
-    port: server.local.port,
-  }, { onResponse: (r) => done.resolve(r), onTimeout: () => done.resolve(undefined as never) });
+  clientLayer.sendRequest(
+    options(client.protocol, client.local.port),
+    {
+      transport: client.protocol,
+      address: '127.0.0.1',
+      port: server.local.port,
+    },
+    { onResponse: (r) => done.resolve(r), onTimeout: () => done.resolve(undefined as never) },
+  );
   return { response: await done.promise, seen };
 }
 
@@ -78,7 +85,10 @@ describe('UDP transport', { timeout: 20_000 }, () => {
     const client = await track(createUdpTransport({ host: '127.0.0.1', port: 0 }));
     const { response, seen } = await roundTrip(client, server);
     expect(response.status).toBe(200);
-    expect(getTopVia(seen[0]!.request).params).toMatchObject({ rport: String(client.local.port), received: '127.0.0.1' });
+    expect(getTopVia(seen[0]!.request).params).toMatchObject({
+      rport: String(client.local.port),
+      received: '127.0.0.1',
+    });
     expect(seen[0]!.from).toEqual({ transport: 'udp', address: '127.0.0.1', port: client.local.port });
     expect(server.stats).toMatchObject({ messagesReceived: 1, messagesSent: 1 });
   });
@@ -95,7 +105,8 @@ describe('UDP transport', { timeout: 20_000 }, () => {
       replies.push(data.toString());
       got.resolve();
     });
-    const send = (text: string) => new Promise<void>((resolve) => socket.send(text, server.local.port, '127.0.0.1', () => resolve()));
+    const send = (text: string) =>
+      new Promise<void>((resolve) => socket.send(text, server.local.port, '127.0.0.1', () => resolve()));
     await send('\x00\xff garbage that is not SIP');
     await send(
       `OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bKbad\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nCall-ID: bad-1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`,
@@ -130,7 +141,10 @@ describe('TCP transport', { timeout: 20_000 }, () => {
     const serverLayer = new TransactionLayer({ send: (m, to) => server.send(m, to), onRequest: () => {} });
     const final = deferred<number>();
     const invite = createRequest({
-      method: 'INVITE', uri: 'sip:alice@127.0.0.1', from: '<sip:bob@example.com>', to: '<sip:alice@example.com>',
+      method: 'INVITE',
+      uri: 'sip:alice@127.0.0.1',
+      from: '<sip:bob@example.com>',
+      to: '<sip:alice@example.com>',
       via: { transport: 'TCP', host: '127.0.0.1', port: server.local.port },
     });
     serverLayer.sendRequest(invite, flow, { onResponse: (r) => r.status >= 200 && final.resolve(r.status) });
@@ -150,13 +164,16 @@ describe('TCP transport', { timeout: 20_000 }, () => {
     let received = '';
     const until = (text: string) =>
       new Promise<void>((resolve) => {
-        const check = () => (received.includes(text) ? resolve() : socket.once('data', (d) => ((received += d.toString()), check())));
+        const check = () =>
+          received.includes(text) ? resolve() : socket.once('data', (d) => ((received += d.toString()), check()));
         check();
       });
     socket.write('\r\n\r\n');
     await until('\r\n');
     expect(received).toBe('\r\n');
-    socket.write('OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKb\r\nFrom: <sip:a@b>;tag=1\r\nTo: "unterminated <sip:x@y>\r\nCall-ID: bad-2\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n');
+    socket.write(
+      'OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKb\r\nFrom: <sip:a@b>;tag=1\r\nTo: "unterminated <sip:x@y>\r\nCall-ID: bad-2\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n',
+    );
     await until('\r\n\r\n');
     expect(received).toMatch(/^\r\nSIP\/2\.0 400 Bad Request \(bad_name_addr\)\r\n/);
     const register = fixture('real/register-rfc8599-apns.sip');
@@ -229,9 +246,9 @@ describe('TCP transport', { timeout: 20_000 }, () => {
     const closed = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
     const port = closed.local.port;
     await closed.close();
-    await expect(client.send(options('TCP', client.local.port), { transport: 'tcp', address: '127.0.0.1', port })).rejects.toBeInstanceOf(
-      SipTransportError,
-    );
+    await expect(
+      client.send(options('TCP', client.local.port), { transport: 'tcp', address: '127.0.0.1', port }),
+    ).rejects.toBeInstanceOf(SipTransportError);
   });
 });
 
@@ -240,7 +257,12 @@ describe('TLS transport', { timeout: 20_000 }, () => {
     const credentials = { key: fixture('tls/key.pem'), cert: fixture('tls/cert.pem') };
     const server = await track(createTlsTransport({ host: '127.0.0.1', port: 0, server: credentials }));
     const client = await track(
-      createTlsTransport({ host: '127.0.0.1', port: 0, server: credentials, client: { ca: credentials.cert, servername: 'localhost' } }),
+      createTlsTransport({
+        host: '127.0.0.1',
+        port: 0,
+        server: credentials,
+        client: { ca: credentials.cert, servername: 'localhost' },
+      }),
     );
     const { response, seen } = await roundTrip(client, server);
     expect(response.status).toBe(200);

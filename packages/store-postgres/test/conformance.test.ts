@@ -13,7 +13,9 @@ import { dropSchema, PG_URL, postgres, schemaFor } from './helpers.js';
 const t = { describe: describe.skipIf(!postgres.available), it, expect, beforeAll, afterAll };
 const open = new Map<object, { db: PostgresDatabase; schema: string }>();
 
-function factory<S extends object>(make: (db: PostgresDatabase) => S): Pick<StoreSuiteOptions<S>, 'create' | 'destroy'> {
+function factory<S extends object>(
+  make: (db: PostgresDatabase) => S,
+): Pick<StoreSuiteOptions<S>, 'create' | 'destroy'> {
   return {
     create: async (ctx: StoreContext) => {
       const schema = schemaFor(ctx.namespace);
@@ -31,6 +33,12 @@ function factory<S extends object>(make: (db: PostgresDatabase) => S): Pick<Stor
   };
 }
 
-describeBindingStoreConformance(t, { name: 'postgres', ...factory<BindingStore>((db) => new PostgresBindingStore(db)) });
+describeBindingStoreConformance(t, {
+  name: 'postgres',
+  ...factory<BindingStore>((db) => new PostgresBindingStore(db)),
+});
 describeReportStoreConformance(t, { name: 'postgres', ...factory<ReportStore>((db) => new PostgresReportStore(db)) });
-describeMissedCallStoreConformance(t, { name: 'postgres', ...factory<MissedCallStore>((db) => new PostgresMissedCallStore(db)) });
+describeMissedCallStoreConformance(t, {
+  name: 'postgres',
+  ...factory<MissedCallStore>((db) => new PostgresMissedCallStore(db)),
+});

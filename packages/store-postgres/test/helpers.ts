@@ -14,7 +14,8 @@ export const postgres = await requireService(`PostgreSQL at ${PG_URL}`, async ()
 });
 
 /** A schema name no other run uses; tests drop it when done. */
-export const schemaFor = (label: string) => `pr_${label}_${process.pid}_${Date.now().toString(36)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+export const schemaFor = (label: string) =>
+  `pr_${label}_${process.pid}_${Date.now().toString(36)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 
 export async function dropSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: PG_URL });

@@ -17,7 +17,9 @@ describe.skipIf(!postgres.available)('PostgreSQL migrations and concurrency', ()
 
   it('applies the migrations once when several processes open the same schema at once', async () => {
     const schema = fresh('race');
-    const dbs = await Promise.all(Array.from({ length: 5 }, () => PostgresDatabase.open({ connection: PG_URL, schema })));
+    const dbs = await Promise.all(
+      Array.from({ length: 5 }, () => PostgresDatabase.open({ connection: PG_URL, schema })),
+    );
     try {
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect();
@@ -34,7 +36,9 @@ describe.skipIf(!postgres.available)('PostgreSQL migrations and concurrency', ()
     const schema = fresh('idx');
     const db = await PostgresDatabase.open({ connection: PG_URL, schema });
     try {
-      const r = await db.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema]);
+      const r = await db.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [
+        schema,
+      ]);
       expect(r.rows.map((x) => x.indexname)).toEqual([
         'bindings_by_user',
         'bindings_pkey',
@@ -53,13 +57,19 @@ describe.skipIf(!postgres.available)('PostgreSQL migrations and concurrency', ()
   it('goes on after the server ends its connections (a restart or a failover)', async () => {
     const schema = fresh('restart');
     const applicationName = `pushrelay-test-${process.pid}-${Date.now()}`;
-    const db = await PostgresDatabase.open({ connection: { connectionString: PG_URL, application_name: applicationName }, schema });
+    const db = await PostgresDatabase.open({
+      connection: { connectionString: PG_URL, application_name: applicationName },
+      schema,
+    });
     try {
       const reports = new PostgresReportStore(db);
       expect(await reports.create(sampleReport())).toBe(true);
       const admin = new pg.Client({ connectionString: PG_URL });
       await admin.connect();
-      const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+      const killed = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [applicationName],
+      );
       await admin.end();
       expect(killed.rowCount).toBeGreaterThanOrEqual(1);
       // The pool drops the dead clients as their errors arrive; later calls get new connections.
@@ -72,7 +82,9 @@ describe.skipIf(!postgres.available)('PostgreSQL migrations and concurrency', ()
   });
 
   it('refuses a schema name that is not a plain identifier, naming the option', async () => {
-    await expect(PostgresDatabase.open({ connection: PG_URL, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(/schema must be a plain SQL identifier/);
+    await expect(PostgresDatabase.open({ connection: PG_URL, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(
+      /schema must be a plain SQL identifier/,
+    );
   });
 
   it('completes a report once when devices are updated from separate pools', async () => {
@@ -84,7 +96,10 @@ describe.skipIf(!postgres.available)('PostgreSQL migrations and concurrency', ()
       await new PostgresReportStore(a).create(sampleReport({ devices }));
       const results = await Promise.all(
         devices.map((d, i) =>
-          new PostgresReportStore(i % 2 ? a : b).recordAttempt('tenant-a', 'n-1', d.bindingId, { status: 'delivered', at: '2024-01-01T00:00:01.000Z' }),
+          new PostgresReportStore(i % 2 ? a : b).recordAttempt('tenant-a', 'n-1', d.bindingId, {
+            status: 'delivered',
+            at: '2024-01-01T00:00:01.000Z',
+          }),
         ),
       );
       expect(results.filter((r) => r?.completedNow).length).toBe(1);

@@ -13,7 +13,9 @@ describe.skipIf(!redis.available)('RedisDedupe', () => {
   it('lets exactly one of many concurrent claims of a key win, across clients', async () => {
     const other = new RedisDedupe({ connection: { port: REDIS_PORT }, prefix });
     try {
-      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? dedupe : other).claim('call:abc@host', 60_000)));
+      const wins = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? dedupe : other).claim('call:abc@host', 60_000)),
+      );
       expect(wins.filter(Boolean).length).toBe(1);
       expect(await dedupe.has('call:abc@host')).toBe(true);
     } finally {

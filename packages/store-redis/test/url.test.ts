@@ -12,7 +12,12 @@ describe('redisOptionsFromUrl', () => {
   });
 
   it('defaults to port 6379 and database 0', () => {
-    expect(redisOptionsFromUrl('redis://cache.internal', 'x')).toEqual({ host: 'cache.internal', port: 6379, db: 0, connectionName: 'x' });
+    expect(redisOptionsFromUrl('redis://cache.internal', 'x')).toEqual({
+      host: 'cache.internal',
+      port: 6379,
+      db: 0,
+      connectionName: 'x',
+    });
   });
 
   it('decodes user and password, takes TLS from rediss:, and strips IPv6 brackets', () => {
@@ -30,8 +35,12 @@ describe('redisOptionsFromUrl', () => {
   it('throws on what is not a URL, another scheme, a database that is not a number, or a broken %-escape', () => {
     expect(() => redisOptionsFromUrl('not a url', 'x')).toThrow(TypeError);
     expect(() => redisOptionsFromUrl('http://127.0.0.1:6379/0', 'x')).toThrow('must be a redis:// or rediss:// URL');
-    expect(() => redisOptionsFromUrl('redis://127.0.0.1:6379/abc', 'x')).toThrow('the database must be a number, not "abc"');
-    expect(() => redisOptionsFromUrl('redis://:pa%zzss@127.0.0.1:6379/0', 'x')).toThrow('the password is not validly %-encoded');
+    expect(() => redisOptionsFromUrl('redis://127.0.0.1:6379/abc', 'x')).toThrow(
+      'the database must be a number, not "abc"',
+    );
+    expect(() => redisOptionsFromUrl('redis://:pa%zzss@127.0.0.1:6379/0', 'x')).toThrow(
+      'the password is not validly %-encoded',
+    );
   });
 
   it('says what is wrong with a configured URL, or nothing', () => {

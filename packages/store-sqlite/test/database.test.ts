@@ -28,7 +28,12 @@ describe('SqliteDatabase', () => {
     const a = openSqliteStores({ filename });
     const binding = await a.bindings.upsert(bindingInput({ secrets: { pushKey: 'secret' } }));
     await a.reports.create(sampleReport());
-    await a.missedCalls.add('tenant-a', 'alice', { ref: 'r', callId: 'c', from: { number: '1' }, at: '2024-01-01T00:00:00.000Z' });
+    await a.missedCalls.add('tenant-a', 'alice', {
+      ref: 'r',
+      callId: 'c',
+      from: { number: '1' },
+      at: '2024-01-01T00:00:00.000Z',
+    });
     a.close();
     const b = openSqliteStores({ filename });
     expect(await b.bindings.get('tenant-a', binding.id)).toEqual(binding);

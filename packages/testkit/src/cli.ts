@@ -14,7 +14,11 @@ interface Started {
   details: Record<string, string | number>;
 }
 
-type Starter = (args: { port?: number; dir: string; values: Record<string, string | boolean | undefined> }) => Promise<Started>;
+type Starter = (args: {
+  port?: number;
+  dir: string;
+  values: Record<string, string | boolean | undefined>;
+}) => Promise<Started>;
 
 /** One entry per provider: `pushrelay-sim <provider> [options]`. */
 const simulators: Record<string, { usage: string; start: Starter }> = {
@@ -65,12 +69,18 @@ simulators['hms'] = {
   async start({ port, values }) {
     const sim = await startHmsSimulator(port !== undefined ? { port } : {});
     const app = sim.registerApp(typeof values['app-id'] === 'string' ? values['app-id'] : undefined);
-    return { handle: sim, details: { 'app id': app.appId, 'client secret': app.clientSecret, 'token url': sim.tokenUrl } };
+    return {
+      handle: sim,
+      details: { 'app id': app.appId, 'client secret': app.clientSecret, 'token url': sim.tokenUrl },
+    };
   },
 };
 
 function usage(): string {
-  return ['usage: pushrelay-sim <provider> [options]', ...Object.values(simulators).map((s) => `  pushrelay-sim ${s.usage}`)].join('\n');
+  return [
+    'usage: pushrelay-sim <provider> [options]',
+    ...Object.values(simulators).map((s) => `  pushrelay-sim ${s.usage}`),
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -82,7 +92,17 @@ async function main(argv: string[]): Promise<number> {
   }
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: rest, options: { port: { type: 'string' }, 'sandbox-port': { type: 'string' }, 'bundle-id': { type: 'string' }, 'project-id': { type: 'string' }, 'app-id': { type: 'string' } }, strict: true }).values;
+    values = parseArgs({
+      args: rest,
+      options: {
+        port: { type: 'string' },
+        'sandbox-port': { type: 'string' },
+        'bundle-id': { type: 'string' },
+        'project-id': { type: 'string' },
+        'app-id': { type: 'string' },
+      },
+      strict: true,
+    }).values;
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${usage()}\n`);
     return 2;
@@ -96,7 +116,13 @@ async function main(argv: string[]): Promise<number> {
   const { handle, details } = await entry.start({ ...(port !== undefined ? { port } : {}), dir, values });
   const caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, handle.ca);
-  const lines = { provider: handle.provider, url: handle.url, 'ca file': caFile, ...details, inspection: `${handle.url}/__sim/deliveries` };
+  const lines = {
+    provider: handle.provider,
+    url: handle.url,
+    'ca file': caFile,
+    ...details,
+    inspection: `${handle.url}/__sim/deliveries`,
+  };
   const width = Math.max(...Object.keys(lines).map((k) => k.length));
   for (const [k, v] of Object.entries(lines)) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
   await new Promise<void>((resolve) => {

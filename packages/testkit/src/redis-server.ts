@@ -49,7 +49,13 @@ const DEFAULT_BINARY = '/usr/bin/redis-server';
 
 /** The redis-server binary to use: /usr/bin/redis-server, else the first on PATH; undefined when there is none. */
 export function findRedisServer(): string | undefined {
-  const candidates = [DEFAULT_BINARY, ...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server'))];
+  const candidates = [
+    DEFAULT_BINARY,
+    ...(process.env['PATH'] ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'redis-server')),
+  ];
   return candidates.find((path) => {
     try {
       accessSync(path, constants.X_OK);
@@ -132,16 +138,24 @@ class PrivateRedis implements RedisServer {
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('this redis-server was closed'));
     if (this.child) return Promise.reject(new Error(`redis-server on port ${this.port} is already running`));
-    const persistence = this.options.appendonly === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
+    const persistence =
+      this.options.appendonly === false ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
     const args = [
-      '--port', String(this.port),
-      '--bind', '127.0.0.1',
-      '--dir', this.dir,
-      '--save', '',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
       ...persistence,
-      '--maxmemory-policy', 'noeviction',
-      '--daemonize', 'no',
-      '--logfile', '',
+      '--maxmemory-policy',
+      'noeviction',
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
       ...(this.options.args ?? []),
     ];
     this.output = '';
@@ -165,7 +179,11 @@ class PrivateRedis implements RedisServer {
       const timeoutMs = this.options.readyTimeoutMs ?? 30_000;
       const fail = (why: string) => {
         clearTimeout(timer);
-        reject(new Error(`redis-server on 127.0.0.1:${this.port} ${why}: ${this.output.trim().split('\n').slice(-5).join(' | ')}`));
+        reject(
+          new Error(
+            `redis-server on 127.0.0.1:${this.port} ${why}: ${this.output.trim().split('\n').slice(-5).join(' | ')}`,
+          ),
+        );
       };
       const timer = setTimeout(() => {
         child.kill('SIGKILL');

@@ -7,7 +7,11 @@ const TOKEN = 'a'.repeat(64);
 let now = Date.parse('2026-01-01T00:00:00Z');
 const clock = { now: () => now };
 
-function jwt(key: ApnsSigningKey, iat = Math.floor(now / 1000), overrides: { kid?: string; iss?: string } = {}): string {
+function jwt(
+  key: ApnsSigningKey,
+  iat = Math.floor(now / 1000),
+  overrides: { kid?: string; iss?: string } = {},
+): string {
   const header = Buffer.from(JSON.stringify({ alg: 'ES256', kid: overrides.kid ?? key.keyId })).toString('base64url');
   const claims = Buffer.from(JSON.stringify({ iss: overrides.iss ?? key.teamId, iat })).toString('base64url');
   const signature = sign('sha256', Buffer.from(`${header}.${claims}`), { key: key.key, dsaEncoding: 'ieee-p1363' });
@@ -49,7 +53,13 @@ function post(
 
 let sim: ApnsSimulatorHandle;
 let auth: string;
-const voip = () => ({ 'apns-topic': 'com.example.app.voip', 'apns-push-type': 'voip', 'apns-priority': '10', 'apns-expiration': '0', authorization: `bearer ${auth}` });
+const voip = () => ({
+  'apns-topic': 'com.example.app.voip',
+  'apns-push-type': 'voip',
+  'apns-priority': '10',
+  'apns-expiration': '0',
+  authorization: `bearer ${auth}`,
+});
 const payload = JSON.stringify({ aps: { alert: 'call' } });
 
 beforeAll(async () => {
@@ -71,7 +81,13 @@ describe('APNs simulator', () => {
         provider: 'apns',
         environment: 'production',
         token: TOKEN,
-        headers: { 'apns-topic': 'com.example.app.voip', 'apns-push-type': 'voip', 'apns-priority': '10', 'apns-expiration': '0', 'apns-id': id },
+        headers: {
+          'apns-topic': 'com.example.app.voip',
+          'apns-push-type': 'voip',
+          'apns-priority': '10',
+          'apns-expiration': '0',
+          'apns-id': id,
+        },
         payload: { aps: { alert: 'call' } },
         receivedAt: now,
         id,
@@ -86,26 +102,79 @@ describe('APNs simulator', () => {
     ['missing token', () => ({ path: '/3/device/', headers: voip() }), 400, 'MissingDeviceToken'],
     ['no topic', () => ({ headers: { ...voip(), 'apns-topic': '' } }), 400, 'MissingTopic'],
     ['unknown topic', () => ({ headers: { ...voip(), 'apns-topic': 'org.other.voip' } }), 400, 'BadTopic'],
-    ['voip without .voip topic', () => ({ headers: { ...voip(), 'apns-topic': 'com.example.app' } }), 400, 'InvalidPushType'],
+    [
+      'voip without .voip topic',
+      () => ({ headers: { ...voip(), 'apns-topic': 'com.example.app' } }),
+      400,
+      'InvalidPushType',
+    ],
     ['alert on a .voip topic', () => ({ headers: { ...voip(), 'apns-push-type': 'alert' } }), 400, 'InvalidPushType'],
     ['no push type', () => ({ headers: { ...voip(), 'apns-push-type': '' } }), 400, 'InvalidPushType'],
     ['priority 7', () => ({ headers: { ...voip(), 'apns-priority': '7' } }), 400, 'BadPriority'],
-    ['expiration not a number', () => ({ headers: { ...voip(), 'apns-expiration': 'soon' } }), 400, 'BadExpirationDate'],
-    ['collapse id of 65 bytes', () => ({ headers: { ...voip(), 'apns-collapse-id': 'c'.repeat(65) } }), 400, 'BadCollapseId'],
+    [
+      'expiration not a number',
+      () => ({ headers: { ...voip(), 'apns-expiration': 'soon' } }),
+      400,
+      'BadExpirationDate',
+    ],
+    [
+      'collapse id of 65 bytes',
+      () => ({ headers: { ...voip(), 'apns-collapse-id': 'c'.repeat(65) } }),
+      400,
+      'BadCollapseId',
+    ],
     ['apns-id not a UUID', () => ({ headers: { ...voip(), 'apns-id': 'nope' } }), 400, 'BadMessageId'],
     ['empty payload', () => ({ headers: voip(), body: '' }), 400, 'PayloadEmpty'],
-    ['VoIP payload over 5120 bytes', () => ({ headers: voip(), body: JSON.stringify({ x: 'y'.repeat(5120) }) }), 413, 'PayloadTooLarge'],
-    ['alert payload over 4096 bytes', () => ({ headers: { ...voip(), 'apns-topic': 'com.example.app', 'apns-push-type': 'alert' }, body: JSON.stringify({ x: 'y'.repeat(4100) }) }), 413, 'PayloadTooLarge'],
+    [
+      'VoIP payload over 5120 bytes',
+      () => ({ headers: voip(), body: JSON.stringify({ x: 'y'.repeat(5120) }) }),
+      413,
+      'PayloadTooLarge',
+    ],
+    [
+      'alert payload over 4096 bytes',
+      () => ({
+        headers: { ...voip(), 'apns-topic': 'com.example.app', 'apns-push-type': 'alert' },
+        body: JSON.stringify({ x: 'y'.repeat(4100) }),
+      }),
+      413,
+      'PayloadTooLarge',
+    ],
     ['no authorization', () => ({ headers: { ...voip(), authorization: '' } }), 403, 'MissingProviderToken'],
     ['garbage JWT', () => ({ headers: { ...voip(), authorization: 'bearer a.b.c' } }), 403, 'InvalidProviderToken'],
-    ['JWT of another team', () => ({ headers: { ...voip(), authorization: `bearer ${jwt(sim.signingKey, undefined, { iss: 'OTHERTEAM1' })}` } }), 403, 'InvalidProviderToken'],
-    ['unknown key id', () => ({ headers: { ...voip(), authorization: `bearer ${jwt(sim.signingKey, undefined, { kid: 'NOKEY00000' })}` } }), 403, 'InvalidProviderToken'],
-    ['JWT older than an hour', () => ({ headers: { ...voip(), authorization: `bearer ${jwt(sim.signingKey, Math.floor(now / 1000) - 3601)}` } }), 403, 'ExpiredProviderToken'],
+    [
+      'JWT of another team',
+      () => ({
+        headers: { ...voip(), authorization: `bearer ${jwt(sim.signingKey, undefined, { iss: 'OTHERTEAM1' })}` },
+      }),
+      403,
+      'InvalidProviderToken',
+    ],
+    [
+      'unknown key id',
+      () => ({
+        headers: { ...voip(), authorization: `bearer ${jwt(sim.signingKey, undefined, { kid: 'NOKEY00000' })}` },
+      }),
+      403,
+      'InvalidProviderToken',
+    ],
+    [
+      'JWT older than an hour',
+      () => ({ headers: { ...voip(), authorization: `bearer ${jwt(sim.signingKey, Math.floor(now / 1000) - 3601)}` } }),
+      403,
+      'ExpiredProviderToken',
+    ],
   ];
   for (const [name, make, status, reason] of cases) {
     it(`answers ${status} ${reason} for ${name}`, async () => {
       const c = make();
-      const a = await post(sim.productionUrl, sim.ca, c.path ?? `/3/device/${TOKEN}`, Object.fromEntries(Object.entries(c.headers).filter(([, v]) => v !== '')), c.body ?? payload);
+      const a = await post(
+        sim.productionUrl,
+        sim.ca,
+        c.path ?? `/3/device/${TOKEN}`,
+        Object.fromEntries(Object.entries(c.headers).filter(([, v]) => v !== '')),
+        c.body ?? payload,
+      );
       expect({ status: a.status, body: a.body }).toEqual({ status, body: { reason } });
     });
   }
@@ -114,7 +183,10 @@ describe('APNs simulator', () => {
     const dead = 'b'.repeat(64);
     sim.unregister(dead, 1_700_000_000_000);
     const a = await post(sim.productionUrl, sim.ca, `/3/device/${dead}`, voip(), payload);
-    expect({ status: a.status, body: a.body }).toEqual({ status: 410, body: { reason: 'Unregistered', timestamp: 1_700_000_000_000 } });
+    expect({ status: a.status, body: a.body }).toEqual({
+      status: 410,
+      body: { reason: 'Unregistered', timestamp: 1_700_000_000_000 },
+    });
   });
 
   it('refuses a device token of another app or environment', async () => {
@@ -123,33 +195,79 @@ describe('APNs simulator', () => {
     sim.registerDevice(t, { bundleId: 'com.example.other', environment: 'sandbox' });
     const wrongApp = await post(sim.sandboxUrl, sim.ca, `/3/device/${t}`, voip(), payload);
     expect(wrongApp.body).toEqual({ reason: 'DeviceTokenNotForTopic' });
-    const wrongEnv = await post(sim.productionUrl, sim.ca, `/3/device/${t}`, { ...voip(), 'apns-topic': 'com.example.other.voip' }, payload);
+    const wrongEnv = await post(
+      sim.productionUrl,
+      sim.ca,
+      `/3/device/${t}`,
+      { ...voip(), 'apns-topic': 'com.example.other.voip' },
+      payload,
+    );
     expect(wrongEnv.body).toEqual({ reason: 'BadDeviceToken' });
-    const ok = await post(sim.sandboxUrl, sim.ca, `/3/device/${t}`, { ...voip(), 'apns-topic': 'com.example.other.voip' }, payload);
+    const ok = await post(
+      sim.sandboxUrl,
+      sim.ca,
+      `/3/device/${t}`,
+      { ...voip(), 'apns-topic': 'com.example.other.voip' },
+      payload,
+    );
     expect(ok.status).toBe(200);
     expect(ok.headers['apns-unique-id']).toEqual(expect.any(String));
   });
 
   it('keeps a key to its environment and a team to its topics', async () => {
     const sandboxOnly = sim.addSigningKey({ environments: ['sandbox'] });
-    const a = await post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, { ...voip(), authorization: `bearer ${jwt(sandboxOnly)}` }, payload);
+    const a = await post(
+      sim.productionUrl,
+      sim.ca,
+      `/3/device/${TOKEN}`,
+      { ...voip(), authorization: `bearer ${jwt(sandboxOnly)}` },
+      payload,
+    );
     expect(a.body).toEqual({ reason: 'BadEnvironmentKeyInToken' });
     const otherTeam = sim.addSigningKey({ teamId: 'OTHERTEAM1' });
-    const b = await post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, { ...voip(), authorization: `bearer ${jwt(otherTeam)}` }, payload);
+    const b = await post(
+      sim.productionUrl,
+      sim.ca,
+      `/3/device/${TOKEN}`,
+      { ...voip(), authorization: `bearer ${jwt(otherTeam)}` },
+      payload,
+    );
     expect(b.body).toEqual({ reason: 'TopicDisallowed' });
   });
 
   it('refuses a new token on a connection within 20 minutes of the last, and another key on it', async () => {
     const key = sim.addSigningKey();
     const session = http2.connect(sim.productionUrl, { ca: sim.ca });
-    const send = (token: string) => post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, { ...voip(), authorization: `bearer ${token}` }, payload, {}, session);
+    const send = (token: string) =>
+      post(
+        sim.productionUrl,
+        sim.ca,
+        `/3/device/${TOKEN}`,
+        { ...voip(), authorization: `bearer ${token}` },
+        payload,
+        {},
+        session,
+      );
     try {
       expect((await send(jwt(key))).status).toBe(200);
       now += 5 * 60_000;
       const early = await send(jwt(key));
-      expect({ status: early.status, body: early.body }).toEqual({ status: 429, body: { reason: 'TooManyProviderTokenUpdates' } });
+      expect({ status: early.status, body: early.body }).toEqual({
+        status: 429,
+        body: { reason: 'TooManyProviderTokenUpdates' },
+      });
       // Another connection (another process) may make its own token.
-      expect((await post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, { ...voip(), authorization: `bearer ${jwt(key)}` }, payload)).status).toBe(200);
+      expect(
+        (
+          await post(
+            sim.productionUrl,
+            sim.ca,
+            `/3/device/${TOKEN}`,
+            { ...voip(), authorization: `bearer ${jwt(key)}` },
+            payload,
+          )
+        ).status,
+      ).toBe(200);
       const other = await send(jwt(sim.signingKey));
       expect(other.body).toEqual({ reason: 'UnrelatedKeyIdInToken' });
       now += 20 * 60_000;
@@ -167,7 +285,14 @@ describe('APNs simulator', () => {
     expect(ok.status).toBe(200);
     const env = await post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, headers, payload, cert);
     expect(env.body).toEqual({ reason: 'BadCertificateEnvironment' });
-    const other = await post(sim.sandboxUrl, sim.ca, `/3/device/${TOKEN}`, { ...headers, 'apns-topic': 'com.example.other.voip' }, payload, cert);
+    const other = await post(
+      sim.sandboxUrl,
+      sim.ca,
+      `/3/device/${TOKEN}`,
+      { ...headers, 'apns-topic': 'com.example.other.voip' },
+      payload,
+      cert,
+    );
     expect(other.body).toEqual({ reason: 'TopicDisallowed' });
     const stranger = await startApnsSimulator();
     const foreign = stranger.issueClientCertificate('com.example.app');
@@ -179,6 +304,10 @@ describe('APNs simulator', () => {
   it('scripts 429 with Retry-After using the APNs error body', async () => {
     sim.fault({ kind: 'status', status: 429, retryAfter: 2 });
     const a = await post(sim.productionUrl, sim.ca, `/3/device/${TOKEN}`, voip(), payload);
-    expect({ status: a.status, retryAfter: a.headers['retry-after'], body: a.body }).toEqual({ status: 429, retryAfter: '2', body: { reason: 'TooManyRequests' } });
+    expect({ status: a.status, retryAfter: a.headers['retry-after'], body: a.body }).toEqual({
+      status: 429,
+      retryAfter: '2',
+      body: { reason: 'TooManyRequests' },
+    });
   });
 });

@@ -15,14 +15,26 @@ function exampleCodec(overrides: Partial<Codec> = {}): Codec {
       if (o.event !== 'ring') throw new CodecError('example', 'must be ring', { path: 'event' });
       return [
         parseCallNotification(
-          { id: o.callId, type: 'incoming_call', tenant: ctx.tenant, recipient: o.user, call: { id: o.callId, from: { number: o.caller } } },
+          {
+            id: o.callId,
+            type: 'incoming_call',
+            tenant: ctx.tenant,
+            recipient: o.user,
+            call: { id: o.callId, from: { number: o.caller } },
+          },
           { now: ctx.now },
         ),
       ];
     },
     encode: (n, b) => ({
-      provider: b.provider, token: b.token, app: b.app, environment: b.environment, pushType: 'voip', priority: 'high',
-      expiresAt: Date.parse(n.deadline), collapseId: n.call?.id,
+      provider: b.provider,
+      token: b.token,
+      app: b.app,
+      environment: b.environment,
+      pushType: 'voip',
+      priority: 'high',
+      expiresAt: Date.parse(n.deadline),
+      collapseId: n.call?.id,
       payload: { aps: { alert: { title: 'Incoming call', body: n.call?.from.number } } },
     }),
     ...overrides,
@@ -70,7 +82,7 @@ describe('the codec conformance suite', () => {
     });
     expect(await failuresOf(fat)).toEqual([
       'encodes incoming.json (an incoming call to an iOS VoIP device)',
-      'incoming.json (an incoming call to an iOS VoIP device) fits the provider\'s limits and targets the binding',
+      "incoming.json (an incoming call to an iOS VoIP device) fits the provider's limits and targets the binding",
     ]);
   });
 

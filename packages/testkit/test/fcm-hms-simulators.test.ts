@@ -1,7 +1,14 @@
 import http2 from 'node:http2';
 import { createSign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFcmSimulator, startHmsSimulator, type FcmSimulator, type HmsApp, type HmsSimulator, type ServiceAccountJson } from '../src/index.js';
+import {
+  startFcmSimulator,
+  startHmsSimulator,
+  type FcmSimulator,
+  type HmsApp,
+  type HmsSimulator,
+  type ServiceAccountJson,
+} from '../src/index.js';
 
 interface Answer {
   status: number;
@@ -9,7 +16,13 @@ interface Answer {
   body: unknown;
 }
 
-function call(url: string, ca: string, path: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
+function call(
+  url: string,
+  ca: string,
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(url, { ca });
     session.on('error', reject);
@@ -57,9 +70,15 @@ describe('FCM simulator', () => {
   beforeAll(async () => {
     sim = await startFcmSimulator();
     sa = sim.createServiceAccount('proj-x');
-    const minted = await call(sim.url, sim.ca, '/token', form({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: assertion(sa) }), {
-      'content-type': 'application/x-www-form-urlencoded',
-    });
+    const minted = await call(
+      sim.url,
+      sim.ca,
+      '/token',
+      form({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: assertion(sa) }),
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+    );
     expect(minted.status).toBe(200);
     bearer = (minted.body as { access_token: string }).access_token;
   });
@@ -76,7 +95,12 @@ describe('FCM simulator', () => {
     ['a missing scope', { scope: 'https://www.googleapis.com/auth/cloud-platform' }, 'invalid_scope'],
     ['an expired assertion', { iat: 1_000, exp: 4_600 }, 'invalid_grant'],
   ])('refuses an assertion with %s', async (_name, claims, error) => {
-    const answer = await call(sim.url, sim.ca, '/token', form({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: assertion(sa, claims) }));
+    const answer = await call(
+      sim.url,
+      sim.ca,
+      '/token',
+      form({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: assertion(sa, claims) }),
+    );
     expect(answer.status).toBe(400);
     expect((answer.body as { error: string }).error).toBe(error);
   });
@@ -107,7 +131,10 @@ describe('FCM simulator', () => {
     expect(answer.status).toBe(400);
     const error = (answer.body as { error: { status: string; details: Array<Record<string, unknown>> } }).error;
     expect(error.status).toBe('INVALID_ARGUMENT');
-    expect(error.details[0]).toEqual({ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'INVALID_ARGUMENT' });
+    expect(error.details[0]).toEqual({
+      '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError',
+      errorCode: 'INVALID_ARGUMENT',
+    });
     expect(error.details[1]).toEqual({
       '@type': 'type.googleapis.com/google.rpc.BadRequest',
       fieldViolations: [{ field, description: expect.any(String) }],
@@ -151,7 +178,12 @@ describe('HMS simulator', () => {
   beforeAll(async () => {
     sim = await startHmsSimulator();
     app = sim.registerApp('555');
-    const minted = await call(sim.url, sim.ca, '/oauth2/v3/token', form({ grant_type: 'client_credentials', client_id: '555', client_secret: app.clientSecret }));
+    const minted = await call(
+      sim.url,
+      sim.ca,
+      '/oauth2/v3/token',
+      form({ grant_type: 'client_credentials', client_id: '555', client_secret: app.clientSecret }),
+    );
     bearer = (minted.body as { access_token: string }).access_token;
   });
   afterAll(() => sim.close());
@@ -161,8 +193,17 @@ describe('HMS simulator', () => {
   const token = (n: number) => `IQAAAACy0simtoken${n}xxxxxxxx`;
 
   it('refuses a wrong client secret', async () => {
-    const answer = await call(sim.url, sim.ca, '/oauth2/v3/token', form({ grant_type: 'client_credentials', client_id: '555', client_secret: 'x' }));
-    expect(answer).toEqual({ status: 400, headers: expect.any(Object), body: { error: 1101, sub_error: 20152, error_description: 'invalid client' } });
+    const answer = await call(
+      sim.url,
+      sim.ca,
+      '/oauth2/v3/token',
+      form({ grant_type: 'client_credentials', client_id: '555', client_secret: 'x' }),
+    );
+    expect(answer).toEqual({
+      status: 400,
+      headers: expect.any(Object),
+      body: { error: 1101, sub_error: 20152, error_description: 'invalid client' },
+    });
   });
 
   it.each([
@@ -184,9 +225,19 @@ describe('HMS simulator', () => {
     expect(answer).toEqual({
       status: 200,
       headers: expect.any(Object),
-      body: { code: '80100000', msg: JSON.stringify({ success: 2, failure: 1, illegal_tokens: [token(9)] }), requestId: expect.any(String) },
+      body: {
+        code: '80100000',
+        msg: JSON.stringify({ success: 2, failure: 1, illegal_tokens: [token(9)] }),
+        requestId: expect.any(String),
+      },
     });
-    expect(sim.deliveries().map((d) => d.token).filter((t) => t !== token(1)).sort()).toEqual([token(7), token(8)]);
+    expect(
+      sim
+        .deliveries()
+        .map((d) => d.token)
+        .filter((t) => t !== token(1))
+        .sort(),
+    ).toEqual([token(7), token(8)]);
     const all = await send({ token: [token(9)] });
     expect(all.body).toEqual({ code: '80300007', msg: 'All the tokens are invalid.', requestId: expect.any(String) });
   });

@@ -1,10 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  InMemoryBindingStore,
-  InMemoryMissedCallStore,
-  InMemoryQueue,
-  InMemoryReportStore,
-} from '@pushrelay/core';
+import { InMemoryBindingStore, InMemoryMissedCallStore, InMemoryQueue, InMemoryReportStore } from '@pushrelay/core';
 import {
   describeBindingStoreConformance,
   describeMissedCallStoreConformance,

@@ -35,19 +35,31 @@ describe.skipIf(!binary.available)('startRedisServer', () => {
   it('runs on a free 127.0.0.1 port with AOF fsynced on every write and no eviction', async () => {
     expect(server.url).toBe(`redis://127.0.0.1:${server.port}/0`);
     expect(server.running).toBe(true);
-    for (const [name, value] of [['appendonly', 'yes'], ['appendfsync', 'always'], ['maxmemory-policy', 'noeviction'], ['save', ''], ['dir', server.dir]]) {
-      expect(await command(server.port, 'CONFIG', 'GET', name!)).toBe(`*2\r\n$${name!.length}\r\n${name}\r\n$${Buffer.byteLength(value!)}\r\n${value}\r\n`);
+    for (const [name, value] of [
+      ['appendonly', 'yes'],
+      ['appendfsync', 'always'],
+      ['maxmemory-policy', 'noeviction'],
+      ['save', ''],
+      ['dir', server.dir],
+    ]) {
+      expect(await command(server.port, 'CONFIG', 'GET', name!)).toBe(
+        `*2\r\n$${name!.length}\r\n${name}\r\n$${Buffer.byteLength(value!)}\r\n${value}\r\n`,
+      );
     }
   });
 
-  it.each(['SIGTERM', 'SIGKILL'] as const)('keeps acknowledged writes across a %s and a start on the same port', async (signal) => {
-    expect(await command(server.port, 'SET', `k-${signal}`, 'v')).toBe('+OK\r\n');
-    await server.stop(signal);
-    expect(server.running).toBe(false);
-    await expect(probeTcp(server.port)).rejects.toThrow();
-    await server.start();
-    expect(await command(server.port, 'GET', `k-${signal}`)).toBe('$1\r\nv\r\n');
-  }, 60_000);
+  it.each(['SIGTERM', 'SIGKILL'] as const)(
+    'keeps acknowledged writes across a %s and a start on the same port',
+    async (signal) => {
+      expect(await command(server.port, 'SET', `k-${signal}`, 'v')).toBe('+OK\r\n');
+      await server.stop(signal);
+      expect(server.running).toBe(false);
+      await expect(probeTcp(server.port)).rejects.toThrow();
+      await server.start();
+      expect(await command(server.port, 'GET', `k-${signal}`)).toBe('$1\r\nv\r\n');
+    },
+    60_000,
+  );
 
   it('kills the server and removes its directory on close', async () => {
     const other = await startRedisServer({ appendonly: false });

@@ -24,7 +24,9 @@ describe('requireService', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const status = await requireService('redis', () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')));
     expect(status).toEqual({ available: false, reason: 'not reachable: connect ECONNREFUSED 127.0.0.1:1' });
-    expect(warn).toHaveBeenCalledWith('skipping the tests that need redis: not reachable: connect ECONNREFUSED 127.0.0.1:1');
+    expect(warn).toHaveBeenCalledWith(
+      'skipping the tests that need redis: not reachable: connect ECONNREFUSED 127.0.0.1:1',
+    );
   });
 
   it('fails instead when PUSHRELAY_REQUIRE_SERVICES=1', async () => {

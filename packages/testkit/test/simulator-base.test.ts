@@ -14,7 +14,11 @@ const echo: ProviderHandler = {
   faultResponse: (status, reason) => ({ status, body: { reason: reason ?? 'fault' }, ...(reason ? { reason } : {}) }),
   handle: (r) => {
     const token = r.path.split('/')[2] ?? '';
-    return { status: 200, body: { ok: true }, delivery: { token, payload: JSON.parse(r.body.toString() || '{}'), id: `id-${token}` } };
+    return {
+      status: 200,
+      body: { ok: true },
+      delivery: { token, payload: JSON.parse(r.body.toString() || '{}'), id: `id-${token}` },
+    };
   },
 };
 
@@ -40,7 +44,9 @@ function request(session: http2.ClientHttp2Session, method: string, path: string
     stream.setEncoding('utf8');
     stream.on('data', (c: string) => (data += c));
     stream.on('end', () =>
-      headers[':status'] ? resolve({ status: Number(headers[':status']), headers, body: data }) : reject(new Error('no answer')),
+      headers[':status']
+        ? resolve({ status: Number(headers[':status']), headers, body: data })
+        : reject(new Error('no answer')),
     );
     stream.on('close', () => {
       if (!headers[':status']) reject(new Error(`stream closed without answer (code ${stream.rstCode})`));
@@ -71,7 +77,14 @@ describe('simulator base', () => {
     const answer = await request(session, 'POST', '/push/abc', { hello: 1 });
     expect(answer.status).toBe(200);
     expect(sim.deliveries()).toEqual([
-      { provider: 'echo', token: 'abc', headers: { 'content-type': 'application/json' }, payload: { hello: 1 }, receivedAt: expect.any(Number), id: 'id-abc' },
+      {
+        provider: 'echo',
+        token: 'abc',
+        headers: { 'content-type': 'application/json' },
+        payload: { hello: 1 },
+        receivedAt: expect.any(Number),
+        id: 'id-abc',
+      },
     ]);
     const listed = await request(session, 'GET', '/__sim/deliveries');
     expect(JSON.parse(listed.body)).toEqual(sim.deliveries());
@@ -82,7 +95,13 @@ describe('simulator base', () => {
   it('scripts status faults over HTTP, with Retry-After, for the next N requests', async () => {
     sim = await start();
     const session = connect();
-    const created = await request(session, 'POST', '/__sim/faults', { kind: 'status', status: 429, reason: 'TooManyRequests', retryAfter: 3, count: 2 });
+    const created = await request(session, 'POST', '/__sim/faults', {
+      kind: 'status',
+      status: 429,
+      reason: 'TooManyRequests',
+      retryAfter: 3,
+      count: 2,
+    });
     expect(created.status).toBe(201);
     const a = await request(session, 'POST', '/push/t1', {});
     const b = await request(session, 'POST', '/push/t1', {});
@@ -131,7 +150,10 @@ describe('simulator base', () => {
     sim.fault({ kind: 'hang' });
     const session = connect();
     const hung = request(session, 'POST', '/push/h', {});
-    const outcome = await Promise.race([hung.then(() => 'answered'), new Promise((r) => setTimeout(() => r('waiting'), 200))]);
+    const outcome = await Promise.race([
+      hung.then(() => 'answered'),
+      new Promise((r) => setTimeout(() => r('waiting'), 200)),
+    ]);
     expect(outcome).toBe('waiting');
     expect(sim.requests().map((r) => [r.token, r.status, r.fault])).toEqual([
       ['r', 0, 'reset'],

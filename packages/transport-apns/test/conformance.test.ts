@@ -28,14 +28,43 @@ describeTransportConformance(
       });
     },
     faults: [
-      { name: '429 TooManyRequests with Retry-After', fault: { kind: 'status', status: 429, reason: 'TooManyRequests', retryAfter: 3 }, expect: 'retry', retryAfterMs: 3000 },
-      { name: '500 InternalServerError', fault: { kind: 'status', status: 500, reason: 'InternalServerError' }, expect: 'retry' },
-      { name: '503 ServiceUnavailable', fault: { kind: 'status', status: 503, reason: 'ServiceUnavailable' }, expect: 'retry' },
-      { name: '410 Unregistered', fault: { kind: 'status', status: 410, reason: 'Unregistered' }, expect: 'invalid-token' },
-      { name: '400 BadDeviceToken', fault: { kind: 'status', status: 400, reason: 'BadDeviceToken' }, expect: 'invalid-token' },
+      {
+        name: '429 TooManyRequests with Retry-After',
+        fault: { kind: 'status', status: 429, reason: 'TooManyRequests', retryAfter: 3 },
+        expect: 'retry',
+        retryAfterMs: 3000,
+      },
+      {
+        name: '500 InternalServerError',
+        fault: { kind: 'status', status: 500, reason: 'InternalServerError' },
+        expect: 'retry',
+      },
+      {
+        name: '503 ServiceUnavailable',
+        fault: { kind: 'status', status: 503, reason: 'ServiceUnavailable' },
+        expect: 'retry',
+      },
+      {
+        name: '410 Unregistered',
+        fault: { kind: 'status', status: 410, reason: 'Unregistered' },
+        expect: 'invalid-token',
+      },
+      {
+        name: '400 BadDeviceToken',
+        fault: { kind: 'status', status: 400, reason: 'BadDeviceToken' },
+        expect: 'invalid-token',
+      },
       { name: '400 BadTopic', fault: { kind: 'status', status: 400, reason: 'BadTopic' }, expect: 'rejected' },
-      { name: '403 InvalidProviderToken', fault: { kind: 'status', status: 403, reason: 'InvalidProviderToken' }, expect: 'auth-failed' },
-      { name: '413 PayloadTooLarge', fault: { kind: 'status', status: 413, reason: 'PayloadTooLarge' }, expect: 'rejected' },
+      {
+        name: '403 InvalidProviderToken',
+        fault: { kind: 'status', status: 403, reason: 'InvalidProviderToken' },
+        expect: 'auth-failed',
+      },
+      {
+        name: '413 PayloadTooLarge',
+        fault: { kind: 'status', status: 413, reason: 'PayloadTooLarge' },
+        expect: 'rejected',
+      },
     ],
     oversizedRequest: (_sim, index) => voipRequest(index, { payload: { aps: {}, blob: 'x'.repeat(5200) } }),
     badRequests: () => [

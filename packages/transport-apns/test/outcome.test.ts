@@ -20,7 +20,11 @@ describe('APNs answer -> DeliveryOutcome', () => {
       [405, 'MethodNotAllowed', { kind: 'rejected', reason: 'MethodNotAllowed' }],
       [413, 'PayloadTooLarge', { kind: 'rejected', reason: 'PayloadTooLarge' }],
       [429, 'TooManyRequests', { kind: 'retry', reason: 'TooManyRequests', retryAfterMs: 5000, scope: 'device' }],
-      [429, 'TooManyProviderTokenUpdates', { kind: 'retry', reason: 'TooManyProviderTokenUpdates', retryAfterMs: 5000, scope: 'credential' }],
+      [
+        429,
+        'TooManyProviderTokenUpdates',
+        { kind: 'retry', reason: 'TooManyProviderTokenUpdates', retryAfterMs: 5000, scope: 'credential' },
+      ],
       [500, 'InternalServerError', { kind: 'retry', reason: 'InternalServerError', retryAfterMs: 5000 }],
       [503, 'Shutdown', { kind: 'retry', reason: 'Shutdown', retryAfterMs: 5000 }],
     ] as const;

@@ -48,7 +48,17 @@ describe('ApnsTransport against the APNs simulator', () => {
     const transport = track(simTransport(sim));
     await transport.send(voipRequest(2, { pushType: 'alert', priority: 'normal', collapseId: 'call-2' }));
     await transport.send(voipRequest(3, { headers: { 'apns-topic': 'com.example.app.voip' } }));
-    expect(sim.deliveries().map((d) => [d.headers['apns-topic'], d.headers['apns-push-type'], d.headers['apns-priority'], d.headers['apns-expiration'], d.headers['apns-collapse-id']])).toEqual([
+    expect(
+      sim
+        .deliveries()
+        .map((d) => [
+          d.headers['apns-topic'],
+          d.headers['apns-push-type'],
+          d.headers['apns-priority'],
+          d.headers['apns-expiration'],
+          d.headers['apns-collapse-id'],
+        ]),
+    ).toEqual([
       ['com.example.app', 'alert', '5', '0', 'call-2'],
       ['com.example.app.voip', 'voip', '10', '0', undefined],
     ]);
@@ -94,7 +104,10 @@ describe('ApnsTransport against the APNs simulator', () => {
     const a = await transport.send(voipRequest(6, { app: 'com.example.second', environment: 'sandbox' }));
     const b = await transport.send(voipRequest(7));
     expect([a.kind, b.kind]).toEqual(['delivered', 'delivered']);
-    expect(sim.deliveries().map((d) => d.headers['apns-topic'])).toEqual(['com.example.second.voip', 'com.example.app.voip']);
+    expect(sim.deliveries().map((d) => d.headers['apns-topic'])).toEqual([
+      'com.example.second.voip',
+      'com.example.app.voip',
+    ]);
   });
 
   it('maps a certificate used in the wrong environment to auth-failed', async () => {
@@ -107,7 +120,10 @@ describe('ApnsTransport against the APNs simulator', () => {
         ca: sim.ca,
       }),
     );
-    expect(await transport.send(voipRequest(16, { app: 'com.example.second' }))).toEqual({ kind: 'auth-failed', reason: 'BadCertificateEnvironment' });
+    expect(await transport.send(voipRequest(16, { app: 'com.example.second' }))).toEqual({
+      kind: 'auth-failed',
+      reason: 'BadCertificateEnvironment',
+    });
   });
 
   it('maps a key APNs does not take in that environment to auth-failed', async () => {
@@ -139,7 +155,11 @@ describe('ApnsTransport against the APNs simulator', () => {
   it('maps 410 to invalid-token with the time APNs gave', async () => {
     const transport = track(simTransport(sim));
     sim.unregister(deviceToken(10), Date.parse('2026-03-01T10:00:00Z'));
-    expect(await transport.send(voipRequest(10))).toEqual({ kind: 'invalid-token', reason: 'Unregistered', since: '2026-03-01T10:00:00.000Z' });
+    expect(await transport.send(voipRequest(10))).toEqual({
+      kind: 'invalid-token',
+      reason: 'Unregistered',
+      since: '2026-03-01T10:00:00.000Z',
+    });
   });
 
   it('maps the simulator validation errors: topic of an unknown app is rejected', async () => {
@@ -158,15 +178,29 @@ describe('ApnsTransport against the APNs simulator', () => {
 
   it('answers bad input with a TransportError naming the field', async () => {
     const transport = track(simTransport(sim));
-    await expect(transport.send(voipRequest(12, { environment: 'staging' as 'sandbox' }))).rejects.toMatchObject({ field: 'environment' });
-    await expect(transport.send(voipRequest(12, { pushType: 'mdm' as 'voip' }))).rejects.toMatchObject({ field: 'pushType' });
-    await expect(transport.send(voipRequest(12, { payload: null as unknown as Record<string, unknown> }))).rejects.toMatchObject({ field: 'payload' });
-    expect(await transport.send(voipRequest(12, { collapseId: 'x'.repeat(65) }))).toEqual({ kind: 'rejected', reason: expect.stringMatching(/^collapseId:/) });
+    await expect(transport.send(voipRequest(12, { environment: 'staging' as 'sandbox' }))).rejects.toMatchObject({
+      field: 'environment',
+    });
+    await expect(transport.send(voipRequest(12, { pushType: 'mdm' as 'voip' }))).rejects.toMatchObject({
+      field: 'pushType',
+    });
+    await expect(
+      transport.send(voipRequest(12, { payload: null as unknown as Record<string, unknown> })),
+    ).rejects.toMatchObject({ field: 'payload' });
+    expect(await transport.send(voipRequest(12, { collapseId: 'x'.repeat(65) }))).toEqual({
+      kind: 'rejected',
+      reason: expect.stringMatching(/^collapseId:/),
+    });
     expect(() => new ApnsTransport({ apps: [] })).toThrow(TransportError);
-    expect(() => new ApnsTransport({ apps: [{ bundleId: 'a' }] })).toThrow(expect.objectContaining({ field: 'apps[0].credential' }));
-    expect(() => new ApnsTransport({ apps: [{ bundleId: 'a', credential: { type: 'token', key: 'not a key', keyId: 'K', teamId: 'T' } }] })).toThrow(
+    expect(() => new ApnsTransport({ apps: [{ bundleId: 'a' }] })).toThrow(
       expect.objectContaining({ field: 'apps[0].credential' }),
     );
+    expect(
+      () =>
+        new ApnsTransport({
+          apps: [{ bundleId: 'a', credential: { type: 'token', key: 'not a key', keyId: 'K', teamId: 'T' } }],
+        }),
+    ).toThrow(expect.objectContaining({ field: 'apps[0].credential' }));
     expect(sim.requests()).toEqual([]);
   });
 
@@ -184,22 +218,50 @@ describe('ApnsTransport against the APNs simulator', () => {
       id: 'plain',
       capabilities: { providers: ['apns'], decode: false },
       encode: (n, b) => ({
-        provider: 'apns', token: b.token, app: b.app, environment: b.environment, pushType: 'voip', priority: 'high',
-        expiresAt: null, payload: { aps: { alert: n.call?.from.displayName ?? '' } },
+        provider: 'apns',
+        token: b.token,
+        app: b.app,
+        environment: b.environment,
+        pushType: 'voip',
+        priority: 'high',
+        expiresAt: null,
+        payload: { aps: { alert: n.call?.from.displayName ?? '' } },
       }),
     };
     const bindings = new InMemoryBindingStore();
     const queue = new InMemoryQueue();
-    const relay = new Relay({ bindings, reports: new InMemoryReportStore(), queue, codecs: [codec], transports: { apns: transport }, random: () => 0 });
+    const relay = new Relay({
+      bindings,
+      reports: new InMemoryReportStore(),
+      queue,
+      codecs: [codec],
+      transports: { apns: transport },
+      random: () => 0,
+    });
     relay.start();
     const token = deviceToken(15);
-    await bindings.upsert({ tenant: 't', userId: 'bob', provider: 'apns', token, app: 'com.example.app', environment: 'production', pushKind: 'voip', format: 'plain', origin: 'api' });
+    await bindings.upsert({
+      tenant: 't',
+      userId: 'bob',
+      provider: 'apns',
+      token,
+      app: 'com.example.app',
+      environment: 'production',
+      pushKind: 'voip',
+      format: 'plain',
+      origin: 'api',
+    });
     sim.fault({ kind: 'status', status: 429, reason: 'TooManyRequests', retryAfter: 1, token });
     const now = Date.now();
     const notification: CallNotification = {
-      id: 'n1', type: 'incoming_call', tenant: 't', recipient: 'bob', priority: 'high',
+      id: 'n1',
+      type: 'incoming_call',
+      tenant: 't',
+      recipient: 'bob',
+      priority: 'high',
       call: { id: 'c1', from: { displayName: 'Alice' }, video: false, startedAt: new Date(now).toISOString() },
-      createdAt: new Date(now).toISOString(), deadline: new Date(now + 20_000).toISOString(),
+      createdAt: new Date(now).toISOString(),
+      deadline: new Date(now + 20_000).toISOString(),
     };
     await relay.notify(notification);
     await relay.waitForCompletion('t', 'n1', { timeoutMs: 10_000, pollMs: 50 });

@@ -28,7 +28,12 @@ describeTransportConformance(
       return sim;
     },
     createTransport: (sim, { requestTimeoutMs }) =>
-      new FcmTransport({ credentials: [{ serviceAccount: accounts.get(sim)! }], baseUrl: sim.baseUrl, ca: sim.ca, requestTimeoutMs }),
+      new FcmTransport({
+        credentials: [{ serviceAccount: accounts.get(sim)! }],
+        baseUrl: sim.baseUrl,
+        ca: sim.ca,
+        requestTimeoutMs,
+      }),
     validRequest: (_sim, index) => request(index),
     checkDelivery: (delivery, req) => {
       expect(delivery).toEqual({
@@ -46,13 +51,34 @@ describeTransportConformance(
       });
     },
     faults: [
-      { name: '404 UNREGISTERED', fault: { kind: 'status', status: 404, reason: 'UNREGISTERED' }, expect: 'invalid-token' },
-      { name: '403 SENDER_ID_MISMATCH', fault: { kind: 'status', status: 403, reason: 'SENDER_ID_MISMATCH' }, expect: 'invalid-token' },
-      { name: '400 INVALID_ARGUMENT', fault: { kind: 'status', status: 400, reason: 'INVALID_ARGUMENT' }, expect: 'rejected' },
-      { name: '429 QUOTA_EXCEEDED with Retry-After', fault: { kind: 'status', status: 429, reason: 'QUOTA_EXCEEDED', retryAfter: 3 }, expect: 'retry', retryAfterMs: 3000 },
+      {
+        name: '404 UNREGISTERED',
+        fault: { kind: 'status', status: 404, reason: 'UNREGISTERED' },
+        expect: 'invalid-token',
+      },
+      {
+        name: '403 SENDER_ID_MISMATCH',
+        fault: { kind: 'status', status: 403, reason: 'SENDER_ID_MISMATCH' },
+        expect: 'invalid-token',
+      },
+      {
+        name: '400 INVALID_ARGUMENT',
+        fault: { kind: 'status', status: 400, reason: 'INVALID_ARGUMENT' },
+        expect: 'rejected',
+      },
+      {
+        name: '429 QUOTA_EXCEEDED with Retry-After',
+        fault: { kind: 'status', status: 429, reason: 'QUOTA_EXCEEDED', retryAfter: 3 },
+        expect: 'retry',
+        retryAfterMs: 3000,
+      },
       { name: '503 UNAVAILABLE', fault: { kind: 'status', status: 503, reason: 'UNAVAILABLE' }, expect: 'retry' },
       { name: '500 INTERNAL', fault: { kind: 'status', status: 500, reason: 'INTERNAL' }, expect: 'retry' },
-      { name: '401 THIRD_PARTY_AUTH_ERROR', fault: { kind: 'status', status: 401, reason: 'THIRD_PARTY_AUTH_ERROR' }, expect: 'auth-failed' },
+      {
+        name: '401 THIRD_PARTY_AUTH_ERROR',
+        fault: { kind: 'status', status: 401, reason: 'THIRD_PARTY_AUTH_ERROR' },
+        expect: 'auth-failed',
+      },
     ],
     oversizedRequest: (_sim, index) => request(index, { payload: { data: { blob: 'x'.repeat(4200) } } }),
     badRequests: () => [

@@ -49,7 +49,10 @@ describe('FCM transport against the simulator', () => {
     const t = transport({ clock: { now: () => now } });
     const request = push({ expiresAt: now + 30_000 });
     const outcome = await t.send(request);
-    expect(outcome).toEqual({ kind: 'delivered', providerId: expect.stringMatching(/^projects\/proj-a\/messages\/0:/) });
+    expect(outcome).toEqual({
+      kind: 'delivered',
+      providerId: expect.stringMatching(/^projects\/proj-a\/messages\/0:/),
+    });
     const [delivery] = sim.deliveries();
     expect(delivery!.payload).toEqual({
       data: { type: 'invite', call_id: 'c1' },
@@ -135,16 +138,28 @@ describe('FCM transport against the simulator', () => {
   it('surfaces Retry-After as retryAfterMs', async () => {
     const t = transport();
     sim.fault({ kind: 'status', status: 429, retryAfter: 17 });
-    expect(await t.send(push())).toEqual({ kind: 'retry', reason: 'QUOTA_EXCEEDED: Simulated QUOTA_EXCEEDED.', retryAfterMs: 17_000, scope: 'credential' });
+    expect(await t.send(push())).toEqual({
+      kind: 'retry',
+      reason: 'QUOTA_EXCEEDED: Simulated QUOTA_EXCEEDED.',
+      retryAfterMs: 17_000,
+      scope: 'credential',
+    });
     sim.fault({ kind: 'status', status: 503, retryAfter: 2 });
-    expect(await t.send(push())).toEqual({ kind: 'retry', reason: 'UNAVAILABLE: Simulated UNAVAILABLE.', retryAfterMs: 2000 });
+    expect(await t.send(push())).toEqual({
+      kind: 'retry',
+      reason: 'UNAVAILABLE: Simulated UNAVAILABLE.',
+      retryAfterMs: 2000,
+    });
   });
 
   it('reports tokens FCM knows are dead, malformed or from another project as invalid', async () => {
     const t = transport();
     const dead = push();
     sim.unregister(dead.token);
-    expect(await t.send(dead)).toEqual({ kind: 'invalid-token', reason: 'UNREGISTERED: Requested entity was not found.' });
+    expect(await t.send(dead)).toEqual({
+      kind: 'invalid-token',
+      reason: 'UNREGISTERED: Requested entity was not found.',
+    });
     expect((await t.send(push({ token: 'short' }))).kind).toBe('invalid-token');
     const foreign = push();
     sim.bindToken(foreign.token, 'proj-other');
@@ -157,8 +172,11 @@ describe('FCM transport against the simulator', () => {
     const t = transport({ credentials: [{ serviceAccount: sa }, { serviceAccount: JSON.stringify(other) }] });
     expect((await t.send(push({ app: 'proj-a' }))).kind).toBe('delivered');
     expect((await t.send(push({ app: 'proj-b' }))).kind).toBe('delivered');
-    expect(sim.deliveries().map((d) => (d.id.split('/')[1]))).toEqual(['proj-a', 'proj-b']);
-    expect(await t.send(push({ app: 'proj-c' }))).toEqual({ kind: 'rejected', reason: 'fcm: app: no credential for Firebase project "proj-c"' });
+    expect(sim.deliveries().map((d) => d.id.split('/')[1])).toEqual(['proj-a', 'proj-b']);
+    expect(await t.send(push({ app: 'proj-c' }))).toEqual({
+      kind: 'rejected',
+      reason: 'fcm: app: no credential for Firebase project "proj-c"',
+    });
   });
 
   it('answers auth-failed when the token endpoint refuses the key', async () => {
@@ -223,7 +241,9 @@ describe('FCM transport against the simulator', () => {
         return (await res.body.json()) as { access_token: string; expires_in: number };
       },
     };
-    const t = transport({ credentials: [{ projectId: 'proj-a', tokenProvider: firebaseAdminTokenProvider(credential) }] });
+    const t = transport({
+      credentials: [{ projectId: 'proj-a', tokenProvider: firebaseAdminTokenProvider(credential) }],
+    });
     const outcomes = await Promise.all(Array.from({ length: 20 }, () => t.send(push())));
     expect(outcomes.every((o) => o.kind === 'delivered')).toBe(true);
     expect(calls).toBe(1);

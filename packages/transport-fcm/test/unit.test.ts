@@ -74,13 +74,20 @@ describe('service account', () => {
 
   it('fails at construction, naming the credential entry', () => {
     const error = thrown(
-      () => new FcmTransport({ credentials: [{ serviceAccount }, { serviceAccount: { ...serviceAccount, private_key: 'x' } }] }),
+      () =>
+        new FcmTransport({
+          credentials: [{ serviceAccount }, { serviceAccount: { ...serviceAccount, private_key: 'x' } }],
+        }),
     );
     expect(error.field).toBe('credentials[1].serviceAccount.private_key');
   });
 
   it('signs an RS256 assertion Google accepts', () => {
-    const jwt = signAssertion(parseServiceAccount(serviceAccount), 'https://oauth2.googleapis.com/token', 1_700_000_000_000);
+    const jwt = signAssertion(
+      parseServiceAccount(serviceAccount),
+      'https://oauth2.googleapis.com/token',
+      1_700_000_000_000,
+    );
     const [h, c, s] = jwt.split('.');
     expect(JSON.parse(Buffer.from(h!, 'base64url').toString())).toEqual({ alg: 'RS256', typ: 'JWT', kid: 'kid-1' });
     expect(JSON.parse(Buffer.from(c!, 'base64url').toString())).toEqual({
@@ -152,9 +159,15 @@ describe('errors', () => {
     expect(map(403, body('PERMISSION_DENIED', 'SENDER_ID_MISMATCH'))).toBe('invalid-token');
     expect(map(400, body('INVALID_ARGUMENT', 'INVALID_ARGUMENT'))).toBe('rejected');
     expect(
-      map(400, body('INVALID_ARGUMENT', 'INVALID_ARGUMENT', [
-        { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: 'message.token', description: 'bad' }] },
-      ])),
+      map(
+        400,
+        body('INVALID_ARGUMENT', 'INVALID_ARGUMENT', [
+          {
+            '@type': 'type.googleapis.com/google.rpc.BadRequest',
+            fieldViolations: [{ field: 'message.token', description: 'bad' }],
+          },
+        ]),
+      ),
     ).toBe('invalid-token');
     expect(map(429, body('RESOURCE_EXHAUSTED', 'QUOTA_EXCEEDED'))).toBe('retry');
     expect(map(503, body('UNAVAILABLE', 'UNAVAILABLE'))).toBe('retry');
@@ -169,8 +182,18 @@ describe('errors', () => {
 
   it('gives quota errors at least a minute when FCM names no delay', () => {
     const info = readFcmError(429, body('RESOURCE_EXHAUSTED', 'QUOTA_EXCEEDED'));
-    expect(mapFcmError(429, info, undefined)).toEqual({ kind: 'retry', reason: 'QUOTA_EXCEEDED: m', retryAfterMs: 60_000, scope: 'credential' });
-    expect(mapFcmError(429, info, 7000)).toEqual({ kind: 'retry', reason: 'QUOTA_EXCEEDED: m', retryAfterMs: 7000, scope: 'credential' });
+    expect(mapFcmError(429, info, undefined)).toEqual({
+      kind: 'retry',
+      reason: 'QUOTA_EXCEEDED: m',
+      retryAfterMs: 60_000,
+      scope: 'credential',
+    });
+    expect(mapFcmError(429, info, 7000)).toEqual({
+      kind: 'retry',
+      reason: 'QUOTA_EXCEEDED: m',
+      retryAfterMs: 7000,
+      scope: 'credential',
+    });
   });
 
   it('reads Retry-After as seconds or a date', () => {
@@ -230,7 +253,9 @@ describe('firebase-admin credential', () => {
   });
 
   it('needs a project id beside a token provider', () => {
-    const tokenProvider = firebaseAdminTokenProvider({ getAccessToken: async () => ({ access_token: 'a', expires_in: 1 }) });
+    const tokenProvider = firebaseAdminTokenProvider({
+      getAccessToken: async () => ({ access_token: 'a', expires_in: 1 }),
+    });
     expect(thrown(() => new FcmTransport({ credentials: [{ tokenProvider }] })).field).toBe('credentials[0].projectId');
   });
 });

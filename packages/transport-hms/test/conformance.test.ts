@@ -51,12 +51,33 @@ describeTransportConformance(
       });
     },
     faults: [
-      { name: 'HTTP 503 flow control with Retry-After', fault: { kind: 'status', status: 503, retryAfter: 4 }, expect: 'retry', retryAfterMs: 4000 },
+      {
+        name: 'HTTP 503 flow control with Retry-After',
+        fault: { kind: 'status', status: 503, retryAfter: 4 },
+        expect: 'retry',
+        retryAfterMs: 4000,
+      },
       { name: '81000001 internal error', fault: { kind: 'status', status: 500, reason: '81000001' }, expect: 'retry' },
-      { name: '80300002 no permission', fault: { kind: 'status', status: 403, reason: '80300002' }, expect: 'auth-failed' },
-      { name: '80300008 message too big', fault: { kind: 'status', status: 400, reason: '80300008' }, expect: 'rejected' },
-      { name: '80100001 bad parameters', fault: { kind: 'status', status: 400, reason: '80100001' }, expect: 'rejected' },
-      { name: '80200001 OAuth error', fault: { kind: 'status', status: 401, reason: '80200001' }, expect: 'auth-failed' },
+      {
+        name: '80300002 no permission',
+        fault: { kind: 'status', status: 403, reason: '80300002' },
+        expect: 'auth-failed',
+      },
+      {
+        name: '80300008 message too big',
+        fault: { kind: 'status', status: 400, reason: '80300008' },
+        expect: 'rejected',
+      },
+      {
+        name: '80100001 bad parameters',
+        fault: { kind: 'status', status: 400, reason: '80100001' },
+        expect: 'rejected',
+      },
+      {
+        name: '80200001 OAuth error',
+        fault: { kind: 'status', status: 401, reason: '80200001' },
+        expect: 'auth-failed',
+      },
     ],
     oversizedRequest: (_sim, index) => request(index, { payload: { data: 'x'.repeat(4200) } }),
     badRequests: () => [

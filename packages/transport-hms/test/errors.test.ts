@@ -28,7 +28,11 @@ describe('HMS answers', () => {
   });
 
   it('reads the illegal tokens of a partial success from the msg JSON string', () => {
-    const body = { code: '80100000', msg: JSON.stringify({ success: 2, failure: 1, illegal_tokens: ['b'] }), requestId: 'r1' };
+    const body = {
+      code: '80100000',
+      msg: JSON.stringify({ success: 2, failure: 1, illegal_tokens: ['b'] }),
+      requestId: 'r1',
+    };
     expect(mapHmsAnswer(200, readHmsAnswer(body), ['a', 'b', 'c'], ctx)).toEqual([
       { kind: 'delivered', providerId: 'r1' },
       { kind: 'invalid-token', reason: '80100000: named in illegal_tokens' },
@@ -38,7 +42,12 @@ describe('HMS answers', () => {
   });
 
   it('keeps bindings on 80300007 when the app id is in doubt', () => {
-    expect(kinds(400, { code: '80300007', msg: 'All the tokens are invalid.' }, ['a'], { trustAllInvalid: false, retryAfterMs: undefined })).toEqual(['rejected']);
+    expect(
+      kinds(400, { code: '80300007', msg: 'All the tokens are invalid.' }, ['a'], {
+        trustAllInvalid: false,
+        retryAfterMs: undefined,
+      }),
+    ).toEqual(['rejected']);
   });
 
   it('judges answers without a code by HTTP status', () => {

@@ -83,7 +83,13 @@ describe('HMS message', () => {
   it.each([
     ['credentials[0].clientSecret', [{ appId: '1' }]],
     ['credentials[0].appId', [{ appId: '', clientSecret: 's' }]],
-    ['credentials[1].appId', [{ appId: '1', clientSecret: 's' }, { appId: 'a b', clientSecret: 's' }]],
+    [
+      'credentials[1].appId',
+      [
+        { appId: '1', clientSecret: 's' },
+        { appId: 'a b', clientSecret: 's' },
+      ],
+    ],
     ['credentials', []],
   ])('names %s when credentials are malformed', (field, credentials) => {
     expect(thrown(() => new HmsTransport({ credentials: credentials as never })).field).toBe(field);
@@ -103,10 +109,12 @@ describe('HMS transport against the simulator', () => {
     const two = push({ app: '20002' });
     expect(await t.send(one)).toEqual({ kind: 'delivered', providerId: expect.any(String) });
     expect((await t.send(two)).kind).toBe('delivered');
-    expect(sim.requests().filter((r) => r.path.endsWith('messages:send')).map((r) => r.path)).toEqual([
-      '/v1/10001/messages:send',
-      '/v2/388421841222199999/messages:send',
-    ]);
+    expect(
+      sim
+        .requests()
+        .filter((r) => r.path.endsWith('messages:send'))
+        .map((r) => r.path),
+    ).toEqual(['/v1/10001/messages:send', '/v2/388421841222199999/messages:send']);
     expect(sim.deliveries()[0]!.payload).toEqual({
       data: '{"type":"invite","call_id":"c1"}',
       android: { category: 'VOIP', urgency: 'HIGH', ttl: expect.stringMatching(/^(29|30)s$/) },
@@ -169,12 +177,20 @@ describe('HMS transport against the simulator', () => {
     sim.unregister(tokens[3]!);
     const outcomes = await t.sendToTokens(push(), tokens);
     expect(outcomes.map((o) => o.kind)).toEqual(['delivered', 'delivered', 'invalid-token', 'invalid-token']);
-    expect(sim.deliveries().map((d) => d.token).sort()).toEqual([tokens[0], tokens[1]].sort());
+    expect(
+      sim
+        .deliveries()
+        .map((d) => d.token)
+        .sort(),
+    ).toEqual([tokens[0], tokens[1]].sort());
   });
 
   it('keeps bindings when 80300007 may mean a wrong app id, and trusts it once the app has delivered', async () => {
     const fresh = sim.registerApp('30003');
-    const t = transport({ credentials: [{ appId: '30003', clientSecret: fresh.clientSecret }], unprovenInvalidTokenLimit: 1 });
+    const t = transport({
+      credentials: [{ appId: '30003', clientSecret: fresh.clientSecret }],
+      unprovenInvalidTokenLimit: 1,
+    });
     const foreign = [push({ app: '30003' }), push({ app: '30003' }), push({ app: '30003' })];
     for (const f of foreign) sim.bindToken(f.token, '10001');
     expect((await t.send(foreign[0]!)).kind).toBe('invalid-token');
@@ -211,7 +227,12 @@ describe('HMS transport against the simulator', () => {
   it('surfaces Retry-After of a flow-control 503 as retryAfterMs', async () => {
     const t = transport();
     sim.fault({ kind: 'status', status: 503, retryAfter: 9 });
-    expect(await t.send(push())).toEqual({ kind: 'retry', reason: 'flow control (HTTP 503): 80300020 Flow control.', retryAfterMs: 9000, scope: 'credential' });
+    expect(await t.send(push())).toEqual({
+      kind: 'retry',
+      reason: 'flow control (HTTP 503): 80300020 Flow control.',
+      retryAfterMs: 9000,
+      scope: 'credential',
+    });
   });
 
   it('answers auth-failed for a wrong app secret', async () => {

@@ -108,7 +108,16 @@ async function runTransport(sim: SimInfo): Promise<RunResult> {
 }
 
 function request(i: number): PushRequest {
-  return { provider: 'apns', token: token(i + 1), app: BUNDLE, environment: 'production', pushType: 'voip', priority: 'high', expiresAt: null, payload: payload(i) };
+  return {
+    provider: 'apns',
+    token: token(i + 1),
+    app: BUNDLE,
+    environment: 'production',
+    pushType: 'voip',
+    priority: 'high',
+    expiresAt: null,
+    payload: payload(i),
+  };
 }
 
 /** Answers every send `delivered` at once: what is left is the relay's own cost. */
@@ -125,12 +134,37 @@ async function runRelay(sim: SimInfo | null): Promise<RunResult> {
   const codec: Codec = {
     id: 'bench',
     capabilities: { providers: ['apns'], decode: false },
-    encode: (n, b) => ({ provider: 'apns', token: b.token, app: b.app, environment: b.environment, pushType: 'voip', priority: 'high', expiresAt: null, payload: payload(Number(n.id)) }),
+    encode: (n, b) => ({
+      provider: 'apns',
+      token: b.token,
+      app: b.app,
+      environment: b.environment,
+      pushType: 'voip',
+      priority: 'high',
+      expiresAt: null,
+      payload: payload(Number(n.id)),
+    }),
   };
   const bindings = new InMemoryBindingStore();
-  const relay = new Relay({ bindings, reports: new InMemoryReportStore(), queue: new InMemoryQueue({ concurrency: 1000 }), codecs: [codec], transports: { apns: transport } });
+  const relay = new Relay({
+    bindings,
+    reports: new InMemoryReportStore(),
+    queue: new InMemoryQueue({ concurrency: 1000 }),
+    codecs: [codec],
+    transports: { apns: transport },
+  });
   for (let i = 0; i < N; i++) {
-    await bindings.upsert({ tenant: 't', userId: `u${i}`, provider: 'apns', token: token(i + 1), app: BUNDLE, environment: 'production', pushKind: 'voip', format: 'bench', origin: 'api' });
+    await bindings.upsert({
+      tenant: 't',
+      userId: `u${i}`,
+      provider: 'apns',
+      token: token(i + 1),
+      app: BUNDLE,
+      environment: 'production',
+      pushKind: 'voip',
+      format: 'bench',
+      origin: 'api',
+    });
   }
   const settled = new Map<string, (ok: boolean) => void>();
   const settle = (id: string, ok: boolean) => {
@@ -138,7 +172,8 @@ async function runRelay(sim: SimInfo | null): Promise<RunResult> {
     settled.delete(id);
   };
   relay.events.on('delivered', ({ notification }) => settle(notification.id, true));
-  for (const e of ['rejected', 'auth-failed', 'binding-removed'] as const) relay.events.on(e, ({ notification }) => settle(notification.id, false));
+  for (const e of ['rejected', 'auth-failed', 'binding-removed'] as const)
+    relay.events.on(e, ({ notification }) => settle(notification.id, false));
   relay.events.on('expired', ({ notification }) => settle(notification.id, false));
   let retries = 0;
   relay.events.on('retry-scheduled', () => retries++);
@@ -150,9 +185,14 @@ async function runRelay(sim: SimInfo | null): Promise<RunResult> {
   const started = performance.now();
   const { latencies, failed } = await drive(async (i) => {
     const n: CallNotification = {
-      id: String(i), type: 'incoming_call', tenant: 't', recipient: `u${i}`, priority: 'high',
+      id: String(i),
+      type: 'incoming_call',
+      tenant: 't',
+      recipient: `u${i}`,
+      priority: 'high',
       call: { id: `c${i}`, from: { number: '+15550100' }, video: false, startedAt: createdAt },
-      createdAt, deadline,
+      createdAt,
+      deadline,
     };
     const outcome = new Promise<boolean>((resolve) => settled.set(n.id, resolve));
     await relay.notify(n);
@@ -161,12 +201,24 @@ async function runRelay(sim: SimInfo | null): Promise<RunResult> {
   const ended = performance.now();
   await relay.close();
   await transport.close();
-  return { ...summarize(sim ? 'relay + transport-apns' : 'relay + instant transport (no I/O)', latencies, failed, started, ended, cpu), retries };
+  return {
+    ...summarize(
+      sim ? 'relay + transport-apns' : 'relay + instant transport (no I/O)',
+      latencies,
+      failed,
+      started,
+      ended,
+      cpu,
+    ),
+    retries,
+  };
 }
 
 function jwt(key: SimInfo['key']): string {
   const header = Buffer.from(JSON.stringify({ alg: 'ES256', kid: key.keyId })).toString('base64url');
-  const claims = Buffer.from(JSON.stringify({ iss: key.teamId, iat: Math.floor(Date.now() / 1000) })).toString('base64url');
+  const claims = Buffer.from(JSON.stringify({ iss: key.teamId, iat: Math.floor(Date.now() / 1000) })).toString(
+    'base64url',
+  );
   const signature = sign('sha256', Buffer.from(`${header}.${claims}`), { key: key.key, dsaEncoding: 'ieee-p1363' });
   return `${header}.${claims}.${signature.toString('base64url')}`;
 }
@@ -179,8 +231,13 @@ async function runRaw(sim: SimInfo): Promise<RunResult> {
   const send = (i: number) =>
     new Promise<number>((resolve) => {
       const stream = session.request({
-        ':method': 'POST', ':path': `/3/device/${token(i + 1)}`, authorization,
-        'apns-topic': `${BUNDLE}.voip`, 'apns-push-type': 'voip', 'apns-priority': '10', 'apns-expiration': '0',
+        ':method': 'POST',
+        ':path': `/3/device/${token(i + 1)}`,
+        authorization,
+        'apns-topic': `${BUNDLE}.voip`,
+        'apns-push-type': 'voip',
+        'apns-priority': '10',
+        'apns-expiration': '0',
       });
       let status = 0;
       stream.on('response', (h) => (status = Number(h[':status'])));
@@ -230,7 +287,14 @@ async function main(): Promise<void> {
   }
   if (values.role === 'run') {
     const sim = JSON.parse(values.sim!) as SimInfo;
-    const run = values.mode === 'raw' ? runRaw : values.mode === 'relay' ? runRelay : values.mode === 'relay-only' ? () => runRelay(null) : runTransport;
+    const run =
+      values.mode === 'raw'
+        ? runRaw
+        : values.mode === 'relay'
+          ? runRelay
+          : values.mode === 'relay-only'
+            ? () => runRelay(null)
+            : runTransport;
     process.send!(await run(sim));
     process.exit(0);
   }
@@ -238,14 +302,29 @@ async function main(): Promise<void> {
   const sim = await new Promise<SimInfo>((resolve) => simProcess.once('message', (m) => resolve(m as SimInfo)));
   const results: RunResult[] = [];
   for (const mode of ['raw', 'transport', 'relay', 'relay-only']) {
-    const args = ['--role', 'run', '--mode', mode, '--sim', JSON.stringify(sim), '--n', String(N), '--pool', String(POOL), '--window', String(WINDOW)];
+    const args = [
+      '--role',
+      'run',
+      '--mode',
+      mode,
+      '--sim',
+      JSON.stringify(sim),
+      '--n',
+      String(N),
+      '--pool',
+      String(POOL),
+      '--window',
+      String(WINDOW),
+    ];
     results.push((await child(BURST ? [...args, '--burst'] : args)) as RunResult);
   }
   simProcess.send('stop');
   const raw = results[0]!;
   const shape = BURST ? 'transport and relay sends issued all at once' : `${WINDOW} pushes outstanding in every mode`;
   console.log(`APNs VoIP pushes: N=${N}, ${shape}, transport pool=${POOL}, node ${process.version}`);
-  console.table(results.map((r) => ({ ...r, 'vs raw': `${Math.round((r.pushesPerSecond / raw.pushesPerSecond) * 100)}%` })));
+  console.table(
+    results.map((r) => ({ ...r, 'vs raw': `${Math.round((r.pushesPerSecond / raw.pushesPerSecond) * 100)}%` })),
+  );
 }
 
 await main();

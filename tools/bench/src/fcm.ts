@@ -8,7 +8,17 @@
 import { createSign } from 'node:crypto';
 import { startFcmSimulator, type ServiceAccountJson } from '@pushrelay/testkit';
 import { FcmTransport } from '@pushrelay/transport-fcm';
-import { CONNECTIONS, STREAMS, callData, callPush, measureRaw, measureTransport, rawAccessToken, rawAgent, runSimulatorBench } from './provider-bench.js';
+import {
+  CONNECTIONS,
+  STREAMS,
+  callData,
+  callPush,
+  measureRaw,
+  measureTransport,
+  rawAccessToken,
+  rawAgent,
+  runSimulatorBench,
+} from './provider-bench.js';
 
 interface SimInfo {
   baseUrl: string;
@@ -23,7 +33,13 @@ function signedAssertion(sa: ServiceAccountJson): string {
   const b64 = (v: string) => Buffer.from(v).toString('base64url');
   const iat = Math.floor(Date.now() / 1000);
   const unsigned = `${b64(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: sa.private_key_id }))}.${b64(
-    JSON.stringify({ iss: sa.client_email, scope: 'https://www.googleapis.com/auth/firebase.messaging', aud: sa.token_uri, iat, exp: iat + 3600 }),
+    JSON.stringify({
+      iss: sa.client_email,
+      scope: 'https://www.googleapis.com/auth/firebase.messaging',
+      aud: sa.token_uri,
+      iat,
+      exp: iat + 3600,
+    }),
   )}`;
   const signature = createSign('RSA-SHA256').update(unsigned).sign(sa.private_key).toString('base64url');
   return `${unsigned}.${signature}`;
@@ -51,11 +67,18 @@ void runSimulatorBench<SimInfo>({
         baseUrl: info.baseUrl,
         path: `/v1/projects/${PROJECT}/messages:send`,
         accessToken,
-        body: (i) => JSON.stringify({ message: { data: callData, android: { ttl: '30s', priority: 'HIGH' }, token: tokenOf(i) } }),
+        body: (i) =>
+          JSON.stringify({ message: { data: callData, android: { ttl: '30s', priority: 'HIGH' }, token: tokenOf(i) } }),
         accepted: (status) => status === 200,
       });
     }
-    const transport = new FcmTransport({ credentials: [{ serviceAccount: info.sa }], baseUrl: info.baseUrl, ca: info.ca, connections: CONNECTIONS, maxConcurrentStreams: STREAMS });
+    const transport = new FcmTransport({
+      credentials: [{ serviceAccount: info.sa }],
+      baseUrl: info.baseUrl,
+      ca: info.ca,
+      connections: CONNECTIONS,
+      maxConcurrentStreams: STREAMS,
+    });
     return measureTransport('@pushrelay/transport-fcm', transport, (i) => callPush('fcm', PROJECT, tokenOf(i)));
   },
 });

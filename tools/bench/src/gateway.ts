@@ -28,10 +28,14 @@ const port = Number(values.port);
 const key = 'bench-key-0123456789abcdef';
 const base = `http://127.0.0.1:${port}`;
 
-const child = spawn(process.execPath, [resolve(root, 'apps/http-gateway/bin/pushrelay.mjs'), 'demo', '--port', String(port), '--api-key', key], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, PUSHRELAY_LOG_LEVEL: 'silent' },
-});
+const child = spawn(
+  process.execPath,
+  [resolve(root, 'apps/http-gateway/bin/pushrelay.mjs'), 'demo', '--port', String(port), '--api-key', key],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PUSHRELAY_LOG_LEVEL: 'silent' },
+  },
+);
 await new Promise<void>((ok, fail) => {
   let seen = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -50,11 +54,22 @@ for (let i = 0; i < Number(values.devices); i++) {
   const res = await fetch(`${base}/v1/devices`, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ userId: 'bench', provider: 'fcm', token: `bench-token-${i}`, app: 'demo-project', pushKind: 'data', format: 'wazo' }),
+    body: JSON.stringify({
+      userId: 'bench',
+      provider: 'fcm',
+      token: `bench-token-${i}`,
+      app: 'demo-project',
+      pushKind: 'data',
+      format: 'wazo',
+    }),
   });
   if (!res.ok) throw new Error(`register failed: ${res.status} ${await res.text()}`);
 }
-const body = JSON.stringify({ type: 'incoming_call', recipient: 'bench', call: { id: 'bench-call', from: { number: '+15550100', displayName: 'Bench' } } });
+const body = JSON.stringify({
+  type: 'incoming_call',
+  recipient: 'bench',
+  call: { id: 'bench-call', from: { number: '+15550100', displayName: 'Bench' } },
+});
 const rssBefore = rssMb();
 let rssPeak = rssBefore;
 const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb())), 250);
@@ -78,11 +93,26 @@ for (let i = 0; i < 600; i++) {
 clearInterval(sampler);
 const drainedAfterS = (Date.now() - loadStarted) / 1000;
 const metrics = await (await fetch(`${base}/metrics`)).text();
-child.kill("SIGTERM");
-if (process.env.BENCH_DEBUG) console.error(metrics.split("\n").filter((l) => l.startsWith("pushrelay_notifications") || l.startsWith("pushrelay_end_to_end_latency_seconds_bucket") || l.startsWith("pushrelay_queue")).join("\n"));
+child.kill('SIGTERM');
+if (process.env.BENCH_DEBUG)
+  console.error(
+    metrics
+      .split('\n')
+      .filter(
+        (l) =>
+          l.startsWith('pushrelay_notifications') ||
+          l.startsWith('pushrelay_end_to_end_latency_seconds_bucket') ||
+          l.startsWith('pushrelay_queue'),
+      )
+      .join('\n'),
+  );
 
-const delivered = Number(/pushrelay_notifications_total\{provider="fcm",push_type="[a-z]+",result="delivered"\} (\d+)/.exec(metrics)?.[1] ?? 0);
-const buckets = [...metrics.matchAll(/pushrelay_end_to_end_latency_seconds_bucket\{le="([^"]+)",provider="fcm"\} (\d+)/g)].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
+const delivered = Number(
+  /pushrelay_notifications_total\{provider="fcm",push_type="[a-z]+",result="delivered"\} (\d+)/.exec(metrics)?.[1] ?? 0,
+);
+const buckets = [
+  ...metrics.matchAll(/pushrelay_end_to_end_latency_seconds_bucket\{le="([^"]+)",provider="fcm"\} (\d+)/g),
+].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
 const total = buckets.at(-1)?.count ?? 0;
 const quantile = (q: number) => buckets.find((b) => b.count >= q * total)?.le ?? NaN;
 

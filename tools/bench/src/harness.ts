@@ -80,7 +80,9 @@ function round(n: number): number {
 
 /** Starts `script` in a child process with `args`; resolves with its first message. */
 export function child<T>(script: string, args: string[]): { process: ChildProcess; first: Promise<T> } {
-  const proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
   const first = new Promise<T>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as T));
     proc.once('exit', (code) => reject(new Error(`${script} ${args.join(' ')} exited with ${code}`)));
@@ -98,7 +100,11 @@ export function printTable(title: string, runs: RunResult[], command: string): v
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) {
     const share = raw ? `${Math.round((r.pushesPerSecond / raw.pushesPerSecond) * 100)}%` : '';
-    console.log(`| ${r.mode} | ${r.pushesPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.peakRssMb} | ${r.failures} | ${share} |`);
+    console.log(
+      `| ${r.mode} | ${r.pushesPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.peakRssMb} | ${r.failures} | ${share} |`,
+    );
   }
-  console.log(`\nCommand: ${command}; Node ${process.version}, ${results[0]?.sends} sends per run after warm-up, best of ${runs.length / results.length} interleaved runs.`);
+  console.log(
+    `\nCommand: ${command}; Node ${process.version}, ${results[0]?.sends} sends per run after warm-up, best of ${runs.length / results.length} interleaved runs.`,
+  );
 }

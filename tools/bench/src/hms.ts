@@ -7,7 +7,17 @@
  */
 import { startHmsSimulator, type HmsApp } from '@pushrelay/testkit';
 import { HmsTransport } from '@pushrelay/transport-hms';
-import { CONNECTIONS, STREAMS, callData, callPush, measureRaw, measureTransport, rawAccessToken, rawAgent, runSimulatorBench } from './provider-bench.js';
+import {
+  CONNECTIONS,
+  STREAMS,
+  callData,
+  callPush,
+  measureRaw,
+  measureTransport,
+  rawAccessToken,
+  rawAgent,
+  runSimulatorBench,
+} from './provider-bench.js';
 
 interface SimInfo {
   baseUrl: string;
@@ -42,7 +52,13 @@ void runSimulatorBench<SimInfo>({
         path: `/v1/${info.app.appId}/messages:send`,
         accessToken,
         body: (i) =>
-          JSON.stringify({ message: { data: JSON.stringify(callData), android: { category: 'VOIP', urgency: 'HIGH', ttl: '30s' }, token: [tokenOf(i)] } }),
+          JSON.stringify({
+            message: {
+              data: JSON.stringify(callData),
+              android: { category: 'VOIP', urgency: 'HIGH', ttl: '30s' },
+              token: [tokenOf(i)],
+            },
+          }),
         accepted: (_status, text) => (JSON.parse(text) as { code?: string }).code === '80000000',
       });
     }

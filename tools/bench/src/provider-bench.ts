@@ -24,7 +24,13 @@ export function callPush(provider: PushRequest['provider'], app: string, token: 
 
 /** A raw undici agent with the transports' HTTP/2 settings, trusting the simulator's CA. */
 export function rawAgent(ca: string): Agent {
-  return new Agent({ allowH2: true, connect: { ca }, connections: CONNECTIONS, pipelining: STREAMS, maxConcurrentStreams: STREAMS });
+  return new Agent({
+    allowH2: true,
+    connect: { ca },
+    connections: CONNECTIONS,
+    pipelining: STREAMS,
+    maxConcurrentStreams: STREAMS,
+  });
 }
 
 /** POSTs an OAuth grant form and returns the access token answered. */
@@ -68,8 +74,16 @@ export async function measureRaw(agent: Agent, sends: RawSends): Promise<RunResu
 }
 
 /** Sends `request(i)` through `transport`, counting anything but `delivered` as a failure. Closes it. */
-export async function measureTransport(mode: string, transport: Transport, request: (index: number) => PushRequest): Promise<RunResult> {
-  const result = await measure(mode, configFromEnv(), async (i) => (await transport.send(request(i))).kind === 'delivered');
+export async function measureTransport(
+  mode: string,
+  transport: Transport,
+  request: (index: number) => PushRequest,
+): Promise<RunResult> {
+  const result = await measure(
+    mode,
+    configFromEnv(),
+    async (i) => (await transport.send(request(i))).kind === 'delivered',
+  );
   await transport.close();
   return result;
 }

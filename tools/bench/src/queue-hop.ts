@@ -49,7 +49,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function measure(queue: Queue, label: string, lane: DeliveryJob['lane']): Promise<{ lone: Figures; burst: Figures }> {
+async function measure(
+  queue: Queue,
+  label: string,
+  lane: DeliveryJob['lane'],
+): Promise<{ lone: Figures; burst: Figures }> {
   const started = new Map<string, number>();
   const latencies: number[] = [];
   let waiter: (() => void) | undefined;
@@ -115,6 +119,8 @@ console.log(`queue hop, concurrency ${concurrency}: ${lone} jobs one at a time, 
 console.log('| queue | lone p50 | lone p99 | burst p50 | burst p99 | burst jobs/s |');
 console.log('|---|---|---|---|---|---|');
 for (const [name, f] of rows) {
-  console.log(`| ${name} | ${ms(f.lone.p50)} | ${ms(f.lone.p99)} | ${ms(f.burst.p50)} | ${ms(f.burst.p99)} | ${Math.round(f.burst.perSecond!)} |`);
+  console.log(
+    `| ${name} | ${ms(f.lone.p50)} | ${ms(f.lone.p99)} | ${ms(f.burst.p50)} | ${ms(f.burst.p99)} | ${Math.round(f.burst.perSecond!)} |`,
+  );
 }
 process.exit(0);

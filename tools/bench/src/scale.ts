@@ -53,7 +53,10 @@ const setups: Setup[] = [
 ];
 
 async function startGateway(configFile: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [runTs, serveEntry, 'serve', '--config', configFile], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [runTs, serveEntry, 'serve', '--config', configFile], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((ok, fail) => {
     let seen = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -90,11 +93,20 @@ async function run(setup: Setup, runIndex: number) {
       logLevel: 'error',
       ringTimeoutMs: 600_000,
       codecs: ['wazo'],
-      queue: setup.queue === 'bullmq' ? { engine: 'bullmq', redis: REDIS_URL, prefix, concurrency: 64 } : { engine: 'memory' },
+      queue:
+        setup.queue === 'bullmq'
+          ? { engine: 'bullmq', redis: REDIS_URL, prefix, concurrency: 64 }
+          : { engine: 'memory' },
       store: setup.store === 'postgres' ? { engine: 'postgres', url: POSTGRES_URL, schema } : { engine: 'memory' },
       ephemeral: setup.queue === 'bullmq' ? { engine: 'redis', redis: REDIS_URL, prefix } : { engine: 'memory' },
       tenants: [{ id: 'bench', apiKeySha256: [createHash('sha256').update(apiKey).digest('hex')] }],
-      providers: { fcm: { credentials: [{ serviceAccount: fcm.createServiceAccount('bench-project') }], baseUrl: fcm.baseUrl, ca: fcm.ca } },
+      providers: {
+        fcm: {
+          credentials: [{ serviceAccount: fcm.createServiceAccount('bench-project') }],
+          baseUrl: fcm.baseUrl,
+          ca: fcm.ca,
+        },
+      },
     }),
     { mode: 0o600 },
   );
@@ -105,7 +117,14 @@ async function run(setup: Setup, runIndex: number) {
     // An in-memory store lives in one process: register through each one.
     for (const g of setup.store === 'memory' ? gateways : gateways.slice(0, 1)) {
       for (let u = 0; u < USERS; u++) {
-        const status = await post(g.url, '/v1/devices', { userId: `u${u}`, provider: 'fcm', token: `scale-tok-${u}`, app: 'bench-project', pushKind: 'data', format: 'wazo' });
+        const status = await post(g.url, '/v1/devices', {
+          userId: `u${u}`,
+          provider: 'fcm',
+          token: `scale-tok-${u}`,
+          app: 'bench-project',
+          pushKind: 'data',
+          format: 'wazo',
+        });
         if (status !== 201) throw new Error(`register answered ${status}`);
       }
     }
@@ -117,7 +136,11 @@ async function run(setup: Setup, runIndex: number) {
         while (next < total) {
           const i = next++;
           const g = gateways[i % gateways.length]!;
-          const status = await post(g.url, '/v1/notifications', { type: 'incoming_call', recipient: `u${i % USERS}`, call: { id: `c${i}`, from: { number: '+15550100' } } });
+          const status = await post(g.url, '/v1/notifications', {
+            type: 'incoming_call',
+            recipient: `u${i % USERS}`,
+            call: { id: `c${i}`, from: { number: '+15550100' } },
+          });
           if (status !== 202) refused++;
         }
       }),
@@ -138,7 +161,9 @@ async function run(setup: Setup, runIndex: number) {
     };
   } finally {
     for (const g of gateways) g.child.kill('SIGTERM');
-    await Promise.all(gateways.map((g) => new Promise((r) => (g.child.exitCode !== null ? r(null) : g.child.once('exit', r)))));
+    await Promise.all(
+      gateways.map((g) => new Promise((r) => (g.child.exitCode !== null ? r(null) : g.child.once('exit', r)))),
+    );
     await fcm.close();
     rmSync(dir, { recursive: true, force: true });
     if (setup.queue === 'bullmq') {

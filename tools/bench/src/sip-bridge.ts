@@ -59,7 +59,11 @@ async function freePort(): Promise<number> {
 }
 
 /** One phone life: REGISTER (answering the challenge), then answer every INVITE until the BYE. */
-async function phone(user: string, bridge: Endpoint, onInvite?: (latencyMs: number) => void): Promise<{ done: Promise<void>; close: () => Promise<void>; invited: () => boolean; calls: () => number }> {
+async function phone(
+  user: string,
+  bridge: Endpoint,
+  onInvite?: (latencyMs: number) => void,
+): Promise<{ done: Promise<void>; close: () => Promise<void>; invited: () => boolean; calls: () => number }> {
   const transport = await createUdpTransport({ host: '127.0.0.1', port: 0 });
   const port = transport.local.port;
   let registeredAt = 0;
@@ -90,8 +94,14 @@ async function phone(user: string, bridge: Endpoint, onInvite?: (latencyMs: numb
   const uri = `sip:127.0.0.1:${bridge.port}`;
   const register = (cseq: number, authorization?: string): SipRequest =>
     createRequest({
-      method: 'REGISTER', uri, from: `<sip:${user}@127.0.0.1>`, to: `<sip:${user}@127.0.0.1>`, callId, cseq,
-      via: { transport: 'UDP', host: '127.0.0.1', port }, contact: `<sip:${user}@127.0.0.1:${port}>`,
+      method: 'REGISTER',
+      uri,
+      from: `<sip:${user}@127.0.0.1>`,
+      to: `<sip:${user}@127.0.0.1>`,
+      callId,
+      cseq,
+      via: { transport: 'UDP', host: '127.0.0.1', port },
+      contact: `<sip:${user}@127.0.0.1:${port}>`,
       headers: [
         { name: 'X-MPUSH', value: `i:${BUNDLE}:${tokenOf(Number(user.slice(5)))}` },
         { name: 'Expires', value: '3600' },
@@ -109,7 +119,12 @@ async function phone(user: string, bridge: Endpoint, onInvite?: (latencyMs: numb
   const challenge = await send(register(1));
   const header = getHeaders(challenge, 'WWW-Authenticate').find((h) => h.includes('SHA-256'))!;
   registeredAt = performance.now();
-  const ok = await send(register(2, digestClientAuthorization({ challenge: header, method: 'REGISTER', uri, username: user, password: PASSWORD })));
+  const ok = await send(
+    register(
+      2,
+      digestClientAuthorization({ challenge: header, method: 'REGISTER', uri, username: user, password: PASSWORD }),
+    ),
+  );
   if (ok.status !== 200) throw new Error(`REGISTER of ${user} answered ${ok.status}`);
   // A wake-up for a call this phone already took on another wake gets no INVITE: give up soon.
   setTimeout(() => !invited && finish(), 3000).unref();
@@ -137,7 +152,11 @@ async function main(): Promise<void> {
     },
   };
   writeFileSync(join(work, 'bridge.json'), JSON.stringify(config));
-  const bridgeProcess = spawn(process.execPath, [join(root, 'apps/sip-bridge/dist/main.js'), join(work, 'bridge.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const bridgeProcess = spawn(
+    process.execPath,
+    [join(root, 'apps/sip-bridge/dist/main.js'), join(work, 'bridge.json')],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const bridge: Endpoint = { transport: 'udp', address: '127.0.0.1', port };
   try {
     // The bridge is up once a REGISTER gets an answer.
@@ -178,17 +197,46 @@ async function main(): Promise<void> {
       }
     }, 2);
 
-    const scenario = readFileSync(join(root, 'apps/sip-bridge/test/sipp/caller.xml'), 'utf8').replaceAll('[callee]', '[field0]');
+    const scenario = readFileSync(join(root, 'apps/sip-bridge/test/sipp/caller.xml'), 'utf8').replaceAll(
+      '[callee]',
+      '[field0]',
+    );
     writeFileSync(join(work, 'caller.xml'), scenario);
     writeFileSync(join(work, 'callees.csv'), `SEQUENTIAL\n${users.join('\n')}\n`);
     const callerPort = await freePort();
     const started = performance.now();
     const sippExit = await new Promise<number | null>((res) => {
-      const child = spawn('sipp', [
-        `127.0.0.1:${port}`, '-sf', join(work, 'caller.xml'), '-inf', join(work, 'callees.csv'),
-        '-r', String(RATE), '-m', String(CALLS), '-l', String(Math.max(1, Math.floor(USERS / 2))), '-i', '127.0.0.1', '-p', String(callerPort),
-        '-nostdin', '-nd', '-timeout', '120s', '-timeout_error', '-max_recv_loops', '10000', '-trace_err', '-error_file', join(work, 'sipp-errors.log'),
-      ], { stdio: 'ignore' });
+      const child = spawn(
+        'sipp',
+        [
+          `127.0.0.1:${port}`,
+          '-sf',
+          join(work, 'caller.xml'),
+          '-inf',
+          join(work, 'callees.csv'),
+          '-r',
+          String(RATE),
+          '-m',
+          String(CALLS),
+          '-l',
+          String(Math.max(1, Math.floor(USERS / 2))),
+          '-i',
+          '127.0.0.1',
+          '-p',
+          String(callerPort),
+          '-nostdin',
+          '-nd',
+          '-timeout',
+          '120s',
+          '-timeout_error',
+          '-max_recv_loops',
+          '10000',
+          '-trace_err',
+          '-error_file',
+          join(work, 'sipp-errors.log'),
+        ],
+        { stdio: 'ignore' },
+      );
       child.on('exit', res);
       child.on('error', () => res(null));
     });

@@ -21,7 +21,14 @@ export function percentile(sorted: readonly number[], p: number): number {
  * `cpuAtStart` (process.cpuUsage() when the measured part began) adds the CPU cost per push,
  * which says more than pushes/s when the client and the simulator share the machine's cores.
  */
-export function summarize(mode: string, latencies: number[], failed: number, startedAt: number, endedAt: number, cpuAtStart?: NodeJS.CpuUsage): RunResult {
+export function summarize(
+  mode: string,
+  latencies: number[],
+  failed: number,
+  startedAt: number,
+  endedAt: number,
+  cpuAtStart?: NodeJS.CpuUsage,
+): RunResult {
   const sorted = latencies.slice().sort((a, b) => a - b);
   const seconds = (endedAt - startedAt) / 1000;
   return {

@@ -35,7 +35,10 @@ function lintAll(root: string, cases: LintCase[]): LintMessage[][] {
 /** Lints all cases once, then answers each case's boundary errors by its key. */
 function boundaryErrorsOf(root: string, cases: Record<string, LintCase>): Record<string, string[]> {
   const keys = Object.keys(cases);
-  const results = lintAll(root, keys.map((k) => cases[k]!));
+  const results = lintAll(
+    root,
+    keys.map((k) => cases[k]!),
+  );
   return Object.fromEntries(keys.map((k, i) => [k, boundaryErrors(results[i]!)]));
 }
 
@@ -58,17 +61,23 @@ const importOf = (pkg: string) => `import * as dep from '${pkg}';\n\nexport cons
 describe('module boundaries in this workspace', () => {
   let errors: Record<string, string[]>;
   // The adapter packages present in this checkout, whatever they are.
-  const adapters = readdirSync(join(workspaceRoot, 'packages')).filter((d) => /^(codec|transport)-/.test(d)).sort();
+  const adapters = readdirSync(join(workspaceRoot, 'packages'))
+    .filter((d) => /^(codec|transport)-/.test(d))
+    .sort();
   const codecs = adapters.filter((d) => d.startsWith('codec-'));
 
   beforeAll(() => {
     projectGraph(
       (...args) => {
-        const r = spawnSync(process.execPath, [join(workspaceRoot, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), ...args], {
-          cwd: workspaceRoot,
-          env: childEnv,
-          encoding: 'utf8',
-        });
+        const r = spawnSync(
+          process.execPath,
+          [join(workspaceRoot, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), ...args],
+          {
+            cwd: workspaceRoot,
+            env: childEnv,
+            encoding: 'utf8',
+          },
+        );
         return { status: r.status ?? 1, output: `${r.stdout}${r.stderr}` };
       },
       '@pushrelay/core',
@@ -104,7 +113,9 @@ describe('module boundaries in this workspace', () => {
     for (const codec of codecs) {
       for (const other of adapters.filter((o) => o !== codec)) {
         expect(errors[`${codec}->${other}`], `${codec} -> ${other}`).toHaveLength(1);
-        expect(errors[`${codec}->${other}`]![0]).toContain('A project tagged with "type:codec" can only depend on libs tagged with');
+        expect(errors[`${codec}->${other}`]![0]).toContain(
+          'A project tagged with "type:codec" can only depend on libs tagged with',
+        );
       }
     }
   });
@@ -142,7 +153,10 @@ describe('module boundaries between adapters', () => {
     projectGraph((...args) => temp.nx(...args), '@pushrelay/codec-bound', '@pushrelay/transport-bound-push');
     errors = boundaryErrorsOf(ws.root, {
       codecSrcImportsTransport: { file: `${codec}/src/probe.ts`, code: importOf('@pushrelay/transport-bound-push') },
-      codecTestImportsTransport: { file: `${codec}/test/probe.test.ts`, code: importOf('@pushrelay/transport-bound-push') },
+      codecTestImportsTransport: {
+        file: `${codec}/test/probe.test.ts`,
+        code: importOf('@pushrelay/transport-bound-push'),
+      },
       transportImportsCodec: { file: `${transport}/src/probe.ts`, code: importOf('@pushrelay/codec-bound') },
       coreImportsCodec: { file: 'packages/core/src/probe.ts', code: importOf('@pushrelay/codec-bound') },
       coreImportsTransport: { file: 'packages/core/src/probe.ts', code: importOf('@pushrelay/transport-bound-push') },
@@ -167,7 +181,9 @@ describe('module boundaries between adapters', () => {
 
   it('a transport may not import a codec', () => {
     expect(errors.transportImportsCodec).toHaveLength(1);
-    expect(errors.transportImportsCodec![0]).toContain('A project tagged with "type:transport" can only depend on libs tagged with');
+    expect(errors.transportImportsCodec![0]).toContain(
+      'A project tagged with "type:transport" can only depend on libs tagged with',
+    );
   });
 
   it('core may not import an adapter or the testkit', () => {

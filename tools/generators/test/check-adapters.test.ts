@@ -78,9 +78,17 @@ describe('check-adapters', () => {
     write(root, 'packages/codec-bare/package.json', JSON.stringify({ name: '@pushrelay/codec-bare' }));
     // A codec with an empty fixtures folder, a README that mentions sections only inside code,
     // and the wrong kind of tag.
-    write(root, 'packages/codec-half/package.json', manifest('codec', 'half', { nx: { tags: ['scope:pushrelay', 'type:transport'] } }));
+    write(
+      root,
+      'packages/codec-half/package.json',
+      manifest('codec', 'half', { nx: { tags: ['scope:pushrelay', 'type:transport'] } }),
+    );
     mkdirSync(join(root, 'packages/codec-half/fixtures'));
-    write(root, 'packages/codec-half/README.md', '# half\n\n## Install\n\n```md\n## Usage\n## Options\n```\n\n## Errors\n');
+    write(
+      root,
+      'packages/codec-half/README.md',
+      '# half\n\n## Install\n\n```md\n## Usage\n## Options\n```\n\n## Errors\n',
+    );
     write(root, 'packages/codec-half/test/conformance.test.ts', '');
     // A transport without peer dependency, scope tag, README or conformance test, but no fixtures needed.
     write(
@@ -122,7 +130,9 @@ describe('check-adapters', () => {
     const r = check(root);
     expect(r.status).toBe(1);
     expect(r.out).toContain('packages/transport-broken: package.json is not valid JSON');
-    expect(r.out).toContain('packages/codec-renamed: package.json name is "@pushrelay/codec-other", expected "@pushrelay/codec-renamed"');
+    expect(r.out).toContain(
+      'packages/codec-renamed: package.json name is "@pushrelay/codec-other", expected "@pushrelay/codec-renamed"',
+    );
   });
 
   it('passes on this workspace', () => {

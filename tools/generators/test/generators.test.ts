@@ -56,7 +56,7 @@ describe('codec generator', () => {
     expect(readJson(tree, 'packages/codec-acme-voice/package.json')).toEqual({
       name: '@pushrelay/codec-acme-voice',
       version: '0.1.0',
-      description: 'Translates AcmeVoice call events to and from pushrelay\'s canonical call notification',
+      description: "Translates AcmeVoice call events to and from pushrelay's canonical call notification",
       type: 'module',
       license: 'Apache-2.0',
       sideEffects: false,
@@ -79,7 +79,7 @@ describe('codec generator', () => {
     });
   });
 
-  it('exports the codec under the vendor\'s names', async () => {
+  it("exports the codec under the vendor's names", async () => {
     await codecGenerator(tree, { vendor: 'acme-voice', skipInstall: true, skipFormat: true });
     const index = tree.read('packages/codec-acme-voice/src/index.ts', 'utf8')!;
     expect(index).toContain('export interface AcmeVoiceCodecOptions');
@@ -89,7 +89,9 @@ describe('codec generator', () => {
     const conformance = tree.read('packages/codec-acme-voice/test/conformance.test.ts', 'utf8')!;
     expect(conformance).toContain('describeCodecConformance(');
     expect(conformance).toContain('codec: acmeVoiceCodec');
-    expect(tree.read('packages/codec-acme-voice/vitest.config.ts', 'utf8')).toContain("name: '@pushrelay/codec-acme-voice'");
+    expect(tree.read('packages/codec-acme-voice/vitest.config.ts', 'utf8')).toContain(
+      "name: '@pushrelay/codec-acme-voice'",
+    );
     const fixture = readJson(tree, 'packages/codec-acme-voice/fixtures/incoming-call.json');
     expect(fixture.decode.expected[0].id).toBe('acme-voice.c-1001');
     expect(fixture.encode.binding.format).toBe('acme-voice');
@@ -106,20 +108,27 @@ describe('codec generator', () => {
 
   it('adds the package to the root tsconfig references once', async () => {
     await codecGenerator(tree, { vendor: 'acme', skipInstall: true, skipFormat: true });
-    expect(readJson(tree, 'tsconfig.json').references).toEqual([{ path: './packages/core' }, { path: './packages/codec-acme' }]);
+    expect(readJson(tree, 'tsconfig.json').references).toEqual([
+      { path: './packages/core' },
+      { path: './packages/codec-acme' },
+    ]);
   });
 
   it('refuses a name that is not kebab-case, before writing anything', async () => {
     for (const vendor of ['Acme', 'acme_voice', '1acme', 'acme--voice', '', 'acme/evil', '../acme']) {
       const fresh = createTreeWithEmptyWorkspace();
-      await expect(codecGenerator(fresh, { vendor, skipInstall: true, skipFormat: true }), vendor).rejects.toThrow('must be lower-case');
+      await expect(codecGenerator(fresh, { vendor, skipInstall: true, skipFormat: true }), vendor).rejects.toThrow(
+        'must be lower-case',
+      );
       expect(fresh.exists('packages'), vendor).toBe(false);
     }
   });
 
   it('refuses to overwrite an existing package', async () => {
     tree.write('packages/codec-acme/README.md', 'mine');
-    await expect(codecGenerator(tree, { vendor: 'acme', skipInstall: true, skipFormat: true })).rejects.toThrow('already exists');
+    await expect(codecGenerator(tree, { vendor: 'acme', skipInstall: true, skipFormat: true })).rejects.toThrow(
+      'already exists',
+    );
     expect(tree.read('packages/codec-acme/README.md', 'utf8')).toBe('mine');
   });
 });
@@ -152,7 +161,10 @@ describe('transport generator', () => {
     const index = tree.read(`${root}/src/index.ts`, 'utf8')!;
     expect(index).toContain('export interface AcmePushTransportOptions');
     expect(index).toContain('export function createAcmePushTransport(options: AcmePushTransportOptions): Transport');
-    const headings = tree.read(`${root}/README.md`, 'utf8')!.split('\n').filter((l) => l.startsWith('## '));
+    const headings = tree
+      .read(`${root}/README.md`, 'utf8')!
+      .split('\n')
+      .filter((l) => l.startsWith('## '));
     expect(headings).toEqual(['## Install', '## Usage', '## Options', '## Errors', '## Limitations']);
     expect(readJson(tree, 'tsconfig.json').references).toEqual([{ path: './packages/transport-acme-push' }]);
   });
@@ -167,8 +179,11 @@ describe('transport generator', () => {
   });
 
   it('refuses a provider core does not know for --serves', async () => {
-    // @ts-expect-error: a value the schema's enum forbids, as a hand-written call could pass it
-    await expect(transportGenerator(tree, { provider: 'x', serves: 'sms', skipInstall: true, skipFormat: true })).rejects.toThrow('--serves');
+    // A value the schema's enum forbids, as a hand-written call could pass it.
+    const options = { provider: 'x', serves: 'sms', skipInstall: true, skipFormat: true };
+    await expect(
+      transportGenerator(tree, options as unknown as Parameters<typeof transportGenerator>[1]),
+    ).rejects.toThrow('--serves');
   });
 });
 

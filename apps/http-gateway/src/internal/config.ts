@@ -34,7 +34,16 @@ export type StoreConfig =
 /** Where delivery jobs wait: in this process, or in Redis shared by every process (BullMQ). */
 export type QueueConfig =
   | { engine: 'memory' }
-  | { engine: 'bullmq'; redis: string; prefix: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number; scheduleTimeoutMs: number; closeGraceMs: number };
+  | {
+      engine: 'bullmq';
+      redis: string;
+      prefix: string;
+      concurrency: number;
+      lockDurationMs: number;
+      stalledIntervalMs: number;
+      scheduleTimeoutMs: number;
+      closeGraceMs: number;
+    };
 
 /** Where short-lived state lives (missed calls, webhook replay keys). */
 export type EphemeralConfig = { engine: 'memory' } | { engine: 'redis'; redis: string; prefix: string };
@@ -102,7 +111,22 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
   const issues: Issue[] = [];
   const fail = (path: string, message: string) => issues.push({ path, message });
   const obj = isObject(raw) ? raw : (fail('', 'must be an object'), {});
-  const known = ['listen', 'publicUrl', 'ringTimeoutMs', 'bodyLimitBytes', 'shutdownTimeoutMs', 'waitTimeoutMs', 'webhookWindowMs', 'store', 'queue', 'ephemeral', 'codecs', 'tenants', 'providers', 'logLevel'];
+  const known = [
+    'listen',
+    'publicUrl',
+    'ringTimeoutMs',
+    'bodyLimitBytes',
+    'shutdownTimeoutMs',
+    'waitTimeoutMs',
+    'webhookWindowMs',
+    'store',
+    'queue',
+    'ephemeral',
+    'codecs',
+    'tenants',
+    'providers',
+    'logLevel',
+  ];
   for (const k of Object.keys(obj)) if (!known.includes(k)) fail(k, 'is not a known setting');
 
   const int = (value: unknown, path: string, def: number, min: number, max: number): number => {
@@ -123,10 +147,22 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
     return value;
   };
 
-  const listenRaw = isObject(obj.listen) ? obj.listen : obj.listen === undefined ? {} : (fail('listen', 'must be an object'), {});
+  const listenRaw = isObject(obj.listen)
+    ? obj.listen
+    : obj.listen === undefined
+      ? {}
+      : (fail('listen', 'must be an object'), {});
   const listen = {
-    host: str(env.PUSHRELAY_HOST ?? listenRaw.host, env.PUSHRELAY_HOST ? 'env.PUSHRELAY_HOST' : 'listen.host') ?? '127.0.0.1',
-    port: int(env.PUSHRELAY_PORT ?? listenRaw.port, env.PUSHRELAY_PORT ? 'env.PUSHRELAY_PORT' : 'listen.port', 8080, 0, 65535),
+    host:
+      str(env.PUSHRELAY_HOST ?? listenRaw.host, env.PUSHRELAY_HOST ? 'env.PUSHRELAY_HOST' : 'listen.host') ??
+      '127.0.0.1',
+    port: int(
+      env.PUSHRELAY_PORT ?? listenRaw.port,
+      env.PUSHRELAY_PORT ? 'env.PUSHRELAY_PORT' : 'listen.port',
+      8080,
+      0,
+      65535,
+    ),
   };
 
   const store = parseStore(env, obj.store, baseDir, { int, str, fail });
@@ -134,7 +170,12 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
   const ephemeral = parseEphemeral(env, obj.ephemeral, { str, fail });
 
   let codecs: string[] = [...KNOWN_CODECS];
-  const codecsRaw = env.PUSHRELAY_CODECS !== undefined ? env.PUSHRELAY_CODECS.split(',').map((s) => s.trim()).filter(Boolean) : obj.codecs;
+  const codecsRaw =
+    env.PUSHRELAY_CODECS !== undefined
+      ? env.PUSHRELAY_CODECS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : obj.codecs;
   if (codecsRaw !== undefined) {
     if (!Array.isArray(codecsRaw)) fail('codecs', 'must be a list of codec ids');
     else {
@@ -157,11 +198,13 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
       const path = `tenants[${i}]`;
       if (!isObject(t)) return void fail(path, 'must be an object');
       for (const k of Object.keys(t)) {
-        if (!['id', 'apiKeySha256', 'webhookSecrets', 'proxyJwtSecret', 'wazoFormat'].includes(k)) fail(`${path}.${k}`, 'is not a known setting');
+        if (!['id', 'apiKeySha256', 'webhookSecrets', 'proxyJwtSecret', 'wazoFormat'].includes(k))
+          fail(`${path}.${k}`, 'is not a known setting');
       }
       const id = str(t.id, `${path}.id`);
       if (t.id === undefined) fail(`${path}.id`, 'is required');
-      if (id && !/^[A-Za-z0-9._-]{1,100}$/.test(id)) fail(`${path}.id`, 'may only hold letters, digits and . _ - (1-100)');
+      if (id && !/^[A-Za-z0-9._-]{1,100}$/.test(id))
+        fail(`${path}.id`, 'may only hold letters, digits and . _ - (1-100)');
       if (id && seenIds.has(id)) fail(`${path}.id`, `duplicates tenant "${id}"`);
       if (id) seenIds.add(id);
       const hashes: string[] = [];
@@ -169,7 +212,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
         fail(`${path}.apiKeySha256`, 'must be a non-empty list of SHA-256 hex digests of the API keys');
       } else {
         t.apiKeySha256.forEach((h, j) => {
-          if (typeof h !== 'string' || !/^[0-9a-f]{64}$/i.test(h)) fail(`${path}.apiKeySha256[${j}]`, 'must be 64 hex digits (sha256 of the key)');
+          if (typeof h !== 'string' || !/^[0-9a-f]{64}$/i.test(h))
+            fail(`${path}.apiKeySha256[${j}]`, 'must be 64 hex digits (sha256 of the key)');
           else if (seenKeys.has(h.toLowerCase())) fail(`${path}.apiKeySha256[${j}]`, 'is already used by another key');
           else {
             seenKeys.add(h.toLowerCase());
@@ -179,7 +223,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
       }
       const webhookSecrets: Record<string, string> = {};
       if (t.webhookSecrets !== undefined) {
-        if (!isObject(t.webhookSecrets)) fail(`${path}.webhookSecrets`, 'must be an object of vendor -> secret reference');
+        if (!isObject(t.webhookSecrets))
+          fail(`${path}.webhookSecrets`, 'must be an object of vendor -> secret reference');
         else {
           for (const [vendor, ref] of Object.entries(t.webhookSecrets)) {
             const secret = readSecret(ref, `${path}.webhookSecrets.${vendor}`, env, baseDir, fail);
@@ -187,9 +232,19 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
           }
         }
       }
-      const proxyJwtSecret = t.proxyJwtSecret === undefined ? undefined : readSecret(t.proxyJwtSecret, `${path}.proxyJwtSecret`, env, baseDir, fail);
+      const proxyJwtSecret =
+        t.proxyJwtSecret === undefined
+          ? undefined
+          : readSecret(t.proxyJwtSecret, `${path}.proxyJwtSecret`, env, baseDir, fail);
       const wazoFormat = str(t.wazoFormat, `${path}.wazoFormat`) ?? 'wazo';
-      if (id) tenants.push({ id, apiKeyHashes: hashes, webhookSecrets, ...(proxyJwtSecret !== undefined ? { proxyJwtSecret } : {}), wazoFormat });
+      if (id)
+        tenants.push({
+          id,
+          apiKeyHashes: hashes,
+          webhookSecrets,
+          ...(proxyJwtSecret !== undefined ? { proxyJwtSecret } : {}),
+          wazoFormat,
+        });
     });
   }
 
@@ -213,7 +268,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
 
   const publicUrl = str(env.PUSHRELAY_PUBLIC_URL ?? obj.publicUrl, 'publicUrl');
   const logLevel = str(env.PUSHRELAY_LOG_LEVEL ?? obj.logLevel, 'logLevel') ?? 'info';
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) fail('logLevel', 'must be a pino level');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
+    fail('logLevel', 'must be a pino level');
 
   const config: GatewayConfig = {
     listen,
@@ -246,12 +302,18 @@ const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const PREFIX = /^[A-Za-z0-9._:{}-]{1,100}$/;
 
 /** The block's object, or undefined (with an issue) when it is not one; `engine` falls back to `kind`. */
-function section(raw: unknown, path: string, fail: FieldReaders['fail'], known: string[]): Record<string, unknown> | undefined {
+function section(
+  raw: unknown,
+  path: string,
+  fail: FieldReaders['fail'],
+  known: string[],
+): Record<string, unknown> | undefined {
   if (!isObject(raw)) {
     fail(path, 'must be an object with an engine');
     return undefined;
   }
-  for (const k of Object.keys(raw)) if (!['engine', 'kind', ...known].includes(k)) fail(`${path}.${k}`, 'is not a known setting');
+  for (const k of Object.keys(raw))
+    if (!['engine', 'kind', ...known].includes(k)) fail(`${path}.${k}`, 'is not a known setting');
   return raw;
 }
 
@@ -280,9 +342,15 @@ function parseStore(env: Env, raw: unknown, baseDir: string, r: FieldReaders): S
   if (fromEnv !== undefined) {
     path = 'env.PUSHRELAY_STORE';
     value =
-      fromEnv === 'memory' ? { engine: 'memory' }
-      : POSTGRES_URL.test(fromEnv) ? { ...(isObject(raw) && (raw.engine ?? raw.kind) === 'postgres' ? raw : {}), engine: 'postgres', url: fromEnv }
-      : { engine: 'sqlite', path: fromEnv };
+      fromEnv === 'memory'
+        ? { engine: 'memory' }
+        : POSTGRES_URL.test(fromEnv)
+          ? {
+              ...(isObject(raw) && (raw.engine ?? raw.kind) === 'postgres' ? raw : {}),
+              engine: 'postgres',
+              url: fromEnv,
+            }
+          : { engine: 'sqlite', path: fromEnv };
   }
   if (value === undefined) return { kind: 'memory' };
   const s = section(value, path, r.fail, ['path', 'url', 'schema', 'poolSize']);
@@ -297,13 +365,18 @@ function parseStore(env: Env, raw: unknown, baseDir: string, r: FieldReaders): S
   if (engine === 'postgres') {
     const url = r.str(s.url, `${path}.url`);
     if (s.url === undefined) r.fail(`${path}.url`, 'is required for a postgres store (postgres://user@host:5432/db)');
-    else if (url !== undefined && !POSTGRES_URL.test(url)) r.fail(`${path}.url`, 'must be a postgres:// or postgresql:// URL');
+    else if (url !== undefined && !POSTGRES_URL.test(url))
+      r.fail(`${path}.url`, 'must be a postgres:// or postgresql:// URL');
     const schema = r.str(s.schema, `${path}.schema`) ?? 'pushrelay';
-    if (!SCHEMA.test(schema)) r.fail(`${path}.schema`, 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)');
+    if (!SCHEMA.test(schema))
+      r.fail(`${path}.schema`, 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)');
     const poolSize = r.int(s.poolSize, `${path}.poolSize`, 10, 1, 1000);
     return { kind: 'postgres', url: url ?? '', schema, poolSize };
   }
-  r.fail(`${path}.${s.engine === undefined && s.kind !== undefined ? 'kind' : 'engine'}`, 'must be "memory", "sqlite" or "postgres"');
+  r.fail(
+    `${path}.${s.engine === undefined && s.kind !== undefined ? 'kind' : 'engine'}`,
+    'must be "memory", "sqlite" or "postgres"',
+  );
   return { kind: 'memory' };
 }
 
@@ -314,10 +387,19 @@ function parseQueue(env: Env, raw: unknown, r: FieldReaders): QueueConfig {
   const fromEnv = env.PUSHRELAY_QUEUE;
   if (fromEnv !== undefined) {
     path = 'env.PUSHRELAY_QUEUE';
-    value = fromEnv === 'memory' ? { engine: 'memory' } : { ...(isObject(raw) ? raw : {}), engine: 'bullmq', redis: fromEnv };
+    value =
+      fromEnv === 'memory' ? { engine: 'memory' } : { ...(isObject(raw) ? raw : {}), engine: 'bullmq', redis: fromEnv };
   }
   if (value === undefined) return { engine: 'memory' };
-  const s = section(value, path, r.fail, ['redis', 'prefix', 'concurrency', 'lockDurationMs', 'stalledIntervalMs', 'scheduleTimeoutMs', 'closeGraceMs']);
+  const s = section(value, path, r.fail, [
+    'redis',
+    'prefix',
+    'concurrency',
+    'lockDurationMs',
+    'stalledIntervalMs',
+    'scheduleTimeoutMs',
+    'closeGraceMs',
+  ]);
   if (!s) return { engine: 'memory' };
   if (s.engine === 'memory') return { engine: 'memory' };
   if (s.engine === 'bullmq') {
@@ -343,13 +425,19 @@ function parseEphemeral(env: Env, raw: unknown, r: Pick<FieldReaders, 'str' | 'f
   const fromEnv = env.PUSHRELAY_EPHEMERAL;
   if (fromEnv !== undefined) {
     path = 'env.PUSHRELAY_EPHEMERAL';
-    value = fromEnv === 'memory' ? { engine: 'memory' } : { ...(isObject(raw) ? raw : {}), engine: 'redis', redis: fromEnv };
+    value =
+      fromEnv === 'memory' ? { engine: 'memory' } : { ...(isObject(raw) ? raw : {}), engine: 'redis', redis: fromEnv };
   }
   if (value === undefined) return { engine: 'memory' };
   const s = section(value, path, r.fail, ['redis', 'prefix']);
   if (!s) return { engine: 'memory' };
   if (s.engine === 'memory') return { engine: 'memory' };
-  if (s.engine === 'redis') return { engine: 'redis', redis: redisUrl(s.redis, `${path}.redis`, r) ?? '', prefix: prefixOf(s.prefix, `${path}.prefix`, r) };
+  if (s.engine === 'redis')
+    return {
+      engine: 'redis',
+      redis: redisUrl(s.redis, `${path}.redis`, r) ?? '',
+      prefix: prefixOf(s.prefix, `${path}.prefix`, r),
+    };
   r.fail(`${path}.engine`, 'must be "memory" or "redis"');
   return { engine: 'memory' };
 }
@@ -358,7 +446,13 @@ function parseEphemeral(env: Env, raw: unknown, r: Pick<FieldReaders, 'str' | 'f
  * A secret is never written in the configuration itself: `{file: path}` or `{env: NAME}`
  * (a plain string is accepted only as `env:NAME` or `file:path`).
  */
-function readSecret(ref: unknown, path: string, env: Env, baseDir: string, fail: (p: string, m: string) => void): string | undefined {
+function readSecret(
+  ref: unknown,
+  path: string,
+  env: Env,
+  baseDir: string,
+  fail: (p: string, m: string) => void,
+): string | undefined {
   let kind: 'file' | 'env' | undefined;
   let target: unknown;
   if (typeof ref === 'string' && /^(env|file):/.test(ref)) {
@@ -389,7 +483,13 @@ function readSecret(ref: unknown, path: string, env: Env, baseDir: string, fail:
 }
 
 /** Replaces every `xxxFile` / `xxxEnv` field by `xxx` with the content, recursively. */
-function resolveSecretRefs(value: unknown, path: string, env: Env, baseDir: string, fail: (p: string, m: string) => void): unknown {
+function resolveSecretRefs(
+  value: unknown,
+  path: string,
+  env: Env,
+  baseDir: string,
+  fail: (p: string, m: string) => void,
+): unknown {
   if (Array.isArray(value)) return value.map((v, i) => resolveSecretRefs(v, `${path}[${i}]`, env, baseDir, fail));
   if (!isObject(value)) return value;
   const out: Record<string, unknown> = {};
@@ -408,7 +508,18 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Provider option names whose values are not secret; every other string is blanked. */
-const PRINTABLE_PROVIDER_FIELDS = new Set(['bundleId', 'appId', 'projectId', 'clientId', 'keyId', 'teamId', 'type', 'baseUrl', 'tokenUrl', 'address']);
+const PRINTABLE_PROVIDER_FIELDS = new Set([
+  'bundleId',
+  'appId',
+  'projectId',
+  'clientId',
+  'keyId',
+  'teamId',
+  'type',
+  'baseUrl',
+  'tokenUrl',
+  'address',
+]);
 
 /** The configuration with secrets and key hashes replaced, safe to print. */
 export function redactedConfig(config: GatewayConfig): unknown {
@@ -420,11 +531,22 @@ export function redactedConfig(config: GatewayConfig): unknown {
   };
   return {
     ...config,
-    tenants: config.tenants.map((t) => ({ id: t.id, apiKeys: t.apiKeyHashes.length, webhookSecrets: Object.keys(t.webhookSecrets), proxyJwt: t.proxyJwtSecret !== undefined, wazoFormat: t.wazoFormat })),
+    tenants: config.tenants.map((t) => ({
+      id: t.id,
+      apiKeys: t.apiKeyHashes.length,
+      webhookSecrets: Object.keys(t.webhookSecrets),
+      proxyJwt: t.proxyJwtSecret !== undefined,
+      wazoFormat: t.wazoFormat,
+    })),
     providers: scrub(config.providers),
-    store: config.store.kind === 'postgres' ? { ...config.store, url: withoutPassword(config.store.url) } : config.store,
-    queue: config.queue.engine === 'bullmq' ? { ...config.queue, redis: withoutPassword(config.queue.redis) } : config.queue,
-    ephemeral: config.ephemeral.engine === 'redis' ? { ...config.ephemeral, redis: withoutPassword(config.ephemeral.redis) } : config.ephemeral,
+    store:
+      config.store.kind === 'postgres' ? { ...config.store, url: withoutPassword(config.store.url) } : config.store,
+    queue:
+      config.queue.engine === 'bullmq' ? { ...config.queue, redis: withoutPassword(config.queue.redis) } : config.queue,
+    ephemeral:
+      config.ephemeral.engine === 'redis'
+        ? { ...config.ephemeral, redis: withoutPassword(config.ephemeral.redis) }
+        : config.ephemeral,
   };
 }
 

@@ -20,7 +20,12 @@ import {
   type Transport,
 } from '@pushrelay/core';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
-import { PostgresBindingStore, PostgresDatabase, PostgresMissedCallStore, PostgresReportStore } from '@pushrelay/store-postgres';
+import {
+  PostgresBindingStore,
+  PostgresDatabase,
+  PostgresMissedCallStore,
+  PostgresReportStore,
+} from '@pushrelay/store-postgres';
 import { RedisDedupe, RedisMissedCallStore, redisOptionsFromUrl } from '@pushrelay/store-redis';
 import { openSqliteStores } from '@pushrelay/store-sqlite';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
@@ -63,9 +68,15 @@ export async function openStores(config: GatewayConfig, clock: Clock = systemClo
   if (store.kind === 'postgres') {
     let db: PostgresDatabase;
     try {
-      db = await PostgresDatabase.open({ connection: { connectionString: store.url, max: store.poolSize }, schema: store.schema, clock });
+      db = await PostgresDatabase.open({
+        connection: { connectionString: store.url, max: store.poolSize },
+        schema: store.schema,
+        clock,
+      });
     } catch (error) {
-      throw new ConfigError([{ path: 'store.url', message: `cannot open the postgres store: ${(error as Error).message}` }]);
+      throw new ConfigError([
+        { path: 'store.url', message: `cannot open the postgres store: ${(error as Error).message}` },
+      ]);
     }
     return {
       bindings: new PostgresBindingStore(db),
@@ -103,7 +114,10 @@ function buildQueue(config: GatewayConfig, overrides: GatewayOverrides): Queue {
 function buildEphemeral(config: GatewayConfig): EphemeralHandle {
   const e = config.ephemeral;
   if (e.engine !== 'redis') return { close: async () => {} };
-  const missedCalls = new RedisMissedCallStore({ connection: redisOptionsFromUrl(e.redis, `${e.prefix}:missed-calls`), prefix: e.prefix });
+  const missedCalls = new RedisMissedCallStore({
+    connection: redisOptionsFromUrl(e.redis, `${e.prefix}:missed-calls`),
+    prefix: e.prefix,
+  });
   const claims = new RedisDedupe({ connection: redisOptionsFromUrl(e.redis, `${e.prefix}:dedupe`), prefix: e.prefix });
   return {
     missedCalls,
@@ -142,7 +156,9 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
       const clock = dc.resolve<Clock>(TOKENS.clock);
       if (config.store.kind === 'sqlite') return openSqliteStores({ filename: config.store.path, clock });
       if (config.store.kind === 'postgres') {
-        throw new ConfigError([{ path: 'store', message: 'a postgres store must be opened first (openStores) and passed as `stores`' }]);
+        throw new ConfigError([
+          { path: 'store', message: 'a postgres store must be opened first (openStores) and passed as `stores`' },
+        ]);
       }
       return {
         bindings: new InMemoryBindingStore({ clock }),
@@ -156,11 +172,15 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
   c.register(TOKENS.bindings, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).bindings });
   c.register(TOKENS.reports, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).reports });
   c.register(TOKENS.missedCalls, {
-    useFactory: (dc) => dc.resolve<EphemeralHandle>(TOKENS.ephemeral).missedCalls ?? dc.resolve<StoreHandle>(TOKENS.storeHandle).missedCalls,
+    useFactory: (dc) =>
+      dc.resolve<EphemeralHandle>(TOKENS.ephemeral).missedCalls ??
+      dc.resolve<StoreHandle>(TOKENS.storeHandle).missedCalls,
   });
   c.register(TOKENS.queue, { useFactory: once(() => buildQueue(config, overrides)) });
   c.register(TOKENS.presence, { useValue: new InMemoryPresence() });
-  c.register(TOKENS.sockets, { useFactory: once((dc) => new SocketHub(dc.resolve<InMemoryPresence>(TOKENS.presence))) });
+  c.register(TOKENS.sockets, {
+    useFactory: once((dc) => new SocketHub(dc.resolve<InMemoryPresence>(TOKENS.presence))),
+  });
   c.register(TOKENS.codecs, { useFactory: once(() => overrides.codecs ?? createCodecs(config.codecs)) });
   c.register(TOKENS.transports, {
     useFactory: once(() => {
@@ -169,7 +189,9 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
         return createTransports(config.providers);
       } catch (error) {
         if (error instanceof TransportError) {
-          throw new ConfigError([{ path: `providers.${error.transport}${error.field ? `.${error.field}` : ''}`, message: error.message }]);
+          throw new ConfigError([
+            { path: `providers.${error.transport}${error.field ? `.${error.field}` : ''}`, message: error.message },
+          ]);
         }
         throw error;
       }
@@ -202,7 +224,13 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
   });
   c.register(TOKENS.replayGuard, {
     useFactory: once(
-      (dc) => new ReplayGuard(dc.resolve<Clock>(TOKENS.clock), config.webhookWindowMs, 100_000, dc.resolve<EphemeralHandle>(TOKENS.ephemeral).claims),
+      (dc) =>
+        new ReplayGuard(
+          dc.resolve<Clock>(TOKENS.clock),
+          config.webhookWindowMs,
+          100_000,
+          dc.resolve<EphemeralHandle>(TOKENS.ephemeral).claims,
+        ),
     ),
   });
   return c;

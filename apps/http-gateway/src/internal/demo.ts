@@ -97,7 +97,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     return {
       id,
       apiKeySha256: [sha256Hex(key)],
-      ...(kaleyra ? { webhookSecrets: { kaleyra: { env: `KALEYRA_SECRET_${id.toUpperCase().replace(/\W/g, '_')}` } } } : {}),
+      ...(kaleyra
+        ? { webhookSecrets: { kaleyra: { env: `KALEYRA_SECRET_${id.toUpperCase().replace(/\W/g, '_')}` } } }
+        : {}),
       ...(jwt ? { proxyJwtSecret: { env: `PROXY_JWT_${id.toUpperCase().replace(/\W/g, '_')}` } } : {}),
     };
   };

@@ -2,7 +2,14 @@ import type { Relay, Transport } from '@pushrelay/core';
 import type { FastifyInstance } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
 import type { GatewayConfig } from './config.js';
-import { asConfigError, buildContainer, openStores, type EphemeralHandle, type GatewayOverrides, type StoreHandle } from './container.js';
+import {
+  asConfigError,
+  buildContainer,
+  openStores,
+  type EphemeralHandle,
+  type GatewayOverrides,
+  type StoreHandle,
+} from './container.js';
 import { createServer, type ServerOptions, type ServerState } from './server.js';
 import { TOKENS } from './tokens.js';
 

@@ -15,4 +15,5 @@ export class HttpError extends Error {
 export const unauthorized = (message = 'a valid API key is required: Authorization: Bearer <key>') =>
   new HttpError(401, 'unauthorized', message);
 export const notFound = (what: string) => new HttpError(404, 'not_found', `${what} not found`);
-export const badRequest = (message: string, details: Issue[] = []) => new HttpError(400, 'bad_request', message, details);
+export const badRequest = (message: string, details: Issue[] = []) =>
+  new HttpError(400, 'bad_request', message, details);

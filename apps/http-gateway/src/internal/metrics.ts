@@ -23,7 +23,12 @@ export class GatewayMetrics {
       labelNames: ['provider', 'push_type', 'result'],
       registers,
     });
-    this.accepted = new Counter({ name: 'pushrelay_accepted_total', help: 'Notifications accepted', labelNames: ['type'], registers });
+    this.accepted = new Counter({
+      name: 'pushrelay_accepted_total',
+      help: 'Notifications accepted',
+      labelNames: ['type'],
+      registers,
+    });
     this.suppressed = new Counter({
       name: 'pushrelay_suppressed_total',
       help: 'Notifications not pushed (user online, no devices)',
@@ -51,7 +56,12 @@ export class GatewayMetrics {
       labelNames: ['provider'],
       registers,
     });
-    this.retries = new Counter({ name: 'pushrelay_retries_total', help: 'Retries scheduled', labelNames: ['provider'], registers });
+    this.retries = new Counter({
+      name: 'pushrelay_retries_total',
+      help: 'Retries scheduled',
+      labelNames: ['provider'],
+      registers,
+    });
     this.webhookFailures = new Counter({
       name: 'pushrelay_webhook_verify_failures_total',
       help: 'Webhooks refused: bad signature, stale or replayed',
@@ -92,7 +102,11 @@ export class GatewayMetrics {
     });
     relay.events.on('binding-removed', ({ binding }) => this.invalidations.inc({ provider: binding.provider }));
     relay.events.on('retry-scheduled', ({ binding }) => this.retries.inc({ provider: binding.provider }));
-    relay.events.on('expired', () => this.notifications.inc({ provider: 'none', push_type: 'none', result: 'expired' }));
-    relay.events.on('skipped', () => this.notifications.inc({ provider: 'none', push_type: 'none', result: 'skipped' }));
+    relay.events.on('expired', () =>
+      this.notifications.inc({ provider: 'none', push_type: 'none', result: 'expired' }),
+    );
+    relay.events.on('skipped', () =>
+      this.notifications.inc({ provider: 'none', push_type: 'none', result: 'skipped' }),
+    );
   }
 }

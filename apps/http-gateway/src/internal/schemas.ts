@@ -14,7 +14,11 @@ export const errorSchema = {
   required: ['error', 'message', 'details'],
 } as const;
 
-const stringMap = { type: 'object', additionalProperties: { type: 'string', maxLength: 1024 }, maxProperties: 32 } as const;
+const stringMap = {
+  type: 'object',
+  additionalProperties: { type: 'string', maxLength: 1024 },
+  maxProperties: 32,
+} as const;
 
 export const bindingSchema = {
   $id: 'Device',
@@ -86,7 +90,11 @@ export const notificationBody = {
         properties: { callId: { type: 'string' }, from: party, at: { type: 'string' } },
       },
     },
-    message: { type: 'object', additionalProperties: false, properties: { title: { type: 'string' }, body: { type: 'string' } } },
+    message: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { title: { type: 'string' }, body: { type: 'string' } },
+    },
     customType: { type: 'string' },
     createdAt: { type: 'string' },
     deadline: { type: 'string', description: 'ISO time after which the push is useless; default now + ring timeout' },

@@ -64,7 +64,11 @@ export async function createServer(
     logger:
       options.logger === false
         ? false
-        : { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, ...(typeof options.logger === 'object' ? options.logger : {}) },
+        : {
+            level: config.logLevel,
+            redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+            ...(typeof options.logger === 'object' ? options.logger : {}),
+          },
     bodyLimit: config.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -90,17 +94,28 @@ export async function createServer(
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'pushrelay HTTP gateway', version: '0.1.0', description: 'Wakes phones for calls through APNs, FCM and HMS' },
+      info: {
+        title: 'pushrelay HTTP gateway',
+        version: '0.1.0',
+        description: 'Wakes phones for calls through APNs, FCM and HMS',
+      },
       ...(config.publicUrl ? { servers: [{ url: config.publicUrl }] } : {}),
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: "the tenant's API key" },
-          wazoToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: "the tenant's API key, as wazo-webhookd's token" },
+          wazoToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Auth-Token',
+            description: "the tenant's API key, as wazo-webhookd's token",
+          },
         },
       },
       security: [{ apiKey: [] }],
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -125,38 +140,66 @@ export async function createServer(
       // The report may be stored and a job may yet run: only a resend with the same id is safe.
       request.log.warn({ err: error }, 'delivery queue unavailable');
       reply.header('retry-after', '1');
-      return send(503, 'queue_unavailable', 'the delivery queue cannot be reached; send the request again with the same Idempotency-Key (or id)');
+      return send(
+        503,
+        'queue_unavailable',
+        'the delivery queue cannot be reached; send the request again with the same Idempotency-Key (or id)',
+      );
     }
-    const fe = error as { validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string; statusCode?: number; code?: string; message: string };
+    const fe = error as {
+      validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
+      validationContext?: string;
+      statusCode?: number;
+      code?: string;
+      message: string;
+    };
     if (fe.validation) {
       const details = fe.validation.map((v) => {
-        let path = (v.instancePath ?? '').replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
+        let path = (v.instancePath ?? '')
+          .replace(/^\//, '')
+          .replace(/\/(\d+)(?=\/|$)/g, '[$1]')
+          .replace(/\//g, '.');
         const extra = v.params?.additionalProperty ?? v.params?.missingProperty;
         if (typeof extra === 'string') path = path ? `${path}.${extra}` : extra;
-        return { path: fe.validationContext === 'body' ? path : `${fe.validationContext}.${path}`.replace(/\.$/, ''), message: v.message ?? 'is invalid' };
+        return {
+          path: fe.validationContext === 'body' ? path : `${fe.validationContext}.${path}`.replace(/\.$/, ''),
+          message: v.message ?? 'is invalid',
+        };
       });
-      return send(400, 'validation_failed', `invalid ${fe.validationContext ?? 'request'}: ${details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ')}`, details);
+      return send(
+        400,
+        'validation_failed',
+        `invalid ${fe.validationContext ?? 'request'}: ${details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ')}`,
+        details,
+      );
     }
     const status = fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
     if (status < 500) {
       const code =
-        fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'payload_too_large'
-        : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type'
-        : fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'malformed_json'
-        : 'bad_request';
+        fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'payload_too_large'
+          : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'unsupported_media_type'
+            : fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+              ? 'malformed_json'
+              : 'bad_request';
       return send(status, code, fe.message);
     }
     request.log.error({ err: error }, 'request failed');
     return send(500, 'internal_error', 'the request could not be handled');
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: [] }),
+    reply
+      .status(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: [] }),
   );
 
   /** Authenticates `Authorization: Bearer <key>` (or `?access_token=` for WebSockets). */
   const authenticate = async (request: FastifyRequest) => {
     const query = request.query as Record<string, unknown> | undefined;
-    const key = bearerToken(request.headers.authorization) ?? (typeof query?.access_token === 'string' && request.ws ? query.access_token : undefined);
+    const key =
+      bearerToken(request.headers.authorization) ??
+      (typeof query?.access_token === 'string' && request.ws ? query.access_token : undefined);
     if (!key) throw unauthorized();
     const tenant = tenants.authenticate(key);
     if (!tenant) throw unauthorized('the API key is not valid');
@@ -173,14 +216,31 @@ export async function createServer(
   await app.register(connectRoutes, { container, authenticate });
 
   relay.events.on('error', ({ error, job }) =>
-    app.log.error({ err: error, notificationId: job?.notification.id, tenant: job?.notification.tenant }, 'relay error'),
+    app.log.error(
+      { err: error, notificationId: job?.notification.id, tenant: job?.notification.tenant },
+      'relay error',
+    ),
   );
   relay.events.on('binding-removed', ({ notification, binding, reason }) =>
-    app.log.info({ tenant: binding.tenant, notificationId: notification.id, callId: notification.call?.id, bindingId: binding.id, reason }, 'device token invalid: binding removed'),
+    app.log.info(
+      {
+        tenant: binding.tenant,
+        notificationId: notification.id,
+        callId: notification.call?.id,
+        bindingId: binding.id,
+        reason,
+      },
+      'device token invalid: binding removed',
+    ),
   );
   relay.events.on('completed', ({ report }) =>
     app.log.info(
-      { tenant: report.tenant, notificationId: report.notificationId, status: report.status, devices: report.devices.map((d) => `${d.provider}:${d.status}`) },
+      {
+        tenant: report.tenant,
+        notificationId: report.notificationId,
+        status: report.status,
+        devices: report.devices.map((d) => `${d.provider}:${d.status}`),
+      },
       'notification completed',
     ),
   );

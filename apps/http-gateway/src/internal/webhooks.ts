@@ -18,7 +18,9 @@ export interface WebhookVerifier {
  * `X-Pushrelay-Timestamp: <unix seconds>` and `X-Pushrelay-Signature: v1=<hex HMAC-SHA256(secret,
  * "<timestamp>.<raw body>")>` (the Stripe/Slack scheme), since Kaleyra documents no signature.
  */
-export function hmacTimestampVerifier(options: { signatureHeader?: string; timestampHeader?: string } = {}): WebhookVerifier {
+export function hmacTimestampVerifier(
+  options: { signatureHeader?: string; timestampHeader?: string } = {},
+): WebhookVerifier {
   const sigHeader = (options.signatureHeader ?? 'x-pushrelay-signature').toLowerCase();
   const tsHeader = (options.timestampHeader ?? 'x-pushrelay-timestamp').toLowerCase();
   return {
@@ -26,7 +28,8 @@ export function hmacTimestampVerifier(options: { signatureHeader?: string; times
       const sig = header(request.headers, sigHeader);
       const ts = header(request.headers, tsHeader);
       if (!sig) return { ok: false, reason: `missing ${sigHeader} header` };
-      if (!ts || !/^\d{1,12}$/.test(ts)) return { ok: false, reason: `missing or malformed ${tsHeader} header (unix seconds)` };
+      if (!ts || !/^\d{1,12}$/.test(ts))
+        return { ok: false, reason: `missing or malformed ${tsHeader} header (unix seconds)` };
       const expected = signWebhook(secret, Number(ts), request.rawBody);
       const given = sig.split(',').map((s) => s.trim());
       if (!given.some((g) => safeEqual(g, expected))) return { ok: false, reason: 'signature does not match' };
@@ -60,9 +63,13 @@ export class ReplayGuard {
 
   async check(key: string, timestampMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
     const now = this.clock.now();
-    if (Math.abs(now - timestampMs) > this.windowMs) return { ok: false, reason: 'timestamp outside the accepted window' };
+    if (Math.abs(now - timestampMs) > this.windowMs)
+      return { ok: false, reason: 'timestamp outside the accepted window' };
     // A signature stays valid for the window on either side of its timestamp.
-    if (this.shared) return (await this.shared.claim(`replay:${key}`, 2 * this.windowMs)) ? { ok: true } : { ok: false, reason: 'replayed webhook' };
+    if (this.shared)
+      return (await this.shared.claim(`replay:${key}`, 2 * this.windowMs))
+        ? { ok: true }
+        : { ok: false, reason: 'replayed webhook' };
     this.sweep(now);
     if (this.seen.has(key)) return { ok: false, reason: 'replayed webhook' };
     if (this.seen.size >= this.maxEntries) this.seen.delete(this.seen.keys().next().value!);

@@ -21,7 +21,12 @@ import {
 import { ecssCodec } from '@pushrelay/codec-ecss';
 import { mizutechCodec } from '@pushrelay/codec-mizutech';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
-import { PostgresBindingStore, PostgresDatabase, PostgresMissedCallStore, PostgresReportStore } from '@pushrelay/store-postgres';
+import {
+  PostgresBindingStore,
+  PostgresDatabase,
+  PostgresMissedCallStore,
+  PostgresReportStore,
+} from '@pushrelay/store-postgres';
 import { RedisMissedCallStore, redisOptionsFromUrl } from '@pushrelay/store-redis';
 import {
   createTcpTransport,
@@ -98,7 +103,10 @@ async function openDatabase(config: BridgeConfig, clock: Clock): Promise<Postgre
   try {
     return await PostgresDatabase.open({ connection: { connectionString: url, max: poolSize }, schema, clock });
   } catch (error) {
-    throw new ValidationError([{ path: 'store.url', message: `cannot open the postgres store: ${(error as Error).message}` }], 'sip-bridge config');
+    throw new ValidationError(
+      [{ path: 'store.url', message: `cannot open the postgres store: ${(error as Error).message}` }],
+      'sip-bridge config',
+    );
   }
 }
 
@@ -151,17 +159,33 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
   c.register(TOKENS.Database, {
     useFactory: () => {
       throw new ValidationError(
-        [{ path: 'store', message: 'a postgres store opens asynchronously: start the bridge with startBridge, or register TOKENS.Database' }],
+        [
+          {
+            path: 'store',
+            message:
+              'a postgres store opens asynchronously: start the bridge with startBridge, or register TOKENS.Database',
+          },
+        ],
         'sip-bridge config',
       );
     },
   });
   const { store, queue, ephemeral } = config;
-  singleton(c, TOKENS.BindingStore, (r) =>
-    options.bindings ?? (store.engine === 'postgres' ? new PostgresBindingStore(r.resolve(TOKENS.Database)) : new InMemoryBindingStore({ clock })),
+  singleton(
+    c,
+    TOKENS.BindingStore,
+    (r) =>
+      options.bindings ??
+      (store.engine === 'postgres'
+        ? new PostgresBindingStore(r.resolve(TOKENS.Database))
+        : new InMemoryBindingStore({ clock })),
   );
-  singleton(c, TOKENS.ReportStore, (r) =>
-    options.reports ?? (store.engine === 'postgres' ? new PostgresReportStore(r.resolve(TOKENS.Database)) : new InMemoryReportStore()),
+  singleton(
+    c,
+    TOKENS.ReportStore,
+    (r) =>
+      options.reports ??
+      (store.engine === 'postgres' ? new PostgresReportStore(r.resolve(TOKENS.Database)) : new InMemoryReportStore()),
   );
   // The relay closes its queue, whoever built it.
   singleton(c, TOKENS.Queue, () => {
@@ -183,7 +207,10 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
   singleton(c, TOKENS.MissedCallStore, (r) => {
     if (options.missedCalls) return options.missedCalls;
     if (ephemeral.engine === 'redis') {
-      const missed = new RedisMissedCallStore({ connection: redisOptionsFromUrl(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-missed-calls`), prefix: ephemeral.prefix });
+      const missed = new RedisMissedCallStore({
+        connection: redisOptionsFromUrl(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-missed-calls`),
+        prefix: ephemeral.prefix,
+      });
       resources(r).add(() => missed.close());
       return missed;
     }
@@ -319,7 +346,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   }
 }
 
-async function listen(c: DependencyContainer, config: BridgeConfig, clock: Clock, resources: Resources): Promise<RunningBridge> {
+async function listen(
+  c: DependencyContainer,
+  config: BridgeConfig,
+  clock: Clock,
+  resources: Resources,
+): Promise<RunningBridge> {
   const log = c.resolve<Logger>(TOKENS.Logger);
   const metrics = c.resolve<Metrics>(TOKENS.Metrics);
   const relay = c.resolve<Relay>(TOKENS.Relay);
@@ -362,11 +394,16 @@ async function listen(c: DependencyContainer, config: BridgeConfig, clock: Clock
         tx.reply(200, 'OK', { headers: [{ name: 'Allow', value: 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER' }] });
         return;
       }
-      tx.reply(405, 'Method Not Allowed', { headers: [{ name: 'Allow', value: 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER' }] });
+      tx.reply(405, 'Method Not Allowed', {
+        headers: [{ name: 'Allow', value: 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER' }],
+      });
     },
     onCancel: (invite) => proxy.cancel(invite),
     onError: (error, message) =>
-      log.warn({ err: error, method: message.kind === 'request' ? message.method : undefined }, 'SIP message handling failed'),
+      log.warn(
+        { err: error, method: message.kind === 'request' ? message.method : undefined },
+        'SIP message handling failed',
+      ),
   });
   c.register(TOKENS.SipLayer, { useValue: layer });
   relay.start();
@@ -434,6 +471,12 @@ function delay(ms: number): Promise<void> {
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  await Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
   clearTimeout(timer);
 }

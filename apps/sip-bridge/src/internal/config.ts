@@ -60,7 +60,16 @@ export interface BridgeConfig {
 export type StoreConfig = { engine: 'memory' } | { engine: 'postgres'; url: string; schema: string; poolSize: number };
 export type QueueConfig =
   | { engine: 'memory' }
-  | { engine: 'bullmq'; redis: string; prefix: string; concurrency: number; lockDurationMs: number; stalledIntervalMs: number; scheduleTimeoutMs: number; closeGraceMs: number };
+  | {
+      engine: 'bullmq';
+      redis: string;
+      prefix: string;
+      concurrency: number;
+      lockDurationMs: number;
+      stalledIntervalMs: number;
+      scheduleTimeoutMs: number;
+      closeGraceMs: number;
+    };
 export type EphemeralConfig = { engine: 'memory' } | { engine: 'redis'; redis: string; prefix: string };
 
 /**
@@ -72,7 +81,11 @@ export type BridgeConfigInput = Omit<DeepPartial<BridgeConfig>, 'store' | 'queue
   queue?: DeepPartial<QueueConfig> | string | null;
   ephemeral?: DeepPartial<EphemeralConfig> | string | null;
 };
-type DeepPartial<T> = T extends (infer U)[] ? U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> | null } : T;
+type DeepPartial<T> = T extends (infer U)[]
+  ? U[]
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> | null }
+    : T;
 
 export const ENV_PREFIX = 'PUSHRELAY_SIP_BRIDGE__';
 
@@ -104,7 +117,24 @@ export function resolveConfig(input: unknown): BridgeConfig {
     }
     return value;
   };
-  const known = ['domain', 'realm', 'tenant', 'listen', 'publicHost', 'users', 'digest', 'registration', 'calls', 'push', 'metrics', 'log', 'shutdownTimeoutMs', 'apns', 'fcm', ...ENGINE_SECTIONS];
+  const known = [
+    'domain',
+    'realm',
+    'tenant',
+    'listen',
+    'publicHost',
+    'users',
+    'digest',
+    'registration',
+    'calls',
+    'push',
+    'metrics',
+    'log',
+    'shutdownTimeoutMs',
+    'apns',
+    'fcm',
+    ...ENGINE_SECTIONS,
+  ];
   for (const key of Object.keys(root)) if (!known.includes(key)) fail(key, 'is not a known option');
 
   const str = (value: unknown, path: string, fallback: string | undefined, pattern?: RegExp): string => {
@@ -164,7 +194,12 @@ export function resolveConfig(input: unknown): BridgeConfig {
     tcp: bool(listenIn['tcp'], 'listen.tcp', true),
   };
   if (!listen.udp && !listen.tcp) fail('listen', 'needs udp or tcp');
-  const publicHost = str(root['publicHost'], 'publicHost', listen.host === '0.0.0.0' ? undefined : listen.host, HOSTNAME);
+  const publicHost = str(
+    root['publicHost'],
+    'publicHost',
+    listen.host === '0.0.0.0' ? undefined : listen.host,
+    HOSTNAME,
+  );
 
   const users: SipUser[] = [];
   const usersIn = root['users'];
@@ -175,7 +210,8 @@ export function resolveConfig(input: unknown): BridgeConfig {
       if (!isObject(u)) return fail(`users[${i}]`, 'must be an object');
       const username = str(u['username'], `users[${i}].username`, undefined, /^[A-Za-z0-9._~+-]+$/);
       const password = str(u['password'], `users[${i}].password`, undefined);
-      for (const key of Object.keys(u)) if (key !== 'username' && key !== 'password') fail(`users[${i}].${key}`, 'is not a known option');
+      for (const key of Object.keys(u))
+        if (key !== 'username' && key !== 'password') fail(`users[${i}].${key}`, 'is not a known option');
       if (seen.has(username)) fail(`users[${i}].username`, `"${username}" is listed twice`);
       seen.add(username);
       users.push({ username, password });
@@ -202,7 +238,13 @@ export function resolveConfig(input: unknown): BridgeConfig {
   const calls = {
     ringTimeoutMs,
     pushWaitMs: int(callsIn['pushWaitMs'], 'calls.pushWaitMs', ringTimeoutMs, 100, 300_000),
-    missedCallTtlMs: int(callsIn['missedCallTtlMs'], 'calls.missedCallTtlMs', 7 * 24 * 3600_000, 1000, 28 * 24 * 3600_000),
+    missedCallTtlMs: int(
+      callsIn['missedCallTtlMs'],
+      'calls.missedCallTtlMs',
+      7 * 24 * 3600_000,
+      1000,
+      28 * 24 * 3600_000,
+    ),
   };
   if (calls.pushWaitMs > ringTimeoutMs) fail('calls.pushWaitMs', 'must not exceed calls.ringTimeoutMs');
 
@@ -236,18 +278,23 @@ export function resolveConfig(input: unknown): BridgeConfig {
   let fcm: Record<string, unknown> | undefined;
   if (root['fcm'] != null) {
     fcm = section('fcm');
-    if (!Array.isArray(fcm['credentials']) || fcm['credentials'].length === 0) fail('fcm.credentials', 'must list at least one project credential');
+    if (!Array.isArray(fcm['credentials']) || fcm['credentials'].length === 0)
+      fail('fcm.credentials', 'must list at least one project credential');
   }
 
   // The same fields, defaults and messages as the HTTP gateway's, so one deployment reads alike.
-  const engineSection = (name: (typeof ENGINE_SECTIONS)[number], known: string[]): Record<string, unknown> | undefined => {
+  const engineSection = (
+    name: (typeof ENGINE_SECTIONS)[number],
+    known: string[],
+  ): Record<string, unknown> | undefined => {
     const value = expandShortcut(name, root[name]);
     if (value === undefined || value === null) return undefined;
     if (!isObject(value)) {
       fail(name, typeof value === 'string' ? shortcutMessage(name) : 'must be an object with an engine');
       return undefined;
     }
-    for (const key of Object.keys(value)) if (key !== 'engine' && !known.includes(key)) fail(`${name}.${key}`, 'is not a known option');
+    for (const key of Object.keys(value))
+      if (key !== 'engine' && !known.includes(key)) fail(`${name}.${key}`, 'is not a known option');
     return value;
   };
   const redisUrl = (value: unknown, path: string): string => {
@@ -270,18 +317,28 @@ export function resolveConfig(input: unknown): BridgeConfig {
   const storeIn = engineSection('store', ['url', 'schema', 'poolSize']);
   if (storeIn && storeIn['engine'] === 'postgres') {
     let url = '';
-    if (storeIn['url'] === undefined || storeIn['url'] === null) fail('store.url', 'is required for a postgres store (postgres://user@host:5432/db)');
+    if (storeIn['url'] === undefined || storeIn['url'] === null)
+      fail('store.url', 'is required for a postgres store (postgres://user@host:5432/db)');
     else {
       url = str(storeIn['url'], 'store.url', '');
       if (url !== '' && !POSTGRES_URL.test(url)) fail('store.url', 'must be a postgres:// or postgresql:// URL');
     }
     const schema = str(storeIn['schema'], 'store.schema', 'pushrelay');
-    if (!SCHEMA.test(schema)) fail('store.schema', 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)');
+    if (!SCHEMA.test(schema))
+      fail('store.schema', 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)');
     store = { engine: 'postgres', url, schema, poolSize: int(storeIn['poolSize'], 'store.poolSize', 10, 1, 1000) };
   } else if (storeIn && storeIn['engine'] !== 'memory') fail('store.engine', 'must be "memory" or "postgres"');
 
   let queue: QueueConfig = { engine: 'memory' };
-  const queueIn = engineSection('queue', ['redis', 'prefix', 'concurrency', 'lockDurationMs', 'stalledIntervalMs', 'scheduleTimeoutMs', 'closeGraceMs']);
+  const queueIn = engineSection('queue', [
+    'redis',
+    'prefix',
+    'concurrency',
+    'lockDurationMs',
+    'stalledIntervalMs',
+    'scheduleTimeoutMs',
+    'closeGraceMs',
+  ]);
   if (queueIn && queueIn['engine'] === 'bullmq') {
     queue = {
       engine: 'bullmq',
@@ -298,11 +355,32 @@ export function resolveConfig(input: unknown): BridgeConfig {
   let ephemeral: EphemeralConfig = { engine: 'memory' };
   const ephemeralIn = engineSection('ephemeral', ['redis', 'prefix']);
   if (ephemeralIn && ephemeralIn['engine'] === 'redis') {
-    ephemeral = { engine: 'redis', redis: redisUrl(ephemeralIn['redis'], 'ephemeral.redis'), prefix: prefixOf(ephemeralIn['prefix'], 'ephemeral.prefix') };
+    ephemeral = {
+      engine: 'redis',
+      redis: redisUrl(ephemeralIn['redis'], 'ephemeral.redis'),
+      prefix: prefixOf(ephemeralIn['prefix'], 'ephemeral.prefix'),
+    };
   } else if (ephemeralIn && ephemeralIn['engine'] !== 'memory') fail('ephemeral.engine', 'must be "memory" or "redis"');
 
   if (issues.length > 0) throw new ValidationError(issues, 'sip-bridge config');
-  const config: BridgeConfig = { domain, realm, tenant, listen, publicHost, users, digest, registration, calls, push, metrics, log, shutdownTimeoutMs, store, queue, ephemeral };
+  const config: BridgeConfig = {
+    domain,
+    realm,
+    tenant,
+    listen,
+    publicHost,
+    users,
+    digest,
+    registration,
+    calls,
+    push,
+    metrics,
+    log,
+    shutdownTimeoutMs,
+    store,
+    queue,
+    ephemeral,
+  };
   if (apns) config.apns = apns;
   if (fcm) config.fcm = fcm;
   return config;
@@ -329,7 +407,11 @@ export function applyEnvOverrides(input: Record<string, unknown>, env: NodeJS.Pr
       // A URL shortcut keeps the section's other options from the file, as the gateway's does.
       const expanded = expandShortcut(head, parseEnvValue(raw));
       const before = out[head];
-      const keep = isObject(before) && isObject(expanded) && expanded['engine'] !== 'memory' && (head !== 'store' || before['engine'] === 'postgres');
+      const keep =
+        isObject(before) &&
+        isObject(expanded) &&
+        expanded['engine'] !== 'memory' &&
+        (head !== 'store' || before['engine'] === 'postgres');
       out[head] = keep ? { ...before, ...expanded } : expanded;
       continue;
     }
@@ -404,22 +486,32 @@ function camel(segment: string): string {
 }
 
 /** Reads the JSON file (when given), applies the environment, validates. */
-export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<BridgeConfig> {
+export async function loadConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BridgeConfig> {
   let base: Record<string, unknown> = {};
   if (file !== undefined) {
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      throw new ValidationError([{ path: '', message: `cannot read ${file}: ${(error as Error).message}` }], 'sip-bridge config');
+      throw new ValidationError(
+        [{ path: '', message: `cannot read ${file}: ${(error as Error).message}` }],
+        'sip-bridge config',
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new ValidationError([{ path: '', message: `${file} is not JSON: ${(error as Error).message}` }], 'sip-bridge config');
+      throw new ValidationError(
+        [{ path: '', message: `${file} is not JSON: ${(error as Error).message}` }],
+        'sip-bridge config',
+      );
     }
-    if (!isObject(parsed)) throw new ValidationError([{ path: '', message: `${file} must hold a JSON object` }], 'sip-bridge config');
+    if (!isObject(parsed))
+      throw new ValidationError([{ path: '', message: `${file} must hold a JSON object` }], 'sip-bridge config');
     base = parsed;
   }
   return resolveConfig(applyEnvOverrides(base, env));

@@ -7,8 +7,22 @@ export type { Logger };
  * devices by Call-ID and binding id instead; these paths are censored wherever they appear.
  */
 export const REDACTED_PATHS = [
-  'token', '*.token', 'number', '*.number', 'caller', 'callee', 'uri', '*.uri', 'contact', '*.contact',
-  'from', 'to', 'user', 'password', '*.password', 'authorization',
+  'token',
+  '*.token',
+  'number',
+  '*.number',
+  'caller',
+  'callee',
+  'uri',
+  '*.uri',
+  'contact',
+  '*.contact',
+  'from',
+  'to',
+  'user',
+  'password',
+  '*.password',
+  'authorization',
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

@@ -13,16 +13,28 @@ export class Metrics {
   private readonly series = new Map<string, Series>();
 
   constructor() {
-    this.define('sip_bridge_registrations_total', 'counter', 'Successful REGISTERs, by result (registered, unregistered)');
+    this.define(
+      'sip_bridge_registrations_total',
+      'counter',
+      'Successful REGISTERs, by result (registered, unregistered)',
+    );
     this.define('sip_bridge_register_rejections_total', 'counter', 'REGISTERs refused, by status');
     this.define('sip_bridge_push_bindings', 'gauge', 'Devices reachable by push');
     this.define('sip_bridge_held_invites', 'gauge', 'INVITEs held for a pushed device to re-register');
     this.define('sip_bridge_pushes_total', 'counter', 'Notifications handed to the relay, by type');
     this.define('sip_bridge_push_deliveries_total', 'counter', 'Push attempts by provider outcome');
-    this.define('sip_bridge_forwarded_invites_total', 'counter', 'INVITEs forwarded to a device, by reason (direct, re-register)');
+    this.define(
+      'sip_bridge_forwarded_invites_total',
+      'counter',
+      'INVITEs forwarded to a device, by reason (direct, re-register)',
+    );
     this.define('sip_bridge_calls_total', 'counter', 'Calls ended, by final status class');
     this.define('sip_bridge_unavailable_total', 'counter', '480 Temporarily Unavailable sent after the wait');
-    this.define('sip_bridge_location_events_total', 'counter', 'Registrations replicated between bridge processes, by direction and kind (register, unregister, invalid, stale)');
+    this.define(
+      'sip_bridge_location_events_total',
+      'counter',
+      'Registrations replicated between bridge processes, by direction and kind (register, unregister, invalid, stale)',
+    );
   }
 
   private define(name: string, type: Series['type'], help: string): void {
@@ -64,7 +76,11 @@ function labelKey(labels: Labels): string {
 }
 
 /** Serves GET /metrics; resolves with the bound port. */
-export async function serveMetrics(metrics: Metrics, host: string, port: number): Promise<{ server: Server; port: number }> {
+export async function serveMetrics(
+  metrics: Metrics,
+  host: string,
+  port: number,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());

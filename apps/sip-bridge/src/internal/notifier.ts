@@ -30,7 +30,14 @@ export function callFactsOf(invite: SipRequest, user: string, callId: string, no
   if (from.displayName) caller.displayName = from.displayName;
   const callee: CallParty = { uri: formatUri({ ...to.uri, params: {}, headers: {} }) };
   if (to.uri.user) callee.number = safeDecode(to.uri.user);
-  return { callId, user, from: caller, to: callee, video: /^m=video /m.test(invite.body.toString('utf8')), startedAt: now };
+  return {
+    callId,
+    user,
+    from: caller,
+    to: callee,
+    video: /^m=video /m.test(invite.body.toString('utf8')),
+    startedAt: now,
+  };
 }
 
 function safeDecode(text: string): string {
@@ -68,7 +75,12 @@ export class Notifier {
   }
 
   async callMissed(call: CallFacts): Promise<void> {
-    const entry: MissedCallEntry = { ref: call.callId, callId: call.callId, from: call.from, at: new Date(call.startedAt).toISOString() };
+    const entry: MissedCallEntry = {
+      ref: call.callId,
+      callId: call.callId,
+      from: call.from,
+      at: new Date(call.startedAt).toISOString(),
+    };
     await this.missed.add(this.tenant, call.user, entry, this.missedCallTtlMs);
   }
 
@@ -96,7 +108,10 @@ export class Notifier {
     );
     const { report } = await this.relay.notify(notification);
     this.metrics.inc('sip_bridge_pushes_total', { type: 'missed_calls' });
-    this.log.info({ notificationId: notification.id, devices: report.devices.length, calls: entries.length }, 'missed calls pushed');
+    this.log.info(
+      { notificationId: notification.id, devices: report.devices.length, calls: entries.length },
+      'missed calls pushed',
+    );
   }
 
   private async send(type: NotificationType, call: CallFacts, id: string): Promise<void> {
@@ -107,7 +122,13 @@ export class Notifier {
         type,
         tenant: this.tenant,
         recipient: call.user,
-        call: { id: call.callId, from: call.from, to: call.to, video: call.video, startedAt: new Date(call.startedAt).toISOString() },
+        call: {
+          id: call.callId,
+          from: call.from,
+          to: call.to,
+          video: call.video,
+          startedAt: new Date(call.startedAt).toISOString(),
+        },
         createdAt: new Date(now).toISOString(),
         deadline: new Date(call.startedAt + this.ringTimeoutMs).toISOString(),
         priority: 'high',
@@ -117,6 +138,9 @@ export class Notifier {
     );
     const { report, duplicate } = await this.relay.notify(notification);
     this.metrics.inc('sip_bridge_pushes_total', { type });
-    this.log.info({ notificationId: id, callId: call.callId, type, devices: report.devices.length, duplicate }, 'push handed to relay');
+    this.log.info(
+      { notificationId: id, callId: call.callId, type, devices: report.devices.length, duplicate },
+      'push handed to relay',
+    );
   }
 }

@@ -127,7 +127,9 @@ export class Proxy {
     for (const device of direct) this.forward(call, device, 'direct');
     if (call.pushed) {
       call.timers.push(this.clock.setTimer(() => this.pushWaitOver(call), this.config.calls.pushWaitMs));
-      this.notifier.incomingCall(call.facts).catch((error: unknown) => this.log.error({ err: error, callId }, 'push failed'));
+      this.notifier
+        .incomingCall(call.facts)
+        .catch((error: unknown) => this.log.error({ err: error, callId }, 'push failed'));
     }
     call.timers.push(this.clock.setTimer(() => this.finish(call, 480), this.config.calls.ringTimeoutMs));
     this.updateGauge();
@@ -140,7 +142,9 @@ export class Proxy {
   deviceRegistered(device: Device): void {
     this.ringWaitingCalls(device);
     if (device.push) {
-      this.notifier.deviceReturned(device.user).catch((error: unknown) => this.log.error({ err: error }, 'missed-calls push failed'));
+      this.notifier
+        .deviceReturned(device.user)
+        .catch((error: unknown) => this.log.error({ err: error }, 'missed-calls push failed'));
     }
   }
 
@@ -172,7 +176,9 @@ export class Proxy {
     tx.reply(487);
     this.cancelBranches(call);
     if (call.awaiting.size > 0) {
-      this.notifier.callCancelled(call.facts).catch((error: unknown) => this.log.error({ err: error }, 'cancel push failed'));
+      this.notifier
+        .callCancelled(call.facts)
+        .catch((error: unknown) => this.log.error({ err: error }, 'cancel push failed'));
     }
     this.end(call, 487);
   }
@@ -219,7 +225,9 @@ export class Proxy {
         branch.final = response.status;
         call.tx.respond(upstream);
         for (const other of call.branches) if (other !== branch) this.cancelBranch(other);
-        this.notifier.callAnswered(call.facts).catch((error: unknown) => this.log.error({ err: error }, 'missed-call store failed'));
+        this.notifier
+          .callAnswered(call.facts)
+          .catch((error: unknown) => this.log.error({ err: error }, 'missed-call store failed'));
         this.end(call, response.status);
       } else if (call.state === 'answered') {
         // 2xx retransmissions (or a second fork's 2xx) pass through; the caller ACKs each.
@@ -271,7 +279,9 @@ export class Proxy {
     this.byTransaction.delete(call.tx);
     this.metrics.inc('sip_bridge_calls_total', { status: `${Math.floor(status / 100)}xx` });
     if (call.state !== 'answered' && call.pushed) {
-      this.notifier.callMissed(call.facts).catch((error: unknown) => this.log.error({ err: error }, 'missed-call store failed'));
+      this.notifier
+        .callMissed(call.facts)
+        .catch((error: unknown) => this.log.error({ err: error }, 'missed-call store failed'));
     }
     this.log.info({ callId: call.facts.callId, status, state: call.state }, 'call ended');
     this.updateGauge();
@@ -301,7 +311,11 @@ export class Proxy {
     const local = this.local();
     const routes = getHeaders(request, 'Route');
     if (routes.length === 0 || !isOwnRoute(routes[0]!, local)) {
-      if (tx) tx.reply(request.method === 'BYE' ? 481 : 403, request.method === 'BYE' ? undefined : 'Forbidden (not routed through this proxy)');
+      if (tx)
+        tx.reply(
+          request.method === 'BYE' ? 481 : 403,
+          request.method === 'BYE' ? undefined : 'Forbidden (not routed through this proxy)',
+        );
       return;
     }
     const stripped = withoutOwnRoute(request, local);
@@ -310,18 +324,26 @@ export class Proxy {
     const port = nextUri.port ?? 5060;
     const device = this.locations.findByAddress(nextUri.host, port);
     const transport = (nextUri.params['transport'] ?? 'udp').toLowerCase();
-    const target: Endpoint = device?.flow ?? { transport: transport === 'tcp' ? 'tcp' : 'udp', address: nextUri.host, port };
+    const target: Endpoint = device?.flow ?? {
+      transport: transport === 'tcp' ? 'tcp' : 'udp',
+      address: nextUri.host,
+      port,
+    };
     if (target.address === local.host && target.port === local.port) {
       if (tx) tx.reply(482, 'Loop Detected');
       return;
     }
-    const forwarded = prepareForward(stripped, { via: { transport: target.transport, host: local.host, port: local.port } });
+    const forwarded = prepareForward(stripped, {
+      via: { transport: target.transport, host: local.host, port: local.port },
+    });
     if (!forwarded) {
       if (tx) tx.reply(483);
       return;
     }
     if (!tx) {
-      this.layer().sendRaw(forwarded, target).catch((error: unknown) => this.log.warn({ err: error }, 'ACK not forwarded'));
+      this.layer()
+        .sendRaw(forwarded, target)
+        .catch((error: unknown) => this.log.warn({ err: error }, 'ACK not forwarded'));
       return;
     }
     this.inFlight++;

@@ -93,7 +93,12 @@ export class Registrar {
       this.tell(this.listeners, registered);
     } catch (error) {
       if (error instanceof RegisterRefusal) {
-        const headers = error.status === 555 ? [this.featureCaps] : error.status === 423 ? [{ name: 'Min-Expires', value: String(this.config.registration.minExpires) }] : [];
+        const headers =
+          error.status === 555
+            ? [this.featureCaps]
+            : error.status === 423
+              ? [{ name: 'Min-Expires', value: String(this.config.registration.minExpires) }]
+              : [];
         this.refused(tx, error.status, error.reason, error.reason, headers);
         return;
       }
@@ -113,14 +118,24 @@ export class Registrar {
     }
   }
 
-  private refused(tx: ServerTransaction, status: number, reason: string, detail: string, headers: SipHeader[] = []): void {
+  private refused(
+    tx: ServerTransaction,
+    status: number,
+    reason: string,
+    detail: string,
+    headers: SipHeader[] = [],
+  ): void {
     this.metrics.inc('sip_bridge_register_rejections_total', { status: String(status) });
     this.log.info({ status, detail }, 'REGISTER refused');
     tx.reply(status, reason, { headers });
   }
 
   /** Applies the REGISTER; returns the devices it (re-)registered and those it removed. */
-  private async apply(request: SipRequest, user: string, from: Endpoint): Promise<{ registered: Device[]; removed: Device[] }> {
+  private async apply(
+    request: SipRequest,
+    user: string,
+    from: Endpoint,
+  ): Promise<{ registered: Device[]; removed: Device[] }> {
     const contacts = getContacts(request);
     const headerExpires = parseExpires(getHeader(request, 'Expires'));
     if (contacts === '*') {
@@ -132,9 +147,17 @@ export class Registrar {
     }
     const mpush = getHeader(request, 'X-MPUSH');
     const planned = contacts.map((contact) => {
-      const expires = parseExpires(contact.params['expires'] ?? undefined) ?? headerExpires ?? this.config.registration.defaultExpires;
-      if (expires > 0 && expires < this.config.registration.minExpires) throw new RegisterRefusal(423, 'Interval Too Brief');
-      return { contact, expires: Math.min(expires, this.config.registration.maxExpires), push: this.pushParams(contact, mpush) };
+      const expires =
+        parseExpires(contact.params['expires'] ?? undefined) ??
+        headerExpires ??
+        this.config.registration.defaultExpires;
+      if (expires > 0 && expires < this.config.registration.minExpires)
+        throw new RegisterRefusal(423, 'Interval Too Brief');
+      return {
+        contact,
+        expires: Math.min(expires, this.config.registration.maxExpires),
+        push: this.pushParams(contact, mpush),
+      };
     });
     const now = this.clock.now();
     const registered: Device[] = [];
@@ -214,7 +237,10 @@ export class Registrar {
       if (!(error instanceof Rfc8599ParamsError)) throw error;
       // A valueless pn-provider asks what is supported: the Feature-Caps of the 200 answers it.
       if (error.problem !== 'capability_query') {
-        throw new RegisterRefusal(error.sipStatus ?? 400, error.sipStatus === 555 ? 'Push Notification Service Not Supported' : `Bad Request (${error.message})`);
+        throw new RegisterRefusal(
+          error.sipStatus ?? 400,
+          error.sipStatus === 555 ? 'Push Notification Service Not Supported' : `Bad Request (${error.message})`,
+        );
       }
     }
     if (rfc) {
@@ -228,7 +254,8 @@ export class Registrar {
       return binding;
     } catch (error) {
       if (error instanceof MizuPushHeaderError) {
-        if (error.problem === 'unknown_provider') throw new RegisterRefusal(555, 'Push Notification Service Not Supported');
+        if (error.problem === 'unknown_provider')
+          throw new RegisterRefusal(555, 'Push Notification Service Not Supported');
         throw new RegisterRefusal(400, `Bad Request (${error.message})`);
       }
       throw error;
@@ -236,7 +263,8 @@ export class Registrar {
   }
 
   private requireProvider(provider: 'apns' | 'fcm'): void {
-    if (!this.config.push.providers.includes(provider)) throw new RegisterRefusal(555, 'Push Notification Service Not Supported');
+    if (!this.config.push.providers.includes(provider))
+      throw new RegisterRefusal(555, 'Push Notification Service Not Supported');
   }
 }
 

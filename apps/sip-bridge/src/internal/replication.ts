@@ -85,9 +85,14 @@ export class LocationReplicator {
     // reconnect only the channels that were actually subscribed, so a rejected first SUBSCRIBE
     // would leave this process deaf to its peers for good.
     this.subscriber = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: null });
-    for (const [role, client] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
+    for (const [role, client] of [
+      ['publisher', this.publisher],
+      ['subscriber', this.subscriber],
+    ] as const) {
       // ioredis reconnects by itself; without a listener an unreachable Redis would be an uncaught 'error'.
-      client.on('error', (error: Error) => this.log.warn({ err: error, client: role }, 'location replication: Redis error'));
+      client.on('error', (error: Error) =>
+        this.log.warn({ err: error, client: role }, 'location replication: Redis error'),
+      );
     }
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.receive(message);
@@ -108,7 +113,9 @@ export class LocationReplicator {
   start(): void {
     this.started = true;
     // Connected ahead of the first publish, which without an offline queue would otherwise fail.
-    this.publisher.connect().catch((error: unknown) => this.log.warn({ err: error }, 'location replication: publisher not connected yet'));
+    this.publisher
+      .connect()
+      .catch((error: unknown) => this.log.warn({ err: error }, 'location replication: publisher not connected yet'));
     this.subscribe();
   }
 
@@ -133,7 +140,14 @@ export class LocationReplicator {
     const { transport, address, port } = device.flow;
     // Without the connection id: it names a socket of this process, in another it would pick a wrong flow.
     const { tenant, domain } = this.scope;
-    const event: LocationEvent = { v: 1, from: this.id, tenant, domain, kind, device: { ...device, flow: { transport, address, port } } };
+    const event: LocationEvent = {
+      v: 1,
+      from: this.id,
+      tenant,
+      domain,
+      kind,
+      device: { ...device, flow: { transport, address, port } },
+    };
     this.publisher.publish(this.channel, JSON.stringify(event)).then(
       () => this.metrics.inc('sip_bridge_location_events_total', { direction: 'published', kind }),
       (error: unknown) => this.log.warn({ err: error, kind }, 'location replication: publish failed'),
@@ -177,7 +191,10 @@ export class LocationReplicator {
     } else {
       this.locations.put(device);
       if (device.unreachableHere) {
-        this.log.debug({ transport: device.flow.transport }, 'location replication: device behind NAT at another process is not rung from here');
+        this.log.debug(
+          { transport: device.flow.transport },
+          'location replication: device behind NAT at another process is not rung from here',
+        );
       }
       for (const listener of device.unreachableHere ? [] : this.listeners) {
         try {
@@ -205,7 +222,10 @@ async function quitBounded(client: Redis): Promise<void> {
     return;
   }
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([client.quit().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+  await Promise.race([
+    client.quit().catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS))),
+  ]);
   clearTimeout(timer);
   client.disconnect();
 }
@@ -233,7 +253,8 @@ export function isStale(event: LocationEvent, held: Device | undefined): boolean
  */
 export function reachableFromHere(device: Device): Device {
   if (device.flow.transport === 'udp') return device;
-  if (unbracketed(device.targetHost).toLowerCase() !== unbracketed(device.flow.address).toLowerCase()) return { ...device, unreachableHere: true };
+  if (unbracketed(device.targetHost).toLowerCase() !== unbracketed(device.flow.address).toLowerCase())
+    return { ...device, unreachableHere: true };
   return { ...device, flow: { transport: device.flow.transport, address: device.targetHost, port: device.targetPort } };
 }
 
@@ -246,18 +267,38 @@ function unbracketed(host: string): string {
 export function parseLocationEvent(value: unknown): LocationEvent | undefined {
   if (!isRecord(value) || !hasOnlyKeys(value, ['v', 'from', 'tenant', 'domain', 'kind', 'device'])) return undefined;
   const { from, tenant, domain } = value;
-  if (value['v'] !== 1 || !isText(from) || !isText(tenant) || !isText(domain) || !KINDS.includes(value['kind'] as LocationEventKind)) return undefined;
+  if (
+    value['v'] !== 1 ||
+    !isText(from) ||
+    !isText(tenant) ||
+    !isText(domain) ||
+    !KINDS.includes(value['kind'] as LocationEventKind)
+  )
+    return undefined;
   const device = parseDevice(value['device']);
   if (!device) return undefined;
   return { v: 1, from, tenant, domain, kind: value['kind'] as LocationEventKind, device };
 }
 
-const DEVICE_KEYS = ['key', 'user', 'target', 'targetHost', 'targetPort', 'contact', 'flow', 'expiresAt', 'push', 'instance', 'updatedAt'];
+const DEVICE_KEYS = [
+  'key',
+  'user',
+  'target',
+  'targetHost',
+  'targetPort',
+  'contact',
+  'flow',
+  'expiresAt',
+  'push',
+  'instance',
+  'updatedAt',
+];
 
 function parseDevice(value: unknown): Device | undefined {
   if (!isRecord(value) || !hasOnlyKeys(value, DEVICE_KEYS)) return undefined;
   const { key, user, target, targetHost, targetPort, contact, expiresAt, updatedAt, instance } = value;
-  if (!isText(key) || !isText(user) || !isSipUri(target) || !isHost(targetHost) || !isContact(contact)) return undefined;
+  if (!isText(key) || !isText(user) || !isSipUri(target) || !isHost(targetHost) || !isContact(contact))
+    return undefined;
   if (!isPort(targetPort) || !isTime(expiresAt) || !isTime(updatedAt)) return undefined;
   if (instance !== undefined && !isText(instance)) return undefined;
   const flow = parseFlow(value['flow']);
@@ -266,10 +307,18 @@ function parseDevice(value: unknown): Device | undefined {
   if (value['push'] !== undefined) {
     const push = value['push'];
     if (!isRecord(push) || !hasOnlyKeys(push, ['bindingId', 'provider', 'origin'])) return undefined;
-    if (!isText(push['bindingId']) || !PROVIDERS.includes(push['provider'] as Provider) || !BINDING_ORIGINS.includes(push['origin'] as BindingOrigin)) {
+    if (
+      !isText(push['bindingId']) ||
+      !PROVIDERS.includes(push['provider'] as Provider) ||
+      !BINDING_ORIGINS.includes(push['origin'] as BindingOrigin)
+    ) {
       return undefined;
     }
-    device.push = { bindingId: push['bindingId'], provider: push['provider'] as Provider, origin: push['origin'] as BindingOrigin };
+    device.push = {
+      bindingId: push['bindingId'],
+      provider: push['provider'] as Provider,
+      origin: push['origin'] as BindingOrigin,
+    };
   }
   if (instance !== undefined) device.instance = instance;
   return device;
@@ -297,7 +346,8 @@ function isText(value: unknown): value is string {
 // Checked before parsing too: the parsers reject CR and LF but not every control character.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 
 /**
  * `target` becomes the Request-URI of INVITEs sent from here: one that does not parse as a SIP

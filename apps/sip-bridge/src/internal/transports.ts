@@ -17,7 +17,10 @@ function inlineFiles(value: unknown, path: string): unknown {
       try {
         out[field] = readFileSync(v, 'utf8');
       } catch (error) {
-        throw new ValidationError([{ path: `${path}.${name}`, message: `cannot read ${v}: ${(error as Error).message}` }], 'sip-bridge config');
+        throw new ValidationError(
+          [{ path: `${path}.${name}`, message: `cannot read ${v}: ${(error as Error).message}` }],
+          'sip-bridge config',
+        );
       }
     } else out[name] = inlineFiles(v, `${path}.${name}`);
   }
@@ -27,8 +30,14 @@ function inlineFiles(value: unknown, path: string): unknown {
 /** The push transports the config asks for; a transport's own validation error names its field. */
 export function transportsFromConfig(config: BridgeConfig): Partial<Record<Provider, Transport>> {
   const transports: Partial<Record<Provider, Transport>> = {};
-  if (config.apns) transports.apns = build('apns', () => createApnsTransport(inlineFiles(config.apns, 'apns') as unknown as ApnsTransportOptions));
-  if (config.fcm) transports.fcm = build('fcm', () => createFcmTransport(inlineFiles(config.fcm, 'fcm') as unknown as FcmTransportOptions));
+  if (config.apns)
+    transports.apns = build('apns', () =>
+      createApnsTransport(inlineFiles(config.apns, 'apns') as unknown as ApnsTransportOptions),
+    );
+  if (config.fcm)
+    transports.fcm = build('fcm', () =>
+      createFcmTransport(inlineFiles(config.fcm, 'fcm') as unknown as FcmTransportOptions),
+    );
   return transports;
 }
 
@@ -37,7 +46,10 @@ function build(section: string, make: () => Transport): Transport {
     return make();
   } catch (error) {
     if (error instanceof TransportError) {
-      throw new ValidationError([{ path: `${section}${error.field ? `.${error.field}` : ''}`, message: error.message }], 'sip-bridge config');
+      throw new ValidationError(
+        [{ path: `${section}${error.field ? `.${error.field}` : ''}`, message: error.message }],
+        'sip-bridge config',
+      );
     }
     throw error;
   }

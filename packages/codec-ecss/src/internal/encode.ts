@@ -54,7 +54,8 @@ function apnsTopic(binding: DeviceBinding): string {
 }
 
 function check(request: PushRequest, path: string): PushRequest {
-  const limit = request.provider === 'apns' ? (request.pushType === 'voip' ? LIMITS.apnsVoip : LIMITS.apns) : LIMITS.fcm;
+  const limit =
+    request.provider === 'apns' ? (request.pushType === 'voip' ? LIMITS.apnsVoip : LIMITS.apns) : LIMITS.fcm;
   const size = utf8Length(JSON.stringify(request.payload));
   if (size > limit) fail(path, `the ${request.provider} payload would be ${size} bytes, over the ${limit}-byte limit`);
   return request;
@@ -78,7 +79,13 @@ function encodeInvite(n: CallNotification, binding: DeviceBinding, now: number, 
   if (!n.call) fail('call', 'is required for incoming_call');
   const date = seconds(now);
   const expiresAt = now + settings.inviteTtlSeconds * 1000;
-  const base = { token: binding.token, app: binding.app, environment: binding.environment, priority: 'high' as const, expiresAt };
+  const base = {
+    token: binding.token,
+    app: binding.app,
+    environment: binding.environment,
+    priority: 'high' as const,
+    expiresAt,
+  };
   if (binding.provider === 'fcm') {
     return check(
       {
@@ -134,7 +141,8 @@ function encodeMissedCalls(
   // A long absence can gather more calls than one push holds: keep the newest that fit.
   for (;;) {
     const request = buildMissed(n, binding, now, date, callsOf(missed), settings);
-    const limit = request.provider === 'apns' ? (request.pushType === 'voip' ? LIMITS.apnsVoip : LIMITS.apns) : LIMITS.fcm;
+    const limit =
+      request.provider === 'apns' ? (request.pushType === 'voip' ? LIMITS.apnsVoip : LIMITS.apns) : LIMITS.fcm;
     if (utf8Length(JSON.stringify(request.payload)) <= limit || missed.length === 1) return check(request, 'missed');
     missed = missed.slice(1);
   }
@@ -158,7 +166,10 @@ function buildMissed(
       pushType: 'background',
       expiresAt: deadline,
       // FCM v1 data values are strings; the device got the legacy API's nested list as this JSON string too.
-      payload: { android: { priority: 'high' }, data: { type: 'missed_calls', date: String(date), calls: JSON.stringify(calls) } },
+      payload: {
+        android: { priority: 'high' },
+        data: { type: 'missed_calls', date: String(date), calls: JSON.stringify(calls) },
+      },
     };
   }
   const badge = badgeOf(n, settings);

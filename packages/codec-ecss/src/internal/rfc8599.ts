@@ -62,7 +62,10 @@ const MAX_VALUE = 4096;
  * `;name=value` string or as a map of names to values. Returns null when the Contact asks for
  * no push (no `pn-provider`).
  */
-export function parseRfc8599Params(contactParams: ContactParams, options: ParseRfc8599Options = {}): Rfc8599Binding | null {
+export function parseRfc8599Params(
+  contactParams: ContactParams,
+  options: ParseRfc8599Options = {},
+): Rfc8599Binding | null {
   const params = normalise(contactParams);
   const providerRaw = params.get('pn-provider');
   if (providerRaw === undefined) {
@@ -72,16 +75,28 @@ export function parseRfc8599Params(contactParams: ContactParams, options: ParseR
     return null;
   }
   if (providerRaw === '') {
-    throw new Rfc8599ParamsError('capability_query', 'pn-provider', 'has no value: the device asks which push services are supported');
+    throw new Rfc8599ParamsError(
+      'capability_query',
+      'pn-provider',
+      'has no value: the device asks which push services are supported',
+    );
   }
   const provider = providerRaw.toLowerCase();
   if (!SUPPORTED.has(provider)) {
-    throw new Rfc8599ParamsError('unsupported_provider', 'pn-provider', `"${providerRaw.slice(0, 32)}" is not supported (apns, fcm)`);
+    throw new Rfc8599ParamsError(
+      'unsupported_provider',
+      'pn-provider',
+      `"${providerRaw.slice(0, 32)}" is not supported (apns, fcm)`,
+    );
   }
   const token = params.get('pn-prid');
   if (token === undefined || token === '') throw new Rfc8599ParamsError('missing_param', 'pn-prid', 'is required');
   if (token.length > MAX_VALUE || !TOKEN_PATTERN.test(token)) {
-    throw new Rfc8599ParamsError('invalid_param', 'pn-prid', `must be 1 to ${MAX_VALUE} printable characters without spaces`);
+    throw new Rfc8599ParamsError(
+      'invalid_param',
+      'pn-prid',
+      `must be 1 to ${MAX_VALUE} printable characters without spaces`,
+    );
   }
   const rfcParam = params.get('pn-param');
   const ecssParam = params.get('pn-params');
@@ -113,7 +128,8 @@ export function parseRfc8599Params(contactParams: ContactParams, options: ParseR
     if (options.apnsApp) {
       return { ...base, provider: 'apns', app: options.apnsApp, pushKind: options.apnsPushKind ?? 'voip' };
     }
-    if (param === undefined) throw new Rfc8599ParamsError('missing_param', 'pn-param', 'is required for apns (<TeamID>.<bundle id>[.voip])');
+    if (param === undefined)
+      throw new Rfc8599ParamsError('missing_param', 'pn-param', 'is required for apns (<TeamID>.<bundle id>[.voip])');
     throw new Rfc8599ParamsError('invalid_param', paramName, 'must be <TeamID>.<bundle id>[.voip]');
   }
 
@@ -121,7 +137,8 @@ export function parseRfc8599Params(contactParams: ContactParams, options: ParseR
     return { ...base, provider: 'fcm', app: param, pushKind: 'data' };
   }
   if (options.fcmProject) return { ...base, provider: 'fcm', app: options.fcmProject, pushKind: 'data' };
-  if (param === undefined) throw new Rfc8599ParamsError('missing_param', 'pn-param', 'is required for fcm (the project id)');
+  if (param === undefined)
+    throw new Rfc8599ParamsError('missing_param', 'pn-param', 'is required for fcm (the project id)');
   throw new Rfc8599ParamsError('invalid_param', paramName, 'must be an FCM project id');
 }
 

@@ -10,11 +10,7 @@ export interface DecodeSettings {
 const VIDEO_CALL_TYPES = new Set(['audio_video']);
 
 /** One notification per user the webhook concerns; the whole webhook rides along for encode. */
-export function decodeWebhook(
-  input: unknown,
-  context: DecodeContext,
-  settings: DecodeSettings,
-): CallNotification[] {
+export function decodeWebhook(input: unknown, context: DecodeContext, settings: DecodeSettings): CallNotification[] {
   const webhook = readObject(input, '');
   const event = readString(webhook.event, 'event');
   switch (event) {
@@ -25,7 +21,10 @@ export function decodeWebhook(
     case 'on_missed_call':
       return decodeMissedCall(webhook, context, settings);
     case 'on_message_sent':
-      return fail('event', 'on_message_sent is not decoded: Kaleyra does not document its data, so it has no recipient to read');
+      return fail(
+        'event',
+        'on_message_sent is not decoded: Kaleyra does not document its data, so it has no recipient to read',
+      );
     default:
       return fail('event', `unknown Kaleyra event "${event}"`);
   }
@@ -115,8 +114,7 @@ function decodeMissedCall(
     };
   });
   const createdAt = new Date(context.now).toISOString();
-  const roomId =
-    readOptionalString(webhook.room_id, 'room_id') ?? readOptionalString(data.room_id, 'data.room_id');
+  const roomId = readOptionalString(webhook.room_id, 'room_id') ?? readOptionalString(data.room_id, 'data.room_id');
   const callId = roomId ?? `${caller}@${createdAt}`;
   const deadline = new Date(context.now + settings.missedCallsTtlMs).toISOString();
   const seen = new Set<string>([caller]);

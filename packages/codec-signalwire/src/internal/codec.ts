@@ -9,14 +9,7 @@ import {
 import { decodeBase64 } from '../client/internal/base64.js';
 import type { SignalWirePushPayload } from '../client/internal/types.js';
 import { CODEC_NAME } from './constants.js';
-import {
-  compressInvite,
-  defaultRandomBytes,
-  isUuid,
-  sealInvite,
-  uuidFor,
-  type RandomBytes,
-} from './crypto.js';
+import { compressInvite, defaultRandomBytes, isUuid, sealInvite, uuidFor, type RandomBytes } from './crypto.js';
 import { decodeCall, readVertoInvite, type SignalWireCallInput } from './decode.js';
 
 export interface SignalWireCodecOptions {
@@ -66,7 +59,9 @@ export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Cod
     }
     const bytes = decodeBase64(text);
     if (!bytes || bytes.length !== 32) {
-      throw new CodecError(CODEC_NAME, 'must be base64 of a 32-byte AES-256 key', { path: `binding.secrets.${secretName}` });
+      throw new CodecError(CODEC_NAME, 'must be base64 of a 32-byte AES-256 key', {
+        path: `binding.secrets.${secretName}`,
+      });
     }
     return Buffer.from(bytes);
   }
@@ -80,7 +75,8 @@ export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Cod
     let sealed: { iv: string; tag: string; invite: string };
     if (key) {
       const iv = randomBytes(ivLength);
-      if (iv.length !== ivLength) throw new CodecError(CODEC_NAME, `randomBytes returned ${iv.length} bytes, not ${ivLength}`);
+      if (iv.length !== ivLength)
+        throw new CodecError(CODEC_NAME, `randomBytes returned ${iv.length} bytes, not ${ivLength}`);
       sealed = sealInvite(compressed, key, iv);
     } else {
       sealed = { iv: '', tag: '', invite: compressed.toString('base64') };
@@ -127,7 +123,7 @@ export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Cod
         payload =
           options.fcmNotification === 'title-and-body'
             ? { notification: { title: core.title, body: JSON.stringify(core) } }
-          : { notification: { body: JSON.stringify(core) }, data: {} };
+            : { notification: { body: JSON.stringify(core) }, data: {} };
       } else {
         payload = { notification: { title: core.title, body: JSON.stringify(core) } };
       }
@@ -135,9 +131,13 @@ export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Cod
       const size = Buffer.byteLength(JSON.stringify(payload));
       const limit = sizeLimit(binding, voip);
       if (size > limit) {
-        throw new CodecError(CODEC_NAME, `the push is ${size} bytes, over the ${binding.provider} limit of ${limit} (the invite SDP is too large)`, {
-          path: 'vendor.invite',
-        });
+        throw new CodecError(
+          CODEC_NAME,
+          `the push is ${size} bytes, over the ${binding.provider} limit of ${limit} (the invite SDP is too large)`,
+          {
+            path: 'vendor.invite',
+          },
+        );
       }
       return {
         provider: binding.provider,

@@ -49,7 +49,8 @@ export function readVertoInvite(value: unknown, path: string): VertoInvite {
   if (typeof call.callID !== 'string' || call.callID.length === 0) {
     fail(`${path}.params.params.callID`, 'must be a non-empty string');
   }
-  if (typeof call.sdp !== 'string' || call.sdp.length === 0) fail(`${path}.params.params.sdp`, 'must be a non-empty string');
+  if (typeof call.sdp !== 'string' || call.sdp.length === 0)
+    fail(`${path}.params.params.sdp`, 'must be a non-empty string');
   for (const key of ['caller_id_name', 'caller_id_number', 'callee_id_name', 'callee_id_number', 'display_direction']) {
     optionalString(call[key], `${path}.params.params.${key}`);
   }
@@ -65,7 +66,11 @@ export function decodeCall(input: unknown, context: DecodeContext): CallNotifica
   const recipient = optionalString(input.callee_user_id, 'callee_user_id', 200);
   if (!recipient) fail('callee_user_id', 'is required');
   const id = optionalString(input.notification_uuid, 'notification_uuid', 200) ?? verto.callID;
-  if (!ID_PATTERN.test(id)) fail(input.notification_uuid === undefined ? 'invite.params.params.callID' : 'notification_uuid', 'may only hold letters, digits and . _ : @ + -');
+  if (!ID_PATTERN.test(id))
+    fail(
+      input.notification_uuid === undefined ? 'invite.params.params.callID' : 'notification_uuid',
+      'may only hold letters, digits and . _ : @ + -',
+    );
 
   let callerId = verto.caller_id_number;
   let callerName = verto.caller_id_name;

@@ -38,9 +38,11 @@ export function openSignalWirePush(
   }
   let compressed = bytes(payload.invite, 'invite');
   if (payload.encryption_type === 'aes_256_gcm') {
-    if (key === undefined) throw new CodecError(CODEC_NAME, 'the push is encrypted and no key was given', { path: 'key' });
+    if (key === undefined)
+      throw new CodecError(CODEC_NAME, 'the push is encrypted and no key was given', { path: 'key' });
     const rawKey = bytes(key, 'key');
-    if (![16, 24, 32].includes(rawKey.length)) throw new CodecError(CODEC_NAME, 'must be a 16, 24 or 32-byte key', { path: 'key' });
+    if (![16, 24, 32].includes(rawKey.length))
+      throw new CodecError(CODEC_NAME, 'must be a 16, 24 or 32-byte key', { path: 'key' });
     const iv = bytes(payload.iv, 'iv');
     const tag = bytes(payload.tag, 'tag');
     if (iv.length === 0 || ![4, 8, 12, 13, 14, 15, 16].includes(tag.length)) {
@@ -49,7 +51,10 @@ export function openSignalWirePush(
     try {
       compressed = openInvite(compressed, rawKey, iv, tag);
     } catch (error) {
-      throw new CodecError(CODEC_NAME, 'authentication failed (wrong key or altered payload)', { path: 'invite', cause: error });
+      throw new CodecError(CODEC_NAME, 'authentication failed (wrong key or altered payload)', {
+        path: 'invite',
+        cause: error,
+      });
     }
   }
   const limit = options.maxInviteBytes ?? DEFAULT_MAX_INVITE_BYTES;

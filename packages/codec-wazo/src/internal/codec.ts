@@ -1,4 +1,11 @@
-import type { CallNotification, Codec, DecodeContext, DeviceBinding, EncodeContext, PushRequest } from '@pushrelay/core';
+import type {
+  CallNotification,
+  Codec,
+  DecodeContext,
+  DeviceBinding,
+  EncodeContext,
+  PushRequest,
+} from '@pushrelay/core';
 import { CODEC_NAME, DEFAULT_CALL_TOPIC, DEFAULT_TOPIC } from './constants.js';
 import { decodeWazo } from './decode.js';
 import { encodeWazo } from './encode.js';

@@ -27,12 +27,18 @@ const ID_PATTERN = /^[A-Za-z0-9._:@+-]{1,200}$/;
 
 /** The same input in the same millisecond gives the same id, so a replayed request is a duplicate. */
 function contentId(prefix: string, tenant: string, now: number, input: unknown): string {
-  const digest = createHash('sha256').update(`${tenant}\n${now}\n${pythonJsonDumps(input)}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${tenant}\n${now}\n${pythonJsonDumps(input)}`)
+    .digest('hex');
   return `${prefix}:${digest.slice(0, 24)}`;
 }
 
 /** `POST /1.0/mobile/notifications`, with webhookd's marshmallow rules. */
-function decodeApiRequest(input: Record<string, unknown>, context: DecodeContext, settings: DecodeSettings): CallNotification[] {
+function decodeApiRequest(
+  input: Record<string, unknown>,
+  context: DecodeContext,
+  settings: DecodeSettings,
+): CallNotification[] {
   const issues: Issue[] = [];
   for (const key of Object.keys(input)) if (!API_KEYS.has(key)) issues.push({ path: key, message: 'Unknown field.' });
   const text = (key: string, max: number, exact = false): string | undefined => {
@@ -41,7 +47,10 @@ function decodeApiRequest(input: Record<string, unknown>, context: DecodeContext
     if (typeof v !== 'string') return void issues.push({ path: key, message: 'Not a valid string.' });
     const n = pythonLength(v);
     if (exact ? n !== max : n > max) {
-      return void issues.push({ path: key, message: exact ? `Length must be ${max}.` : `Longer than maximum length ${max}.` });
+      return void issues.push({
+        path: key,
+        message: exact ? `Length must be ${max}.` : `Longer than maximum length ${max}.`,
+      });
     }
     return v;
   };
@@ -64,7 +73,9 @@ function decodeApiRequest(input: Record<string, unknown>, context: DecodeContext
     else issues.push({ path: 'extra', message: 'Not a valid mapping type.' });
   }
   if (issues.length > 0) {
-    throw new CodecError(CODEC_NAME, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { path: issues[0]!.path });
+    throw new CodecError(CODEC_NAME, issues.map((i) => `${i.path}: ${i.message}`).join('; '), {
+      path: issues[0]!.path,
+    });
   }
   const { items, ...rest } = extra;
   const wazo: Record<string, unknown> = {};
@@ -128,7 +139,8 @@ function decodeCallEvent(
   if (data.ring_timeout !== undefined && data.ring_timeout !== null) {
     // AMI hands calld the ring timeout as text ("42"); accept a number too.
     const raw = data.ring_timeout;
-    const seconds = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : typeof raw === 'number' ? raw : NaN;
+    const seconds =
+      typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : typeof raw === 'number' ? raw : NaN;
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
       fail('data.ring_timeout', 'must be whole seconds between 1 and 3600 ("42")');
     }
@@ -150,7 +162,11 @@ function decodeCallEvent(
   ];
 }
 
-function decodeBusEvent(input: Record<string, unknown>, context: DecodeContext, settings: DecodeSettings): CallNotification[] {
+function decodeBusEvent(
+  input: Record<string, unknown>,
+  context: DecodeContext,
+  settings: DecodeSettings,
+): CallNotification[] {
   const name = input.name;
   if (typeof name !== 'string') fail('name', 'must be the bus event name');
   const wazoType = BUS_EVENTS[name];
@@ -175,23 +191,53 @@ function decodeBusEvent(input: Record<string, unknown>, context: DecodeContext, 
       if (name) from.displayName = name;
       if (!number && !name) from.displayName = '<name unknown>';
       const ref = optionalText(data, 'conversation_id') ?? optionalText(data, 'call_id');
-      const id = ref ? `${wazoType}:${idPart(ref, 'data.conversation_id')}` : contentId(wazoType, context.tenant, context.now, data);
+      const id = ref
+        ? `${wazoType}:${idPart(ref, 'data.conversation_id')}`
+        : contentId(wazoType, context.tenant, context.now, data);
       // Kept so an unknown caller goes out as null again, not as the placeholder name.
       const items = { caller_id_name: data.caller_id_name ?? null, caller_id_number: data.caller_id_number ?? null };
-      return [{ ...base, id, type: 'missed_calls', missed: [{ callId: ref ?? id, from, at: now }], vendor: { wazo: { items } } }];
+      return [
+        {
+          ...base,
+          id,
+          type: 'missed_calls',
+          missed: [{ callId: ref ?? id, from, at: now }],
+          vendor: { wazo: { items } },
+        },
+      ];
     }
     case WAZO_TYPES.voicemailReceived: {
       if (data.message !== undefined && !isRecord(data.message)) fail('data.message', 'must be an object');
       const ref = optionalText(data, 'message_id');
-      const id = ref ? `${wazoType}:${idPart(ref, 'data.message_id')}` : contentId(wazoType, context.tenant, context.now, data);
-      return [{ ...base, id, type: 'voicemail', message: voicemailTexts(data), vendor: { wazo: { items: structuredClone(data) } } }];
+      const id = ref
+        ? `${wazoType}:${idPart(ref, 'data.message_id')}`
+        : contentId(wazoType, context.tenant, context.now, data);
+      return [
+        {
+          ...base,
+          id,
+          type: 'voicemail',
+          message: voicemailTexts(data),
+          vendor: { wazo: { items: structuredClone(data) } },
+        },
+      ];
     }
     default: {
       // chatd: a user is not told about the message they sent themselves.
       if (data.user_uuid === recipient) return [];
       const ref = optionalText(data, 'uuid');
-      const id = ref ? `${wazoType}:${idPart(ref, 'data.uuid')}` : contentId(wazoType, context.tenant, context.now, data);
-      return [{ ...base, id, type: 'message', message: messageTexts(data), vendor: { wazo: { items: structuredClone(data) } } }];
+      const id = ref
+        ? `${wazoType}:${idPart(ref, 'data.uuid')}`
+        : contentId(wazoType, context.tenant, context.now, data);
+      return [
+        {
+          ...base,
+          id,
+          type: 'message',
+          message: messageTexts(data),
+          vendor: { wazo: { items: structuredClone(data) } },
+        },
+      ];
     }
   }
 }
@@ -201,7 +247,10 @@ export function decodeWazo(input: unknown, context: DecodeContext, settings: Dec
   if (!isRecord(input)) fail('', 'Wazo input must be a JSON object (a mobile notification request or a bus event)');
   if ('name' in input && 'data' in input) return decodeBusEvent(input, context, settings);
   if (!('notification_type' in input) && !('user_uuid' in input)) {
-    fail('', 'neither a mobile notification request (notification_type, user_uuid, title, body) nor a bus event (name, data)');
+    fail(
+      '',
+      'neither a mobile notification request (notification_type, user_uuid, title, body) nor a bus event (name, data)',
+    );
   }
   return decodeApiRequest(input, context, settings);
 }

@@ -5,13 +5,7 @@ import {
   type MessageContent,
   type PushRequest,
 } from '@pushrelay/core';
-import {
-  ANDROID_CHANNEL_ID,
-  CODEC_NAME,
-  DATA_ONLY_TYPES,
-  RESERVED_TYPES,
-  WAZO_TYPES,
-} from './constants.js';
+import { ANDROID_CHANNEL_ID, CODEC_NAME, DATA_ONLY_TYPES, RESERVED_TYPES, WAZO_TYPES } from './constants.js';
 import { PythonJsonError, pythonJsonDumps, pythonTruthy } from './python-json.js';
 import { messageTexts, missedCallTexts, voicemailTexts } from './texts.js';
 import type { WazoVendorData } from './types.js';
@@ -80,7 +74,10 @@ function wazoPush(n: CallNotification): WazoPush {
   switch (n.type) {
     case 'incoming_call': {
       const items = callItems(n, wazo);
-      return push(WAZO_TYPES.incomingCall, items, { title: 'Incoming Call', body: `From: ${String(items.peer_caller_id_number)}` });
+      return push(WAZO_TYPES.incomingCall, items, {
+        title: 'Incoming Call',
+        body: `From: ${String(items.peer_caller_id_number)}`,
+      });
     }
     case 'call_cancelled':
       return push(WAZO_TYPES.cancelIncomingCall, callItems(n, wazo));
@@ -91,12 +88,19 @@ function wazoPush(n: CallNotification): WazoPush {
       // webhookd rebuilds the items from these two keys only; a missing one is null.
       const name = 'caller_id_name' in original ? original.caller_id_name : (latest.from.displayName ?? null);
       const number = 'caller_id_number' in original ? original.caller_id_number : (latest.from.number ?? null);
-      return push(WAZO_TYPES.missedCall, { caller_id_name: name, caller_id_number: number }, missedCallTexts(name, number));
+      return push(
+        WAZO_TYPES.missedCall,
+        { caller_id_name: name, caller_id_number: number },
+        missedCallTexts(name, number),
+      );
     }
     case 'voicemail': {
       const items: Record<string, unknown> = { ...vendorItems(wazo) };
       if (!('message' in items) && n.call) {
-        items.message = { caller_id_name: n.call.from.displayName ?? 'Unknown', caller_id_num: n.call.from.number ?? '' };
+        items.message = {
+          caller_id_name: n.call.from.displayName ?? 'Unknown',
+          caller_id_num: n.call.from.number ?? '',
+        };
       }
       return push(WAZO_TYPES.voicemailReceived, items, voicemailTexts(items));
     }
@@ -113,7 +117,8 @@ function wazoPush(n: CallNotification): WazoPush {
       if (!type || !/^[a-z0-9_]{1,100}$/i.test(type)) {
         throw new CodecError(CODEC_NAME, 'must be 1-100 letters, digits or _', { path: 'customType' });
       }
-      if (RESERVED_TYPES.has(type)) throw new CodecError(CODEC_NAME, `"${type}" is a type only Wazo sends`, { path: 'customType' });
+      if (RESERVED_TYPES.has(type))
+        throw new CodecError(CODEC_NAME, `"${type}" is a type only Wazo sends`, { path: 'customType' });
       return {
         type,
         title: n.message?.title,
@@ -153,9 +158,12 @@ function fcmPayload(push: WazoPush, data: Record<string, unknown>): Record<strin
       }
       continue;
     }
-    if (FCM_RESERVED_KEY.test(key)) throw new CodecError(CODEC_NAME, `FCM refuses the data key "${key}"`, { path: `vendor.wazo.extra.${key}` });
+    if (FCM_RESERVED_KEY.test(key))
+      throw new CodecError(CODEC_NAME, `FCM refuses the data key "${key}"`, { path: `vendor.wazo.extra.${key}` });
     if (typeof value !== 'string') {
-      throw new CodecError(CODEC_NAME, 'FCM v1 data values must be strings (Wazo would get a 400)', { path: `vendor.wazo.extra.${key}` });
+      throw new CodecError(CODEC_NAME, 'FCM v1 data values must be strings (Wazo would get a 400)', {
+        path: `vendor.wazo.extra.${key}`,
+      });
     }
     fcmData[key] = value;
   }
@@ -207,8 +215,8 @@ export function encodeWazo(
   let request: PushRequest;
   if (binding.provider === 'apns') {
     const topic = isCall
-      ? (binding.params?.apns_call_topic || settings.callTopic)
-      : (binding.params?.apns_default_topic || settings.defaultTopic);
+      ? binding.params?.apns_call_topic || settings.callTopic
+      : binding.params?.apns_default_topic || settings.defaultTopic;
     request = {
       provider: 'apns',
       ...base,

@@ -24,7 +24,10 @@ export function messageTexts(items: unknown): Required<MessageContent> {
   const alias = truthyText(data.alias) ?? '[Unknown]';
   const content = truthyText(data.content) ?? '';
   const chars = [...content];
-  return { title: `New Message from ${alias}`, body: chars.length > 100 ? `${chars.slice(0, 97).join('')}...` : content };
+  return {
+    title: `New Message from ${alias}`,
+    body: chars.length > 100 ? `${chars.slice(0, 97).join('')}...` : content,
+  };
 }
 
 /** webhookd's missed-call title and body. */

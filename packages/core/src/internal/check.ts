@@ -41,12 +41,7 @@ export class Checker {
     return value;
   }
 
-  oneOf<T extends string>(
-    value: unknown,
-    path: string,
-    allowed: readonly T[],
-    required = false,
-  ): T | undefined {
+  oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[], required = false): T | undefined {
     if (value === undefined || value === null) {
       return required ? this.fail(path, 'is required') : undefined;
     }
@@ -76,8 +71,7 @@ export class Checker {
   }
 }
 
-const ISO_DATE_TIME =
-  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 export function join(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;

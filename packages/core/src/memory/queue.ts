@@ -100,7 +100,7 @@ export class InMemoryQueue implements Queue {
   }
 
   private readyAt(entry: Entry): number {
-    const paused = entry.job.credential ? this.pausedUntil.get(entry.job.credential) ?? 0 : 0;
+    const paused = entry.job.credential ? (this.pausedUntil.get(entry.job.credential) ?? 0) : 0;
     return Math.max(entry.job.runAt, paused);
   }
 
@@ -108,7 +108,7 @@ export class InMemoryQueue implements Queue {
     if (!this.handler || this.closed) return;
     const now = this.clock.now();
     let nextWake = Infinity;
-    for (let i = this.head; i < this.waiting.length && this.running < this.concurrency; ) {
+    for (let i = this.head; i < this.waiting.length && this.running < this.concurrency;) {
       const entry = this.waiting[i]!;
       const ready = this.readyAt(entry);
       if (ready > now) {

@@ -20,7 +20,10 @@ export interface ProviderConnectionOptions {
   maxConcurrentStreams?: number;
 }
 
-export type ProviderAgentOptions = Pick<ProviderConnectionOptions, 'ca' | 'requestTimeoutMs' | 'connections' | 'maxConcurrentStreams'>;
+export type ProviderAgentOptions = Pick<
+  ProviderConnectionOptions,
+  'ca' | 'requestTimeoutMs' | 'connections' | 'maxConcurrentStreams'
+>;
 
 /** An undici agent holding long-lived HTTP/2 connections to one provider for one credential. */
 export function createProviderAgent(options: ProviderAgentOptions): Agent {

@@ -44,7 +44,8 @@ export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<
     // aborted while its connection is still being made: the deadline gets a timer of its own,
     // and the abort keeps the request from being written once that connection is up.
     const deadlineStop = timeout === undefined ? undefined : new AbortController();
-    const stop = deadlineStop && signal ? AbortSignal.any([signal, deadlineStop.signal]) : (deadlineStop?.signal ?? signal);
+    const stop =
+      deadlineStop && signal ? AbortSignal.any([signal, deadlineStop.signal]) : (deadlineStop?.signal ?? signal);
     let deadlineTimer: NodeJS.Timeout | undefined;
     try {
       const request = dispatcher.request({
@@ -78,7 +79,8 @@ export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<
       const text = await res.body.text().catch(() => '');
       return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
     } catch (error) {
-      if (signal?.aborted) return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
+      if (signal?.aborted)
+        return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };
       if (deadlineStop?.signal.aborted || (timeout !== undefined && now() >= deadline!)) {
         return { kind: 'outcome', outcome: { kind: 'retry', reason: 'no answer before the deadline' } };
       }

@@ -132,7 +132,11 @@ export class BullMQQueue implements Queue {
       // Every job goes through the delayed set, scored by runAt, so due jobs start in runAt
       // order rather than in the order they were scheduled.
       const delay = Math.max(1, job.runAt - Date.now());
-      await queue.add('delivery', { job, nonce }, { ...this.jobOptions, jobId: id, delay, timestamp: job.runAt - delay });
+      await queue.add(
+        'delivery',
+        { job, nonce },
+        { ...this.jobOptions, jobId: id, delay, timestamp: job.runAt - delay },
+      );
       const stored = await this.producer.hget(`${queue.keys['']}${id}`, 'data');
       // Gone already: it ran and was removed, and only ours could have run.
       if (stored === null || (JSON.parse(stored) as JobData).nonce === nonce) return true;
@@ -190,7 +194,9 @@ export class BullMQQueue implements Queue {
   async size(): Promise<number> {
     const counts = await this.bounded('size', () =>
       Promise.all(
-        Object.values(this.queues).map((q) => q.getJobCountByTypes('wait', 'delayed', 'active', 'prioritized', 'paused', 'waiting-children')),
+        Object.values(this.queues).map((q) =>
+          q.getJobCountByTypes('wait', 'delayed', 'active', 'prioritized', 'paused', 'waiting-children'),
+        ),
       ),
     );
     return counts.reduce((a, b) => a + b, 0);
@@ -212,7 +218,10 @@ export class BullMQQueue implements Queue {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new QueueUnavailableError(`BullMQQueue ${what}: Redis did not answer within ${this.scheduleTimeoutMs} ms`)),
+        () =>
+          reject(
+            new QueueUnavailableError(`BullMQQueue ${what}: Redis did not answer within ${this.scheduleTimeoutMs} ms`),
+          ),
         this.scheduleTimeoutMs,
       );
     });
@@ -222,7 +231,9 @@ export class BullMQQueue implements Queue {
       // Only a connection that dropped or is down makes an error "unavailable"; Redis's own
       // errors (OOM, a script error) are passed on as they are.
       if (!(error instanceof QueueUnavailableError) && (this.producerDrops !== drops || !this.producerUp())) {
-        throw new QueueUnavailableError(`BullMQQueue ${what}: Redis is unreachable (${(error as Error).message})`, { cause: error });
+        throw new QueueUnavailableError(`BullMQQueue ${what}: Redis is unreachable (${(error as Error).message})`, {
+          cause: error,
+        });
       }
       throw error;
     } finally {
@@ -284,7 +295,10 @@ export class BullMQQueue implements Queue {
     await Promise.all(
       [this.client, this.producer].map(async (c) => {
         // QUIT to a Redis that went away waits for a reconnect: bounded, then dropped.
-        await within(c.quit().catch(() => undefined), this.closeGraceMs);
+        await within(
+          c.quit().catch(() => undefined),
+          this.closeGraceMs,
+        );
         c.disconnect();
       }),
     );
@@ -302,7 +316,9 @@ export class BullMQQueue implements Queue {
   private async run(lane: Lane, bullJob: Job<JobData>, token: string | undefined, handler: JobHandler): Promise<void> {
     // A job that failed before or was taken back from a dead worker may already have been sent.
     const job =
-      bullJob.attemptsMade > 0 || bullJob.stalledCounter > 0 ? { ...bullJob.data.job, redelivered: true } : bullJob.data.job;
+      bullJob.attemptsMade > 0 || bullJob.stalledCounter > 0
+        ? { ...bullJob.data.job, redelivered: true }
+        : bullJob.data.job;
     for (;;) {
       if (!(await this.slots.acquire(lane))) await putBack(bullJob, token, Date.now());
       // When Redis cannot say, run rather than hold a slot: the call lane's own order still holds.
@@ -359,7 +375,9 @@ export class BullMQQueue implements Queue {
 }
 
 function connect(connection: string | RedisOptions | undefined, forced: RedisOptions): Redis {
-  return typeof connection === 'string' ? new Redis(connection, forced) : new Redis({ host: '127.0.0.1', port: 6379, ...connection, ...forced });
+  return typeof connection === 'string'
+    ? new Redis(connection, forced)
+    : new Redis({ host: '127.0.0.1', port: 6379, ...connection, ...forced });
 }
 
 function sleep<T>(ms: number, value: T): Promise<T> {
@@ -368,7 +386,13 @@ function sleep<T>(ms: number, value: T): Promise<T> {
 
 /** Waits for `work` at most `ms`; what it comes to after that is left alone. */
 async function within(work: Promise<unknown>, ms: number): Promise<void> {
-  await Promise.race([work.then(() => undefined, () => undefined), sleep(ms, undefined)]);
+  await Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    sleep(ms, undefined),
+  ]);
 }
 
 /**
@@ -388,6 +412,7 @@ async function putBack(job: Job<JobData>, token: string | undefined, at: number)
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`BullMQQueue option ${name} must be a positive number, got ${value}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new RangeError(`BullMQQueue option ${name} must be a positive number, got ${value}`);
   return value;
 }

@@ -14,7 +14,11 @@ export class Slots {
   /** Resolves true with a slot held, or false when the slots were closed meanwhile. */
   acquire(lane: Lane): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
-    if (this.used < this.capacity && this.waiters.call.length === 0 && (lane === 'call' || this.waiters.default.length === 0)) {
+    if (
+      this.used < this.capacity &&
+      this.waiters.call.length === 0 &&
+      (lane === 'call' || this.waiters.default.length === 0)
+    ) {
       this.used++;
       return Promise.resolve(true);
     }

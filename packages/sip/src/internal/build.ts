@@ -9,7 +9,15 @@ import {
   type NameAddr,
   type Via,
 } from './grammar.js';
-import { getHeader, getHeaders, setHeader, type SipHeader, type SipMessage, type SipRequest, type SipResponse } from './message.js';
+import {
+  getHeader,
+  getHeaders,
+  setHeader,
+  type SipHeader,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+} from './message.js';
 import { SipParseError } from './errors.js';
 
 /** The RFC 3261 magic cookie that marks a branch as globally unique (§8.1.1.7). */
@@ -29,18 +37,51 @@ export function generateCallId(host?: string): string {
 }
 
 export const REASON_PHRASES: Readonly<Record<number, string>> = {
-  100: 'Trying', 110: 'Push sent', 180: 'Ringing', 181: 'Call Is Being Forwarded', 182: 'Queued',
-  183: 'Session Progress', 200: 'OK', 202: 'Accepted', 300: 'Multiple Choices', 301: 'Moved Permanently',
-  302: 'Moved Temporarily', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
-  405: 'Method Not Allowed', 407: 'Proxy Authentication Required', 408: 'Request Timeout', 410: 'Gone',
-  413: 'Request Entity Too Large', 415: 'Unsupported Media Type', 416: 'Unsupported URI Scheme',
-  420: 'Bad Extension', 423: 'Interval Too Brief', 480: 'Temporarily Unavailable',
-  481: 'Call/Transaction Does Not Exist', 482: 'Loop Detected', 483: 'Too Many Hops',
-  484: 'Address Incomplete', 486: 'Busy Here', 487: 'Request Terminated', 488: 'Not Acceptable Here',
-  491: 'Request Pending', 500: 'Server Internal Error', 501: 'Not Implemented', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 504: 'Server Time-out', 505: 'Version Not Supported',
-  513: 'Message Too Large', 555: 'Push Notification Service Not Supported', 600: 'Busy Everywhere',
-  603: 'Decline', 604: 'Does Not Exist Anywhere', 606: 'Not Acceptable',
+  100: 'Trying',
+  110: 'Push sent',
+  180: 'Ringing',
+  181: 'Call Is Being Forwarded',
+  182: 'Queued',
+  183: 'Session Progress',
+  200: 'OK',
+  202: 'Accepted',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Moved Temporarily',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  410: 'Gone',
+  413: 'Request Entity Too Large',
+  415: 'Unsupported Media Type',
+  416: 'Unsupported URI Scheme',
+  420: 'Bad Extension',
+  423: 'Interval Too Brief',
+  480: 'Temporarily Unavailable',
+  481: 'Call/Transaction Does Not Exist',
+  482: 'Loop Detected',
+  483: 'Too Many Hops',
+  484: 'Address Incomplete',
+  486: 'Busy Here',
+  487: 'Request Terminated',
+  488: 'Not Acceptable Here',
+  491: 'Request Pending',
+  500: 'Server Internal Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Server Time-out',
+  505: 'Version Not Supported',
+  513: 'Message Too Large',
+  555: 'Push Notification Service Not Supported',
+  600: 'Busy Everywhere',
+  603: 'Decline',
+  604: 'Does Not Exist Anywhere',
+  606: 'Not Acceptable',
 };
 
 export interface ResponseOptions {
@@ -56,7 +97,12 @@ export interface ResponseOptions {
  * Builds a response to `request` per RFC 3261 §8.2.6: Via (all, in order), From, To (with a tag
  * except on 100), Call-ID and CSeq are copied; Record-Route too on dialog-creating 1xx/2xx.
  */
-export function createResponse(request: SipRequest, status: number, reason?: string, options: ResponseOptions = {}): SipResponse {
+export function createResponse(
+  request: SipRequest,
+  status: number,
+  reason?: string,
+  options: ResponseOptions = {},
+): SipResponse {
   const headers: SipHeader[] = [];
   for (const h of request.headers) if (h.name === 'Via') headers.push({ ...h });
   const from = getHeader(request, 'From');
@@ -183,7 +229,11 @@ export function createAckForNon2xx(invite: SipRequest, response: SipResponse): S
  * branch, sent to the remote target (the 2xx Contact) along the route set (Record-Route reversed).
  * Send it with `TransactionLayer.sendRaw`.
  */
-export function createAckFor2xx(invite: SipRequest, response: SipResponse, via: NonNullable<RequestOptions['via']>): SipRequest {
+export function createAckFor2xx(
+  invite: SipRequest,
+  response: SipResponse,
+  via: NonNullable<RequestOptions['via']>,
+): SipRequest {
   const contacts = getContacts(response);
   const target = contacts !== '*' && contacts[0] ? formatUri(contacts[0].uri) : invite.uri;
   const routes = getHeaders(response, 'Record-Route').reverse();
@@ -244,7 +294,6 @@ export function setTopVia(message: SipMessage, via: Via): void {
   else message.headers[index] = { name: 'Via', value: formatVia(via) };
 }
 
-
 export interface ForwardOptions {
   /** The proxy's own Via: a fresh z9hG4bK branch is generated when none is given. */
   via: { transport: string; host: string; port?: number; branch?: string };
@@ -263,7 +312,11 @@ export function prepareForward(request: SipRequest, options: ForwardOptions): Si
   const maxForwards = getHeader(request, 'Max-Forwards');
   const hops = maxForwards === undefined || !/^\d{1,9}$/.test(maxForwards.trim()) ? 70 : Number(maxForwards.trim());
   if (hops <= 0) return undefined;
-  const copy: SipRequest = { ...request, headers: request.headers.map((h) => ({ ...h })), body: Buffer.from(request.body) };
+  const copy: SipRequest = {
+    ...request,
+    headers: request.headers.map((h) => ({ ...h })),
+    body: Buffer.from(request.body),
+  };
   if (options.uri !== undefined) copy.uri = options.uri;
   setHeader(copy, 'Max-Forwards', String(hops - 1));
   const via: Via = {

@@ -79,16 +79,29 @@ export function digestClientAuthorization(options: DigestClientOptions): string 
   const algorithm = (params['algorithm'] ?? 'MD5').toUpperCase() === 'SHA-256' ? 'SHA-256' : 'MD5';
   const realm = params['realm'] ?? '';
   const nonce = params['nonce'] ?? '';
-  const offersAuth = (params['qop'] ?? '').split(',').map((q) => q.trim()).includes('auth');
+  const offersAuth = (params['qop'] ?? '')
+    .split(',')
+    .map((q) => q.trim())
+    .includes('auth');
   const nc = (options.nc ?? 1).toString(16).padStart(8, '0');
   const cnonce = options.cnonce ?? randomBytes(12).toString('hex');
   const base: DigestComputation = {
-    algorithm, username: options.username, password: options.password, realm, method: options.method, uri: options.uri, nonce,
+    algorithm,
+    username: options.username,
+    password: options.password,
+    realm,
+    method: options.method,
+    uri: options.uri,
+    nonce,
   };
   const response = computeDigestResponse(offersAuth ? { ...base, qop: 'auth', nc, cnonce } : base);
   const parts = [
-    `username=${quote(options.username)}`, `realm=${quote(realm)}`, `nonce=${quote(nonce)}`, `uri=${quote(options.uri)}`,
-    `response=${quote(response)}`, `algorithm=${algorithm}`,
+    `username=${quote(options.username)}`,
+    `realm=${quote(realm)}`,
+    `nonce=${quote(nonce)}`,
+    `uri=${quote(options.uri)}`,
+    `response=${quote(response)}`,
+    `algorithm=${algorithm}`,
   ];
   if (offersAuth) parts.push(`cnonce=${quote(cnonce)}`, 'qop=auth', `nc=${nc}`);
   if (params['opaque'] !== undefined) parts.push(`opaque=${quote(params['opaque'])}`);
@@ -225,14 +238,21 @@ export class DigestServer {
     const password = await this.options.credentials(username, this.realm);
     if (password === undefined) return fail('unknown_user', username);
     const expected = computeDigestResponse({
-      algorithm, username, password, realm: this.realm, method: request.method, uri, nonce,
+      algorithm,
+      username,
+      password,
+      realm: this.realm,
+      method: request.method,
+      uri,
+      nonce,
       ...(qop ? { qop: 'auth' as const, nc: p['nc']!, cnonce: p['cnonce']! } : {}),
     });
     if (!safeEqual(expected, response.toLowerCase())) return fail('wrong_response', username);
 
     // A correct answer to an expired nonce proves the password: ask again with stale=true (§3.2.1).
     const now = this.clock.now();
-    if (now - issuedAt > this.ttl || issuedAt - now > this.ttl) return { ok: false, reason: 'stale_nonce', stale: true, username };
+    if (now - issuedAt > this.ttl || issuedAt - now > this.ttl)
+      return { ok: false, reason: 'stale_nonce', stale: true, username };
 
     if (nc !== undefined) {
       this.sweep(now);

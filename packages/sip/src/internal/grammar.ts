@@ -288,7 +288,8 @@ export function formatNameAddr(addr: NameAddr): string {
   return out + formatParams(addr.params);
 }
 
-const VIA_PROTOCOL_RE = /^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*\/[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*\/[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]+/;
+const VIA_PROTOCOL_RE =
+  /^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*\/[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*\/[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]+/;
 
 /** Parses one Via element (split a multi-valued Via with splitHeaderList first). */
 export function parseVia(text: string): Via {
@@ -300,7 +301,8 @@ export function parseVia(text: string): Via {
   // sent-by may carry LWS around its colon; nothing else may hold whitespace.
   let sentBy = (semi < 0 ? rest : rest.slice(0, semi)).trim();
   const colon = sentBy.lastIndexOf(':');
-  if (colon > 0 && !sentBy.endsWith(']')) sentBy = `${sentBy.slice(0, colon).trimEnd()}:${sentBy.slice(colon + 1).trimStart()}`;
+  if (colon > 0 && !sentBy.endsWith(']'))
+    sentBy = `${sentBy.slice(0, colon).trimEnd()}:${sentBy.slice(colon + 1).trimStart()}`;
   if (sentBy === '') throw new SipParseError('bad_via', 'missing sent-by', { field: 'Via' });
   return {
     protocol: `${match[1]!.toUpperCase()}/${match[2]}`,

@@ -23,7 +23,8 @@ export interface ParseOptions {
  * Throws SipParseError, and nothing else, for input that is not a usable SIP message.
  */
 export function parseMessage(input: Buffer | Uint8Array | string, options: ParseOptions = {}): SipMessage {
-  let data = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.isBuffer(input) ? input : Buffer.from(input);
+  let data =
+    typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.isBuffer(input) ? input : Buffer.from(input);
   let start = 0;
   // RFC 3261 §7.5: CRLFs before the start line are ignored.
   while (start < data.length && (data[start] === 0x0d || data[start] === 0x0a)) start++;
@@ -66,11 +67,17 @@ export function parseMessage(input: Buffer | Uint8Array | string, options: Parse
       body: Buffer.alloc(0),
     };
   } else {
-    throw new SipParseError('bad_start_line', `not a request or status line: ${JSON.stringify(startLine.slice(0, 80))}`);
+    throw new SipParseError(
+      'bad_start_line',
+      `not a request or status line: ${JSON.stringify(startLine.slice(0, 80))}`,
+    );
   }
   const request = message.kind === 'request' ? message : undefined;
   const fail = (reason: ConstructorParameters<typeof SipParseError>[0], text: string, field?: string): never => {
-    throw new SipParseError(reason, text, { ...(field === undefined ? {} : { field }), ...(request ? { request } : {}) });
+    throw new SipParseError(reason, text, {
+      ...(field === undefined ? {} : { field }),
+      ...(request ? { request } : {}),
+    });
   };
 
   let firstError: SipParseError | undefined;
@@ -85,7 +92,8 @@ export function parseMessage(input: Buffer | Uint8Array | string, options: Parse
     const value = line.slice(colon + 1).trim();
     if (isListHeader(canonical) && value.includes(',')) {
       try {
-        for (const element of splitHeaderList(value, canonical)) message.headers.push({ name: canonical, value: element });
+        for (const element of splitHeaderList(value, canonical))
+          message.headers.push({ name: canonical, value: element });
       } catch (error) {
         firstError ??= error as SipParseError;
         message.headers.push({ name: canonical, value });
@@ -106,7 +114,8 @@ export function parseMessage(input: Buffer | Uint8Array | string, options: Parse
   for (const text of lengths) {
     if (!/^\d{1,9}$/.test(text)) fail('bad_content_length', `bad value "${text}"`, 'Content-Length');
     const n = Number(text);
-    if (contentLength !== undefined && n !== contentLength) fail('bad_content_length', 'conflicting values', 'Content-Length');
+    if (contentLength !== undefined && n !== contentLength)
+      fail('bad_content_length', 'conflicting values', 'Content-Length');
     contentLength = n;
   }
   const available = data.length - bodyStart;
@@ -131,7 +140,8 @@ export function parseMessage(input: Buffer | Uint8Array | string, options: Parse
       parseNameAddr(found[0]!, name);
     }
     if (message.kind === 'request') {
-      if (cseq.method !== message.method) fail('bad_cseq', `method ${cseq.method} does not match ${message.method}`, 'CSeq');
+      if (cseq.method !== message.method)
+        fail('bad_cseq', `method ${cseq.method} does not match ${message.method}`, 'CSeq');
       parseUri(message.uri, 'Request-URI');
     }
   } catch (error) {
@@ -227,7 +237,10 @@ export class StreamParser {
       const headEnd = this.buffer.indexOf(CRLFCRLF, this.scanFrom);
       if (headEnd < 0) {
         if (this.buffer.length > this.maxHeaderBytes) {
-          return this.fatal(events, new SipParseError('too_large', `header block exceeds ${this.maxHeaderBytes} bytes`));
+          return this.fatal(
+            events,
+            new SipParseError('too_large', `header block exceeds ${this.maxHeaderBytes} bytes`),
+          );
         }
         this.scanFrom = Math.max(0, this.buffer.length - 3);
         break;
@@ -236,18 +249,27 @@ export class StreamParser {
         return this.fatal(events, new SipParseError('too_large', `header block exceeds ${this.maxHeaderBytes} bytes`));
       }
       // Unfolded first, since a folded Content-Length is still a Content-Length (§7.3.1).
-      const head = this.buffer.subarray(0, headEnd).toString('latin1').replace(/\r\n[ \t]+/g, ' ');
+      const head = this.buffer
+        .subarray(0, headEnd)
+        .toString('latin1')
+        .replace(/\r\n[ \t]+/g, ' ');
       const match = CONTENT_LENGTH_LINE.exec(head);
       let length = 0;
       if (match) {
         const value = match[1]!.trim();
         if (!/^\d{1,9}$/.test(value)) {
-          return this.fatal(events, new SipParseError('bad_content_length', `bad value "${value.slice(0, 20)}"`, { field: 'Content-Length' }));
+          return this.fatal(
+            events,
+            new SipParseError('bad_content_length', `bad value "${value.slice(0, 20)}"`, { field: 'Content-Length' }),
+          );
         }
         length = Number(value);
       }
       if (length > this.maxBodyBytes) {
-        return this.fatal(events, new SipParseError('too_large', `body of ${length} bytes exceeds ${this.maxBodyBytes}`));
+        return this.fatal(
+          events,
+          new SipParseError('too_large', `body of ${length} bytes exceeds ${this.maxBodyBytes}`),
+        );
       }
       const total = headEnd + 4 + length;
       if (this.buffer.length < total) break;

@@ -5,7 +5,8 @@ import { parseCSeq, parseNameAddr, parseVia } from './grammar.js';
 import { getHeader, type SipMessage, type SipRequest, type SipResponse } from './message.js';
 import { responseEndpoint } from './via.js';
 
-export type TransactionState = 'calling' | 'trying' | 'proceeding' | 'accepted' | 'completed' | 'confirmed' | 'terminated';
+export type TransactionState =
+  'calling' | 'trying' | 'proceeding' | 'accepted' | 'completed' | 'confirmed' | 'terminated';
 
 export type TerminationReason = 'done' | 'timeout' | 'transport_error';
 

@@ -22,7 +22,9 @@ function newStats(): TransportStats {
 }
 
 /** The 400 for a message we could not use, when it has what a response needs; else undefined. */
-function badRequestFor(error: unknown): { response: SipMessage; request: NonNullable<SipParseError['request']> } | undefined {
+function badRequestFor(
+  error: unknown,
+): { response: SipMessage; request: NonNullable<SipParseError['request']> } | undefined {
   if (!(error instanceof SipParseError) || !error.request) return undefined;
   const request = error.request;
   if (request.method === 'ACK') return undefined; // ACK is never answered.
@@ -84,7 +86,10 @@ export async function createUdpTransport(options: UdpTransportOptions = {}): Pro
         return;
       }
       socket.send(serialize(message), to.port, to.address, (error) => {
-        if (error) reject(new SipTransportError('udp', `send to ${to.address}:${to.port} failed: ${error.message}`, { cause: error }));
+        if (error)
+          reject(
+            new SipTransportError('udp', `send to ${to.address}:${to.port} failed: ${error.message}`, { cause: error }),
+          );
         else {
           stats.messagesSent++;
           resolve();
@@ -177,11 +182,15 @@ export function createTcpTransport(options: StreamTransportOptions = {}): Promis
 }
 
 export function createTlsTransport(options: TlsTransportOptions): Promise<StreamTransport> {
-  return createStreamTransport('tls', { ...options, port: options.port ?? 5061 }, {
-    listen: (onSocket) => tls.createServer(options.server, onSocket),
-    connect: (to) => tls.connect({ host: to.address, port: to.port, ...options.client }),
-    connectedEvent: 'secureConnect',
-  });
+  return createStreamTransport(
+    'tls',
+    { ...options, port: options.port ?? 5061 },
+    {
+      listen: (onSocket) => tls.createServer(options.server, onSocket),
+      connect: (to) => tls.connect({ host: to.address, port: to.port, ...options.client }),
+      connectedEvent: 'secureConnect',
+    },
+  );
 }
 
 interface SocketFactory {
@@ -310,11 +319,17 @@ async function createStreamTransport(
     if (closed) throw new SipTransportError(protocol, 'transport closed');
     // Reuse the flow the peer registered or sent on (RFC 5626/5923) before opening a new one.
     let flow = (to.connectionId ? flows.get(to.connectionId) : undefined) ?? byPeer.get(`${to.address}:${to.port}`);
-    if (!flow || flow.socket.destroyed) flow = await connect(message.kind === 'response' ? reconnectTarget(message, to, protocol) : to);
+    if (!flow || flow.socket.destroyed)
+      flow = await connect(message.kind === 'response' ? reconnectTarget(message, to, protocol) : to);
     const socket = flow.socket;
     await new Promise<void>((resolve, reject) => {
       socket.write(serialize(message), (error) => {
-        if (error) reject(new SipTransportError(protocol, `write to ${flow.address}:${flow.port} failed: ${error.message}`, { cause: error }));
+        if (error)
+          reject(
+            new SipTransportError(protocol, `write to ${flow.address}:${flow.port} failed: ${error.message}`, {
+              cause: error,
+            }),
+          );
         else {
           stats.messagesSent++;
           resolve();

@@ -31,8 +31,21 @@ export class PostgresBindingStore implements BindingStore {
     const t = this.db.table('bindings');
     const now = this.db.nowIso();
     const values = [
-      input.tenant, input.id ?? randomUUID(), input.userId, input.provider, input.token, input.app, input.environment,
-      input.pushKind, input.format, input.secrets ?? null, input.params ?? null, input.origin, input.sipInstance ?? null, now, now,
+      input.tenant,
+      input.id ?? randomUUID(),
+      input.userId,
+      input.provider,
+      input.token,
+      input.app,
+      input.environment,
+      input.pushKind,
+      input.format,
+      input.secrets ?? null,
+      input.params ?? null,
+      input.origin,
+      input.sipInstance ?? null,
+      now,
+      now,
     ];
     const upsert = `INSERT INTO ${t} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
       ON CONFLICT ON CONSTRAINT bindings_token_unique DO UPDATE SET
@@ -45,14 +58,20 @@ export class PostgresBindingStore implements BindingStore {
     // An explicit id held by another token means the device's token changed: the old row goes.
     return this.db.transaction(async (client) => {
       await client.query(`DELETE FROM ${t} WHERE tenant = $1 AND id = $2 AND NOT (provider = $3 AND token = $4)`, [
-        input.tenant, input.id, input.provider, input.token,
+        input.tenant,
+        input.id,
+        input.provider,
+        input.token,
       ]);
       return toBinding((await client.query<Row>(upsert, values)).rows[0]!);
     });
   }
 
   async get(tenant: string, id: string): Promise<DeviceBinding | undefined> {
-    const r = await this.db.pool.query<Row>(`SELECT ${COLUMNS} FROM ${this.db.table('bindings')} WHERE tenant = $1 AND id = $2`, [tenant, id]);
+    const r = await this.db.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM ${this.db.table('bindings')} WHERE tenant = $1 AND id = $2`,
+      [tenant, id],
+    );
     return r.rows[0] && toBinding(r.rows[0]);
   }
 
@@ -73,7 +92,10 @@ export class PostgresBindingStore implements BindingStore {
   }
 
   async remove(tenant: string, id: string): Promise<boolean> {
-    const r = await this.db.pool.query(`DELETE FROM ${this.db.table('bindings')} WHERE tenant = $1 AND id = $2`, [tenant, id]);
+    const r = await this.db.pool.query(`DELETE FROM ${this.db.table('bindings')} WHERE tenant = $1 AND id = $2`, [
+      tenant,
+      id,
+    ]);
     return (r.rowCount ?? 0) > 0;
   }
 }

@@ -34,7 +34,11 @@ export class PostgresDatabase {
     }
     const pool =
       options.pool ??
-      new pg.Pool(typeof options.connection === 'string' ? { connectionString: options.connection } : { host: '127.0.0.1', ...options.connection });
+      new pg.Pool(
+        typeof options.connection === 'string'
+          ? { connectionString: options.connection }
+          : { host: '127.0.0.1', ...options.connection },
+      );
     if (!options.pool) pool.on('error', () => {}); // idle-client errors: the next query reports them
     const db = new PostgresDatabase(pool, schema, options.clock ?? systemClock, !options.pool);
     try {

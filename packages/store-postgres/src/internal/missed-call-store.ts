@@ -61,7 +61,9 @@ export class PostgresMissedCallStore implements MissedCallStore {
 
   /** Deletes expired entries of every user; returns how many. Run it now and then. */
   async purgeExpired(): Promise<number> {
-    const r = await this.db.pool.query(`DELETE FROM ${this.db.table('missed_calls')} WHERE expires_at <= $1`, [this.db.clock.now()]);
+    const r = await this.db.pool.query(`DELETE FROM ${this.db.table('missed_calls')} WHERE expires_at <= $1`, [
+      this.db.clock.now(),
+    ]);
     return r.rowCount ?? 0;
   }
 }

@@ -13,7 +13,8 @@ export class RedisDedupe {
 
   /** True for the first claim of `key` within `ttlMs` (SET NX PX), false for every later one. */
   async claim(key: string, ttlMs: number): Promise<boolean> {
-    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+      throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
     return (await this.redis.client.set(this.key(key), '1', 'PX', Math.ceil(ttlMs), 'NX')) === 'OK';
   }
 

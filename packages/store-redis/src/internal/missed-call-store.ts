@@ -68,7 +68,8 @@ export class RedisMissedCallStore implements MissedCallStore {
 
   async add(tenant: string, userId: string, entry: MissedCallEntry, ttlMs?: number): Promise<void> {
     const ttl = Math.ceil(ttlMs ?? this.defaultTtlMs);
-    if (!Number.isFinite(ttl) || ttl <= 0) throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+    if (!Number.isFinite(ttl) || ttl <= 0)
+      throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
     await this.redis.client.eval(ADD, 3, ...this.keys(tenant, userId), entry.ref, JSON.stringify(entry), String(ttl));
   }
 

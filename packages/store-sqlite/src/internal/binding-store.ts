@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { systemClock, type BindingStore, type Clock, type DeviceBinding, type DeviceBindingInput, type Provider } from '@pushrelay/core';
+import {
+  systemClock,
+  type BindingStore,
+  type Clock,
+  type DeviceBinding,
+  type DeviceBindingInput,
+  type Provider,
+} from '@pushrelay/core';
 import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
@@ -63,7 +70,9 @@ export class SqliteBindingStore implements BindingStore {
     this.upsertTx = db.transaction((input: DeviceBindingInput, now: string): DeviceBinding => {
       const existing = this.statements.byToken.get(input.tenant, input.provider, input.token);
       if (existing) {
-        const binding = toBinding({ ...toRow({ ...input, id: existing.id, createdAt: existing.created_at, updatedAt: now }) });
+        const binding = toBinding({
+          ...toRow({ ...input, id: existing.id, createdAt: existing.created_at, updatedAt: now }),
+        });
         this.statements.update.run(toRow(binding));
         return binding;
       }

@@ -9,7 +9,9 @@ export class SqliteReportStore implements ReportStore {
   private readonly insert;
   private readonly select;
   private readonly update;
-  private readonly recordTx: Database.Transaction<(tenant: string, id: string, bindingId: string, update: DeviceUpdate) => Result>;
+  private readonly recordTx: Database.Transaction<
+    (tenant: string, id: string, bindingId: string, update: DeviceUpdate) => Result
+  >;
 
   constructor(database: SqliteDatabase) {
     const db = database.db;
@@ -50,7 +52,12 @@ export class SqliteReportStore implements ReportStore {
     return row && (JSON.parse(row.body) as DeliveryReport);
   }
 
-  async recordAttempt(tenant: string, notificationId: string, bindingId: string, update: DeviceUpdate): Promise<Result> {
+  async recordAttempt(
+    tenant: string,
+    notificationId: string,
+    bindingId: string,
+    update: DeviceUpdate,
+  ): Promise<Result> {
     return this.recordTx.immediate(tenant, notificationId, bindingId, update);
   }
 }

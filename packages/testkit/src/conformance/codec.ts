@@ -1,12 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  CodecError,
-  type CallNotification,
-  type Codec,
-  type DeviceBinding,
-  type PushRequest,
-} from '@pushrelay/core';
+import { CodecError, type CallNotification, type Codec, type DeviceBinding, type PushRequest } from '@pushrelay/core';
 import type { TestApi } from '../runner.js';
 
 /**

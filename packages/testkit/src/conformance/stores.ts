@@ -66,69 +66,97 @@ export function describeBindingStoreConformance(t: TestApi, options: StoreSuiteO
   const run = (body: (s: BindingStore, c: StoreContext) => Promise<void>) => () => withStore(options, body);
 
   t.describe(`BindingStore conformance: ${options.name}`, () => {
-    t.it('stores a binding with an id and times, and reads it back', run(async (s) => {
-      const b = await s.upsert(bindingInput({ secrets: { pushKey: 'k' }, params: { topic: 'x' }, sipInstance: '<urn:uuid:1>' }));
-      t.expect(b.id).toBeTypeOf('string');
-      t.expect(b.id.length).toBeGreaterThan(0);
-      t.expect(Number.isNaN(Date.parse(b.createdAt))).toBe(false);
-      t.expect(await s.get('tenant-a', b.id)).toEqual(b);
-      t.expect(b).toMatchObject({ ...bindingInput(), secrets: { pushKey: 'k' }, params: { topic: 'x' }, sipInstance: '<urn:uuid:1>' });
-    }));
+    t.it(
+      'stores a binding with an id and times, and reads it back',
+      run(async (s) => {
+        const b = await s.upsert(
+          bindingInput({ secrets: { pushKey: 'k' }, params: { topic: 'x' }, sipInstance: '<urn:uuid:1>' }),
+        );
+        t.expect(b.id).toBeTypeOf('string');
+        t.expect(b.id.length).toBeGreaterThan(0);
+        t.expect(Number.isNaN(Date.parse(b.createdAt))).toBe(false);
+        t.expect(await s.get('tenant-a', b.id)).toEqual(b);
+        t.expect(b).toMatchObject({
+          ...bindingInput(),
+          secrets: { pushKey: 'k' },
+          params: { topic: 'x' },
+          sipInstance: '<urn:uuid:1>',
+        });
+      }),
+    );
 
-    t.it('keeps one binding per (tenant, provider, token): a second upsert updates it and keeps its id', run(async (s) => {
-      const first = await s.upsert(bindingInput());
-      const second = await s.upsert(bindingInput({ userId: 'bob', pushKind: 'alert' }));
-      t.expect(second.id).toBe(first.id);
-      t.expect(second.userId).toBe('bob');
-      t.expect(second.createdAt).toBe(first.createdAt);
-      t.expect(await s.forUser('tenant-a', 'alice')).toEqual([]);
-      t.expect((await s.forUser('tenant-a', 'bob')).map((b) => b.id)).toEqual([first.id]);
-    }));
+    t.it(
+      'keeps one binding per (tenant, provider, token): a second upsert updates it and keeps its id',
+      run(async (s) => {
+        const first = await s.upsert(bindingInput());
+        const second = await s.upsert(bindingInput({ userId: 'bob', pushKind: 'alert' }));
+        t.expect(second.id).toBe(first.id);
+        t.expect(second.userId).toBe('bob');
+        t.expect(second.createdAt).toBe(first.createdAt);
+        t.expect(await s.forUser('tenant-a', 'alice')).toEqual([]);
+        t.expect((await s.forUser('tenant-a', 'bob')).map((b) => b.id)).toEqual([first.id]);
+      }),
+    );
 
-    t.it('treats the same token in another tenant or provider as another binding', run(async (s) => {
-      const a = await s.upsert(bindingInput());
-      const b = await s.upsert(bindingInput({ tenant: 'tenant-b' }));
-      const c = await s.upsert(bindingInput({ provider: 'fcm' }));
-      t.expect(new Set([a.id, b.id, c.id]).size).toBe(3);
-      t.expect(await s.get('tenant-b', a.id)).toBeUndefined();
-    }));
+    t.it(
+      'treats the same token in another tenant or provider as another binding',
+      run(async (s) => {
+        const a = await s.upsert(bindingInput());
+        const b = await s.upsert(bindingInput({ tenant: 'tenant-b' }));
+        const c = await s.upsert(bindingInput({ provider: 'fcm' }));
+        t.expect(new Set([a.id, b.id, c.id]).size).toBe(3);
+        t.expect(await s.get('tenant-b', a.id)).toBeUndefined();
+      }),
+    );
 
-    t.it("lists a user's bindings oldest first and no one else's", run(async (s, ctx) => {
-      const one = await s.upsert(bindingInput({ token: 'b'.repeat(64) }));
-      await ctx.clock.advance(1000);
-      const two = await s.upsert(bindingInput({ token: 'c'.repeat(64), provider: 'fcm' }));
-      await s.upsert(bindingInput({ token: 'd'.repeat(64), userId: 'carol' }));
-      await s.upsert(bindingInput({ token: 'e'.repeat(64), tenant: 'tenant-b' }));
-      t.expect((await s.forUser('tenant-a', 'alice')).map((b) => b.id)).toEqual([one.id, two.id]);
-    }));
+    t.it(
+      "lists a user's bindings oldest first and no one else's",
+      run(async (s, ctx) => {
+        const one = await s.upsert(bindingInput({ token: 'b'.repeat(64) }));
+        await ctx.clock.advance(1000);
+        const two = await s.upsert(bindingInput({ token: 'c'.repeat(64), provider: 'fcm' }));
+        await s.upsert(bindingInput({ token: 'd'.repeat(64), userId: 'carol' }));
+        await s.upsert(bindingInput({ token: 'e'.repeat(64), tenant: 'tenant-b' }));
+        t.expect((await s.forUser('tenant-a', 'alice')).map((b) => b.id)).toEqual([one.id, two.id]);
+      }),
+    );
 
-    t.it('finds a binding by token and removes it once', run(async (s) => {
-      const b = await s.upsert(bindingInput());
-      t.expect((await s.findByToken('tenant-a', 'apns', b.token))?.id).toBe(b.id);
-      t.expect(await s.findByToken('tenant-a', 'fcm', b.token)).toBeUndefined();
-      t.expect(await s.remove('tenant-b', b.id)).toBe(false);
-      t.expect(await s.remove('tenant-a', b.id)).toBe(true);
-      t.expect(await s.remove('tenant-a', b.id)).toBe(false);
-      t.expect(await s.get('tenant-a', b.id)).toBeUndefined();
-      t.expect(await s.findByToken('tenant-a', 'apns', b.token)).toBeUndefined();
-      const again = await s.upsert(bindingInput());
-      t.expect(again.id).not.toBe(b.id);
-    }));
+    t.it(
+      'finds a binding by token and removes it once',
+      run(async (s) => {
+        const b = await s.upsert(bindingInput());
+        t.expect((await s.findByToken('tenant-a', 'apns', b.token))?.id).toBe(b.id);
+        t.expect(await s.findByToken('tenant-a', 'fcm', b.token)).toBeUndefined();
+        t.expect(await s.remove('tenant-b', b.id)).toBe(false);
+        t.expect(await s.remove('tenant-a', b.id)).toBe(true);
+        t.expect(await s.remove('tenant-a', b.id)).toBe(false);
+        t.expect(await s.get('tenant-a', b.id)).toBeUndefined();
+        t.expect(await s.findByToken('tenant-a', 'apns', b.token)).toBeUndefined();
+        const again = await s.upsert(bindingInput());
+        t.expect(again.id).not.toBe(b.id);
+      }),
+    );
 
-    t.it('survives concurrent upserts of one token as one binding', run(async (s) => {
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => s.upsert(bindingInput({ userId: `user-${i % 2}` }))),
-      );
-      t.expect(new Set(results.map((r) => r.id)).size).toBe(1);
-      const all = [...(await s.forUser('tenant-a', 'user-0')), ...(await s.forUser('tenant-a', 'user-1'))];
-      t.expect(all.length).toBe(1);
-    }));
+    t.it(
+      'survives concurrent upserts of one token as one binding',
+      run(async (s) => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => s.upsert(bindingInput({ userId: `user-${i % 2}` }))),
+        );
+        t.expect(new Set(results.map((r) => r.id)).size).toBe(1);
+        const all = [...(await s.forUser('tenant-a', 'user-0')), ...(await s.forUser('tenant-a', 'user-1'))];
+        t.expect(all.length).toBe(1);
+      }),
+    );
 
-    t.it('hands out copies: changing a returned binding does not change the store', run(async (s) => {
-      const b = await s.upsert(bindingInput());
-      b.userId = 'mallory';
-      t.expect((await s.get('tenant-a', b.id))?.userId).toBe('alice');
-    }));
+    t.it(
+      'hands out copies: changing a returned binding does not change the store',
+      run(async (s) => {
+        const b = await s.upsert(bindingInput());
+        b.userId = 'mallory';
+        t.expect((await s.get('tenant-a', b.id))?.userId).toBe('alice');
+      }),
+    );
   });
 }
 
@@ -162,8 +190,24 @@ export function sampleReport(overrides: Partial<DeliveryReport> = {}): DeliveryR
     deadline: '2024-01-01T00:00:30.000Z',
     status: 'in-progress',
     devices: [
-      { bindingId: 'b-1', provider: 'apns', app: 'com.example', format: 'generic', status: 'pending', attempts: [], updatedAt: at },
-      { bindingId: 'b-2', provider: 'fcm', app: 'proj', format: 'generic', status: 'pending', attempts: [], updatedAt: at },
+      {
+        bindingId: 'b-1',
+        provider: 'apns',
+        app: 'com.example',
+        format: 'generic',
+        status: 'pending',
+        attempts: [],
+        updatedAt: at,
+      },
+      {
+        bindingId: 'b-2',
+        provider: 'fcm',
+        app: 'proj',
+        format: 'generic',
+        status: 'pending',
+        attempts: [],
+        updatedAt: at,
+      },
     ],
     ...overrides,
   };
@@ -173,54 +217,106 @@ export function describeReportStoreConformance(t: TestApi, options: StoreSuiteOp
   const run = (body: (s: ReportStore, c: StoreContext) => Promise<void>) => () => withStore(options, body);
 
   t.describe(`ReportStore conformance: ${options.name}`, () => {
-    t.it('creates a report once per (tenant, id)', run(async (s) => {
-      t.expect(await s.create(sampleReport())).toBe(true);
-      t.expect(await s.create(sampleReport({ recipient: 'bob' }))).toBe(false);
-      t.expect(await s.create(sampleReport({ tenant: 'tenant-b' }))).toBe(true);
-      t.expect(await s.get('tenant-a', 'n-1')).toEqual(sampleReport());
-      t.expect(await s.get('tenant-c', 'n-1')).toBeUndefined();
-    }));
+    t.it(
+      'creates a report once per (tenant, id)',
+      run(async (s) => {
+        t.expect(await s.create(sampleReport())).toBe(true);
+        t.expect(await s.create(sampleReport({ recipient: 'bob' }))).toBe(false);
+        t.expect(await s.create(sampleReport({ tenant: 'tenant-b' }))).toBe(true);
+        t.expect(await s.get('tenant-a', 'n-1')).toEqual(sampleReport());
+        t.expect(await s.get('tenant-c', 'n-1')).toBeUndefined();
+      }),
+    );
 
-    t.it('lets exactly one of many concurrent creates win', run(async (s) => {
-      const wins = await Promise.all(Array.from({ length: 10 }, () => s.create(sampleReport())));
-      t.expect(wins.filter(Boolean).length).toBe(1);
-    }));
+    t.it(
+      'lets exactly one of many concurrent creates win',
+      run(async (s) => {
+        const wins = await Promise.all(Array.from({ length: 10 }, () => s.create(sampleReport())));
+        t.expect(wins.filter(Boolean).length).toBe(1);
+      }),
+    );
 
-    t.it('records attempts per device and completes when every device is final', run(async (s) => {
-      await s.create(sampleReport());
-      const attempt = { attempt: 1, at: '2024-01-01T00:00:01.000Z', outcome: { kind: 'retry' as const, reason: 'Shutdown', retryAfterMs: 500 }, latencyMs: 12 };
-      const r1 = await s.recordAttempt('tenant-a', 'n-1', 'b-1', { status: 'retrying', attempt, detail: 'Shutdown', at: attempt.at });
-      t.expect(r1?.completedNow).toBe(false);
-      t.expect(r1?.report.devices[0]).toEqual({ ...sampleReport().devices[0], status: 'retrying', attempts: [attempt], detail: 'Shutdown', updatedAt: attempt.at });
-      const delivered = { attempt: 2, at: '2024-01-01T00:00:02.000Z', outcome: { kind: 'delivered' as const, providerId: 'x' }, latencyMs: 8 };
-      const r2 = await s.recordAttempt('tenant-a', 'n-1', 'b-1', { status: 'delivered', attempt: delivered, at: delivered.at });
-      t.expect(r2?.report.devices[0]?.attempts).toEqual([attempt, delivered]);
-      t.expect(r2?.report.devices[0]?.detail).toBeUndefined();
-      t.expect(r2?.report.status).toBe('in-progress');
-      const r3 = await s.recordAttempt('tenant-a', 'n-1', 'b-2', { status: 'expired', detail: 'deadline passed', at: '2024-01-01T00:00:31.000Z' });
-      t.expect(r3?.completedNow).toBe(true);
-      t.expect(r3?.report.status).toBe('completed');
-      t.expect(r3?.report.completedAt).toBe('2024-01-01T00:00:31.000Z');
-      const stored = await s.get('tenant-a', 'n-1');
-      t.expect(stored).toEqual(r3?.report);
-    }));
+    t.it(
+      'records attempts per device and completes when every device is final',
+      run(async (s) => {
+        await s.create(sampleReport());
+        const attempt = {
+          attempt: 1,
+          at: '2024-01-01T00:00:01.000Z',
+          outcome: { kind: 'retry' as const, reason: 'Shutdown', retryAfterMs: 500 },
+          latencyMs: 12,
+        };
+        const r1 = await s.recordAttempt('tenant-a', 'n-1', 'b-1', {
+          status: 'retrying',
+          attempt,
+          detail: 'Shutdown',
+          at: attempt.at,
+        });
+        t.expect(r1?.completedNow).toBe(false);
+        t.expect(r1?.report.devices[0]).toEqual({
+          ...sampleReport().devices[0],
+          status: 'retrying',
+          attempts: [attempt],
+          detail: 'Shutdown',
+          updatedAt: attempt.at,
+        });
+        const delivered = {
+          attempt: 2,
+          at: '2024-01-01T00:00:02.000Z',
+          outcome: { kind: 'delivered' as const, providerId: 'x' },
+          latencyMs: 8,
+        };
+        const r2 = await s.recordAttempt('tenant-a', 'n-1', 'b-1', {
+          status: 'delivered',
+          attempt: delivered,
+          at: delivered.at,
+        });
+        t.expect(r2?.report.devices[0]?.attempts).toEqual([attempt, delivered]);
+        t.expect(r2?.report.devices[0]?.detail).toBeUndefined();
+        t.expect(r2?.report.status).toBe('in-progress');
+        const r3 = await s.recordAttempt('tenant-a', 'n-1', 'b-2', {
+          status: 'expired',
+          detail: 'deadline passed',
+          at: '2024-01-01T00:00:31.000Z',
+        });
+        t.expect(r3?.completedNow).toBe(true);
+        t.expect(r3?.report.status).toBe('completed');
+        t.expect(r3?.report.completedAt).toBe('2024-01-01T00:00:31.000Z');
+        const stored = await s.get('tenant-a', 'n-1');
+        t.expect(stored).toEqual(r3?.report);
+      }),
+    );
 
-    t.it('completes a report exactly once under concurrent final updates', run(async (s) => {
-      await s.create(sampleReport());
-      const results = await Promise.all(
-        ['b-1', 'b-2'].map((id) => s.recordAttempt('tenant-a', 'n-1', id, { status: 'delivered', at: '2024-01-01T00:00:01.000Z' })),
-      );
-      t.expect(results.filter((r) => r?.completedNow).length).toBe(1);
-      const stored = await s.get('tenant-a', 'n-1');
-      t.expect(stored?.devices.map((d) => d.status)).toEqual(['delivered', 'delivered']);
-    }));
+    t.it(
+      'completes a report exactly once under concurrent final updates',
+      run(async (s) => {
+        await s.create(sampleReport());
+        const results = await Promise.all(
+          ['b-1', 'b-2'].map((id) =>
+            s.recordAttempt('tenant-a', 'n-1', id, { status: 'delivered', at: '2024-01-01T00:00:01.000Z' }),
+          ),
+        );
+        t.expect(results.filter((r) => r?.completedNow).length).toBe(1);
+        const stored = await s.get('tenant-a', 'n-1');
+        t.expect(stored?.devices.map((d) => d.status)).toEqual(['delivered', 'delivered']);
+      }),
+    );
 
-    t.it('answers undefined for an unknown report or device', run(async (s) => {
-      await s.create(sampleReport());
-      t.expect(await s.recordAttempt('tenant-a', 'nope', 'b-1', { status: 'delivered', at: '2024-01-01T00:00:01.000Z' })).toBeUndefined();
-      t.expect(await s.recordAttempt('tenant-a', 'n-1', 'b-9', { status: 'delivered', at: '2024-01-01T00:00:01.000Z' })).toBeUndefined();
-      t.expect(await s.recordAttempt('tenant-b', 'n-1', 'b-1', { status: 'delivered', at: '2024-01-01T00:00:01.000Z' })).toBeUndefined();
-    }));
+    t.it(
+      'answers undefined for an unknown report or device',
+      run(async (s) => {
+        await s.create(sampleReport());
+        t.expect(
+          await s.recordAttempt('tenant-a', 'nope', 'b-1', { status: 'delivered', at: '2024-01-01T00:00:01.000Z' }),
+        ).toBeUndefined();
+        t.expect(
+          await s.recordAttempt('tenant-a', 'n-1', 'b-9', { status: 'delivered', at: '2024-01-01T00:00:01.000Z' }),
+        ).toBeUndefined();
+        t.expect(
+          await s.recordAttempt('tenant-b', 'n-1', 'b-1', { status: 'delivered', at: '2024-01-01T00:00:01.000Z' }),
+        ).toBeUndefined();
+      }),
+    );
   });
 }
 
@@ -228,51 +324,72 @@ export type MissedCallSuiteOptions = StoreSuiteOptions<MissedCallStore>;
 
 export function describeMissedCallStoreConformance(t: TestApi, options: MissedCallSuiteOptions): void {
   const run = (body: (s: MissedCallStore, c: StoreContext) => Promise<void>) => () => withStore(options, body);
-  const entry = (ref: string, at = '2024-01-01T00:00:00.000Z') => ({ ref, callId: `call-${ref}`, from: { number: '+15550100', displayName: 'Bob' }, at });
+  const entry = (ref: string, at = '2024-01-01T00:00:00.000Z') => ({
+    ref,
+    callId: `call-${ref}`,
+    from: { number: '+15550100', displayName: 'Bob' },
+    at,
+  });
   const passTime = async (ctx: StoreContext, ms: number) => {
     if (options.usesInjectedClock === false) await new Promise((r) => setTimeout(r, ms));
     else await ctx.clock.advance(ms);
   };
 
   t.describe(`MissedCallStore conformance: ${options.name}`, () => {
-    t.it('keeps missed calls per user in the order they were added', run(async (s) => {
-      await s.add('tenant-a', 'alice', entry('1'));
-      await s.add('tenant-a', 'alice', entry('2'));
-      await s.add('tenant-a', 'bob', entry('3'));
-      await s.add('tenant-b', 'alice', entry('4'));
-      t.expect(await s.list('tenant-a', 'alice')).toEqual([entry('1'), entry('2')]);
-    }));
+    t.it(
+      'keeps missed calls per user in the order they were added',
+      run(async (s) => {
+        await s.add('tenant-a', 'alice', entry('1'));
+        await s.add('tenant-a', 'alice', entry('2'));
+        await s.add('tenant-a', 'bob', entry('3'));
+        await s.add('tenant-b', 'alice', entry('4'));
+        t.expect(await s.list('tenant-a', 'alice')).toEqual([entry('1'), entry('2')]);
+      }),
+    );
 
-    t.it('replaces an entry with the same ref instead of adding a second one', run(async (s) => {
-      await s.add('tenant-a', 'alice', entry('1'));
-      await s.add('tenant-a', 'alice', entry('1', '2024-01-01T00:00:05.000Z'));
-      t.expect(await s.list('tenant-a', 'alice')).toEqual([entry('1', '2024-01-01T00:00:05.000Z')]);
-    }));
+    t.it(
+      'replaces an entry with the same ref instead of adding a second one',
+      run(async (s) => {
+        await s.add('tenant-a', 'alice', entry('1'));
+        await s.add('tenant-a', 'alice', entry('1', '2024-01-01T00:00:05.000Z'));
+        t.expect(await s.list('tenant-a', 'alice')).toEqual([entry('1', '2024-01-01T00:00:05.000Z')]);
+      }),
+    );
 
-    t.it('removes one call by ref (answered after all)', run(async (s) => {
-      await s.add('tenant-a', 'alice', entry('1'));
-      await s.add('tenant-a', 'alice', entry('2'));
-      t.expect(await s.remove('tenant-a', 'alice', '1')).toBe(true);
-      t.expect(await s.remove('tenant-a', 'alice', '1')).toBe(false);
-      t.expect(await s.list('tenant-a', 'alice')).toEqual([entry('2')]);
-    }));
+    t.it(
+      'removes one call by ref (answered after all)',
+      run(async (s) => {
+        await s.add('tenant-a', 'alice', entry('1'));
+        await s.add('tenant-a', 'alice', entry('2'));
+        t.expect(await s.remove('tenant-a', 'alice', '1')).toBe(true);
+        t.expect(await s.remove('tenant-a', 'alice', '1')).toBe(false);
+        t.expect(await s.list('tenant-a', 'alice')).toEqual([entry('2')]);
+      }),
+    );
 
-    t.it('take returns and empties the list; concurrent takes never share an entry', run(async (s) => {
-      for (let i = 0; i < 10; i++) await s.add('tenant-a', 'alice', entry(String(i)));
-      const [a, b] = await Promise.all([s.take('tenant-a', 'alice'), s.take('tenant-a', 'alice')]);
-      const refs = [...a, ...b].map((e) => e.ref).sort((x, y) => Number(x) - Number(y));
-      t.expect(refs).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-      t.expect(await s.take('tenant-a', 'alice')).toEqual([]);
-      t.expect(await s.list('tenant-a', 'alice')).toEqual([]);
-    }));
+    t.it(
+      'take returns and empties the list; concurrent takes never share an entry',
+      run(async (s) => {
+        for (let i = 0; i < 10; i++) await s.add('tenant-a', 'alice', entry(String(i)));
+        const [a, b] = await Promise.all([s.take('tenant-a', 'alice'), s.take('tenant-a', 'alice')]);
+        const refs = [...a, ...b].map((e) => e.ref).sort((x, y) => Number(x) - Number(y));
+        t.expect(refs).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+        t.expect(await s.take('tenant-a', 'alice')).toEqual([]);
+        t.expect(await s.list('tenant-a', 'alice')).toEqual([]);
+      }),
+    );
 
-    t.it('forgets entries after their time to live', run(async (s, ctx) => {
-      await s.add('tenant-a', 'alice', entry('short'), 200);
-      await s.add('tenant-a', 'alice', entry('long'), 60_000);
-      await passTime(ctx, 400);
-      t.expect(await s.list('tenant-a', 'alice')).toEqual([entry('long')]);
-      t.expect((await s.take('tenant-a', 'alice')).map((e) => e.ref)).toEqual(['long']);
-    }), 10_000);
+    t.it(
+      'forgets entries after their time to live',
+      run(async (s, ctx) => {
+        await s.add('tenant-a', 'alice', entry('short'), 200);
+        await s.add('tenant-a', 'alice', entry('long'), 60_000);
+        await passTime(ctx, 400);
+        t.expect(await s.list('tenant-a', 'alice')).toEqual([entry('long')]);
+        t.expect((await s.take('tenant-a', 'alice')).map((e) => e.ref)).toEqual(['long']);
+      }),
+      10_000,
+    );
   });
 }
 

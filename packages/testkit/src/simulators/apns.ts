@@ -59,13 +59,30 @@ export interface ApnsSimulatorHandle extends SimulatorHandle {
 /** Reasons APNs answers with, by HTTP status. */
 export const APNS_REASONS = {
   400: [
-    'BadCollapseId', 'BadDeviceToken', 'BadExpirationDate', 'BadMessageId', 'BadPriority', 'BadTopic',
-    'DeviceTokenNotForTopic', 'DuplicateHeaders', 'IdleTimeout', 'InvalidPushType', 'MissingDeviceToken',
-    'MissingTopic', 'PayloadEmpty', 'TopicDisallowed',
+    'BadCollapseId',
+    'BadDeviceToken',
+    'BadExpirationDate',
+    'BadMessageId',
+    'BadPriority',
+    'BadTopic',
+    'DeviceTokenNotForTopic',
+    'DuplicateHeaders',
+    'IdleTimeout',
+    'InvalidPushType',
+    'MissingDeviceToken',
+    'MissingTopic',
+    'PayloadEmpty',
+    'TopicDisallowed',
   ],
   403: [
-    'BadCertificate', 'BadCertificateEnvironment', 'ExpiredProviderToken', 'Forbidden', 'InvalidProviderToken',
-    'MissingProviderToken', 'UnrelatedKeyIdInToken', 'BadEnvironmentKeyInToken',
+    'BadCertificate',
+    'BadCertificateEnvironment',
+    'ExpiredProviderToken',
+    'Forbidden',
+    'InvalidProviderToken',
+    'MissingProviderToken',
+    'UnrelatedKeyIdInToken',
+    'BadEnvironmentKeyInToken',
   ],
   404: ['BadPath'],
   405: ['MethodNotAllowed'],
@@ -77,12 +94,28 @@ export const APNS_REASONS = {
 } as const;
 
 const DEFAULT_REASON: Record<number, string> = {
-  400: 'BadDeviceToken', 403: 'Forbidden', 404: 'BadPath', 405: 'MethodNotAllowed', 410: 'Unregistered',
-  413: 'PayloadTooLarge', 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable',
+  400: 'BadDeviceToken',
+  403: 'Forbidden',
+  404: 'BadPath',
+  405: 'MethodNotAllowed',
+  410: 'Unregistered',
+  413: 'PayloadTooLarge',
+  429: 'TooManyRequests',
+  500: 'InternalServerError',
+  503: 'ServiceUnavailable',
 };
 
 const PUSH_TYPES = new Set([
-  'alert', 'background', 'location', 'voip', 'complication', 'fileprovider', 'mdm', 'liveactivity', 'pushtotalk', 'widgets',
+  'alert',
+  'background',
+  'location',
+  'voip',
+  'complication',
+  'fileprovider',
+  'mdm',
+  'liveactivity',
+  'pushtotalk',
+  'widgets',
 ]);
 /** Topic suffixes of the push types that use their own topic. */
 const TOPIC_SUFFIX: Record<string, string> = {
@@ -168,7 +201,12 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const keyId = randomId(10);
     const team = o.teamId ?? teamId;
-    keys.set(keyId, { keyId, teamId: team, publicKey: pair.publicKey, environments: o.environments ?? ['production', 'sandbox'] });
+    keys.set(keyId, {
+      keyId,
+      teamId: team,
+      publicKey: pair.publicKey,
+      environments: o.environments ?? ['production', 'sandbox'],
+    });
     return { keyId, teamId: team, key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   };
   const signingKey = addSigningKey();
@@ -230,7 +268,8 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     if (bound !== undefined && claims.iat > bound.iat) {
       if (claims.iat - bound.iat < TOKEN_MIN_REFRESH_S) return error(429, 'TooManyProviderTokenUpdates', apnsId);
     }
-    if (bound === undefined || claims.iat > bound.iat) connectionTokens.set(connectionKey, { keyId: key.keyId, iat: claims.iat });
+    if (bound === undefined || claims.iat > bound.iat)
+      connectionTokens.set(connectionKey, { keyId: key.keyId, iat: claims.iat });
     return { kind: 'token', key };
   };
 
@@ -248,7 +287,14 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
       const path = /^\/3\/device\/([^/?]*)$/.exec(r.path);
       if (!path) return error(404, 'BadPath', apnsId);
       if (r.method !== 'POST') return error(405, 'MethodNotAllowed', apnsId);
-      for (const name of ['apns-id', 'apns-topic', 'apns-push-type', 'apns-priority', 'apns-expiration', 'apns-collapse-id']) {
+      for (const name of [
+        'apns-id',
+        'apns-topic',
+        'apns-push-type',
+        'apns-priority',
+        'apns-expiration',
+        'apns-collapse-id',
+      ]) {
         if (single(r.headers[name]) === null) return error(400, 'DuplicateHeaders', apnsId);
       }
       if (requestedId !== undefined && requestedId !== null && !UUID_RE.test(requestedId)) {
@@ -307,7 +353,13 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     },
   });
 
-  const common = { state, ca: authority, allowHTTP1: true, requestCert: true, maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 };
+  const common = {
+    state,
+    ca: authority,
+    allowHTTP1: true,
+    requestCert: true,
+    maxConcurrentStreams: options.maxConcurrentStreams ?? 1000,
+  };
   const production = await startSimulatorServer({
     ...common,
     handler: handlerFor('production'),

@@ -315,7 +315,10 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       return;
     }
 
-    const fault = handler.faultable?.(request) === false ? undefined : state.faults.take({ path, ...(token !== undefined ? { token } : {}), sessionStreams });
+    const fault =
+      handler.faultable?.(request) === false
+        ? undefined
+        : state.faults.take({ path, ...(token !== undefined ? { token } : {}), sessionStreams });
     if (fault?.kind === 'status') {
       const response = handler.faultResponse(fault.status, fault.reason, request);
       response.headers = { ...response.headers, ...fault.headers };
@@ -358,7 +361,11 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     try {
       response = await handler.handle(request);
     } catch (error) {
-      response = { status: 500, body: { reason: 'InternalServerError', detail: String(error) }, reason: 'InternalServerError' };
+      response = {
+        status: 500,
+        body: { reason: 'InternalServerError', detail: String(error) },
+        reason: 'InternalServerError',
+      };
     }
     if (res.stream?.destroyed || res.writableEnded || res.destroyed) {
       record(0, { reason: 'client went away' });
@@ -417,7 +424,9 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       case 'POST /__sim/faults': {
         const body = json();
         const specs = Array.isArray(body) ? body : [body];
-        const problems = specs.flatMap((s, i) => faultSpecProblems(s).map((p) => (specs.length > 1 ? `[${i}].${p}` : p)));
+        const problems = specs.flatMap((s, i) =>
+          faultSpecProblems(s).map((p) => (specs.length > 1 ? `[${i}].${p}` : p)),
+        );
         if (problems.length) return { status: 400, body: { error: 'invalid fault', problems } };
         const ids = specs.map((s) => state.faults.add(s as FaultSpec));
         return { status: 201, body: { ids } };
@@ -425,7 +434,10 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       case 'POST /__sim/tokens': {
         const body = json() as { token?: unknown; unregistered?: unknown; at?: unknown } | undefined;
         if (!body || typeof body !== 'object' || typeof body.token !== 'string' || body.token === '') {
-          return { status: 400, body: { error: 'invalid token mark', problems: ['token: must be a non-empty string'] } };
+          return {
+            status: 400,
+            body: { error: 'invalid token mark', problems: ['token: must be a non-empty string'] },
+          };
         }
         if (body.at !== undefined && typeof body.at !== 'number') {
           return { status: 400, body: { error: 'invalid token mark', problems: ['at: must be epoch ms'] } };
@@ -532,7 +544,11 @@ export function simulatorHandle(
       servers.reduce<SimConnectionStats>(
         (sum, s) => {
           const c = s.connections();
-          return { opened: sum.opened + c.opened, open: sum.open + c.open, openSessions: sum.openSessions + c.openSessions };
+          return {
+            opened: sum.opened + c.opened,
+            open: sum.open + c.open,
+            openSessions: sum.openSessions + c.openSessions,
+          };
         },
         { opened: 0, open: 0, openSessions: 0 },
       ),

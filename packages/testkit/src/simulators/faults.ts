@@ -5,7 +5,14 @@
  */
 export type FaultAction =
   /** Answer with this status and the provider's error body for `reason`. */
-  | { kind: 'status'; status: number; reason?: string; retryAfter?: number | string; headers?: Record<string, string>; body?: unknown }
+  | {
+      kind: 'status';
+      status: number;
+      reason?: string;
+      retryAfter?: number | string;
+      headers?: Record<string, string>;
+      body?: unknown;
+    }
   /** Answer the request normally, then send GOAWAY on that connection once it has served `afterStreams` streams. */
   | { kind: 'goaway'; afterStreams?: number; reason?: string }
   /** Destroy the connection without answering. */
@@ -54,7 +61,8 @@ export function faultSpecProblems(spec: unknown): string[] {
   if (s.kind === 'status' && (typeof s.status !== 'number' || s.status < 100 || s.status > 599)) {
     problems.push('status: must be an HTTP status number');
   }
-  if (s.kind === 'slow' && (typeof s.delayMs !== 'number' || s.delayMs < 0)) problems.push('delayMs: must be a number >= 0');
+  if (s.kind === 'slow' && (typeof s.delayMs !== 'number' || s.delayMs < 0))
+    problems.push('delayMs: must be a number >= 0');
   if (s.count !== undefined && s.count !== null && (typeof s.count !== 'number' || s.count < 1)) {
     problems.push('count: must be a number >= 1 or null');
   }

@@ -172,10 +172,12 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
     if (!verify.verify(account.publicKey, Buffer.from(s, 'base64url'))) {
       return oauthError('invalid_grant', 'Invalid JWT Signature.');
     }
-    if (claims['iss'] !== account.clientEmail) return oauthError('invalid_grant', 'Invalid JWT: iss is not the key owner.');
+    if (claims['iss'] !== account.clientEmail)
+      return oauthError('invalid_grant', 'Invalid JWT: iss is not the key owner.');
     if (claims['aud'] !== tokenUrl) return oauthError('invalid_grant', `Invalid JWT: aud must be ${tokenUrl}.`);
     const scopes = typeof claims['scope'] === 'string' ? claims['scope'].split(' ') : [];
-    if (!scopes.includes(FCM_MESSAGING_SCOPE)) return oauthError('invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
+    if (!scopes.includes(FCM_MESSAGING_SCOPE))
+      return oauthError('invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
     const nowS = state.clock.now() / 1000;
     const iat = Number(claims['iat']);
     const exp = Number(claims['exp']);
@@ -183,7 +185,10 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
       return oauthError('invalid_grant', 'Invalid JWT: exp must be within an hour of iat.');
     }
     if (exp < nowS - 60 || iat > nowS + 60) {
-      return oauthError('invalid_grant', 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.');
+      return oauthError(
+        'invalid_grant',
+        'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.',
+      );
     }
     issued++;
     const accessToken = `ya29.sim-${randomBytes(24).toString('base64url')}`;
@@ -203,7 +208,11 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
       );
     }
     if (grant.projectId !== projectId) {
-      return googleError(403, 'PERMISSION_DENIED', `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${projectId}'.`);
+      return googleError(
+        403,
+        'PERMISSION_DENIED',
+        `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${projectId}'.`,
+      );
     }
     let body: unknown;
     try {
@@ -211,7 +220,8 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
     } catch {
       return googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
     }
-    if (!isRecord(body) || !isRecord(body['message'])) return badRequest('Request contains an invalid argument.', 'message');
+    if (!isRecord(body) || !isRecord(body['message']))
+      return badRequest('Request contains an invalid argument.', 'message');
     const message = body['message'];
     const targets = (['token', 'topic', 'condition'] as const).filter((t) => message[t] !== undefined);
     if (targets.length !== 1) {
@@ -219,9 +229,13 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
     }
     const data = message['data'];
     if (data !== undefined) {
-      if (!isRecord(data)) return badRequest('Invalid value at \'message.data\'.', 'message.data');
+      if (!isRecord(data)) return badRequest("Invalid value at 'message.data'.", 'message.data');
       for (const [key, value] of Object.entries(data)) {
-        if (typeof value !== 'string') return badRequest(`Invalid value at 'message.data[${key}].value' (TYPE_STRING).`, `message.data[${key}].value`);
+        if (typeof value !== 'string')
+          return badRequest(
+            `Invalid value at 'message.data[${key}].value' (TYPE_STRING).`,
+            `message.data[${key}].value`,
+          );
         if (RESERVED_DATA_KEY.test(key)) return badRequest(`Invalid data payload key: ${key}.`, 'message.data');
       }
     }
@@ -230,12 +244,19 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
       if (!isRecord(android)) return badRequest("Invalid value at 'message.android'.", 'message.android');
       const priority = android['priority'];
       if (priority !== undefined && !['NORMAL', 'HIGH', 'normal', 'high'].includes(priority as string)) {
-        return badRequest(`Invalid value at 'message.android.priority' (${String(priority)}).`, 'message.android.priority');
+        return badRequest(
+          `Invalid value at 'message.android.priority' (${String(priority)}).`,
+          'message.android.priority',
+        );
       }
       const ttl = android['ttl'];
       if (ttl !== undefined) {
         const match = typeof ttl === 'string' ? /^(\d+)(\.\d{1,9})?s$/.exec(ttl) : null;
-        if (!match) return badRequest("Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration).", 'message.android.ttl');
+        if (!match)
+          return badRequest(
+            "Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration).",
+            'message.android.ttl',
+          );
         if (Number(match[1]) > MAX_TTL_S) return badRequest('TTL must not exceed 4 weeks.', 'message.android.ttl');
       }
     }
@@ -243,21 +264,24 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
     delete withoutTarget['token'];
     delete withoutTarget['topic'];
     delete withoutTarget['condition'];
-    if (Buffer.byteLength(JSON.stringify(withoutTarget)) > MAX_MESSAGE_BYTES) return badRequest('Message is too big.', 'message');
+    if (Buffer.byteLength(JSON.stringify(withoutTarget)) > MAX_MESSAGE_BYTES)
+      return badRequest('Message is too big.', 'message');
     const token = message['token'];
     if (token !== undefined) {
       if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) {
         return badRequest('The registration token is not a valid FCM registration token', 'message.token');
       }
       const deadAt = state.tokens.unregisteredAt(token);
-      if (deadAt !== undefined && deadAt <= state.clock.now()) return fcmError('UNREGISTERED', 'Requested entity was not found.');
+      if (deadAt !== undefined && deadAt <= state.clock.now())
+        return fcmError('UNREGISTERED', 'Requested entity was not found.');
       const owner = tokenProjects.get(token);
       if (owner !== undefined && owner !== projectId) {
         return fcmError('SENDER_ID_MISMATCH', 'SenderId mismatch');
       }
     }
     const name = `projects/${projectId}/messages/0:${state.clock.now()}${String(++messageCounter).padStart(6, '0')}%${randomBytes(8).toString('hex')}`;
-    if (body['validate_only'] === true) return { status: 200, body: { name: `projects/${projectId}/messages/fake_message_id` } };
+    if (body['validate_only'] === true)
+      return { status: 200, body: { name: `projects/${projectId}/messages/fake_message_id` } };
     const target = typeof token === 'string' ? token : `/topics/${String(message['topic'] ?? message['condition'])}`;
     return { status: 200, body: { name }, token: target, delivery: { token: target, payload: message, id: name } };
   };
@@ -296,7 +320,9 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
       if (route === 'POST /__sim/service-accounts') {
         let projectId: string | undefined;
         try {
-          const body = request.body.length ? (JSON.parse(request.body.toString('utf8')) as { projectId?: unknown }) : {};
+          const body = request.body.length
+            ? (JSON.parse(request.body.toString('utf8')) as { projectId?: unknown })
+            : {};
           projectId = typeof body.projectId === 'string' ? body.projectId : undefined;
         } catch {
           return { status: 400, body: { error: 'invalid JSON' } };

@@ -21,8 +21,21 @@ const MAX_TTL_S = 1_296_000;
 const TOKEN_WINDOW_MS = 5 * 60_000;
 const TOKENS_PER_WINDOW = 1000;
 const CATEGORIES = new Set([
-  'VOIP', 'PLAY_VOICE', 'IM', 'SUBSCRIPTION', 'TRAVEL', 'HEALTH', 'WORK', 'ACCOUNT', 'EXPRESS',
-  'FINANCE', 'DEVICE_REMINDER', 'SYSTEM_REMINDER', 'MAIL', 'PLAY_VIDEO', 'MARKETING',
+  'VOIP',
+  'PLAY_VOICE',
+  'IM',
+  'SUBSCRIPTION',
+  'TRAVEL',
+  'HEALTH',
+  'WORK',
+  'ACCOUNT',
+  'EXPRESS',
+  'FINANCE',
+  'DEVICE_REMINDER',
+  'SYSTEM_REMINDER',
+  'MAIL',
+  'PLAY_VIDEO',
+  'MARKETING',
 ]);
 const TOKEN_SHAPE = /^[A-Za-z0-9_\-:.+/=]{16,}$/;
 
@@ -115,17 +128,29 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
 
   const mint = (form: URLSearchParams): SimResponse => {
     if (form.get('grant_type') !== 'client_credentials') {
-      return { status: 400, reason: 'unsupported_grant_type', body: { error: 1102, sub_error: 20001, error_description: 'unsupported grant_type' } };
+      return {
+        status: 400,
+        reason: 'unsupported_grant_type',
+        body: { error: 1102, sub_error: 20001, error_description: 'unsupported grant_type' },
+      };
     }
     const app = apps.get(form.get('client_id') ?? '');
     if (!app || app.clientSecret !== form.get('client_secret')) {
-      return { status: 400, reason: 'invalid client', body: { error: 1101, sub_error: 20152, error_description: 'invalid client' } };
+      return {
+        status: 400,
+        reason: 'invalid client',
+        body: { error: 1101, sub_error: 20152, error_description: 'invalid client' },
+      };
     }
     const now = state.clock.now();
     const recent = (minted.get(app.appId) ?? []).filter((at) => at > now - TOKEN_WINDOW_MS);
     if (recent.length >= TOKENS_PER_WINDOW) {
       minted.set(app.appId, recent);
-      return { status: 429, reason: 'flow control', body: { error: 1203, sub_error: 11205, error_description: 'token flow control' } };
+      return {
+        status: 429,
+        reason: 'flow control',
+        body: { error: 1203, sub_error: 11205, error_description: 'token flow control' },
+      };
     }
     recent.push(now);
     minted.set(app.appId, recent);
@@ -186,12 +211,16 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     delete withoutTokens['token'];
     if (Buffer.byteLength(JSON.stringify(withoutTokens)) > MAX_MESSAGE_BYTES) return answer('80300008');
     if (body['validate_only'] === true) return answer('80000000');
-    const targets = Array.isArray(tokens) ? (tokens as string[]) : [`/topics/${String(message['topic'] ?? message['condition'])}`];
+    const targets = Array.isArray(tokens)
+      ? (tokens as string[])
+      : [`/topics/${String(message['topic'] ?? message['condition'])}`];
     const illegal = Array.isArray(tokens)
       ? targets.filter((t) => {
           const deadAt = state.tokens.unregisteredAt(t);
           const owner = tokenApps.get(t);
-          return !TOKEN_SHAPE.test(t) || (deadAt !== undefined && deadAt <= now) || (owner !== undefined && owner !== appId);
+          return (
+            !TOKEN_SHAPE.test(t) || (deadAt !== undefined && deadAt <= now) || (owner !== undefined && owner !== appId)
+          );
         })
       : [];
     if (illegal.length === targets.length) return answer('80300007');
@@ -202,7 +231,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       state.recordDelivery({
         provider: 'hms',
         environment: 'hms',
-    ...(options.port !== undefined ? { port: options.port } : {}),
+        ...(options.port !== undefined ? { port: options.port } : {}),
         token,
         headers: recordableHeaders(request.headers),
         payload: { ...message, token: [token] },
@@ -214,8 +243,15 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     const response =
       illegal.length === 0
         ? answer('80000000')
-        : answer('80100000', JSON.stringify({ success: accepted.length, failure: illegal.length, illegal_tokens: illegal }));
-    return { ...response, token: first, delivery: { token: first, payload: { ...message, token: [first] }, id: requestId } };
+        : answer(
+            '80100000',
+            JSON.stringify({ success: accepted.length, failure: illegal.length, illegal_tokens: illegal }),
+          );
+    return {
+      ...response,
+      token: first,
+      delivery: { token: first, payload: { ...message, token: [first] }, id: requestId },
+    };
   };
 
   const handler: ProviderHandler = {
@@ -230,13 +266,19 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     },
     faultable: (request) => SEND_PATH.test(request.path),
     faultResponse: (status, reason) => {
-      if (status === 503) return { status: 503, reason: reason ?? 'flow control', body: { code: '80300020', msg: 'Flow control.', requestId: '' } };
+      if (status === 503)
+        return {
+          status: 503,
+          reason: reason ?? 'flow control',
+          body: { code: '80300020', msg: 'Flow control.', requestId: '' },
+        };
       const code = reason && /^\d{8}$/.test(reason) ? reason : (CODE_OF_STATUS[status] ?? '81000001');
       return { ...hmsAnswer(code), status };
     },
     handle: (request) => {
       const path = request.path.split('?')[0]!;
-      if (request.method === 'POST' && path === TOKEN_PATH) return mint(new URLSearchParams(request.body.toString('utf8')));
+      if (request.method === 'POST' && path === TOKEN_PATH)
+        return mint(new URLSearchParams(request.body.toString('utf8')));
       const match = SEND_PATH.exec(path);
       if (request.method === 'POST' && match) return send(request, match[1]!, decodeURIComponent(match[2]!));
       return { status: 404, body: { code: '80100003', msg: `No route ${request.method} ${path}.`, requestId: '' } };
@@ -245,7 +287,10 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       const route = `${request.method} ${request.path.split('?')[0]}`;
       if (route === 'POST /__sim/apps') {
         try {
-          const body = (request.body.length ? JSON.parse(request.body.toString('utf8')) : {}) as { appId?: unknown; projectId?: unknown };
+          const body = (request.body.length ? JSON.parse(request.body.toString('utf8')) : {}) as {
+            appId?: unknown;
+            projectId?: unknown;
+          };
           const appId = typeof body.appId === 'string' ? body.appId : undefined;
           const projectId = typeof body.projectId === 'string' ? body.projectId : undefined;
           return { status: 201, body: registerApp(appId, projectId ? { projectId } : {}) };

@@ -91,10 +91,7 @@ export function createCertificateAuthority(name = 'pushrelay simulator CA'): Cer
   ]);
   caCert.sign(caKey, forge.md.sha256.create());
 
-  const issue = (
-    subject: forge.pki.CertificateField[],
-    extensions: object[],
-  ): IssuedCertificate => {
+  const issue = (subject: forge.pki.CertificateField[], extensions: object[]): IssuedCertificate => {
     const keys = rsaKeyPair(1);
     const cert = forge.pki.createCertificate();
     cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKey);
@@ -129,7 +126,8 @@ export function createCertificateAuthority(name = 'pushrelay simulator CA'): Cer
     },
     issueClientCertificate(commonName, options = {}) {
       const subject: forge.pki.CertificateField[] = [{ name: 'commonName', value: commonName }];
-      if (options.organizationalUnit) subject.push({ name: 'organizationalUnitName', value: options.organizationalUnit });
+      if (options.organizationalUnit)
+        subject.push({ name: 'organizationalUnitName', value: options.organizationalUnit });
       // Apple's push certificates carry the bundle id as the subject UID.
       if (options.uid) subject.push({ type: '0.9.2342.19200300.100.1.1', value: options.uid });
       return issue(subject, [

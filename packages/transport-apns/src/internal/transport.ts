@@ -78,7 +78,10 @@ const GIVE_UP_REASONS = {
 
 type Attempt = { kind: 'answered'; outcome: DeliveryOutcome } | { kind: 'unsent'; reason: string };
 
-function perEnvironment<T>(value: T | Partial<Record<Environment, T>> | undefined, environment: Environment): T | undefined {
+function perEnvironment<T>(
+  value: T | Partial<Record<Environment, T>> | undefined,
+  environment: Environment,
+): T | undefined {
   if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value) && !Array.isArray(value)) {
     return (value as Partial<Record<Environment, T>>)[environment];
   }
@@ -101,7 +104,8 @@ export class ApnsTransport implements Transport {
   private closing: Promise<void> | undefined;
 
   constructor(options: ApnsTransportOptions) {
-    if (!options || !Array.isArray(options.apps) || options.apps.length === 0) fail('apps', 'at least one app is required');
+    if (!options || !Array.isArray(options.apps) || options.apps.length === 0)
+      fail('apps', 'at least one app is required');
     const poolSize = options.poolSize ?? 1;
     if (!Number.isInteger(poolSize) || poolSize < 1) fail('poolSize', 'must be an integer >= 1');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
@@ -109,11 +113,17 @@ export class ApnsTransport implements Transport {
     this.maxResends = options.maxResends ?? 2;
     const maxStreams = options.maxStreamsPerConnection ?? 500;
     if (!Number.isInteger(maxStreams) || maxStreams < 1) fail('maxStreamsPerConnection', 'must be an integer >= 1');
-    const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? [...options.ca] : [options.ca as string | Buffer];
+    const ca =
+      options.ca === undefined
+        ? undefined
+        : Array.isArray(options.ca)
+          ? [...options.ca]
+          : [options.ca as string | Buffer];
     const sharedTokens = new Map<string, { value?: unknown }>();
 
     options.apps.forEach((app, i) => {
-      if (!app || typeof app.bundleId !== 'string' || app.bundleId === '') fail(`apps[${i}].bundleId`, 'must be a non-empty string');
+      if (!app || typeof app.bundleId !== 'string' || app.bundleId === '')
+        fail(`apps[${i}].bundleId`, 'must be a non-empty string');
       const route: Partial<Record<Environment, ProviderPool>> = {};
       for (const environment of ['production', 'sandbox'] as const) {
         const credential = app[environment] ?? app.credential;
@@ -139,14 +149,27 @@ export class ApnsTransport implements Transport {
           };
           let providerOptions: apn.ProviderOptions;
           if (credential.type === 'token') {
-            if (!credential.keyId || !credential.teamId || !credential.key) fail(field, 'a token credential needs key, keyId and teamId');
-            providerOptions = { ...base, token: { key: credential.key, keyId: credential.keyId, teamId: credential.teamId } };
+            if (!credential.keyId || !credential.teamId || !credential.key)
+              fail(field, 'a token credential needs key, keyId and teamId');
+            providerOptions = {
+              ...base,
+              token: { key: credential.key, keyId: credential.keyId, teamId: credential.teamId },
+            };
           } else if (credential.type === 'certificate') {
             if (!credential.cert || !credential.key) fail(field, 'a certificate credential needs cert and key');
-            providerOptions = { ...base, cert: credential.cert, key: credential.key, ...(credential.passphrase ? { passphrase: credential.passphrase } : {}) };
+            providerOptions = {
+              ...base,
+              cert: credential.cert,
+              key: credential.key,
+              ...(credential.passphrase ? { passphrase: credential.passphrase } : {}),
+            };
           } else if (credential.type === 'pkcs12') {
             if (!credential.pfx) fail(field, 'a pkcs12 credential needs pfx');
-            providerOptions = { ...base, pfx: credential.pfx, ...(credential.passphrase ? { passphrase: credential.passphrase } : {}) };
+            providerOptions = {
+              ...base,
+              pfx: credential.pfx,
+              ...(credential.passphrase ? { passphrase: credential.passphrase } : {}),
+            };
           } else {
             fail(`${field}.type`, 'must be token, certificate or pkcs12');
           }
@@ -202,7 +225,8 @@ export class ApnsTransport implements Transport {
     if (typeof request.payload !== 'object' || request.payload === null || Array.isArray(request.payload)) {
       fail('payload', 'must be a JSON object');
     }
-    if (request.expiresAt !== null && !Number.isFinite(request.expiresAt)) fail('expiresAt', 'must be epoch ms or null');
+    if (request.expiresAt !== null && !Number.isFinite(request.expiresAt))
+      fail('expiresAt', 'must be epoch ms or null');
     if (typeof request.token !== 'string' || !TOKEN_RE.test(request.token)) {
       return { kind: 'rejected', reason: 'token: an APNs device token is 64 to 200 hex characters' };
     }
@@ -210,7 +234,10 @@ export class ApnsTransport implements Transport {
     const voip = request.pushType === 'voip';
     const limit = voip ? APNS_VOIP_PAYLOAD_LIMIT : APNS_PAYLOAD_LIMIT;
     if (size > limit) {
-      return { kind: 'rejected', reason: `payload: ${size} bytes is over the APNs limit of ${limit} for ${request.pushType} pushes (PayloadTooLarge)` };
+      return {
+        kind: 'rejected',
+        reason: `payload: ${size} bytes is over the APNs limit of ${limit} for ${request.pushType} pushes (PayloadTooLarge)`,
+      };
     }
     if (request.collapseId !== undefined && Buffer.byteLength(request.collapseId) > 64) {
       return { kind: 'rejected', reason: 'collapseId: longer than 64 bytes (BadCollapseId)' };
@@ -234,7 +261,8 @@ export class ApnsTransport implements Transport {
   private async deliver(prepared: Prepared, options: SendOptions): Promise<DeliveryOutcome> {
     for (let resend = 0; ; resend++) {
       if (options.signal?.aborted) return { kind: 'retry', reason: 'aborted before sending' };
-      if (options.deadline !== undefined && Date.now() >= options.deadline) return { kind: 'retry', reason: 'deadline passed before sending' };
+      if (options.deadline !== undefined && Date.now() >= options.deadline)
+        return { kind: 'retry', reason: 'deadline passed before sending' };
       const attempt = await this.attempt(prepared, options);
       if (attempt.kind === 'answered') return attempt.outcome;
       if (resend >= this.maxResends) return { kind: 'retry', reason: attempt.reason };
@@ -268,9 +296,10 @@ export class ApnsTransport implements Transport {
       const guardMs = this.requestTimeoutMs + 1000;
       const untilDeadline = deadline === undefined ? Infinity : deadline - Date.now();
       const guard = new Promise<'timeout' | 'deadline' | 'aborted'>((resolve) => {
-        timer = untilDeadline < guardMs
-          ? setTimeout(() => resolve('deadline'), Math.max(0, untilDeadline))
-          : setTimeout(() => resolve('timeout'), guardMs);
+        timer =
+          untilDeadline < guardMs
+            ? setTimeout(() => resolve('deadline'), Math.max(0, untilDeadline))
+            : setTimeout(() => resolve('timeout'), guardMs);
         if (signal) {
           onAbort = () => resolve('aborted');
           signal.addEventListener('abort', onAbort, { once: true });
@@ -305,7 +334,8 @@ export class ApnsTransport implements Transport {
       } catch {
         /* not JSON: the status says enough */
       }
-      const reason = typeof body.reason === 'string' ? body.reason : (failure?.response?.reason ?? failure?.error?.message);
+      const reason =
+        typeof body.reason === 'string' ? body.reason : (failure?.response?.reason ?? failure?.error?.message);
       const timestamp = Number(body.timestamp ?? failure?.response?.timestamp);
       const retryAfter = exchange.headers?.['retry-after'];
       return {

@@ -1,5 +1,10 @@
 import type { Dispatcher } from 'undici';
-import { TokenRequestError, requestAccessToken, type AccessToken, type AccessTokenProvider } from '@pushrelay/provider-http';
+import {
+  TokenRequestError,
+  requestAccessToken,
+  type AccessToken,
+  type AccessTokenProvider,
+} from '@pushrelay/provider-http';
 import { signAssertion } from './jwt.js';
 import type { ServiceAccount } from './service-account.js';
 

@@ -91,7 +91,10 @@ export class FcmTransport implements Transport {
         } else {
           throw new TransportError('fcm', 'needs serviceAccount or tokenProvider', { field });
         }
-        if (!projectId) throw new TransportError('fcm', 'projectId is required with a tokenProvider', { field: `${field}.projectId` });
+        if (!projectId)
+          throw new TransportError('fcm', 'projectId is required with a tokenProvider', {
+            field: `${field}.projectId`,
+          });
         if (this.projects.has(projectId)) {
           throw new TransportError('fcm', `project ${projectId} is configured twice`, { field: `${field}.projectId` });
         }
@@ -99,14 +102,20 @@ export class FcmTransport implements Transport {
         void agent.close();
         for (const p of this.projects.values()) void p.agent.close();
         if (error instanceof TransportError && error.field?.startsWith('serviceAccount')) {
-          throw new TransportError('fcm', error.message.replace(/^fcm: /, ''), { field: `${field}.${error.field}`, cause: error.cause });
+          throw new TransportError('fcm', error.message.replace(/^fcm: /, ''), {
+            field: `${field}.${error.field}`,
+            cause: error.cause,
+          });
         }
         throw error;
       }
       this.projects.set(projectId, {
         id: projectId,
         agent,
-        tokens: new TokenCache(provider, { now: this.now, refreshMarginMs: options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS }),
+        tokens: new TokenCache(provider, {
+          now: this.now,
+          refreshMarginMs: options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS,
+        }),
         path: `${this.basePath}/v1/projects/${encodeURIComponent(projectId)}/messages:send`,
       });
     });
@@ -132,14 +141,27 @@ export class FcmTransport implements Transport {
       throw new TransportError('fcm', `is ${JSON.stringify(request.provider)}, not fcm`, { field: 'provider' });
     }
     const project = this.projects.get(request.app);
-    if (!project) throw new TransportError('fcm', `no credential for Firebase project ${JSON.stringify(request.app)}`, { field: 'app' });
+    if (!project)
+      throw new TransportError('fcm', `no credential for Firebase project ${JSON.stringify(request.app)}`, {
+        field: 'app',
+      });
     return project;
   }
 
   private async deliver(project: Project, body: string, { signal, deadline }: SendOptions): Promise<DeliveryOutcome> {
     const answer = await sendWithAccessToken(
       project.tokens,
-      (accessToken) => postJson(project.agent, { origin: this.origin, path: project.path, accessToken, body, signal, deadline, timeoutMs: this.timeoutMs, now: this.now }),
+      (accessToken) =>
+        postJson(project.agent, {
+          origin: this.origin,
+          path: project.path,
+          accessToken,
+          body,
+          signal,
+          deadline,
+          timeoutMs: this.timeoutMs,
+          now: this.now,
+        }),
       // UNAUTHENTICATED: the token was revoked or expired early.
       (a) => a.status === 401 && ['UNAUTHENTICATED', 'HTTP_401'].includes(readFcmError(a.status, a.body).code),
     );
@@ -148,7 +170,11 @@ export class FcmTransport implements Transport {
       const name = (answer.body as { name?: unknown } | undefined)?.name;
       return typeof name === 'string' ? { kind: 'delivered', providerId: name } : { kind: 'delivered' };
     }
-    return mapFcmError(answer.status, readFcmError(answer.status, answer.body), parseRetryAfter(answer.retryAfter, this.now()));
+    return mapFcmError(
+      answer.status,
+      readFcmError(answer.status, answer.body),
+      parseRetryAfter(answer.retryAfter, this.now()),
+    );
   }
 
   /** Stops taking sends, lets the ones in flight finish, then closes every connection. */

@@ -26,7 +26,8 @@ export function buildMessage(request: PushRequest, tokens: readonly string[], no
   }
   if (tokens.length === 0 || tokens.length > MAX_TOKENS) fail('token', `1 to ${MAX_TOKENS} tokens per request`);
   tokens.forEach((t, i) => {
-    if (typeof t !== 'string' || t === '') fail(tokens.length === 1 ? 'token' : `tokens[${i}]`, 'must be a non-empty string');
+    if (typeof t !== 'string' || t === '')
+      fail(tokens.length === 1 ? 'token' : `tokens[${i}]`, 'must be a non-empty string');
   });
   const message: Record<string, unknown> = { ...payload };
   const data = payload['data'];

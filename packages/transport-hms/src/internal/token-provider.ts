@@ -19,7 +19,11 @@ export class ClientCredentialsTokenProvider implements AccessTokenProvider {
     return requestAccessToken({
       dispatcher: this.options.dispatcher,
       url: this.url,
-      form: { grant_type: 'client_credentials', client_id: this.credential.clientId, client_secret: this.credential.clientSecret },
+      form: {
+        grant_type: 'client_credentials',
+        client_id: this.credential.clientId,
+        client_secret: this.credential.clientSecret,
+      },
       now: this.options.now,
       timeoutMs: this.options.timeoutMs,
       describeError: (json) =>

@@ -18,7 +18,14 @@ import {
   type ProviderConnectionOptions,
 } from '@pushrelay/provider-http';
 import { checkCredential, type HmsAppCredential } from './credentials.js';
-import { HMS_ALL_TOKENS_INVALID, HMS_PARTIAL, HMS_SUCCESS, HMS_TOKEN_EXPIRED, mapHmsAnswer, readHmsAnswer } from './errors.js';
+import {
+  HMS_ALL_TOKENS_INVALID,
+  HMS_PARTIAL,
+  HMS_SUCCESS,
+  HMS_TOKEN_EXPIRED,
+  mapHmsAnswer,
+  readHmsAnswer,
+} from './errors.js';
 import { buildMessage } from './message.js';
 import { ClientCredentialsTokenProvider, DEFAULT_HMS_TOKEN_URL } from './token-provider.js';
 
@@ -83,20 +90,30 @@ export class HmsTransport implements Transport {
     const seen = new Set<string>();
     checked.forEach((credential, index) => {
       if (seen.has(credential.appId)) {
-        throw new TransportError('hms', `app ${credential.appId} is configured twice`, { field: `credentials[${index}].appId` });
+        throw new TransportError('hms', `app ${credential.appId} is configured twice`, {
+          field: `credentials[${index}].appId`,
+        });
       }
       seen.add(credential.appId);
     });
     checked.forEach((credential) => {
       const agent = createProviderAgent(options);
-      const provider = new ClientCredentialsTokenProvider(credential, { dispatcher: agent, tokenUrl, now: this.now, timeoutMs });
+      const provider = new ClientCredentialsTokenProvider(credential, {
+        dispatcher: agent,
+        tokenUrl,
+        now: this.now,
+        timeoutMs,
+      });
       const path = credential.projectId
         ? `${basePath}/v2/${encodeURIComponent(credential.projectId)}/messages:send`
         : `${basePath}/v1/${encodeURIComponent(credential.appId)}/messages:send`;
       this.apps.set(credential.appId, {
         appId: credential.appId,
         agent,
-        tokens: new TokenCache(provider, { now: this.now, refreshMarginMs: options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS }),
+        tokens: new TokenCache(provider, {
+          now: this.now,
+          refreshMarginMs: options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS,
+        }),
         path,
         proven: false,
         unprovenAllInvalid: 0,
@@ -113,7 +130,11 @@ export class HmsTransport implements Transport {
    * Sends one message to up to 1000 tokens of the same app in one request; the outcomes are in
    * the order of `tokens` (a partial success marks only the tokens Huawei named as invalid).
    */
-  async sendToTokens(request: PushRequest, tokens: readonly string[], options: SendOptions = {}): Promise<DeliveryOutcome[]> {
+  async sendToTokens(
+    request: PushRequest,
+    tokens: readonly string[],
+    options: SendOptions = {},
+  ): Promise<DeliveryOutcome[]> {
     if (this.inflight.closing) return tokens.map(() => ({ kind: 'retry', reason: 'transport is closing' }));
     let app: App;
     let body: string;
@@ -122,7 +143,8 @@ export class HmsTransport implements Transport {
         throw new TransportError('hms', `is ${JSON.stringify(request.provider)}, not hms`, { field: 'provider' });
       }
       const found = this.apps.get(request.app);
-      if (!found) throw new TransportError('hms', `no credential for app ${JSON.stringify(request.app)}`, { field: 'app' });
+      if (!found)
+        throw new TransportError('hms', `no credential for app ${JSON.stringify(request.app)}`, { field: 'app' });
       app = found;
       body = JSON.stringify({ message: buildMessage(request, tokens, this.now()) });
     } catch (error) {
@@ -133,10 +155,25 @@ export class HmsTransport implements Transport {
     return this.inflight.track(this.deliver(app, body, tokens, options));
   }
 
-  private async deliver(app: App, body: string, tokens: readonly string[], { signal, deadline }: SendOptions): Promise<DeliveryOutcome[]> {
+  private async deliver(
+    app: App,
+    body: string,
+    tokens: readonly string[],
+    { signal, deadline }: SendOptions,
+  ): Promise<DeliveryOutcome[]> {
     const answer = await sendWithAccessToken(
       app.tokens,
-      (accessToken) => postJson(app.agent, { origin: this.origin, path: app.path, accessToken, body, signal, deadline, timeoutMs: this.timeoutMs, now: this.now }),
+      (accessToken) =>
+        postJson(app.agent, {
+          origin: this.origin,
+          path: app.path,
+          accessToken,
+          body,
+          signal,
+          deadline,
+          timeoutMs: this.timeoutMs,
+          now: this.now,
+        }),
       // Huawei expired the access token early.
       (a) => readHmsAnswer(a.body)?.code === HMS_TOKEN_EXPIRED,
     );

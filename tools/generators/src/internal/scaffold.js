@@ -1,12 +1,5 @@
 // @ts-check
-import {
-  formatFiles,
-  generateFiles,
-  installPackagesTask,
-  joinPathFragments,
-  names,
-  updateJson,
-} from '@nx/devkit';
+import { formatFiles, generateFiles, installPackagesTask, joinPathFragments, names, updateJson } from '@nx/devkit';
 
 /** Package folder names: lower-case words joined by single dashes, so npm, Nx and TS names agree. */
 export const ADAPTER_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;

@@ -10,7 +10,10 @@ import { TOKENS } from '../tokens.js';
  * `GET /v1/connect?userId=` upgrades to a WebSocket. While it is open the user is online: the
  * relay suppresses pushes and the notification arrives on the socket instead.
  */
-export const connectRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (app, { container, authenticate }) => {
+export const connectRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (
+  app,
+  { container, authenticate },
+) => {
   const hub = container.resolve<SocketHub>(TOKENS.sockets);
   const relay = container.resolve<Relay>(TOKENS.relay);
   relay.events.on('suppressed', ({ notification, reason }) => {

@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { BindingStore, Codec, DeviceBinding, DeviceBindingInput, Environment, Provider, PushKind } from '@pushrelay/core';
+import type {
+  BindingStore,
+  Codec,
+  DeviceBinding,
+  DeviceBindingInput,
+  Environment,
+  Provider,
+  PushKind,
+} from '@pushrelay/core';
 import type { FastifyPluginAsync } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
 import { HttpError, notFound } from '../http-error.js';
@@ -25,7 +33,10 @@ export function publicBinding(binding: DeviceBinding): Record<string, unknown> {
   return secrets?.pushKey ? { ...rest, pushKey: secrets.pushKey } : rest;
 }
 
-export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (app, { container, authenticate }) => {
+export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (
+  app,
+  { container, authenticate },
+) => {
   const bindings = container.resolve<BindingStore>(TOKENS.bindings);
   const codecs = new Map(container.resolve<Codec[]>(TOKENS.codecs).map((c) => [c.id, c]));
   app.addHook('onRequest', authenticate);
@@ -50,9 +61,17 @@ export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; 
         ]);
       }
       if (!codec.capabilities.providers.includes(body.provider)) {
-        throw new HttpError(400, 'unsupported_provider', `format "${body.format}" does not push through ${body.provider}`, [
-          { path: 'provider', message: `must be one of ${codec.capabilities.providers.join(', ')} for format ${body.format}` },
-        ]);
+        throw new HttpError(
+          400,
+          'unsupported_provider',
+          `format "${body.format}" does not push through ${body.provider}`,
+          [
+            {
+              path: 'provider',
+              message: `must be one of ${codec.capabilities.providers.join(', ')} for format ${body.format}`,
+            },
+          ],
+        );
       }
       const existing = await bindings.findByToken(tenant, body.provider, body.token);
       const input: DeviceBindingInput = {
@@ -69,10 +88,16 @@ export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; 
       if (body.params) input.params = body.params;
       if (FORMATS_WITH_PUSH_KEY.has(body.format)) {
         // Generated once per device: the app stored it at its first registration.
-        input.secrets = { ...existing?.secrets, pushKey: existing?.secrets?.pushKey ?? randomBytes(32).toString('base64') };
+        input.secrets = {
+          ...existing?.secrets,
+          pushKey: existing?.secrets?.pushKey ?? randomBytes(32).toString('base64'),
+        };
       }
       const binding = await bindings.upsert(input);
-      request.log.info({ bindingId: binding.id, provider: binding.provider, refreshed: Boolean(existing) }, 'device registered');
+      request.log.info(
+        { bindingId: binding.id, provider: binding.provider, refreshed: Boolean(existing) },
+        'device registered',
+      );
       return reply.status(existing ? 200 : 201).send(publicBinding(binding));
     },
   );
@@ -83,8 +108,15 @@ export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; 
       schema: {
         tags: ['devices'],
         summary: "A user's devices",
-        querystring: { type: 'object', required: ['userId'], properties: { userId: { type: 'string', minLength: 1, maxLength: 200 } } },
-        response: { 200: { type: 'object', properties: { devices: { type: 'array', items: { $ref: 'Device#' } } } }, ...errorResponses },
+        querystring: {
+          type: 'object',
+          required: ['userId'],
+          properties: { userId: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+        response: {
+          200: { type: 'object', properties: { devices: { type: 'array', items: { $ref: 'Device#' } } } },
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
@@ -104,7 +136,8 @@ export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; 
       },
     },
     async (request, reply) => {
-      if (!(await bindings.remove(request.tenant!.id, request.params.id))) throw notFound(`device ${request.params.id}`);
+      if (!(await bindings.remove(request.tenant!.id, request.params.id)))
+        throw notFound(`device ${request.params.id}`);
       return reply.status(204).send();
     },
   );

@@ -22,7 +22,13 @@ async function settledWithin(work: Promise<unknown>, ms: number): Promise<'pendi
     timer = setTimeout(() => resolve('pending'), ms);
   });
   try {
-    return await Promise.race([work.then(() => ({}), (error: unknown) => ({ error })), pending]);
+    return await Promise.race([
+      work.then(
+        () => ({}),
+        (error: unknown) => ({ error }),
+      ),
+      pending,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -66,7 +72,10 @@ export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer 
     const deadline = Math.max(...notifications.map((n) => Date.parse(n.deadline)));
     const again = (): void => {
       if (clock.now() >= deadline) {
-        log.error({ notificationIds: notifications.map((n) => n.id) }, 'notification dropped: not queued before its deadline');
+        log.error(
+          { notificationIds: notifications.map((n) => n.id) },
+          'notification dropped: not queued before its deadline',
+        );
         return;
       }
       notifyAll(notifications, log).catch(() => setTimeout(again, KALEYRA_RETRY_MS).unref());
@@ -145,7 +154,11 @@ export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer 
         description:
           'Authenticated by a signature (X-Pushrelay-Timestamp + X-Pushrelay-Signature: v1=hex HMAC-SHA256(secret, "<ts>.<body>")) with `?tenant=<id>`, or by a Bearer API key. Signed when the tenant has a kaleyra secret.',
         querystring: { type: 'object', properties: { tenant: { type: 'string', maxLength: 100 } } },
-        body: { type: 'object', required: ['event'], properties: { event: { type: 'string' }, data: { type: 'object' } } },
+        body: {
+          type: 'object',
+          required: ['event'],
+          properties: { event: { type: 'string' }, data: { type: 'object' } },
+        },
       },
       onRequest: async (request) => {
         request.tenant = kaleyraTenant(request);
@@ -157,7 +170,10 @@ export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer 
       let replayKey: string | undefined;
       if (secret) {
         const verifier = verifiers.kaleyra!;
-        const result = verifier.verify({ headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0) }, secret);
+        const result = verifier.verify(
+          { headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0) },
+          secret,
+        );
         const fresh = result.ok ? await replay.check(`kaleyra:${result.replayKey}`, result.timestampMs) : result;
         if (result.ok) replayKey = result.replayKey;
         if (!fresh.ok) {
@@ -176,7 +192,8 @@ export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer 
         accepting.catch(() => retryAccepting(notifications, request.log));
       } else if (early.error) {
         // Bounded: the claim may live in the very Redis that is away, and the 503 must not wait.
-        if (secret && replayKey !== undefined) await settledWithin(replay.release(`kaleyra:${replayKey}`), REPLAY_RELEASE_WAIT_MS);
+        if (secret && replayKey !== undefined)
+          await settledWithin(replay.release(`kaleyra:${replayKey}`), REPLAY_RELEASE_WAIT_MS);
         throw early.error;
       }
       return reply.status(200).send({ accepted: notifications.map((n) => n.id) });

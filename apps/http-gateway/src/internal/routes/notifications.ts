@@ -10,7 +10,10 @@ import { TOKENS } from '../tokens.js';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:@+-]{1,200}$/;
 
-export const notificationRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (app, { container, authenticate }) => {
+export const notificationRoutes: FastifyPluginAsync<{
+  container: DependencyContainer;
+  authenticate: Authenticate;
+}> = async (app, { container, authenticate }) => {
   const relay = container.resolve<Relay>(TOKENS.relay);
   const clock = container.resolve<Clock>(TOKENS.clock);
   const config = container.resolve<GatewayConfig>(TOKENS.config);
@@ -21,10 +24,18 @@ export const notificationRoutes: FastifyPluginAsync<{ container: DependencyConta
     {
       schema: {
         tags: ['notifications'],
-        summary: 'Send a canonical CallNotification to the recipient\'s devices',
-        description: 'Answers 202 with the id once queued; `?wait=true` answers 200 with the delivery report when every device is done.',
-        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY.source } } },
-        querystring: { type: 'object', additionalProperties: false, properties: { wait: { type: 'string', enum: ['true', 'false'] } } },
+        summary: "Send a canonical CallNotification to the recipient's devices",
+        description:
+          'Answers 202 with the id once queued; `?wait=true` answers 200 with the delivery report when every device is done.',
+        headers: {
+          type: 'object',
+          properties: { 'idempotency-key': { type: 'string', pattern: IDEMPOTENCY_KEY.source } },
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { wait: { type: 'string', enum: ['true', 'false'] } },
+        },
         body: notificationBody,
         response: { ...errorResponses },
       },
@@ -49,9 +60,15 @@ export const notificationRoutes: FastifyPluginAsync<{ container: DependencyConta
       });
       request.log = request.log.child({ notificationId: notification.id, callId: notification.call?.id });
       const result = await relay.notify(notification);
-      request.log.info({ type: notification.type, duplicate: result.duplicate, devices: result.report.devices.length }, 'notification accepted');
+      request.log.info(
+        { type: notification.type, duplicate: result.duplicate, devices: result.report.devices.length },
+        'notification accepted',
+      );
       if ((request.query as { wait?: string }).wait === 'true') {
-        const report = await relay.waitForCompletion(tenant, notification.id, { timeoutMs: config.waitTimeoutMs, pollMs: 1000 });
+        const report = await relay.waitForCompletion(tenant, notification.id, {
+          timeoutMs: config.waitTimeoutMs,
+          pollMs: 1000,
+        });
         return reply.status(200).send({ id: notification.id, duplicate: result.duplicate, report });
       }
       return reply

@@ -42,15 +42,22 @@ export const proxyRoutes: FastifyPluginAsync<{ container: DependencyContainer }>
     const transport = transports[request.provider];
     if (!transport) return { kind: 'rejected', reason: `no ${request.provider} transport is configured` };
     const started = Date.now();
-    const outcome = await transport.send(request).catch((error: unknown): DeliveryOutcome => ({ kind: 'rejected', reason: String(error) }));
+    const outcome = await transport
+      .send(request)
+      .catch((error: unknown): DeliveryOutcome => ({ kind: 'rejected', reason: String(error) }));
     metrics.notifications.inc({ provider: request.provider, push_type: request.pushType, result: outcome.kind });
     metrics.providerLatency.observe({ provider: request.provider }, (Date.now() - started) / 1000);
     return outcome;
   };
   const defaultFcmProject = (): string | undefined => {
-    const first = (config.providers.fcm?.credentials as { projectId?: string; serviceAccount?: unknown }[] | undefined)?.[0];
+    const first = (
+      config.providers.fcm?.credentials as { projectId?: string; serviceAccount?: unknown }[] | undefined
+    )?.[0];
     if (first?.projectId) return first.projectId;
-    const sa = typeof first?.serviceAccount === 'string' ? (JSON.parse(first.serviceAccount) as { project_id?: string }) : (first?.serviceAccount as { project_id?: string } | undefined);
+    const sa =
+      typeof first?.serviceAccount === 'string'
+        ? (JSON.parse(first.serviceAccount) as { project_id?: string })
+        : (first?.serviceAccount as { project_id?: string } | undefined);
     return sa?.project_id;
   };
 
@@ -77,16 +84,28 @@ export const proxyRoutes: FastifyPluginAsync<{ container: DependencyContainer }>
     async (request, reply) => {
       const auth = /^key=(\S+)$/.exec(request.headers.authorization ?? '')?.[1];
       const who = verify(auth);
-      if (!who) return reply.status(401).send({ error: 'unauthorized', message: 'Authorization: key=<JWT> signed with the tenant proxy secret is required', details: [] });
-      const project = (typeof who.claims.fcm_project === 'string' ? who.claims.fcm_project : undefined) ?? defaultFcmProject();
-      if (!project) return reply.status(400).send({ error: 'no_fcm_project', message: 'no FCM project is configured', details: [] });
+      if (!who)
+        return reply.status(401).send({
+          error: 'unauthorized',
+          message: 'Authorization: key=<JWT> signed with the tenant proxy secret is required',
+          details: [],
+        });
+      const project =
+        (typeof who.claims.fcm_project === 'string' ? who.claims.fcm_project : undefined) ?? defaultFcmProject();
+      if (!project)
+        return reply
+          .status(400)
+          .send({ error: 'no_fcm_project', message: 'no FCM project is configured', details: [] });
       const body = request.body;
       const { items, notification_type, ...rest } = body.data ?? {};
       const data: Record<string, string> = {};
       for (const [k, v] of Object.entries(rest)) data[k] = typeof v === 'string' ? v : JSON.stringify(v);
       data.notification_type = String(notification_type ?? '');
       // What wazo-webhookd's own FCM v1 client would send: items as sorted, compact, ASCII JSON.
-      data.items = items === undefined || items === null || (typeof items === 'object' && Object.keys(items).length === 0) ? '' : pythonJsonDumps(items);
+      data.items =
+        items === undefined || items === null || (typeof items === 'object' && Object.keys(items).length === 0)
+          ? ''
+          : pythonJsonDumps(items);
       const android: Record<string, unknown> = { priority: 'high', ttl: '0s' };
       if (body.notification?.title) {
         android.notification = {
@@ -97,12 +116,25 @@ export const proxyRoutes: FastifyPluginAsync<{ container: DependencyContainer }>
         };
       }
       const outcome = await send({
-        provider: 'fcm', token: body.to, app: project, environment: 'production', pushType: 'background',
-        priority: 'high', expiresAt: null, payload: { android, data },
+        provider: 'fcm',
+        token: body.to,
+        app: project,
+        environment: 'production',
+        pushType: 'background',
+        priority: 'high',
+        expiresAt: null,
+        payload: { android, data },
       });
       request.log.info({ tenant: who.tenant.id, outcome: outcome.kind }, 'wazo proxy fcm push');
       const ok = outcome.kind === 'delivered';
-      const error = outcome.kind === 'invalid-token' ? 'NotRegistered' : outcome.kind === 'retry' ? 'Unavailable' : outcome.kind === 'auth-failed' ? 'MismatchSenderId' : 'InvalidRegistration';
+      const error =
+        outcome.kind === 'invalid-token'
+          ? 'NotRegistered'
+          : outcome.kind === 'retry'
+            ? 'Unavailable'
+            : outcome.kind === 'auth-failed'
+              ? 'MismatchSenderId'
+              : 'InvalidRegistration';
       return reply.status(outcome.kind === 'retry' ? 503 : 200).send({
         multicast_id: Date.now(),
         success: ok ? 1 : 0,
@@ -132,7 +164,12 @@ export const proxyRoutes: FastifyPluginAsync<{ container: DependencyContainer }>
       const h = request.headers;
       const topic = typeof h['apns-topic'] === 'string' ? h['apns-topic'] : undefined;
       if (!topic) return apnsError(400, 'MissingTopic');
-      const pushType = h['apns-push-type'] === 'voip' || topic.endsWith('.voip') ? 'voip' : h['apns-push-type'] === 'background' ? 'background' : 'alert';
+      const pushType =
+        h['apns-push-type'] === 'voip' || topic.endsWith('.voip')
+          ? 'voip'
+          : h['apns-push-type'] === 'background'
+            ? 'background'
+            : 'alert';
       const expiration = Number(h['apns-expiration'] ?? 0);
       const outcome = await send({
         provider: 'apns',
@@ -148,7 +185,10 @@ export const proxyRoutes: FastifyPluginAsync<{ container: DependencyContainer }>
       request.log.info({ tenant: who.tenant.id, outcome: outcome.kind }, 'wazo proxy apns push');
       switch (outcome.kind) {
         case 'delivered':
-          return reply.status(200).header('apns-id', outcome.providerId ?? randomUUID()).send();
+          return reply
+            .status(200)
+            .header('apns-id', outcome.providerId ?? randomUUID())
+            .send();
         case 'invalid-token':
           return apnsError(410, outcome.reason);
         case 'retry':

@@ -1,12 +1,7 @@
 import { Inflate } from 'pako';
 import { decodeBase64 } from './base64.js';
 import { SignalWirePushError } from './errors.js';
-import {
-  DEFAULT_MAX_INVITE_BYTES,
-  PAYLOAD_FIELDS,
-  type SignalWirePushPayload,
-  type VertoInvite,
-} from './types.js';
+import { DEFAULT_MAX_INVITE_BYTES, PAYLOAD_FIELDS, type SignalWirePushPayload, type VertoInvite } from './types.js';
 
 /** The two WebCrypto calls the decoder makes, so any SubtleCrypto (or polyfill) fits. */
 export interface SubtleCryptoLike {
@@ -75,7 +70,10 @@ export function extractSignalWirePayload(push: unknown): SignalWirePushPayload {
       break;
     }
   }
-  throw new SignalWirePushError('malformed', 'no SignalWire call_invite payload found (aps.alert, notification.body or the payload itself)');
+  throw new SignalWirePushError(
+    'malformed',
+    'no SignalWire call_invite payload found (aps.alert, notification.body or the payload itself)',
+  );
 }
 
 function readPayload(value: Record<string, unknown>): SignalWirePushPayload {
@@ -214,7 +212,11 @@ export async function decodeSignalWirePush(
     compressed = base64Field(payload.invite, 'invite');
   } else {
     if (key === undefined) throw new SignalWirePushError('bad_key', 'the push is encrypted and no key was given');
-    compressed = await decrypt(payload, key, options.subtle ?? (globalThis as { crypto?: { subtle?: SubtleCryptoLike } }).crypto?.subtle);
+    compressed = await decrypt(
+      payload,
+      key,
+      options.subtle ?? (globalThis as { crypto?: { subtle?: SubtleCryptoLike } }).crypto?.subtle,
+    );
   }
   return { payload, invite: readInvite(inflateLimited(compressed, limit)) };
 }
