@@ -106,7 +106,12 @@ export type DeviceBindingInput = Omit<DeviceBinding, 'id' | 'createdAt' | 'updat
   id?: string;
 };
 
-export type ApnsPushType = 'voip' | 'alert' | 'background';
+/**
+ * How the device shows a push: `voip` wakes the app for a call (APNs PushKit, HMS VoIP category),
+ * `alert` is shown to the user, `background` is data the app handles silently.
+ */
+export const PUSH_TYPES = ['voip', 'alert', 'background'] as const;
+export type PushType = (typeof PUSH_TYPES)[number];
 
 /** What a transport sends: built by a codec, validated against size limits by the transport. */
 export interface PushRequest {
@@ -114,7 +119,7 @@ export interface PushRequest {
   token: string;
   app: string;
   environment: Environment;
-  pushType: ApnsPushType;
+  pushType: PushType;
   priority: Priority;
   /**
    * When the provider should stop trying (epoch ms), or null for "now or never".
