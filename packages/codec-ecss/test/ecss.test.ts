@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CodecError, type CallNotification, type DeviceBinding, type DeviceBindingInput } from '@pushrelay/core';
-import { payloadLimit, pushRequestSize } from '@pushrelay/testkit';
+import {
+  CodecError,
+  payloadLimit,
+  payloadSize,
+  type CallNotification,
+  type DeviceBinding,
+  type DeviceBindingInput,
+} from '@pushrelay/core';
 import { Rfc8599ParamsError, createEcssCodec, ecssCodec, parseRfc8599Params } from '../src/index.js';
 
 function catchError(fn: () => unknown): unknown {
@@ -206,7 +212,7 @@ describe('ecss encode quirks', () => {
       id: number;
       remote_uri: string;
     }>;
-    expect(pushRequestSize(out)).toBeLessThanOrEqual(4096);
+    expect(payloadSize(out)).toBeLessThanOrEqual(4096);
     expect(calls.length).toBeLessThan(100);
     expect(calls.at(-1)).toEqual({
       id: calls.length - 1,
@@ -247,7 +253,7 @@ describe('ecss encode quirks', () => {
               if (!(error instanceof CodecError)) return false;
               continue;
             }
-            if (out && pushRequestSize(out) > payloadLimit(out)) return false;
+            if (out && payloadSize(out) > payloadLimit(out)) return false;
           }
           return true;
         },

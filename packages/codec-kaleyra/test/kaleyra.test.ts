@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CodecError, type CallNotification, type DeviceBinding } from '@pushrelay/core';
-import { payloadLimit, pushRequestSize } from '@pushrelay/testkit';
+import { CodecError, payloadLimit, payloadSize, type CallNotification, type DeviceBinding } from '@pushrelay/core';
 import { createKaleyraCodec, kaleyraCodec } from '../src/index.js';
 
 const context = { tenant: 't', now: Date.parse('2024-01-01T00:00:00Z') };
@@ -181,7 +180,7 @@ describe('kaleyra properties', () => {
             if (!(error instanceof CodecError)) return false;
             continue;
           }
-          if (out && pushRequestSize(out) > payloadLimit(out)) return false;
+          if (out && payloadSize(out) > payloadLimit(out)) return false;
         }
         return true;
       }),

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CodecError, type CallNotification, type DeviceBinding, type DeviceBindingInput } from '@pushrelay/core';
-import { payloadLimit, pushRequestSize } from '@pushrelay/testkit';
+import {
+  CodecError,
+  payloadLimit,
+  payloadSize,
+  type CallNotification,
+  type DeviceBinding,
+  type DeviceBindingInput,
+} from '@pushrelay/core';
 import { MizuPushHeaderError, createMizutechCodec, mizutechCodec, parseMizuPushHeader } from '../src/index.js';
 
 function catchError(fn: () => unknown): unknown {
@@ -176,7 +182,7 @@ describe('mizutech encode quirks', () => {
         } catch (error) {
           return error instanceof CodecError;
         }
-        return out !== null && pushRequestSize(out) <= payloadLimit(out);
+        return out !== null && payloadSize(out) <= payloadLimit(out);
       }),
       { numRuns: 300 },
     );

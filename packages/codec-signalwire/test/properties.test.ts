@@ -1,7 +1,6 @@
-import { CodecError, type PushRequest } from '@pushrelay/core';
+import { CodecError, payloadLimit, payloadSize, type PushRequest } from '@pushrelay/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { payloadLimit, pushRequestSize } from '@pushrelay/testkit';
 import { decodeSignalWirePush, SignalWirePushError } from '../src/client/index.js';
 import { signalWireCodec } from '../src/index.js';
 import { KEY, sampleBinding, sampleNotification } from './helpers.js';
@@ -85,7 +84,7 @@ describe('properties', () => {
           refused++;
           return;
         }
-        expect(pushRequestSize(out!)).toBeLessThanOrEqual(payloadLimit(out!));
+        expect(payloadSize(out!)).toBeLessThanOrEqual(payloadLimit(out!));
         sent++;
       }),
       { numRuns: 150 },

@@ -1,7 +1,6 @@
-import { CodecError, type CallNotification, type PushRequest } from '@pushrelay/core';
+import { CodecError, payloadLimit, payloadSize, type CallNotification, type PushRequest } from '@pushrelay/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { payloadLimit, pushRequestSize } from '@pushrelay/testkit';
 import { pythonJsonDumps, wazoCodec } from '../src/index.js';
 import { binding, callNotification } from './helpers.js';
 
@@ -109,7 +108,7 @@ describe('properties', () => {
             return;
           }
           if (out) {
-            expect(pushRequestSize(out)).toBeLessThanOrEqual(payloadLimit(out));
+            expect(payloadSize(out)).toBeLessThanOrEqual(payloadLimit(out));
             sent++;
           }
         },

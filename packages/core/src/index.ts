@@ -1,6 +1,15 @@
 export * from './model.js';
 export * from './errors.js';
 export * from './ports.js';
+export {
+  PAYLOAD_LIMITS,
+  VOIP_PAYLOAD_LIMIT,
+  payloadLimit,
+  payloadSize,
+  voipTopic,
+  isVoipTopic,
+  bundleIdOfTopic,
+} from './provider-rules.js';
 export { parseCallNotification, utf8Length, DEFAULT_RING_TIMEOUT_MS, MAX_DEADLINE_MS } from './validate.js';
 export type { ParseNotificationOptions } from './validate.js';
 export { Relay, jobId, credentialKey } from './relay.js';

@@ -1,4 +1,4 @@
-export { ApnsTransport, APNS_PAYLOAD_LIMIT, APNS_VOIP_PAYLOAD_LIMIT } from './internal/transport.js';
+export { ApnsTransport } from './internal/transport.js';
 export type { ApnsTransportOptions, ApnsAppOptions, ApnsCredential } from './internal/transport.js';
 export { outcomeOf as apnsOutcome, parseRetryAfter } from './internal/outcome.js';
 export type { ApnsAnswer } from './internal/outcome.js';

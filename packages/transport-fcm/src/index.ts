@@ -7,4 +7,4 @@ export { parseServiceAccount } from './internal/service-account.js';
 export type { ServiceAccount } from './internal/service-account.js';
 export { mapFcmError, readFcmError, DEFAULT_QUOTA_BACKOFF_MS } from './internal/errors.js';
 export type { FcmErrorInfo } from './internal/errors.js';
-export { MAX_MESSAGE_BYTES, buildMessage } from './internal/message.js';
+export { buildMessage } from './internal/message.js';

@@ -4,4 +4,4 @@ export type { HmsAppCredential } from './internal/credentials.js';
 export { DEFAULT_HMS_TOKEN_URL } from './internal/token-provider.js';
 export { mapHmsAnswer, readHmsAnswer, illegalTokens } from './internal/errors.js';
 export type { HmsAnswer, MapContext } from './internal/errors.js';
-export { buildMessage, MAX_MESSAGE_BYTES, MAX_TOKENS } from './internal/message.js';
+export { buildMessage, MAX_TOKENS } from './internal/message.js';

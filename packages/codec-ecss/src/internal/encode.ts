@@ -1,6 +1,8 @@
 import {
   CodecError,
-  utf8Length,
+  payloadLimit,
+  payloadSize,
+  voipTopic,
   type CallNotification,
   type CallParty,
   type DeviceBinding,
@@ -20,8 +22,6 @@ export interface EncodeSettings {
   missedCallsTtlSeconds: number;
   missedCallsOverVoip: boolean;
 }
-
-const LIMITS = { apnsVoip: 5120, apns: 4096, fcm: 4096 } as const;
 
 function fail(path: string, message: string): never {
   throw new CodecError(CODEC_ID, message, { path });
@@ -50,13 +50,12 @@ function badgeOf(n: CallNotification, settings: EncodeSettings): string | number
 
 function apnsTopic(binding: DeviceBinding): string {
   if (binding.pushKind !== 'voip') return binding.app;
-  return binding.app.endsWith('.voip') ? binding.app : `${binding.app}.voip`;
+  return voipTopic(binding.app);
 }
 
 function check(request: PushRequest, path: string): PushRequest {
-  const limit =
-    request.provider === 'apns' ? (request.pushType === 'voip' ? LIMITS.apnsVoip : LIMITS.apns) : LIMITS.fcm;
-  const size = utf8Length(JSON.stringify(request.payload));
+  const limit = payloadLimit(request);
+  const size = payloadSize(request);
   if (size > limit) fail(path, `the ${request.provider} payload would be ${size} bytes, over the ${limit}-byte limit`);
   return request;
 }
@@ -141,9 +140,7 @@ function encodeMissedCalls(
   // A long absence can gather more calls than one push holds: keep the newest that fit.
   for (;;) {
     const request = buildMissed(n, binding, now, date, callsOf(missed), settings);
-    const limit =
-      request.provider === 'apns' ? (request.pushType === 'voip' ? LIMITS.apnsVoip : LIMITS.apns) : LIMITS.fcm;
-    if (utf8Length(JSON.stringify(request.payload)) <= limit || missed.length === 1) return check(request, 'missed');
+    if (payloadSize(request) <= payloadLimit(request) || missed.length === 1) return check(request, 'missed');
     missed = missed.slice(1);
   }
 }

@@ -1,4 +1,4 @@
-import { CodecError, type Environment } from '@pushrelay/core';
+import { CodecError, bundleIdOfTopic, isVoipTopic, type Environment } from '@pushrelay/core';
 
 export const CODEC_ID = 'ecss';
 
@@ -122,8 +122,8 @@ export function parseRfc8599Params(
     // RFC 8599: pn-param = <Team ID>.<topic>, the topic ending in .voip for PushKit tokens.
     const topic = param === undefined ? undefined : (TEAM_TOPIC.exec(param)?.[2] ?? param);
     if (topic !== undefined && TOPIC_PATTERN.test(topic) && topic !== 'voip') {
-      const voip = topic.endsWith('.voip');
-      return { ...base, provider: 'apns', app: voip ? topic.slice(0, -5) : topic, pushKind: voip ? 'voip' : 'alert' };
+      const voip = isVoipTopic(topic);
+      return { ...base, provider: 'apns', app: bundleIdOfTopic(topic), pushKind: voip ? 'voip' : 'alert' };
     }
     if (options.apnsApp) {
       return { ...base, provider: 'apns', app: options.apnsApp, pushKind: options.apnsPushKind ?? 'voip' };

@@ -1,6 +1,8 @@
 import {
   CodecError,
-  utf8Length,
+  payloadLimit,
+  payloadSize,
+  voipTopic,
   type CallNotification,
   type CallParty,
   type DeviceBinding,
@@ -12,8 +14,6 @@ export interface EncodeSettings {
   /** FCM `data` key that carries the webhook JSON string. */
   fcmDataKey: string;
 }
-
-const LIMITS = { apnsVoip: 5120, apns: 4096, fcm: 4096, hms: 4096 } as const;
 
 /** The webhook event each notification type forwards; the SDK wakes on these names. */
 const EVENT_OF_TYPE: Partial<Record<CallNotification['type'], string>> = {
@@ -101,7 +101,6 @@ export function encodeNotification(
   };
 
   let request: PushRequest;
-  let limit: number;
   switch (binding.provider) {
     case 'fcm':
       request = {
@@ -113,7 +112,6 @@ export function encodeNotification(
           data: { [settings.fcmDataKey]: JSON.stringify(webhook) },
         },
       };
-      limit = LIMITS.fcm;
       break;
     case 'hms': {
       const android: Record<string, string> = { urgency: high ? 'HIGH' : 'NORMAL' };
@@ -124,7 +122,6 @@ export function encodeNotification(
         pushType: 'background',
         payload: { data: JSON.stringify(webhook), android },
       };
-      limit = LIMITS.hms;
       break;
     }
     case 'apns':
@@ -139,18 +136,14 @@ export function encodeNotification(
         headers: { 'apns-topic': voipTopic(binding.app) },
         payload: { aps: {}, data: webhook },
       };
-      limit = LIMITS.apnsVoip;
       break;
     default:
       return fail('binding.provider', `unsupported provider "${String(binding.provider)}"`);
   }
-  const size = utf8Length(JSON.stringify(request.payload));
+  const size = payloadSize(request);
+  const limit = payloadLimit(request);
   if (size > limit) {
     fail('vendor.webhook', `the ${binding.provider} payload would be ${size} bytes, over the ${limit}-byte limit`);
   }
   return request;
-}
-
-export function voipTopic(app: string): string {
-  return app.endsWith('.voip') ? app : `${app}.voip`;
 }

@@ -1,6 +1,8 @@
 import {
   CodecError,
-  utf8Length,
+  payloadLimit,
+  payloadSize,
+  voipTopic,
   type CallNotification,
   type CallParty,
   type DeviceBinding,
@@ -29,7 +31,6 @@ export interface EncodeSettings {
 
 /** `ntype` of an incoming call, the only value Mizutech's example shows. */
 const NTYPE_INCOMING_CALL = 0;
-const LIMITS = { apnsVoip: 5120, apns: 4096, fcm: 4096 } as const;
 
 function fail(path: string, message: string): never {
   throw new CodecError(CODEC_ID, message, { path });
@@ -75,7 +76,6 @@ export function encodeNotification(
   };
 
   let request: PushRequest;
-  let limit: number;
   if (binding.provider === 'apns') {
     const voip = binding.pushKind === 'voip';
     request = {
@@ -98,7 +98,6 @@ export function encodeNotification(
         data,
       },
     };
-    limit = voip ? LIMITS.apnsVoip : LIMITS.apns;
   } else if (binding.provider === 'fcm') {
     const strings: Record<string, string> = {};
     for (const key of settings.fcmDataKeys) strings[key] = String(data[key]);
@@ -114,17 +113,13 @@ export function encodeNotification(
       expiresAt: settings.fcmExpiry === 'deadline' ? deadline : null,
       payload: { android: { priority: 'high' }, data: strings },
     };
-    limit = LIMITS.fcm;
   } else {
     return fail('binding.provider', `Mizutech apps take APNs or FCM pushes, not ${binding.provider}`);
   }
-  const size = utf8Length(JSON.stringify(request.payload));
+  const size = payloadSize(request);
+  const limit = payloadLimit(request);
   if (size > limit) {
     fail('call', `the ${binding.provider} payload would be ${size} bytes, over the ${limit}-byte limit`);
   }
   return request;
-}
-
-export function voipTopic(app: string): string {
-  return app.endsWith('.voip') ? app : `${app}.voip`;
 }

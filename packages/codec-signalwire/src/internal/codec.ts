@@ -1,5 +1,7 @@
 import {
   CodecError,
+  payloadLimit,
+  payloadSize,
   type CallNotification,
   type Codec,
   type DeviceBinding,
@@ -33,11 +35,6 @@ export interface SignalWireCodecOptions {
    * which shows a title on Android when the app is in the background. Clients read only `body`.
    */
   fcmNotification?: 'body' | 'title-and-body';
-}
-
-/** Largest JSON body each provider takes (APNs VoIP 5 KiB, everything else 4 KiB). */
-function sizeLimit(binding: DeviceBinding, voip: boolean): number {
-  return binding.provider === 'apns' && voip ? 5120 : 4096;
 }
 
 export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Codec<unknown> {
@@ -128,8 +125,9 @@ export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Cod
         payload = { notification: { title: core.title, body: JSON.stringify(core) } };
       }
       const voip = binding.provider === 'apns';
-      const size = Buffer.byteLength(JSON.stringify(payload));
-      const limit = sizeLimit(binding, voip);
+      const pushType = voip ? 'voip' : 'alert';
+      const size = payloadSize({ payload });
+      const limit = payloadLimit({ provider: binding.provider, pushType });
       if (size > limit) {
         throw new CodecError(
           CODEC_NAME,
@@ -144,7 +142,7 @@ export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Cod
         token: binding.token,
         app: binding.app,
         environment: binding.environment,
-        pushType: voip ? 'voip' : 'alert',
+        pushType,
         priority: 'high',
         expiresAt: Date.parse(notification.deadline),
         payload,

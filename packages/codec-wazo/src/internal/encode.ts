@@ -1,5 +1,7 @@
 import {
   CodecError,
+  payloadLimit,
+  payloadSize,
   type CallNotification,
   type DeviceBinding,
   type MessageContent,
@@ -228,8 +230,8 @@ export function encodeWazo(
   } else {
     request = { provider: 'fcm', ...base, pushType: 'alert', priority: 'high', payload: fcmPayload(push, data) };
   }
-  const size = Buffer.byteLength(JSON.stringify(request.payload));
-  const limit = request.provider === 'apns' && isCall ? 5120 : 4096;
+  const size = payloadSize(request);
+  const limit = payloadLimit(request);
   if (size > limit) {
     throw new CodecError(CODEC_NAME, `the push is ${size} bytes, over the ${request.provider} limit of ${limit}`, {
       path: n.type === 'custom' ? 'vendor.wazo' : 'message',

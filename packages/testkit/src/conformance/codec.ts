@@ -1,6 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CodecError, type CallNotification, type Codec, type DeviceBinding, type PushRequest } from '@pushrelay/core';
+import {
+  CodecError,
+  payloadLimit,
+  payloadSize,
+  type CallNotification,
+  type Codec,
+  type DeviceBinding,
+  type PushRequest,
+} from '@pushrelay/core';
 import type { TestApi } from '../runner.js';
 
 /**
@@ -34,24 +42,6 @@ export interface CodecConformanceOptions {
   codec: Codec;
   /** Absolute path of the folder holding `*.json` fixtures. */
   fixturesDir: string;
-}
-
-/** Largest payload each provider takes, in bytes of the JSON body. */
-export const PROVIDER_PAYLOAD_LIMITS = {
-  apns: { voip: 5120, other: 4096 },
-  fcm: 4096,
-  hms: 4096,
-} as const;
-
-export function pushRequestSize(request: PushRequest): number {
-  return Buffer.byteLength(JSON.stringify(request.payload));
-}
-
-export function payloadLimit(request: PushRequest): number {
-  if (request.provider === 'apns') {
-    return request.pushType === 'voip' ? PROVIDER_PAYLOAD_LIMITS.apns.voip : PROVIDER_PAYLOAD_LIMITS.apns.other;
-  }
-  return PROVIDER_PAYLOAD_LIMITS[request.provider];
 }
 
 export function loadCodecFixtures(fixturesDir: string): Array<{ name: string; fixture: CodecFixture }> {
@@ -118,7 +108,7 @@ export function describeCodecConformance(t: TestApi, options: CodecConformanceOp
             t.expect(out.provider).toBe(encode.binding.provider);
             t.expect(out.token).toBe(encode.binding.token);
             t.expect(codec.capabilities.providers).toContain(out.provider);
-            t.expect(pushRequestSize(out)).toBeLessThanOrEqual(payloadLimit(out));
+            t.expect(payloadSize(out)).toBeLessThanOrEqual(payloadLimit(out));
           });
         }
       }

@@ -9,6 +9,7 @@ import {
   type SimResponse,
   type SimulatorHandle,
 } from './base.js';
+import { PAYLOAD_LIMITS, VOIP_PAYLOAD_LIMIT } from '@pushrelay/core';
 import { createCertificateAuthority } from './tls.js';
 
 export type ApnsEnvironment = 'production' | 'sandbox';
@@ -331,7 +332,7 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
       const collapseId = single(r.headers['apns-collapse-id']);
       if (collapseId && Buffer.byteLength(collapseId) > 64) return error(400, 'BadCollapseId', apnsId);
 
-      const limit = pushType === 'voip' ? 5120 : 4096;
+      const limit = pushType === 'voip' ? VOIP_PAYLOAD_LIMIT : PAYLOAD_LIMITS.apns;
       if (r.bodyTruncated || r.body.length > limit) return error(413, 'PayloadTooLarge', apnsId);
       if (r.body.length === 0) return error(400, 'PayloadEmpty', apnsId);
 

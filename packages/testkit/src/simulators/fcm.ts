@@ -9,13 +9,13 @@ import {
   type SimResponse,
   type SimulatorHandle,
 } from './base.js';
+import { PAYLOAD_LIMITS, payloadSize } from '@pushrelay/core';
 import { createCertificateAuthority, type CertificateAuthority } from './tls.js';
 
 export const FCM_MESSAGING_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const FCM_ERROR_TYPE = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
 const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
-const MAX_MESSAGE_BYTES = 4096;
 const MAX_TTL_S = 2_419_200;
 const SEND_PATH = /^\/v1\/projects\/([^/]+)\/messages:send$/;
 const TOKEN_PATH = '/token';
@@ -264,7 +264,7 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
     delete withoutTarget['token'];
     delete withoutTarget['topic'];
     delete withoutTarget['condition'];
-    if (Buffer.byteLength(JSON.stringify(withoutTarget)) > MAX_MESSAGE_BYTES)
+    if (payloadSize({ payload: withoutTarget }) > PAYLOAD_LIMITS.fcm)
       return badRequest('Message is too big.', 'message');
     const token = message['token'];
     if (token !== undefined) {

@@ -9,12 +9,12 @@ import {
   type SimResponse,
   type SimulatorHandle,
 } from './base.js';
+import { PAYLOAD_LIMITS, payloadSize } from '@pushrelay/core';
 import { recordableHeaders } from './inspection.js';
 import { createCertificateAuthority, type CertificateAuthority } from './tls.js';
 
 const TOKEN_PATH = '/oauth2/v3/token';
 const SEND_PATH = /^\/(v1|v2)\/([^/]+)\/messages:send$/;
-const MAX_MESSAGE_BYTES = 4096;
 const MAX_TOKENS = 1000;
 const MAX_TTL_S = 1_296_000;
 /** Huawei's OAuth flow control: 1000 tokens per app in 5 minutes. */
@@ -209,7 +209,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     }
     const withoutTokens = { ...message };
     delete withoutTokens['token'];
-    if (Buffer.byteLength(JSON.stringify(withoutTokens)) > MAX_MESSAGE_BYTES) return answer('80300008');
+    if (payloadSize({ payload: withoutTokens }) > PAYLOAD_LIMITS.hms) return answer('80300008');
     if (body['validate_only'] === true) return answer('80000000');
     const targets = Array.isArray(tokens)
       ? (tokens as string[])

@@ -2,7 +2,11 @@ import apn from '@parse/node-apn';
 import { randomUUID } from 'node:crypto';
 import { constants as h2 } from 'node:http2';
 import {
+  PUSH_TYPES,
   TransportError,
+  payloadLimit,
+  payloadSize,
+  voipTopic,
   type DeliveryOutcome,
   type Environment,
   type PushRequest,
@@ -55,9 +59,6 @@ const APPLE_HOSTS: Record<Environment, string> = {
   sandbox: 'api.sandbox.push.apple.com',
 };
 const TOKEN_RE = /^[0-9a-fA-F]{64,200}$/;
-const PUSH_TYPES = new Set(['voip', 'alert', 'background']);
-export const APNS_PAYLOAD_LIMIT = 4096;
-export const APNS_VOIP_PAYLOAD_LIMIT = 5120;
 
 interface Prepared {
   pool: ProviderPool;
@@ -221,7 +222,7 @@ export class ApnsTransport implements Transport {
     }
     const pool = route[request.environment];
     if (!pool) fail('environment', `app "${request.app}" has no ${request.environment} credential`);
-    if (!PUSH_TYPES.has(request.pushType)) fail('pushType', 'must be voip, alert or background');
+    if (!PUSH_TYPES.includes(request.pushType)) fail('pushType', 'must be voip, alert or background');
     if (typeof request.payload !== 'object' || request.payload === null || Array.isArray(request.payload)) {
       fail('payload', 'must be a JSON object');
     }
@@ -230,9 +231,9 @@ export class ApnsTransport implements Transport {
     if (typeof request.token !== 'string' || !TOKEN_RE.test(request.token)) {
       return { kind: 'rejected', reason: 'token: an APNs device token is 64 to 200 hex characters' };
     }
-    const size = Buffer.byteLength(JSON.stringify(request.payload));
+    const size = payloadSize(request);
     const voip = request.pushType === 'voip';
-    const limit = voip ? APNS_VOIP_PAYLOAD_LIMIT : APNS_PAYLOAD_LIMIT;
+    const limit = payloadLimit(request);
     if (size > limit) {
       return {
         kind: 'rejected',
@@ -243,7 +244,7 @@ export class ApnsTransport implements Transport {
       return { kind: 'rejected', reason: 'collapseId: longer than 64 bytes (BadCollapseId)' };
     }
     const baseTopic = request.headers?.['apns-topic'] ?? request.app;
-    const topic = voip && !baseTopic.endsWith('.voip') ? `${baseTopic}.voip` : baseTopic;
+    const topic = voip ? voipTopic(baseTopic) : baseTopic;
     const priority = voip ? 10 : request.pushType === 'background' ? 5 : request.priority === 'normal' ? 5 : 10;
     const expiry = request.expiresAt === null ? 0 : Math.max(0, Math.floor(request.expiresAt / 1000));
     return {

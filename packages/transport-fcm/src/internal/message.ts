@@ -1,8 +1,6 @@
-import { TransportError, type PushRequest } from '@pushrelay/core';
+import { PAYLOAD_LIMITS, TransportError, payloadSize, type PushRequest } from '@pushrelay/core';
 import { isRecord } from '@pushrelay/provider-http';
 
-/** FCM's limit on a message without its target. */
-export const MAX_MESSAGE_BYTES = 4096;
 /** FCM's largest android.ttl. */
 export const MAX_TTL_S = 2_419_200;
 const TARGET_FIELDS = ['token', 'topic', 'condition'] as const;
@@ -44,9 +42,10 @@ export function buildMessage(request: PushRequest, now: number): Record<string, 
   if (android['priority'] === undefined && request.priority === 'high') android['priority'] = 'HIGH';
   if (android['collapse_key'] === undefined && request.collapseId) android['collapse_key'] = request.collapseId;
   message['android'] = android;
-  const size = Buffer.byteLength(JSON.stringify(message));
-  if (size > MAX_MESSAGE_BYTES) {
-    fail('payload', `is ${size} bytes, over FCM's ${MAX_MESSAGE_BYTES}-byte limit`);
+  // FCM's limit is on the message without its target.
+  const size = payloadSize({ payload: message });
+  if (size > PAYLOAD_LIMITS.fcm) {
+    fail('payload', `is ${size} bytes, over FCM's ${PAYLOAD_LIMITS.fcm}-byte limit`);
   }
   message['token'] = request.token;
   return message;

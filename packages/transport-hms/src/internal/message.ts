@@ -1,8 +1,6 @@
-import { TransportError, type PushRequest } from '@pushrelay/core';
+import { PAYLOAD_LIMITS, TransportError, payloadSize, type PushRequest } from '@pushrelay/core';
 import { isRecord } from '@pushrelay/provider-http';
 
-/** Huawei's limit on a message body, tokens excluded. */
-export const MAX_MESSAGE_BYTES = 4096;
 /** Huawei's largest android.ttl (15 days). */
 export const MAX_TTL_S = 1_296_000;
 /** Tokens per send request. */
@@ -52,8 +50,9 @@ export function buildMessage(request: PushRequest, tokens: readonly string[], no
     fail('payload.android.ttl', 'must be a duration such as "30s"');
   }
   message['android'] = android;
-  const size = Buffer.byteLength(JSON.stringify(message));
-  if (size > MAX_MESSAGE_BYTES) fail('payload', `is ${size} bytes, over Huawei's ${MAX_MESSAGE_BYTES}-byte limit`);
+  // Huawei's limit is on the message body, tokens excluded.
+  const size = payloadSize({ payload: message });
+  if (size > PAYLOAD_LIMITS.hms) fail('payload', `is ${size} bytes, over Huawei's ${PAYLOAD_LIMITS.hms}-byte limit`);
   message['token'] = [...tokens];
   return message;
 }

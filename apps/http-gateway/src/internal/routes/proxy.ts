@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { pythonJsonDumps } from '@pushrelay/codec-wazo';
-import type { Clock, DeliveryOutcome, Provider, PushRequest, Transport } from '@pushrelay/core';
+import {
+  bundleIdOfTopic,
+  isVoipTopic,
+  type Clock,
+  type DeliveryOutcome,
+  type Provider,
+  type PushRequest,
+  type Transport,
+} from '@pushrelay/core';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
 import type { TenantDirectory } from '../auth.js';
@@ -165,7 +173,7 @@ export const proxyRoutes: FastifyPluginAsync<{ container: DependencyContainer }>
       const topic = typeof h['apns-topic'] === 'string' ? h['apns-topic'] : undefined;
       if (!topic) return apnsError(400, 'MissingTopic');
       const pushType =
-        h['apns-push-type'] === 'voip' || topic.endsWith('.voip')
+        h['apns-push-type'] === 'voip' || isVoipTopic(topic)
           ? 'voip'
           : h['apns-push-type'] === 'background'
             ? 'background'
@@ -174,7 +182,7 @@ export const proxyRoutes: FastifyPluginAsync<{ container: DependencyContainer }>
       const outcome = await send({
         provider: 'apns',
         token: request.params.token,
-        app: topic.replace(/\.voip$/, ''),
+        app: bundleIdOfTopic(topic),
         environment: h['x-use-sandbox'] === '1' || h['x-use-sandbox'] === 'true' ? 'sandbox' : 'production',
         pushType,
         priority: h['apns-priority'] === '5' ? 'normal' : 'high',
