@@ -15,8 +15,6 @@ import type {
 export interface CodecCapabilities {
   /** Vendor input this codec can turn into notifications. */
   decode: boolean;
-  /** `decode(vendorInputOf(n))` gives `n` back. */
-  roundTrip?: boolean;
   /** Providers this codec encodes for. */
   providers: readonly Provider[];
 }

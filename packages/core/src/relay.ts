@@ -100,10 +100,6 @@ export class Relay {
     this.options.queue.process((job) => this.runJob(job));
   }
 
-  codecFor(format: string): Codec | undefined {
-    return this.codecs.get(format);
-  }
-
   /**
    * Accepts a validated notification: records its report and queues one send per device.
    * Resolves once it is durable in the queue, not when it is delivered.

@@ -101,7 +101,7 @@ export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Cod
 
   return {
     id,
-    capabilities: { decode: true, roundTrip: false, providers: ['apns', 'fcm', 'hms'] },
+    capabilities: { decode: true, providers: ['apns', 'fcm', 'hms'] },
 
     decode(input: unknown, context) {
       return decodeCall(input, context);
