@@ -124,6 +124,21 @@ describe('configuration', () => {
 describe('engines for several processes', () => {
   const tenants = [{ id: 't', apiKeySha256: [hash] }];
 
+  it('keeps reports 7 days by default; retention settings are checked', () => {
+    expect(parseConfig({ tenants }, { env: {} }).retention).toEqual({
+      reportsDays: 7,
+      sweepIntervalMs: 60_000,
+      batchSize: 500,
+    });
+    expect(
+      parseConfig({ tenants, retention: { reportsDays: 30 } }, { env: { PUSHRELAY_RETENTION_DAYS: '2' } }).retention
+        .reportsDays,
+    ).toBe(2);
+    expect(
+      issuesOf({ tenants, retention: { reportsDays: 0, batchSize: 'many', purge: true } }).map((i) => i.path),
+    ).toEqual(['retention.purge', 'retention.reportsDays', 'retention.batchSize']);
+  });
+
   it('defaults to the embedded engines', () => {
     const config = parseConfig({ tenants }, { env: {} });
     expect({ store: config.store, queue: config.queue, ephemeral: config.ephemeral }).toEqual({

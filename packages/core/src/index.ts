@@ -17,6 +17,8 @@ export type { RelayOptions, RelayEvents, NotifyResult } from './relay.js';
 export { DEFAULT_RETRY_POLICY, retryDelay, nextAttemptAt } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { EventHub } from './events.js';
+export { RetentionSweeper, DEFAULT_RETENTION_DAYS } from './retention.js';
+export type { RetentionSweeperOptions, SweepResult } from './retention.js';
 export { systemClock, ManualClock, settle } from './clock.js';
 export { InMemoryBindingStore } from './memory/binding-store.js';
 export type { InMemoryBindingStoreOptions } from './memory/binding-store.js';

@@ -93,6 +93,13 @@ export interface ReportStore {
     bindingId: string,
     update: DeviceUpdate,
   ): Promise<{ report: DeliveryReport; completedNow: boolean } | undefined>;
+  /**
+   * Deletes at most `limit` reports accepted before `acceptedBefore` (epoch ms), oldest first,
+   * and returns how many; fewer than `limit` means none is left to delete. A report still in
+   * progress is kept until it is older than MAX_DEADLINE_MS as well, since its sends may still run.
+   * Each call is one short transaction: RetentionSweeper calls it in a loop.
+   */
+  purgeAcceptedBefore?(acceptedBefore: number, limit: number): Promise<number>;
 }
 
 export interface DeviceUpdate {
@@ -156,6 +163,11 @@ export interface MissedCallStore {
   /** Reads and empties a user's missed calls, oldest first; two concurrent takes never share an entry. */
   take(tenant: string, userId: string): Promise<MissedCallEntry[]>;
   list(tenant: string, userId: string): Promise<MissedCallEntry[]>;
+  /**
+   * Deletes at most `limit` entries past their time to live (by the store's clock), of any user,
+   * and returns how many; fewer than `limit` means none is left to delete.
+   */
+  purgeExpired?(limit: number): Promise<number>;
 }
 
 /** Whether a user holds a live connection now, so pushes are not needed. */

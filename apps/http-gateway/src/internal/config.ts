@@ -48,6 +48,16 @@ export type QueueConfig =
 /** Where short-lived state lives (missed calls, webhook replay keys). */
 export type EphemeralConfig = { engine: 'memory' } | { engine: 'redis'; redis: string; prefix: string };
 
+/** How long delivery reports and missed calls are kept, and how the purge is paced. */
+export interface RetentionConfig {
+  /** Days a delivery report is kept after it was accepted; also the missed calls' time to live. */
+  reportsDays: number;
+  /** Between two sweeps. */
+  sweepIntervalMs: number;
+  /** Rows one purge statement deletes. */
+  batchSize: number;
+}
+
 export interface GatewayConfig {
   listen: { host: string; port: number };
   /** Public base URL, printed and used in the OpenAPI document. */
@@ -62,6 +72,7 @@ export interface GatewayConfig {
   store: StoreConfig;
   queue: QueueConfig;
   ephemeral: EphemeralConfig;
+  retention: RetentionConfig;
   codecs: string[];
   tenants: TenantConfig[];
   /**
@@ -103,7 +114,7 @@ export interface ParseConfigOptions {
  * Validates raw configuration. Env overrides: PUSHRELAY_HOST, PUSHRELAY_PORT, PUSHRELAY_STORE
  * (`memory`, a postgres:// URL or a sqlite path), PUSHRELAY_QUEUE and PUSHRELAY_EPHEMERAL
  * (`memory` or a redis:// URL), PUSHRELAY_RING_TIMEOUT_MS, PUSHRELAY_LOG_LEVEL, PUSHRELAY_CODECS
- * (comma list), PUSHRELAY_PUBLIC_URL.
+ * (comma list), PUSHRELAY_PUBLIC_URL, PUSHRELAY_RETENTION_DAYS.
  */
 export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): GatewayConfig {
   const env = options.env ?? process.env;
@@ -122,6 +133,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
     'store',
     'queue',
     'ephemeral',
+    'retention',
     'codecs',
     'tenants',
     'providers',
@@ -168,6 +180,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
   const store = parseStore(env, obj.store, baseDir, { int, str, fail });
   const queue = parseQueue(env, obj.queue, { int, str, fail });
   const ephemeral = parseEphemeral(env, obj.ephemeral, { str, fail });
+  const retention = parseRetention(env, obj.retention, { int, str, fail });
 
   let codecs: string[] = [...KNOWN_CODECS];
   const codecsRaw =
@@ -281,6 +294,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
     store,
     queue,
     ephemeral,
+    retention,
     codecs,
     tenants,
     providers,
@@ -440,6 +454,30 @@ function parseEphemeral(env: Env, raw: unknown, r: Pick<FieldReaders, 'str' | 'f
     };
   r.fail(`${path}.engine`, 'must be "memory" or "redis"');
   return { engine: 'memory' };
+}
+
+/** `retention`, or PUSHRELAY_RETENTION_DAYS for `retention.reportsDays`. */
+function parseRetention(env: Env, raw: unknown, r: FieldReaders): RetentionConfig {
+  let s: Record<string, unknown> = {};
+  if (raw !== undefined) {
+    if (!isObject(raw)) r.fail('retention', 'must be an object');
+    else s = raw;
+  }
+  for (const k of Object.keys(s))
+    if (!['reportsDays', 'sweepIntervalMs', 'batchSize'].includes(k))
+      r.fail(`retention.${k}`, 'is not a known setting');
+  const days = env.PUSHRELAY_RETENTION_DAYS;
+  return {
+    reportsDays: r.int(
+      days ?? s.reportsDays,
+      days !== undefined ? 'env.PUSHRELAY_RETENTION_DAYS' : 'retention.reportsDays',
+      7,
+      1,
+      3650,
+    ),
+    sweepIntervalMs: r.int(s.sweepIntervalMs, 'retention.sweepIntervalMs', 60_000, 1000, 24 * 3600_000),
+    batchSize: r.int(s.batchSize, 'retention.batchSize', 500, 1, 100_000),
+  };
 }
 
 /**

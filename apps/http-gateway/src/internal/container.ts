@@ -8,6 +8,7 @@ import {
   InMemoryReportStore,
   PushRelayError,
   Relay,
+  RetentionSweeper,
   TransportError,
   systemClock,
   type BindingStore,
@@ -28,6 +29,7 @@ import {
 } from '@pushrelay/store-postgres';
 import { RedisDedupe, RedisMissedCallStore, redisOptionsFromUrl } from '@pushrelay/store-redis';
 import { openSqliteStores } from '@pushrelay/store-sqlite';
+import type { FastifyBaseLogger } from 'fastify';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { TenantDirectory } from './auth.js';
 import { ConfigError, type GatewayConfig } from './config.js';
@@ -62,9 +64,17 @@ export interface EphemeralHandle {
   close(): Promise<void>;
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A missed call is kept as long as a delivery report. */
+export function missedCallTtlMs(config: GatewayConfig): number {
+  return config.retention.reportsDays * DAY_MS;
+}
+
 /** Opens the configured store; a postgres store connects and applies its migrations first. */
 export async function openStores(config: GatewayConfig, clock: Clock = systemClock): Promise<StoreHandle> {
   const store = config.store;
+  const ttl = missedCallTtlMs(config);
   if (store.kind === 'postgres') {
     let db: PostgresDatabase;
     try {
@@ -81,15 +91,19 @@ export async function openStores(config: GatewayConfig, clock: Clock = systemClo
     return {
       bindings: new PostgresBindingStore(db),
       reports: new PostgresReportStore(db),
-      missedCalls: new PostgresMissedCallStore(db),
+      missedCalls: new PostgresMissedCallStore(db, { defaultTtlMs: ttl }),
       close: () => db.close(),
     };
   }
-  if (store.kind === 'sqlite') return openSqliteStores({ filename: store.path, clock });
+  if (store.kind === 'sqlite') return openSqliteStores({ filename: store.path, clock, missedCallTtlMs: ttl });
+  return memoryStores(config, clock);
+}
+
+function memoryStores(config: GatewayConfig, clock: Clock): StoreHandle {
   return {
     bindings: new InMemoryBindingStore({ clock }),
     reports: new InMemoryReportStore(),
-    missedCalls: new InMemoryMissedCallStore({ clock }),
+    missedCalls: new InMemoryMissedCallStore({ clock, defaultTtlMs: missedCallTtlMs(config) }),
     close: () => {},
   };
 }
@@ -117,6 +131,7 @@ function buildEphemeral(config: GatewayConfig): EphemeralHandle {
   const missedCalls = new RedisMissedCallStore({
     connection: redisOptionsFromUrl(e.redis, `${e.prefix}:missed-calls`),
     prefix: e.prefix,
+    defaultTtlMs: missedCallTtlMs(config),
   });
   const claims = new RedisDedupe({ connection: redisOptionsFromUrl(e.redis, `${e.prefix}:dedupe`), prefix: e.prefix });
   return {
@@ -154,18 +169,15 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
     useFactory: once((dc): StoreHandle => {
       if (overrides.stores) return overrides.stores;
       const clock = dc.resolve<Clock>(TOKENS.clock);
-      if (config.store.kind === 'sqlite') return openSqliteStores({ filename: config.store.path, clock });
+      if (config.store.kind === 'sqlite') {
+        return openSqliteStores({ filename: config.store.path, clock, missedCallTtlMs: missedCallTtlMs(config) });
+      }
       if (config.store.kind === 'postgres') {
         throw new ConfigError([
           { path: 'store', message: 'a postgres store must be opened first (openStores) and passed as `stores`' },
         ]);
       }
-      return {
-        bindings: new InMemoryBindingStore({ clock }),
-        reports: new InMemoryReportStore(),
-        missedCalls: new InMemoryMissedCallStore({ clock }),
-        close: () => {},
-      };
+      return memoryStores(config, clock);
     }),
   });
   c.register(TOKENS.ephemeral, { useFactory: once(() => buildEphemeral(config)) });
@@ -210,6 +222,26 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
           clock: dc.resolve(TOKENS.clock),
         }),
     ),
+  });
+  c.register(TOKENS.retention, {
+    useFactory: once((dc) => {
+      const log = dc.isRegistered(TOKENS.logger, true) ? dc.resolve<FastifyBaseLogger>(TOKENS.logger) : undefined;
+      const metrics = dc.resolve<GatewayMetrics>(TOKENS.metrics);
+      return new RetentionSweeper({
+        reports: dc.resolve(TOKENS.reports),
+        missedCalls: dc.resolve(TOKENS.missedCalls),
+        retentionMs: config.retention.reportsDays * DAY_MS,
+        intervalMs: config.retention.sweepIntervalMs,
+        batchSize: config.retention.batchSize,
+        clock: dc.resolve(TOKENS.clock),
+        onPurged: (purged) => {
+          metrics.purged.inc({ what: 'reports' }, purged.reports);
+          metrics.purged.inc({ what: 'missed_calls' }, purged.missedCalls);
+          log?.info(purged, 'retention: expired reports and missed calls deleted');
+        },
+        onError: (error, target) => log?.warn({ err: error, target }, 'retention sweep failed; it runs again later'),
+      });
+    }),
   });
   c.register(TOKENS.metrics, {
     useFactory: once((dc) => {

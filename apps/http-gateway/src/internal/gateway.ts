@@ -1,4 +1,4 @@
-import type { Relay, Transport } from '@pushrelay/core';
+import type { Relay, RetentionSweeper, Transport } from '@pushrelay/core';
 import type { FastifyInstance } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
 import type { GatewayConfig } from './config.js';
@@ -33,20 +33,24 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const state: ServerState = { draining: false };
   let app: FastifyInstance;
   let relay: Relay;
+  let sweeper: RetentionSweeper;
   try {
     relay = container.resolve<Relay>(TOKENS.relay);
     app = await createServer(container, state, options.logger === undefined ? {} : { logger: options.logger });
+    sweeper = container.resolve<RetentionSweeper>(TOKENS.retention);
   } catch (error) {
     await stores.close();
     throw asConfigError(error);
   }
   relay.start();
+  sweeper.start();
   let closing: Promise<void> | undefined;
 
   const close = async () => {
     state.draining = true;
     const transports = Object.values(container.resolve<Record<string, Transport>>(TOKENS.transports));
     const work = (async () => {
+      await sweeper.stop();
       await app.close();
       await relay.close();
       await Promise.allSettled(transports.map((t) => t.close()));

@@ -12,6 +12,7 @@ export class GatewayMetrics {
   readonly invalidations: Counter<'provider'>;
   readonly retries: Counter<'provider'>;
   readonly webhookFailures: Counter<'vendor'>;
+  readonly purged: Counter<'what'>;
   readonly sockets: Gauge;
 
   constructor(queue: Queue, socketCount: () => number) {
@@ -66,6 +67,12 @@ export class GatewayMetrics {
       name: 'pushrelay_webhook_verify_failures_total',
       help: 'Webhooks refused: bad signature, stale or replayed',
       labelNames: ['vendor'],
+      registers,
+    });
+    this.purged = new Counter({
+      name: 'pushrelay_retention_purged_total',
+      help: 'Delivery reports and missed calls deleted after their retention',
+      labelNames: ['what'],
       registers,
     });
     new Gauge({

@@ -79,6 +79,8 @@ export async function createServer(
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: true } },
   });
 
+  container.register(TOKENS.logger, { useValue: app.log });
+
   // Keeps the raw bytes for webhook signatures; parsing stays Fastify's (prototype-poisoning safe).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser(['application/json', 'application/*+json'], { parseAs: 'buffer' }, (req, body, done) => {

@@ -18,4 +18,5 @@ export const TOKENS = {
   replayGuard: Symbol.for('pushrelay.replayGuard'),
   storeHandle: Symbol.for('pushrelay.storeHandle'),
   ephemeral: Symbol.for('pushrelay.ephemeral'),
+  retention: Symbol.for('pushrelay.retention'),
 } as const;

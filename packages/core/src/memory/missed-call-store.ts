@@ -48,6 +48,22 @@ export class InMemoryMissedCallStore implements MissedCallStore {
     return this.live(tenant, userId);
   }
 
+  async purgeExpired(limit: number): Promise<number> {
+    const now = this.clock.now();
+    let deleted = 0;
+    for (const [k, calls] of this.users) {
+      for (const [ref, stored] of calls) {
+        if (deleted >= limit) return deleted;
+        if (stored.expiresAt <= now) {
+          calls.delete(ref);
+          deleted++;
+        }
+      }
+      if (calls.size === 0) this.users.delete(k);
+    }
+    return deleted;
+  }
+
   private live(tenant: string, userId: string): MissedCallEntry[] {
     const now = this.clock.now();
     const calls = this.users.get(key(tenant, userId));

@@ -59,11 +59,14 @@ export class PostgresMissedCallStore implements MissedCallStore {
     return r.rows.map((row) => row.entry);
   }
 
-  /** Deletes expired entries of every user; returns how many. Run it now and then. */
-  async purgeExpired(): Promise<number> {
-    const r = await this.db.pool.query(`DELETE FROM ${this.db.table('missed_calls')} WHERE expires_at <= $1`, [
-      this.db.clock.now(),
-    ]);
+  /** Deletes up to `limit` expired entries of any user (RetentionSweeper calls it in a loop). */
+  async purgeExpired(limit = 1000): Promise<number> {
+    const t = this.db.table('missed_calls');
+    const r = await this.db.pool.query(
+      `DELETE FROM ${t} WHERE (tenant, user_id, ref) IN (
+         SELECT tenant, user_id, ref FROM ${t} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [this.db.clock.now(), limit],
+    );
     return r.rowCount ?? 0;
   }
 }

@@ -1,4 +1,10 @@
-import { applyDeviceUpdate, type DeliveryReport, type DeviceUpdate, type ReportStore } from '@pushrelay/core';
+import {
+  applyDeviceUpdate,
+  MAX_DEADLINE_MS,
+  type DeliveryReport,
+  type DeviceUpdate,
+  type ReportStore,
+} from '@pushrelay/core';
 import type { PostgresDatabase } from './database.js';
 
 /**
@@ -46,5 +52,21 @@ export class PostgresReportStore implements ReportStore {
       );
       return { report, completedNow };
     });
+  }
+
+  /**
+   * One statement per batch: SKIP LOCKED leaves rows a device update holds (and rows another
+   * process's sweep took) alone, so a sweep never waits on a lock nor makes anyone wait long.
+   */
+  async purgeAcceptedBefore(acceptedBefore: number, limit: number): Promise<number> {
+    const t = this.db.table('reports');
+    const r = await this.db.pool.query(
+      `DELETE FROM ${t} WHERE (tenant, notification_id) IN (
+         SELECT tenant, notification_id FROM ${t}
+         WHERE accepted_at < $1 AND (status <> 'in-progress' OR accepted_at < $2)
+         ORDER BY accepted_at LIMIT $3 FOR UPDATE SKIP LOCKED)`,
+      [new Date(acceptedBefore), new Date(acceptedBefore - MAX_DEADLINE_MS), limit],
+    );
+    return r.rowCount ?? 0;
   }
 }

@@ -56,10 +56,22 @@ local sep = string.find(v, '|', 1, true)
 if tonumber(string.sub(v, 1, sep - 1)) > now then return 1 end
 return 0`;
 
+// Prunes one user's dead entries; the keys go when nothing lives in them.
+const PRUNE = `${NOW}${LIVE}
+local out, dead = live(KEYS[1], KEYS[2], now)
+for _, ref in ipairs(dead) do redis.call('ZREM', KEYS[1], ref) redis.call('HDEL', KEYS[2], ref) end
+if #out == 0 then redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) end
+return #dead`;
+
+/** Keys SCAN looks at per round trip while purging. */
+const SCAN_COUNT = 200;
+
 /** Missed calls in Redis, each entry with its own time to live; `take` reads and empties in one script. */
 export class RedisMissedCallStore implements MissedCallStore {
   private readonly redis: OpenedClient;
   private readonly defaultTtlMs: number;
+  /** Where purgeExpired's walk over the users stopped. */
+  private scanCursor = '0';
 
   constructor(options: RedisMissedCallStoreOptions = {}) {
     this.redis = openClient(options);
@@ -85,6 +97,26 @@ export class RedisMissedCallStore implements MissedCallStore {
     return parse(await this.redis.client.eval(LIST, 3, ...this.keys(tenant, userId)));
   }
 
+  /**
+   * Deletes entries past their time to live, of any user, at most about `limit`. Redis already
+   * drops a user's keys once their longest-lived entry expires; this also drops the shorter-lived
+   * entries beside live ones. It walks the users with SCAN (a round trip per SCAN_COUNT keys,
+   * never a blocking KEYS), resuming where the last call stopped.
+   */
+  async purgeExpired(limit: number): Promise<number> {
+    const pattern = `${globEscape(this.redis.prefix)}:missed:*:data`;
+    let deleted = 0;
+    do {
+      const [next, keys] = await this.redis.client.scan(this.scanCursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+      this.scanCursor = next;
+      for (const data of keys) {
+        const base = data.slice(0, -':data'.length);
+        deleted += Number(await this.redis.client.eval(PRUNE, 3, `${base}:order`, data, `${base}:seq`));
+      }
+    } while (this.scanCursor !== '0' && deleted < limit);
+    return deleted;
+  }
+
   /** Closes the connection unless the caller passed its own client. */
   close(): Promise<void> {
     return closeClient(this.redis);
@@ -94,6 +126,10 @@ export class RedisMissedCallStore implements MissedCallStore {
     const base = `${this.redis.prefix}:missed:{${keyPart(tenant)}:${keyPart(userId)}}`;
     return [`${base}:order`, `${base}:data`, `${base}:seq`];
   }
+}
+
+function globEscape(value: string): string {
+  return value.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 function parse(result: unknown): MissedCallEntry[] {

@@ -2,13 +2,19 @@ import { systemClock, type Clock, type MissedCallEntry, type MissedCallStore } f
 import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
+/** Expired rows a write deletes on its way, so a store nobody sweeps stays bounded without a long delete. */
+const SWEEP_ON_WRITE = 32;
+
 export interface SqliteMissedCallStoreOptions {
   clock?: Clock;
   /** How long an entry lives when `add` gives no ttl. Default 7 days. */
   defaultTtlMs?: number;
 }
 
-/** Missed calls per user, oldest first; expired rows are ignored and swept on write. */
+/**
+ * Missed calls per user, oldest first. Expired rows are ignored on read; each write deletes a
+ * few of them (SWEEP_ON_WRITE) and `purgeExpired` the rest in batches.
+ */
 export class SqliteMissedCallStore implements MissedCallStore {
   private readonly clock: Clock;
   private readonly defaultTtlMs: number;
@@ -24,7 +30,9 @@ export class SqliteMissedCallStore implements MissedCallStore {
       add: db.prepare<[string, string, string, string, number]>(
         'INSERT OR REPLACE INTO missed_calls (tenant, user_id, ref, entry, expires_at) VALUES (?, ?, ?, ?, ?)',
       ),
-      sweep: db.prepare<[number]>('DELETE FROM missed_calls WHERE expires_at <= ?'),
+      sweep: db.prepare<[number, number]>(
+        'DELETE FROM missed_calls WHERE seq IN (SELECT seq FROM missed_calls WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)',
+      ),
       remove: db.prepare<[string, string, string, number]>(
         'DELETE FROM missed_calls WHERE tenant = ? AND user_id = ? AND ref = ? AND expires_at > ?',
       ),
@@ -45,7 +53,7 @@ export class SqliteMissedCallStore implements MissedCallStore {
 
   async add(tenant: string, userId: string, entry: MissedCallEntry, ttlMs?: number): Promise<void> {
     const now = this.clock.now();
-    this.statements.sweep.run(now);
+    this.statements.sweep.run(now, SWEEP_ON_WRITE);
     this.statements.add.run(tenant, userId, entry.ref, JSON.stringify(entry), now + (ttlMs ?? this.defaultTtlMs));
   }
 
@@ -61,6 +69,10 @@ export class SqliteMissedCallStore implements MissedCallStore {
 
   async list(tenant: string, userId: string): Promise<MissedCallEntry[]> {
     return this.read(tenant, userId, this.clock.now());
+  }
+
+  async purgeExpired(limit: number): Promise<number> {
+    return this.statements.sweep.run(this.clock.now(), limit).changes;
   }
 
   private read(tenant: string, userId: string, now: number): MissedCallEntry[] {

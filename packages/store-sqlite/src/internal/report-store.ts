@@ -1,4 +1,10 @@
-import { applyDeviceUpdate, type DeliveryReport, type DeviceUpdate, type ReportStore } from '@pushrelay/core';
+import {
+  applyDeviceUpdate,
+  MAX_DEADLINE_MS,
+  type DeliveryReport,
+  type DeviceUpdate,
+  type ReportStore,
+} from '@pushrelay/core';
 import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
@@ -9,6 +15,7 @@ export class SqliteReportStore implements ReportStore {
   private readonly insert;
   private readonly select;
   private readonly update;
+  private readonly purge;
   private readonly recordTx: Database.Transaction<
     (tenant: string, id: string, bindingId: string, update: DeviceUpdate) => Result
   >;
@@ -23,6 +30,14 @@ export class SqliteReportStore implements ReportStore {
     );
     this.update = db.prepare<[string, string, string, string]>(
       'UPDATE reports SET status = ?, body = ? WHERE tenant = ? AND notification_id = ?',
+    );
+    // accepted_at is always toISOString() (UTC, fixed width), so text order is time order and
+    // the range runs on the reports_by_accepted index.
+    this.purge = db.prepare<[string, string, number]>(
+      `DELETE FROM reports WHERE (tenant, notification_id) IN (
+         SELECT tenant, notification_id FROM reports
+         WHERE accepted_at < ? AND (status <> 'in-progress' OR accepted_at < ?)
+         ORDER BY accepted_at LIMIT ?)`,
     );
     this.recordTx = db.transaction((tenant: string, id: string, bindingId: string, update: DeviceUpdate): Result => {
       const row = this.select.get(tenant, id);
@@ -59,5 +74,10 @@ export class SqliteReportStore implements ReportStore {
     update: DeviceUpdate,
   ): Promise<Result> {
     return this.recordTx.immediate(tenant, notificationId, bindingId, update);
+  }
+
+  async purgeAcceptedBefore(acceptedBefore: number, limit: number): Promise<number> {
+    const iso = (ms: number) => new Date(Math.max(0, ms)).toISOString();
+    return this.purge.run(iso(acceptedBefore), iso(acceptedBefore - MAX_DEADLINE_MS), limit).changes;
   }
 }

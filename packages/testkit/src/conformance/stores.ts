@@ -1,5 +1,6 @@
 import {
   ManualClock,
+  RetentionSweeper,
   settle,
   type BindingStore,
   type CallNotification,
@@ -32,6 +33,7 @@ export interface StoreSuiteOptions<S> {
 
 let counter = 0;
 const START = Date.parse('2024-01-01T00:00:00.000Z');
+const DAY_MS = 24 * 3600 * 1000;
 
 /** Runs `body` with a fresh store and always destroys it. */
 async function withStore<S>(
@@ -303,6 +305,47 @@ export function describeReportStoreConformance(t: TestApi, options: StoreSuiteOp
     );
 
     t.it(
+      'purges reports past retention in batches, keeps fresh ones and ones still in progress',
+      run(async (s, ctx) => {
+        t.expect(typeof s.purgeAcceptedBefore, 'the store can purge old reports').toBe('function');
+        const now = ctx.clock.now();
+        const at = (daysAgo: number) => new Date(now - daysAgo * DAY_MS).toISOString();
+        const make = (id: string, daysAgo: number, status: DeliveryReport['status'] = 'completed') =>
+          s.create(sampleReport({ notificationId: id, acceptedAt: at(daysAgo), status }));
+        // Created out of age order on purpose: a store must not rely on insertion order alone.
+        for (let i = 0; i < 3; i++) await make(`fresh-${i}`, 6);
+        for (let i = 0; i < 7; i++) await make(`old-${i}`, 8 + i / 10);
+        await make('sending', 8, 'in-progress');
+        await make('stuck', 40, 'in-progress');
+        await make('other-old', 9);
+        await s.create(
+          sampleReport({ notificationId: 'x', tenant: 'tenant-b', acceptedAt: at(9), status: 'completed' }),
+        );
+        const sweeper = new RetentionSweeper({
+          reports: s,
+          clock: ctx.clock,
+          retentionMs: 7 * DAY_MS,
+          batchSize: 3,
+          pauseMs: 0,
+        });
+        t.expect((await sweeper.sweep()).reports).toBe(10);
+        for (let i = 0; i < 7; i++) t.expect(await s.get('tenant-a', `old-${i}`)).toBeUndefined();
+        t.expect(await s.get('tenant-a', 'stuck')).toBeUndefined();
+        t.expect(await s.get('tenant-a', 'other-old')).toBeUndefined();
+        t.expect(await s.get('tenant-b', 'x')).toBeUndefined();
+        for (let i = 0; i < 3; i++) t.expect((await s.get('tenant-a', `fresh-${i}`))?.acceptedAt).toBe(at(6));
+        // Accepted 8 days ago but its sends may still run (deadlines reach up to 28 days): kept.
+        t.expect((await s.get('tenant-a', 'sending'))?.status).toBe('in-progress');
+        t.expect((await sweeper.sweep()).reports).toBe(0);
+
+        await ctx.clock.advance(2 * DAY_MS);
+        t.expect((await sweeper.sweep()).reports).toBe(3);
+        t.expect(await s.get('tenant-a', 'fresh-0')).toBeUndefined();
+        t.expect(await s.get('tenant-a', 'sending')).toBeDefined();
+      }),
+    );
+
+    t.it(
       'answers undefined for an unknown report or device',
       run(async (s) => {
         await s.create(sampleReport());
@@ -387,6 +430,27 @@ export function describeMissedCallStoreConformance(t: TestApi, options: MissedCa
         await passTime(ctx, 400);
         t.expect(await s.list('tenant-a', 'alice')).toEqual([entry('long')]);
         t.expect((await s.take('tenant-a', 'alice')).map((e) => e.ref)).toEqual(['long']);
+      }),
+      10_000,
+    );
+
+    t.it(
+      'purges missed calls past their time to live, of every user, in batches; keeps live ones',
+      run(async (s, ctx) => {
+        t.expect(typeof s.purgeExpired, 'the store can purge expired entries').toBe('function');
+        const users = ['u0', 'u1', 'u2', 'u3'];
+        for (const u of users) {
+          await s.add('tenant-a', u, entry(`${u}-short`), 200);
+          await s.add('tenant-a', u, entry(`${u}-long`), 60_000);
+        }
+        await s.add('tenant-b', 'u0', entry('b-short'), 200);
+        await s.add('tenant-b', 'u0', entry('b-long'), 60_000);
+        await passTime(ctx, 400);
+        const sweeper = new RetentionSweeper({ missedCalls: s, clock: ctx.clock, batchSize: 2, pauseMs: 0 });
+        t.expect((await sweeper.sweep()).missedCalls).toBe(5);
+        t.expect((await sweeper.sweep()).missedCalls).toBe(0);
+        for (const u of users) t.expect(await s.list('tenant-a', u)).toEqual([entry(`${u}-long`)]);
+        t.expect(await s.take('tenant-b', 'u0')).toEqual([entry('b-long')]);
       }),
       10_000,
     );
