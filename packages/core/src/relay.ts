@@ -1,5 +1,5 @@
 import { systemClock } from './clock.js';
-import { CodecError, PushRelayError } from './errors.js';
+import { CodecError, ConfigurationError, PushRelayError } from './errors.js';
 import { EventHub } from './events.js';
 import { FINAL_DEVICE_STATUSES } from './model.js';
 import type {
@@ -38,6 +38,12 @@ export interface RelayOptions {
   clock?: Clock;
   random?: RandomSource;
   retry?: Partial<RetryPolicy>;
+  /**
+   * True in a process that only accepts notifications and leaves sending them to other processes
+   * sharing its queue: `notify` then works without `start`. By default `notify` before `start`
+   * throws ConfigurationError, since nothing in this process would ever send what it queued.
+   */
+  acceptOnly?: boolean;
 }
 
 export interface NotifyResult {
@@ -60,13 +66,24 @@ export interface RelayEvents {
   delivered: DeviceEvent & { outcome: Extract<DeliveryOutcome, { kind: 'delivered' }> };
   'retry-scheduled': DeviceEvent & { delayMs: number; reason: string };
   'binding-removed': DeviceEvent & { reason: string };
-  rejected: DeviceEvent & { reason: string };
+  /**
+   * `codec` and `field` are set when the binding's codec refused to encode the notification
+   * (CodecError), not when the provider refused the push.
+   */
+  rejected: DeviceEvent & { reason: string; codec?: string; field?: string };
   'auth-failed': DeviceEvent & { reason: string };
   expired: { notification: CallNotification; bindingId: string; attempt: number; detail: string };
-  skipped: { notification: CallNotification; bindingId: string; detail: string };
+  /**
+   * A device that got no push: `no-codec` / `no-transport` (the relay lacks what its binding
+   * names: a configuration mistake), `device-removed` before the send, `not-pushed` (its format
+   * does not push this type to it).
+   */
+  skipped: { notification: CallNotification; bindingId: string; detail: string; reason: SkipReason };
   completed: { report: DeliveryReport };
   error: { error: unknown; job?: DeliveryJob };
 }
+
+export type SkipReason = 'no-codec' | 'no-transport' | 'device-removed' | 'not-pushed';
 
 const CALL_TYPES = new Set(['incoming_call', 'call_cancelled']);
 
@@ -82,20 +99,34 @@ export class Relay {
   private readonly random: RandomSource;
   private readonly retry: RetryPolicy;
   private started = false;
+  private closed = false;
   private lastIsoMs = NaN;
   private lastIso = '';
 
+  /** Throws ConfigurationError for codecs or transports that cannot be right (same id twice, wrong provider). */
   constructor(private readonly options: RelayOptions) {
     this.codecs = new Map(options.codecs.map((c) => [c.id, c]));
+    if (this.codecs.size !== options.codecs.length) {
+      const ids = options.codecs.map((c) => c.id);
+      const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+      throw new ConfigurationError(`codec id "${twice[0]}" is given twice: a binding's format must name one codec`);
+    }
+    for (const [provider, transport] of Object.entries(options.transports)) {
+      if (transport && transport.provider !== provider) {
+        throw new ConfigurationError(
+          `transports.${provider} is a ${transport.provider} transport: each provider needs its own`,
+        );
+      }
+    }
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.events.onListenerError = (error) => this.events.emit('error', { error });
   }
 
-  /** Starts taking jobs from the queue. A process that only accepts notifications may skip it. */
+  /** Starts taking jobs from the queue. Only a relay built with `acceptOnly` may skip it. */
   start(): void {
-    if (this.started) return;
+    if (this.started || this.closed) return;
     this.started = true;
     this.options.queue.process((job) => this.runJob(job));
   }
@@ -105,6 +136,14 @@ export class Relay {
    * Resolves once it is durable in the queue, not when it is delivered.
    */
   async notify(notification: CallNotification): Promise<NotifyResult> {
+    if (this.closed)
+      throw new PushRelayError('relay_closed', 'Relay.notify after close(): the queue takes no more jobs');
+    if (!this.started && !this.options.acceptOnly) {
+      throw new ConfigurationError(
+        'Relay.notify before start(): nothing in this process would send it. Call relay.start() first, ' +
+          'or build the relay with acceptOnly: true when other processes sharing the queue deliver.',
+      );
+    }
     const { tenant, recipient, id } = notification;
     // No read before the write: the store's atomic create decides what is a duplicate.
     const now = this.clock.now();
@@ -132,8 +171,11 @@ export class Relay {
 
     const bindings = await this.options.bindings.forUser(tenant, recipient);
     const due: DeviceBinding[] = [];
+    let skipped: Array<{ bindingId: string; detail: string; reason: SkipReason }> | undefined;
     for (const binding of bindings) {
-      const skip = this.skipReason(binding);
+      const missing = this.missing(binding);
+      const skip = missing?.detail;
+      if (missing) (skipped ??= []).push({ bindingId: binding.id, ...missing });
       const device: DeviceDelivery = {
         bindingId: binding.id,
         provider: binding.provider,
@@ -169,6 +211,7 @@ export class Relay {
       ),
     );
     if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
+    for (const s of skipped ?? []) this.events.emit('skipped', { notification, ...s });
     if (bindings.length === 0) this.events.emit('suppressed', { notification, reason: 'no-devices' });
     if (report.status === 'completed') this.events.emit('completed', { report });
     return { report, duplicate: false };
@@ -219,8 +262,19 @@ export class Relay {
     });
   }
 
+  /**
+   * Throws ConfigurationError when this relay could not deliver to such a binding (no codec for
+   * its format, no transport for its provider). Call it where bindings are registered, so the
+   * mistake shows then rather than as skipped devices later.
+   */
+  checkBinding(binding: Pick<DeviceBinding, 'provider' | 'format'>): void {
+    const missing = this.missing(binding);
+    if (missing) throw new ConfigurationError(missing.detail);
+  }
+
   /** Stops the queue; in-flight sends finish first. Transports are closed by their owner. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.options.queue.close();
   }
 
@@ -257,10 +311,14 @@ export class Relay {
     }
   }
 
-  private skipReason(binding: DeviceBinding): string | undefined {
-    if (!this.codecs.has(binding.format)) return `no codec "${binding.format}" is configured`;
+  private missing(
+    binding: Pick<DeviceBinding, 'provider' | 'format'>,
+  ): { reason: 'no-codec' | 'no-transport'; detail: string } | undefined {
+    if (!this.codecs.has(binding.format)) {
+      return { reason: 'no-codec', detail: `no codec "${binding.format}" is configured` };
+    }
     if (!this.options.transports[binding.provider]) {
-      return `no transport for provider "${binding.provider}" is configured`;
+      return { reason: 'no-transport', detail: `no transport for provider "${binding.provider}" is configured` };
     }
     return undefined;
   }
@@ -288,16 +346,16 @@ export class Relay {
     const binding = await this.options.bindings.get(tenant, bindingId);
     if (!binding) {
       const done = await this.finish(job, 'skipped', 'device was removed before the push was sent');
-      this.events.emit('skipped', { notification, bindingId, detail: 'device removed' });
+      this.events.emit('skipped', { notification, bindingId, detail: 'device removed', reason: 'device-removed' });
       this.announce(done);
       return;
     }
     const codec = this.codecs.get(binding.format);
     const transport = this.options.transports[binding.provider];
     if (!codec || !transport) {
-      const detail = this.skipReason(binding) ?? 'not configured';
-      const done = await this.finish(job, 'skipped', detail);
-      this.events.emit('skipped', { notification, bindingId, detail });
+      const missing = this.missing(binding) ?? { reason: 'no-codec' as const, detail: 'not configured' };
+      const done = await this.finish(job, 'skipped', missing.detail);
+      this.events.emit('skipped', { notification, bindingId, ...missing });
       this.announce(done);
       return;
     }
@@ -308,14 +366,21 @@ export class Relay {
     } catch (error) {
       const reason = error instanceof CodecError ? error.message : `encode failed: ${String(error)}`;
       const done = await this.record(job, 'rejected', { kind: 'rejected', reason }, now, 0, reason);
-      this.events.emit('rejected', { notification, binding, attempt, reason });
+      this.events.emit('rejected', {
+        notification,
+        binding,
+        attempt,
+        reason,
+        codec: codec.id,
+        ...(error instanceof CodecError && error.path !== undefined ? { field: error.path } : {}),
+      });
       this.announce(done);
       return;
     }
     if (!request) {
       const detail = `format "${binding.format}" does not push ${notification.type} to this device`;
       const done = await this.finish(job, 'skipped', detail);
-      this.events.emit('skipped', { notification, bindingId, detail });
+      this.events.emit('skipped', { notification, bindingId, detail, reason: 'not-pushed' });
       this.announce(done);
       return;
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CodecError,
+  ConfigurationError,
   InMemoryBindingStore,
   InMemoryPresence,
   InMemoryQueue,
@@ -349,6 +350,8 @@ describe('Relay', () => {
       clock,
       codecs: [plainCodec],
       transports: { apns: transport },
+      // Accepted while no worker runs, as in a process that only accepts: the job waits.
+      acceptOnly: true,
     });
     await bindings.upsert({
       tenant: 'acme',
@@ -435,9 +438,66 @@ describe('Relay', () => {
     });
     expect(final?.status).toBe('completed');
     expect(s.apns.sent).toHaveLength(0);
+    const skipped = s.events.filter(([name]) => name === 'skipped').map(([, p]) => p as RelayEvents['skipped']);
+    expect(skipped.map((e) => [e.bindingId, e.reason])).toEqual([
+      [unknownFormat.id, 'no-codec'],
+      [hms.id, 'no-transport'],
+      [voip.id, 'not-pushed'],
+    ]);
   });
 
-  it('reports a codec error as rejected, naming the field', async () => {
+  it('checkBinding throws ConfigurationError for a binding it could not deliver to', () => {
+    const s = setup();
+    expect(() => s.relay.checkBinding({ provider: 'apns', format: 'plain' })).not.toThrow();
+    expect(() => s.relay.checkBinding({ provider: 'apns', format: 'nope' })).toThrow(
+      expect.objectContaining({ code: 'configuration_error', message: 'no codec "nope" is configured' }),
+    );
+    expect(() => s.relay.checkBinding({ provider: 'hms', format: 'plain' })).toThrow(ConfigurationError);
+  });
+
+  it('refuses codecs and transports that cannot be right when it is built', () => {
+    const s = setup();
+    const base = { bindings: s.bindings, reports: s.reports, queue: s.queue };
+    expect(() => new Relay({ ...base, codecs: [plainCodec, plainCodec], transports: {} })).toThrow(
+      /codec id "plain" is given twice/,
+    );
+    expect(() => new Relay({ ...base, codecs: [plainCodec], transports: { hms: s.fcm } })).toThrow(
+      /transports.hms is a fcm transport/,
+    );
+  });
+
+  it('refuses notify before start, unless built to only accept; and after close', async () => {
+    const clock = new ManualClock(START);
+    const base = {
+      bindings: new InMemoryBindingStore({ clock }),
+      reports: new InMemoryReportStore(),
+      codecs: [plainCodec],
+      transports: {},
+      clock,
+    };
+    const n = parseCallNotification(
+      { id: 'n', type: 'incoming_call', tenant: 'acme', recipient: 'alice', call: { id: 'c', from: { number: '1' } } },
+      { now: START },
+    );
+    const idle = new Relay({ ...base, queue: new InMemoryQueue({ clock }) });
+    await expect(idle.notify(n)).rejects.toThrow(ConfigurationError);
+    await expect(idle.notify(n)).rejects.toThrow(/before start\(\)/);
+    expect(await idle.report('acme', 'n')).toBeUndefined();
+
+    const acceptOnly = new Relay({
+      ...base,
+      reports: new InMemoryReportStore(),
+      queue: new InMemoryQueue({ clock }),
+      acceptOnly: true,
+    });
+    expect((await acceptOnly.notify(n)).duplicate).toBe(false);
+
+    const s = setup();
+    await s.relay.close();
+    await expect(s.relay.notify(s.call())).rejects.toMatchObject({ code: 'relay_closed' });
+  });
+
+  it('reports a codec error as rejected, naming the codec and the field', async () => {
     const s = setup();
     await s.device();
     await s.relay.notify(s.call({ vendor: { explode: true } }));
@@ -446,6 +506,8 @@ describe('Relay', () => {
       status: 'rejected',
       detail: 'plain: vendor.explode: cannot encode this',
     });
+    const [rejected] = s.events.filter(([name]) => name === 'rejected').map(([, p]) => p as RelayEvents['rejected']);
+    expect(rejected).toMatchObject({ codec: 'plain', field: 'vendor.explode' });
   });
 
   it('completes at once, with a reason, when the user has no devices', async () => {

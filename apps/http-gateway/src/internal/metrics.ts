@@ -13,6 +13,8 @@ export class GatewayMetrics {
   readonly retries: Counter<'provider'>;
   readonly webhookFailures: Counter<'vendor'>;
   readonly purged: Counter<'what'>;
+  readonly skipped: Counter<'reason'>;
+  readonly codecRejections: Counter<'codec' | 'stage'>;
   readonly sockets: Gauge;
 
   constructor(queue: Queue, socketCount: () => number) {
@@ -69,6 +71,18 @@ export class GatewayMetrics {
       labelNames: ['vendor'],
       registers,
     });
+    this.skipped = new Counter({
+      name: 'pushrelay_devices_skipped_total',
+      help: 'Devices that got no push: no-codec / no-transport (a configuration mistake), device-removed, not-pushed',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.codecRejections = new Counter({
+      name: 'pushrelay_codec_rejections_total',
+      help: 'Vendor input a codec refused to decode, and notifications it refused to encode for a device',
+      labelNames: ['codec', 'stage'],
+      registers,
+    });
     this.purged = new Counter({
       name: 'pushrelay_retention_purged_total',
       help: 'Delivery reports and missed calls deleted after their retention',
@@ -112,8 +126,12 @@ export class GatewayMetrics {
     relay.events.on('expired', () =>
       this.notifications.inc({ provider: 'none', push_type: 'none', result: 'expired' }),
     );
-    relay.events.on('skipped', () =>
-      this.notifications.inc({ provider: 'none', push_type: 'none', result: 'skipped' }),
-    );
+    relay.events.on('skipped', ({ reason }) => {
+      this.notifications.inc({ provider: 'none', push_type: 'none', result: 'skipped' });
+      this.skipped.inc({ reason });
+    });
+    relay.events.on('rejected', ({ codec }) => {
+      if (codec) this.codecRejections.inc({ codec, stage: 'encode' });
+    });
   }
 }

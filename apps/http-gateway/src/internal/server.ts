@@ -58,7 +58,7 @@ export async function createServer(
   const config = container.resolve<GatewayConfig>(TOKENS.config);
   const tenants = container.resolve<TenantDirectory>(TOKENS.tenants);
   const relay = container.resolve<Relay>(TOKENS.relay);
-  container.resolve<GatewayMetrics>(TOKENS.metrics);
+  const metrics = container.resolve<GatewayMetrics>(TOKENS.metrics);
 
   const app = Fastify({
     logger:
@@ -136,6 +136,8 @@ export async function createServer(
     if (error instanceof HttpError) return send(error.status, error.code, error.message, error.details);
     if (error instanceof ValidationError) return send(400, 'validation_failed', error.message, error.issues);
     if (error instanceof CodecError) {
+      metrics.codecRejections.inc({ codec: error.codec, stage: 'decode' });
+      request.log.warn({ codec: error.codec, field: error.path ?? '', reason: error.message }, 'codec rejected input');
       return send(400, 'invalid_vendor_input', error.message, [{ path: error.path ?? '', message: error.message }]);
     }
     if (error instanceof QueueUnavailableError) {
@@ -235,6 +237,27 @@ export async function createServer(
       'device token invalid: binding removed',
     ),
   );
+  relay.events.on('rejected', ({ notification, binding, codec, field, reason }) => {
+    if (!codec) return;
+    app.log.warn(
+      {
+        tenant: binding.tenant,
+        notificationId: notification.id,
+        bindingId: binding.id,
+        codec,
+        field: field ?? '',
+        reason,
+      },
+      'codec rejected a notification for a device',
+    );
+  });
+  relay.events.on('skipped', ({ notification, bindingId, reason, detail }) => {
+    if (reason !== 'no-codec' && reason !== 'no-transport') return;
+    app.log.warn(
+      { tenant: notification.tenant, notificationId: notification.id, bindingId, reason, detail },
+      'device skipped: this gateway is not configured for it',
+    );
+  });
   relay.events.on('completed', ({ report }) =>
     app.log.info(
       {

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type {
-  BindingStore,
-  Codec,
-  DeviceBinding,
-  DeviceBindingInput,
-  Environment,
-  Provider,
-  PushKind,
+import {
+  ConfigurationError,
+  type BindingStore,
+  type Codec,
+  type DeviceBinding,
+  type DeviceBindingInput,
+  type Environment,
+  type Provider,
+  type PushKind,
+  type Relay,
 } from '@pushrelay/core';
 import type { FastifyPluginAsync } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
@@ -38,6 +40,7 @@ export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; 
   { container, authenticate },
 ) => {
   const bindings = container.resolve<BindingStore>(TOKENS.bindings);
+  const relay = container.resolve<Relay>(TOKENS.relay);
   const codecs = new Map(container.resolve<Codec[]>(TOKENS.codecs).map((c) => [c.id, c]));
   app.addHook('onRequest', authenticate);
 
@@ -71,6 +74,17 @@ export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; 
               message: `must be one of ${codec.capabilities.providers.join(', ')} for format ${body.format}`,
             },
           ],
+        );
+      }
+      try {
+        relay.checkBinding(body);
+      } catch (error) {
+        if (!(error instanceof ConfigurationError)) throw error;
+        throw new HttpError(
+          400,
+          'unsupported_provider',
+          `this gateway cannot push to such a device: ${error.message}`,
+          [{ path: 'provider', message: error.message }],
         );
       }
       const existing = await bindings.findByToken(tenant, body.provider, body.token);
