@@ -45,6 +45,10 @@ describe('generated packages, end to end', () => {
     const checks = ws.node(`${workspaceRoot}/tools/scripts/check-adapters.mjs`, ws.root);
     expect(checks.status, checks.output).toBe(0);
     expect(checks.output).toContain('2 adapter package(s) complete');
+    // Ready for npm as generated: LICENSE, repository, publishConfig, ranges core's version meets.
+    const packages = ws.node(`${workspaceRoot}/tools/scripts/check-packages.mjs`, ws.root);
+    expect(packages.status, packages.output).toBe(0);
+    expect(packages.output).toContain('4 published package(s) ready for npm');
 
     const run = ws.nx(
       'run-many',

@@ -1,4 +1,4 @@
-import { readJson, type Tree } from '@nx/devkit';
+import { readJson, updateJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { beforeEach, describe, expect, it } from 'vitest';
 import codecGenerator from '../src/codec/generator.js';
@@ -71,12 +71,55 @@ describe('codec generator', () => {
       },
       main: './dist/index.js',
       types: './dist/index.d.ts',
-      files: ['dist', 'src', '!**/*.tsbuildinfo'],
+      files: ['dist', 'src', 'LICENSE', '!**/*.tsbuildinfo'],
       engines: { node: '>=20.19' },
-      peerDependencies: { '@pushrelay/core': '0.1.0' },
+      publishConfig: { access: 'public', provenance: true },
+      peerDependencies: { '@pushrelay/core': '^0.1.0' },
       devDependencies: { '@pushrelay/core': '0.1.0', '@pushrelay/testkit': '0.1.0' },
       nx: { tags: ['scope:pushrelay', 'type:codec'] },
     });
+  });
+
+  it("takes the repository, homepage, bugs and LICENSE from the root, and ranges from core's and testkit's versions", async () => {
+    tree.write('LICENSE', 'Apache License\nVersion 2.0, January 2004\n');
+    updateJson(tree, 'package.json', (json) => ({
+      ...json,
+      license: 'Apache-2.0',
+      repository: { type: 'git', url: 'git+https://github.com/acme/relay.git' },
+      bugs: { url: 'https://github.com/acme/relay/issues' },
+    }));
+    tree.write('packages/core/package.json', JSON.stringify({ name: '@pushrelay/core', version: '0.4.2' }));
+    tree.write('packages/testkit/package.json', JSON.stringify({ name: '@pushrelay/testkit', version: '0.3.7' }));
+    await codecGenerator(tree, { vendor: 'acme', skipInstall: true, skipFormat: true });
+    const manifest = readJson(tree, 'packages/codec-acme/package.json');
+    expect(Object.keys(manifest).slice(0, 9)).toEqual([
+      'name',
+      'version',
+      'description',
+      'type',
+      'license',
+      'repository',
+      'homepage',
+      'bugs',
+      'sideEffects',
+    ]);
+    expect(manifest.repository).toEqual({
+      type: 'git',
+      url: 'git+https://github.com/acme/relay.git',
+      directory: 'packages/codec-acme',
+    });
+    expect(manifest.homepage).toBe('https://github.com/acme/relay/tree/main/packages/codec-acme#readme');
+    expect(manifest.bugs).toEqual({ url: 'https://github.com/acme/relay/issues' });
+    expect(manifest.peerDependencies).toEqual({ '@pushrelay/core': '^0.4.2' });
+    expect(manifest.devDependencies).toEqual({ '@pushrelay/core': '0.4.2', '@pushrelay/testkit': '0.3.7' });
+    expect(tree.read('packages/codec-acme/LICENSE', 'utf8')).toBe('Apache License\nVersion 2.0, January 2004\n');
+
+    await transportGenerator(tree, { provider: 'acme-push', skipInstall: true, skipFormat: true });
+    const transport = readJson(tree, 'packages/transport-acme-push/package.json');
+    expect(transport.repository.directory).toBe('packages/transport-acme-push');
+    expect(transport.peerDependencies).toEqual({ '@pushrelay/core': '^0.4.2' });
+    expect(transport.devDependencies).toEqual({ '@pushrelay/core': '0.4.2', '@pushrelay/testkit': '0.3.7' });
+    expect(tree.exists('packages/transport-acme-push/LICENSE')).toBe(true);
   });
 
   it("exports the codec under the vendor's names", async () => {
@@ -157,7 +200,7 @@ describe('transport generator', () => {
     const manifest = readJson(tree, `${root}/package.json`);
     expect(manifest.name).toBe('@pushrelay/transport-acme-push');
     expect(manifest.nx).toEqual({ tags: ['scope:pushrelay', 'type:transport'] });
-    expect(manifest.peerDependencies).toEqual({ '@pushrelay/core': '0.1.0' });
+    expect(manifest.peerDependencies).toEqual({ '@pushrelay/core': '^0.1.0' });
     const index = tree.read(`${root}/src/index.ts`, 'utf8')!;
     expect(index).toContain('export interface AcmePushTransportOptions');
     expect(index).toContain('export function createAcmePushTransport(options: AcmePushTransportOptions): Transport');

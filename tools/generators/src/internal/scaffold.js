@@ -1,5 +1,13 @@
 // @ts-check
-import { formatFiles, generateFiles, installPackagesTask, joinPathFragments, names, updateJson } from '@nx/devkit';
+import {
+  formatFiles,
+  generateFiles,
+  installPackagesTask,
+  joinPathFragments,
+  names,
+  readJson,
+  updateJson,
+} from '@nx/devkit';
 
 /** Package folder names: lower-case words joined by single dashes, so npm, Nx and TS names agree. */
 export const ADAPTER_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
@@ -48,7 +56,13 @@ export async function scaffoldAdapter(tree, options) {
   if (tree.exists(adapter.projectRoot)) {
     throw new Error(`${adapter.projectRoot} already exists; pick another name or remove it first`);
   }
-  generateFiles(tree, options.templateDir, adapter.projectRoot, { ...adapter, ...options.substitutions });
+  generateFiles(tree, options.templateDir, adapter.projectRoot, {
+    ...adapter,
+    coreVersion: workspaceVersion(tree, 'packages/core'),
+    testkitVersion: workspaceVersion(tree, 'packages/testkit'),
+    ...options.substitutions,
+  });
+  addPublishMetadata(tree, adapter.projectRoot);
   addRootReference(tree, adapter.projectRoot);
   if (!options.skipFormat) await formatFiles(tree);
   return () => {
@@ -69,5 +83,47 @@ function addRootReference(tree, projectRoot) {
     const references = Array.isArray(json.references) ? json.references : [];
     if (!references.some((r) => r.path === path || r.path === projectRoot)) references.push({ path });
     return { ...json, references };
+  });
+}
+
+/**
+ * The version a workspace package has now, which a new adapter's ranges must meet for npm to link
+ * it (the initial 0.1.0 in a workspace without it).
+ * @param {import('@nx/devkit').Tree} tree
+ * @param {string} projectRoot
+ */
+function workspaceVersion(tree, projectRoot) {
+  const file = `${projectRoot}/package.json`;
+  return tree.exists(file) ? String(readJson(tree, file).version) : '0.1.0';
+}
+
+/**
+ * What npm and a provenance publish need and the root already says once: the repository (with
+ * this package's directory), homepage and bugs after `license`, and a copy of the root LICENSE.
+ * tools/scripts/check-packages.mjs checks the same fields.
+ * @param {import('@nx/devkit').Tree} tree
+ * @param {string} projectRoot
+ */
+function addPublishMetadata(tree, projectRoot) {
+  const license = tree.exists('LICENSE') ? tree.read('LICENSE') : null;
+  if (license) tree.write(`${projectRoot}/LICENSE`, license);
+  const root = tree.exists('package.json') ? readJson(tree, 'package.json') : {};
+  const url = root.repository?.url;
+  if (typeof url !== 'string') return;
+  const web = url.replace(/^git\+/, '').replace(/\.git$/, '');
+  const metadata = {
+    repository: { type: 'git', url, directory: projectRoot },
+    homepage: `${web}/tree/main/${projectRoot}#readme`,
+    bugs: root.bugs ?? { url: `${web}/issues` },
+  };
+  updateJson(tree, `${projectRoot}/package.json`, (json) => {
+    /** @type {Record<string, unknown>} */
+    const out = {};
+    for (const [key, value] of Object.entries(json)) {
+      if (key in metadata) continue;
+      out[key] = value;
+      if (key === 'license') Object.assign(out, metadata);
+    }
+    return out;
   });
 }

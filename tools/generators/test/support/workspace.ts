@@ -20,6 +20,7 @@ export const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '.
 
 const ROOT_FILES = [
   'package.json',
+  'LICENSE',
   'package-lock.json',
   'nx.json',
   'tsconfig.base.json',
