@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSignalWirePush } from '@pushrelay/codec-signalwire/client';
 import { createGateway, parseConfig, sha256Hex } from '../src/index.js';
 import { main } from '../src/cli.js';
 import { startStack, type Stack } from './helpers.js';
@@ -52,6 +53,91 @@ describe('web devices through the device API', () => {
       expect(answer.status).toBe(400);
       expect(answer.body.details).toContainEqual({ path, message });
     }
+  });
+});
+
+const invite = {
+  node_id: '6b0b0a8a-2c34-4b0e-9f4e-2d1c5e0c9a11@puc',
+  params: {
+    jsonrpc: '2.0',
+    id: 'e1d2c3b4-a596-4877-8899-aabbccddeeff',
+    method: 'verto.invite',
+    params: {
+      callID: '5c3c2f0e-7a0b-4c51-9d1e-2b8f6a4d3c21',
+      sdp: 'v=0\r\no=FreeSWITCH 1700000000 1700000001 IN IP4 203.0.113.10\r\ns=FreeSWITCH\r\nc=IN IP4 203.0.113.10\r\nt=0 0\r\nm=audio 24580 UDP/TLS/RTP/SAVPF 111 0 8\r\na=rtpmap:111 opus/48000/2\r\n',
+      caller_id_name: 'Tester',
+      caller_id_number: '0123456789',
+      callee_id_name: 'Carol',
+      callee_id_number: '/public/carol',
+      display_direction: 'inbound',
+    },
+  },
+};
+
+describe('a SignalWire call to a browser, through the gateway and Web Push', () => {
+  it('reaches the subscription encrypted, and the SignalWire client decodes the invite after RFC 8291 decryption', async () => {
+    const sub = stack.sims.webpush.subscribe({ applicationServerKey: stack.sims.vapidPublicKey });
+    const registered = await register({ userId: 'dave', pushKind: 'alert', subscription: sub.subscription });
+    expect(registered.status).toBe(201);
+    expect(registered.body.token).toBe(sub.token);
+    const pushKey: string = registered.body.pushKey;
+
+    const sent = await stack.call('POST', '/v1/notifications?wait=true', {
+      body: {
+        id: '982cf533-7b1b-4cf6-a6e0-004aab68c503',
+        type: 'incoming_call',
+        recipient: 'dave',
+        call: { id: invite.params.params.callID, from: { number: '0123456789', displayName: 'Tester' } },
+        vendor: { invite },
+      },
+    });
+    expect(sent.status).toBe(200);
+    expect(sent.body.report.devices.map((d: { provider: string; status: string }) => [d.provider, d.status])).toEqual([
+      ['webpush', 'delivered'],
+    ]);
+
+    // What the browser would hand its service worker: the simulator decrypted it with the
+    // subscription's private key and auth secret (RFC 8291), and verified the VAPID JWT.
+    const [received] = stack.sims.webpush.received(sub.token);
+    expect(received).toMatchObject({
+      urgency: 'high',
+      vapid: { aud: stack.sims.webpush.url, sub: 'mailto:demo@example.com', publicKey: stack.sims.vapidPublicKey },
+    });
+    expect(received!.ttl).toBeGreaterThan(0);
+    expect(received!.ttl).toBeLessThanOrEqual(30);
+    const { payload, invite: decoded } = await decodeSignalWirePush(received!.json, pushKey);
+    expect(decoded).toEqual(invite);
+    expect(payload).toEqual({
+      version: '1',
+      type: 'call_invite',
+      title: 'Incoming Call',
+      notification_uuid: '982cf533-7b1b-4cf6-a6e0-004aab68c503',
+      incoming_caller_id: '0123456789',
+      incoming_caller_name: 'Tester',
+      with_video: 'false',
+      encryption_type: 'aes_256_gcm',
+      iv: expect.stringMatching(/^[A-Za-z0-9+/]{16}$/),
+      tag: expect.stringMatching(/^[A-Za-z0-9+/]{22}==$/),
+      invite: expect.any(String),
+    });
+    expect(received!.json).toEqual({ notification: { body: JSON.stringify(payload) }, data: {} });
+  });
+
+  it('removes a web device whose subscription the browser dropped (410)', async () => {
+    const sub = stack.sims.webpush.subscribe();
+    const registered = await register({
+      userId: 'erin',
+      format: 'wazo',
+      pushKind: 'alert',
+      subscription: sub.subscription,
+    });
+    expect(registered.status).toBe(201);
+    stack.sims.webpush.unregister(sub.token);
+    const sent = await stack.call('POST', '/v1/notifications?wait=true', {
+      body: { type: 'incoming_call', recipient: 'erin', call: { id: 'c-410', from: { number: '8001' } } },
+    });
+    expect(sent.body.report.devices.map((d: { status: string }) => d.status)).toEqual(['invalid-token']);
+    expect((await stack.call('GET', '/v1/devices?userId=erin')).body.devices).toEqual([]);
   });
 });
 
