@@ -8,6 +8,7 @@ import {
   type Provider,
   type Transport,
 } from '@pushrelay/core';
+import { generateVapidKeys } from '@pushrelay/transport-webpush';
 import { ConfigError, loadConfigFile, redactedConfig, type GatewayConfig } from './internal/config.js';
 import { asConfigError, buildContainer, openStores } from './internal/container.js';
 import { startDemo } from './internal/demo.js';
@@ -20,13 +21,15 @@ Commands:
   serve --config <file>        run the gateway (JSON or YAML config, PUSHRELAY_* env overrides)
   demo [--port 8080] [--data <dir>] [--api-key <key>]
                                run the gateway on the built-in APNs/FCM/HMS simulators with a demo tenant
-  send --config <file> --provider apns|fcm|hms --token <t> --app <id> --format <codec>
+  send --config <file> --provider apns|fcm|hms|webpush --token <t> --app <id> --format <codec>
        [--environment production|sandbox] [--push-kind voip|alert|data]
        [--file notification.json | --type incoming_call --from <number> --name <display name> --call-id <id>]
                                encode and send one notification to one device, print the outcome
   devices --config <file> --tenant <id> --user <id>
                                list a user's devices in the configured store
   check-config --config <file> validate the configuration and build the transports
+  vapid-keys [--app <name>] [--subject mailto:ops@example.com]
+                               generate a VAPID key pair (Web Push) and print it as a providers.webpush.vapid entry
 `;
 
 type Out = (line: string) => void;
@@ -59,6 +62,7 @@ export async function main(
       tenant: { type: 'string' },
       user: { type: 'string' },
       'api-key': { type: 'string' },
+      subject: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -123,6 +127,8 @@ export async function main(
       }
       case 'send':
         return await send(needConfig(), values, out);
+      case 'vapid-keys':
+        return vapidKeys(values, out, err);
       default:
         err(`unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -146,7 +152,7 @@ async function send(
   const provider = values.provider as Provider | undefined;
   const issues: { path: string; message: string }[] = [];
   if (!provider || !PROVIDERS.includes(provider))
-    issues.push({ path: '--provider', message: 'must be apns, fcm or hms' });
+    issues.push({ path: '--provider', message: `must be one of ${PROVIDERS.join(', ')}` });
   for (const f of ['token', 'app', 'format'] as const)
     if (!values[f]) issues.push({ path: `--${f}`, message: 'is required' });
   if (issues.length) throw new ConfigError(issues, 'arguments');
@@ -203,10 +209,33 @@ async function send(
   return outcome.kind === 'delivered' ? 0 : 1;
 }
 
+function vapidKeys(values: Record<string, string | boolean | undefined>, out: Out, err: Out): number {
+  const subject = typeof values.subject === 'string' ? values.subject : 'mailto:ops@example.com';
+  if (!/^(mailto:|https:)/.test(subject)) {
+    err('--subject: must be a mailto: or https: URL (the VAPID contact)');
+    return 2;
+  }
+  const app = typeof values.app === 'string' ? values.app : 'web';
+  const keys = generateVapidKeys();
+  // The private key goes to a secret store or file; the config names it with privateKeyEnv/privateKeyFile.
+  out(JSON.stringify({ app, subject, ...keys }, null, 2));
+  err(
+    `providers.webpush.vapid: [{ app: ${app}, subject: ${subject}, publicKey: ${keys.publicKey}, privateKeyEnv: VAPID_PRIVATE_KEY }]`,
+  );
+  err('the page subscribes with applicationServerKey = publicKey; keep privateKey secret');
+  return 0;
+}
+
 function printDemo(
   url: string,
   apiKey: string,
-  sims: { apns: { url: string; sandboxUrl: string }; fcm: { url: string }; hms: { url: string } },
+  sims: {
+    apns: { url: string; sandboxUrl: string };
+    fcm: { url: string };
+    hms: { url: string };
+    webpush: { url: string };
+    vapidPublicKey: string;
+  },
   out: Out,
 ): void {
   out(`
@@ -221,6 +250,8 @@ pushrelay demo is running (simulated providers, nothing leaves this machine)
   APNs simulator ${sims.apns.sandboxUrl}/__sim/deliveries (sandbox)  ${sims.apns.url}/__sim/deliveries (production)
   FCM simulator  ${sims.fcm.url}/__sim/deliveries
   HMS simulator  ${sims.hms.url}/__sim/deliveries
+  Web Push sim   ${sims.webpush.url}/__sim/received   (POST ${sims.webpush.url}/__sim/subscriptions makes a subscription)
+  VAPID key      ${sims.vapidPublicKey}   (app web.example.com)
   (the simulators use a private CA: curl -k)
 
   export PUSHRELAY_URL=${url} PUSHRELAY_KEY=${apiKey}

@@ -36,7 +36,7 @@ export function createKaleyraCodec(options: KaleyraCodecOptions = {}): Codec<unk
   const encodeSettings = { fcmDataKey: options.fcmDataKey ?? 'message' };
   return {
     id: CODEC_ID,
-    capabilities: { decode: true, providers: ['fcm', 'hms', 'apns'] },
+    capabilities: { decode: true, providers: ['fcm', 'hms', 'apns', 'webpush'] },
     decode(input: unknown, context: DecodeContext): CallNotification[] {
       return decodeWebhook(input, context, decodeSettings);
     },

@@ -67,13 +67,28 @@ const notification = {
   priority: 'high',
   vendor: { invite },
 };
+// A browser subscription (the binding token of a web device): endpoint and RFC 8291 keys.
+const WEB_SUBSCRIPTION = JSON.stringify({
+  endpoint: 'https://push.example.net/push/v2/gAAAAABmsfZq',
+  keys: {
+    p256dh: 'BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4',
+    auth: 'BTBZMqHH6r4Tts7J_aSIgg',
+  },
+});
 const binding = (provider, pushKind, key) => ({
   id: `${provider}-1`,
   tenant: 'space-1',
   userId: 'bob',
   provider,
-  token: provider === 'apns' ? 'a1b2c3d4e5f6' : 'T',
-  app: provider === 'apns' ? 'com.example.softphone' : provider === 'fcm' ? 'example-project' : '104532781',
+  token: provider === 'apns' ? 'a1b2c3d4e5f6' : provider === 'webpush' ? WEB_SUBSCRIPTION : 'T',
+  app:
+    provider === 'apns'
+      ? 'com.example.softphone'
+      : provider === 'fcm'
+        ? 'example-project'
+        : provider === 'webpush'
+          ? 'web.example.com'
+          : '104532781',
   environment: 'production',
   pushKind,
   format: 'signalwire',
@@ -109,6 +124,17 @@ w('fcm-android-web-seed-example.json', {
     expected: req(b, 'alert', { notification: { body: JSON.stringify(core(KEY_B64)) }, data: {} }),
   },
 });
+b = binding('webpush', 'alert', KEY_B64);
+w('webpush-web-seed-example.json', {
+  description:
+    "web: SignalWire's Android and web wrapping (seed 000) as the Web Push plaintext the service worker reads with event.data.json()",
+  encode: {
+    notification,
+    binding: b,
+    expected: req(b, 'alert', { notification: { body: JSON.stringify(core(KEY_B64)) }, data: {} }),
+  },
+});
+b = binding('fcm', 'alert', KEY_B64);
 w('title-and-body/fcm-reference-example.json', {
   description: 'the FCM shape of vendor-formats.md 3: title and body, no data block',
   encode: {

@@ -9,7 +9,14 @@ export {
   voipTopic,
   isVoipTopic,
   bundleIdOfTopic,
+  WEB_PUSH_PLAINTEXT_LIMIT,
+  parseWebPushSubscription,
+  webPushToken,
+  parseWebPushToken,
 } from './provider-rules.js';
+export type { WebPushSubscription } from './provider-rules.js';
+export { webCallPayload, webPushRequest } from './web-call.js';
+export type { WebCallPayload } from './web-call.js';
 export { parseCallNotification, utf8Length, DEFAULT_RING_TIMEOUT_MS, MAX_DEADLINE_MS } from './validate.js';
 export type { ParseNotificationOptions } from './validate.js';
 export { Relay, jobId, credentialKey } from './relay.js';

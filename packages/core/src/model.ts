@@ -14,7 +14,8 @@ export const NOTIFICATION_TYPES = [
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
-export const PROVIDERS = ['apns', 'fcm', 'hms'] as const;
+/** `webpush`: a browser's Web Push subscription (RFC 8030), the token being its JSON (see `webPushToken`). */
+export const PROVIDERS = ['apns', 'fcm', 'hms', 'webpush'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
 export const ENVIRONMENTS = ['production', 'sandbox'] as const;
@@ -84,7 +85,7 @@ export interface DeviceBinding {
   userId: string;
   provider: Provider;
   token: string;
-  /** APNs bundle id, FCM project id or HMS app id. */
+  /** APNs bundle id, FCM project id, HMS app id, or the VAPID key set a web subscription was made with. */
   app: string;
   environment: Environment;
   pushKind: PushKind;

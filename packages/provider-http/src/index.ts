@@ -12,5 +12,5 @@ export { requestAccessToken } from './internal/token-endpoint.js';
 export type { TokenEndpointRequest } from './internal/token-endpoint.js';
 export { createProviderAgent, DEFAULT_REFRESH_MARGIN_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './internal/agent.js';
 export type { ProviderAgentOptions, ProviderConnectionOptions } from './internal/agent.js';
-export { postJson, sendWithAccessToken, tokenFailureOutcome, InflightSends } from './internal/send.js';
-export type { ProviderAnswer, JsonPost } from './internal/send.js';
+export { postJson, postBody, sendWithAccessToken, tokenFailureOutcome, InflightSends } from './internal/send.js';
+export type { ProviderAnswer, JsonPost, BodyPost } from './internal/send.js';

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { startApnsSimulator } from './simulators/apns.js';
 import { startFcmSimulator } from './simulators/fcm.js';
 import { startHmsSimulator } from './simulators/hms.js';
+import { startWebPushSimulator } from './simulators/webpush.js';
 import type { SimulatorHandle } from './simulators/base.js';
 
 /** What a started simulator tells its user: the handle and the lines to print. */
@@ -76,6 +77,25 @@ simulators['hms'] = {
   },
 };
 
+simulators['webpush'] = {
+  usage: 'webpush [--port <port>] [--application-server-key <VAPID public key>]',
+  async start({ port, dir, values }) {
+    const sim = await startWebPushSimulator(port !== undefined ? { port } : {});
+    const key = values['application-server-key'];
+    const made = sim.subscribe(typeof key === 'string' ? { applicationServerKey: key } : {});
+    const file = join(dir, 'subscription.json');
+    writeFileSync(file, JSON.stringify(made, null, 2), { mode: 0o600 });
+    return {
+      handle: sim,
+      details: {
+        subscription: file,
+        endpoint: made.subscription.endpoint,
+        'received url': `${sim.url}/__sim/received`,
+      },
+    };
+  },
+};
+
 function usage(): string {
   return [
     'usage: pushrelay-sim <provider> [options]',
@@ -100,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
         'bundle-id': { type: 'string' },
         'project-id': { type: 'string' },
         'app-id': { type: 'string' },
+        'application-server-key': { type: 'string' },
       },
       strict: true,
     }).values;

@@ -24,3 +24,4 @@ export * from './simulators/fcm.js';
 export * from './simulators/hms.js';
 export * from './simulators/apns.js';
 export * from './conformance/transport.js';
+export * from './simulators/webpush.js';

@@ -79,7 +79,12 @@ export interface GatewayConfig {
    * Provider transports' options, passed to the transport packages with every `xxxFile` /
    * `xxxEnv` field replaced by the file's or variable's content under `xxx`.
    */
-  providers: { apns?: Record<string, unknown>; fcm?: Record<string, unknown>; hms?: Record<string, unknown> };
+  providers: {
+    apns?: Record<string, unknown>;
+    fcm?: Record<string, unknown>;
+    hms?: Record<string, unknown>;
+    webpush?: Record<string, unknown>;
+  };
   logLevel: string;
 }
 
@@ -266,8 +271,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
     if (!isObject(obj.providers)) fail('providers', 'must be an object');
     else {
       for (const [name, value] of Object.entries(obj.providers)) {
-        if (name !== 'apns' && name !== 'fcm' && name !== 'hms') {
-          fail(`providers.${name}`, 'must be apns, fcm or hms');
+        if (name !== 'apns' && name !== 'fcm' && name !== 'hms' && name !== 'webpush') {
+          fail(`providers.${name}`, 'must be apns, fcm, hms or webpush');
           continue;
         }
         if (!isObject(value)) {
@@ -557,6 +562,9 @@ const PRINTABLE_PROVIDER_FIELDS = new Set([
   'baseUrl',
   'tokenUrl',
   'address',
+  'app',
+  'subject',
+  'publicKey',
 ]);
 
 /** The configuration with secrets and key hashes replaced, safe to print. */

@@ -3,10 +3,13 @@ import {
   startApnsSimulator,
   startFcmSimulator,
   startHmsSimulator,
+  startWebPushSimulator,
   type ApnsSimulatorHandle,
   type FcmSimulator,
   type HmsSimulator,
+  type WebPushSimulator,
 } from '@pushrelay/testkit';
+import { generateVapidKeys } from '@pushrelay/transport-webpush';
 import { parseConfig, sha256Hex, type GatewayConfig } from './config.js';
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
 
@@ -14,24 +17,31 @@ export const DEMO_APPS = {
   ios: 'com.example.phone',
   fcmProject: 'demo-project',
   hmsApp: '10000001',
+  /** The VAPID key set web devices subscribe with. */
+  web: 'web.example.com',
 } as const;
 
 export interface SimulatedProviders {
   apns: ApnsSimulatorHandle;
   fcm: FcmSimulator;
   hms: HmsSimulator;
+  webpush: WebPushSimulator;
+  /** The VAPID public key pages subscribe with (`subscribe({applicationServerKey})`). */
+  vapidPublicKey: string;
   /** The `providers` block that points the transports at the simulators. */
   providers: GatewayConfig['providers'];
   close(): Promise<void>;
 }
 
-/** Starts the APNs, FCM and HMS simulators of @pushrelay/testkit on 127.0.0.1 with demo apps. */
+/** Starts the APNs, FCM, HMS and Web Push simulators of @pushrelay/testkit on 127.0.0.1 with demo apps. */
 export async function startSimulatedProviders(): Promise<SimulatedProviders> {
   const apns = await startApnsSimulator({
     apps: [{ bundleId: DEMO_APPS.ios }, { bundleId: 'org.wazo-platform' }],
   });
   const fcm = await startFcmSimulator();
   const hms = await startHmsSimulator();
+  const webpush = await startWebPushSimulator();
+  const vapid = generateVapidKeys();
   const serviceAccount = fcm.createServiceAccount(DEMO_APPS.fcmProject);
   const hmsApp = hms.registerApp(DEMO_APPS.hmsApp);
   const providers: GatewayConfig['providers'] = {
@@ -51,14 +61,22 @@ export async function startSimulatedProviders(): Promise<SimulatedProviders> {
       tokenUrl: hms.tokenUrl,
       ca: hms.ca,
     },
+    webpush: {
+      vapid: [{ app: DEMO_APPS.web, subject: 'mailto:demo@example.com', ...vapid }],
+      ca: webpush.ca,
+      // The simulator is a push service on this machine: only a demo may push to localhost.
+      allowInsecureEndpoints: true,
+    },
   };
   return {
     apns,
     fcm,
     hms,
+    webpush,
+    vapidPublicKey: vapid.publicKey,
     providers,
     close: async () => {
-      await Promise.allSettled([apns.close(), fcm.close(), hms.close()]);
+      await Promise.allSettled([apns.close(), fcm.close(), hms.close(), webpush.close()]);
     },
   };
 }

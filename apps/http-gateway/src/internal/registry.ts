@@ -7,6 +7,7 @@ import { createWazoCodec } from '@pushrelay/codec-wazo';
 import { createApnsTransport, type ApnsTransportOptions } from '@pushrelay/transport-apns';
 import { createFcmTransport, type FcmTransportOptions } from '@pushrelay/transport-fcm';
 import { createHmsTransport, type HmsTransportOptions } from '@pushrelay/transport-hms';
+import { createWebPushTransport, type WebPushTransportOptions } from '@pushrelay/transport-webpush';
 import type { GatewayConfig } from './config.js';
 
 /** The codecs the gateway can enable by id. */
@@ -35,5 +36,26 @@ export function createTransports(providers: GatewayConfig['providers']): Partial
   if (providers.apns) out.apns = createApnsTransport(providers.apns as unknown as ApnsTransportOptions);
   if (providers.fcm) out.fcm = createFcmTransport(providers.fcm as unknown as FcmTransportOptions);
   if (providers.hms) out.hms = createHmsTransport(providers.hms as unknown as HmsTransportOptions);
+  if (providers.webpush) {
+    out.webpush = createWebPushTransport(providers.webpush as unknown as WebPushTransportOptions);
+  }
   return out;
+}
+
+/** What the device API needs to know of the Web Push configuration. */
+export interface WebPushPolicy {
+  /** The VAPID key sets by app: a subscription names one in `app`. Empty when webpush is not configured. */
+  keys: Map<string, string>;
+  allowInsecureEndpoints: boolean;
+}
+
+export function webPushPolicy(providers: GatewayConfig['providers']): WebPushPolicy {
+  const options = providers.webpush;
+  const keys = new Map<string, string>();
+  const sets = Array.isArray(options?.['vapid']) ? (options['vapid'] as unknown[]) : [];
+  for (const set of sets) {
+    const { app, publicKey } = (set ?? {}) as { app?: unknown; publicKey?: unknown };
+    if (typeof app === 'string' && typeof publicKey === 'string') keys.set(app, publicKey);
+  }
+  return { keys, allowInsecureEndpoints: options?.['allowInsecureEndpoints'] === true };
 }

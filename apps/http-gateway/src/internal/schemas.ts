@@ -42,12 +42,28 @@ export const bindingSchema = {
 export const registerDeviceBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['userId', 'provider', 'token', 'app', 'format'],
+  required: ['userId', 'provider', 'app', 'format'],
   properties: {
     userId: { type: 'string', minLength: 1, maxLength: 200 },
     provider: { type: 'string', enum: PROVIDERS },
-    token: { type: 'string', minLength: 1, maxLength: 4096 },
-    app: { type: 'string', minLength: 1, maxLength: 255, description: 'APNs bundle id, FCM project id or HMS app id' },
+    token: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 4096,
+      description: 'the device token (every provider but webpush)',
+    },
+    subscription: {
+      type: 'object',
+      description:
+        "webpush only: the browser's PushSubscription.toJSON() ({endpoint, keys: {p256dh, auth}}); it becomes the token",
+      additionalProperties: true,
+    },
+    app: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      description: 'APNs bundle id, FCM project id, HMS app id, or the VAPID key set (webpush)',
+    },
     environment: { type: 'string', enum: ENVIRONMENTS, default: 'production' },
     pushKind: { type: 'string', enum: PUSH_KINDS, default: 'voip' },
     format: { type: 'string', minLength: 1, maxLength: 64, description: 'codec id of the payload the app expects' },

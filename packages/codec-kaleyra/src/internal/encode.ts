@@ -3,6 +3,8 @@ import {
   payloadLimit,
   payloadSize,
   voipTopic,
+  webCallPayload,
+  webPushRequest,
   type CallNotification,
   type CallParty,
   type DeviceBinding,
@@ -136,6 +138,10 @@ export function encodeNotification(
         headers: { 'apns-topic': voipTopic(binding.app) },
         payload: { aps: {}, data: webhook },
       };
+      break;
+    case 'webpush':
+      // The generic call payload for the browser to show, the webhook beside it for Kaleyra's web SDK.
+      request = webPushRequest(n, binding, { ...webCallPayload(n, { vendor: { kaleyra: webhook } }) });
       break;
     default:
       return fail('binding.provider', `unsupported provider "${String(binding.provider)}"`);

@@ -101,7 +101,7 @@ export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Cod
 
   return {
     id,
-    capabilities: { decode: true, providers: ['apns', 'fcm', 'hms'] },
+    capabilities: { decode: true, providers: ['apns', 'fcm', 'hms', 'webpush'] },
 
     decode(input: unknown, context) {
       return decodeCall(input, context);
@@ -121,6 +121,9 @@ export function createSignalWireCodec(options: SignalWireCodecOptions = {}): Cod
           options.fcmNotification === 'title-and-body'
             ? { notification: { title: core.title, body: JSON.stringify(core) } }
             : { notification: { body: JSON.stringify(core) }, data: {} };
+      } else if (binding.provider === 'webpush') {
+        // SignalWire's web wrapping, as the service worker receives it: event.data.json().
+        payload = { notification: { body: JSON.stringify(core) }, data: {} };
       } else {
         payload = { notification: { title: core.title, body: JSON.stringify(core) } };
       }

@@ -36,7 +36,7 @@ export function createWazoCodec(options: WazoCodecOptions = {}): Codec<unknown> 
   const decodeSettings = { deliveryWindowMs: options.deliveryWindowMs ?? 60_000 };
   return {
     id: options.id ?? CODEC_NAME,
-    capabilities: { decode: true, providers: ['apns', 'fcm'] },
+    capabilities: { decode: true, providers: ['apns', 'fcm', 'webpush'] },
     decode(input: unknown, context: DecodeContext): CallNotification[] {
       return decodeWazo(input, context, decodeSettings);
     },

@@ -2,6 +2,8 @@ import {
   CodecError,
   payloadLimit,
   payloadSize,
+  webCallPayload,
+  webPushRequest,
   type CallNotification,
   type DeviceBinding,
   type MessageContent,
@@ -205,7 +207,9 @@ export function encodeWazo(
   settings: EncodeSettings,
 ): PushRequest | null {
   if (binding.provider === 'hms') {
-    throw new CodecError(CODEC_NAME, 'Wazo apps take pushes from APNs and FCM only', { path: 'binding.provider' });
+    throw new CodecError(CODEC_NAME, 'Wazo apps take pushes from APNs, FCM and Web Push only', {
+      path: 'binding.provider',
+    });
   }
   const push = wazoPush(n);
   const isCall = push.type === WAZO_TYPES.incomingCall;
@@ -215,7 +219,11 @@ export function encodeWazo(
   const data = envelope(push, settings.notificationTimestamp(now));
   const base = { token: binding.token, app: binding.app, environment: binding.environment, expiresAt: null };
   let request: PushRequest;
-  if (binding.provider === 'apns') {
+  if (binding.provider === 'webpush') {
+    // Browsers show what a push says: the generic call payload, with Wazo's own envelope (items
+    // as an object, not webhookd's FCM string) for a Wazo web app's service worker.
+    request = webPushRequest(n, binding, { ...webCallPayload(n, { vendor: { wazo: data } }) });
+  } else if (binding.provider === 'apns') {
     const topic = isCall
       ? binding.params?.apns_call_topic || settings.callTopic
       : binding.params?.apns_default_topic || settings.defaultTopic;

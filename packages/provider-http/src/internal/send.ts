@@ -5,15 +5,33 @@ import type { TokenCache } from './token-cache.js';
 
 /** What one POST to a provider came to: its HTTP answer, or an outcome settled without one. */
 export type ProviderAnswer =
-  | { kind: 'answer'; status: number; body: unknown; retryAfter: string | string[] | undefined }
+  | {
+      kind: 'answer';
+      status: number;
+      body: unknown;
+      retryAfter: string | string[] | undefined;
+      /** The answer's `Location` header (Web Push names the message resource there). */
+      location?: string;
+    }
   | { kind: 'outcome'; outcome: DeliveryOutcome };
 
-export interface JsonPost {
+export interface JsonPost extends PostTiming {
   origin: string;
   path: string;
   accessToken: string;
   /** The JSON text to send. */
   body: string;
+}
+
+/** A POST of any body with the caller's own headers (Web Push: binary, VAPID authorization). */
+export interface BodyPost extends PostTiming {
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+export interface PostTiming {
   signal?: AbortSignal | undefined;
   /** Epoch ms after which the answer is of no use: the wait for it ends then (`retry`). */
   deadline?: number | undefined;
@@ -30,7 +48,16 @@ const MAX_ATTEMPTS = 3;
  * POSTs a JSON body with a bearer token. A stream refused before the provider processed it is
  * sent again on a fresh connection; any other network failure or an abort is a `retry` outcome.
  */
-export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<ProviderAnswer> {
+export function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<ProviderAnswer> {
+  const { accessToken, ...rest } = post;
+  return postBody(dispatcher, {
+    ...rest,
+    headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json; charset=utf-8' },
+  });
+}
+
+/** `postJson` for any body and headers: the same deadline, abort and GOAWAY handling. */
+export async function postBody(dispatcher: Dispatcher, post: BodyPost): Promise<ProviderAnswer> {
   const { signal, deadline } = post;
   const now = post.now ?? Date.now;
   for (let attempt = 1; ; attempt++) {
@@ -52,7 +79,7 @@ export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<
         origin: post.origin,
         path: post.path,
         method: 'POST',
-        headers: { authorization: `Bearer ${post.accessToken}`, 'content-type': 'application/json; charset=utf-8' },
+        headers: post.headers,
         body: post.body,
         // Lets undici multiplex POSTs on one HTTP/2 connection; it never resends on its own.
         idempotent: true,
@@ -77,7 +104,14 @@ export async function postJson(dispatcher: Dispatcher, post: JsonPost): Promise<
       // The status line is the provider's verdict: a GOAWAY that cuts the body off after it
       // must not turn an accepted push into a retry (that would send it twice).
       const text = await res.body.text().catch(() => '');
-      return { kind: 'answer', status: res.statusCode, body: safeJson(text), retryAfter: res.headers['retry-after'] };
+      const location = res.headers['location'];
+      return {
+        kind: 'answer',
+        status: res.statusCode,
+        body: safeJson(text),
+        retryAfter: res.headers['retry-after'],
+        ...(typeof location === 'string' ? { location } : {}),
+      };
     } catch (error) {
       if (signal?.aborted)
         return { kind: 'outcome', outcome: { kind: 'retry', reason: `aborted: ${String(signal.reason ?? 'signal')}` } };

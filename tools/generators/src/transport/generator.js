@@ -4,12 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { scaffoldAdapter } from '../internal/scaffold.js';
 
 /** The providers core's model knows; a transport serves the bindings of one of them. */
-export const CORE_PROVIDERS = /** @type {const} */ (['apns', 'fcm', 'hms']);
+export const CORE_PROVIDERS = /** @type {const} */ (['apns', 'fcm', 'hms', 'webpush']);
 
 /**
  * @typedef {object} TransportGeneratorSchema
  * @property {string} provider
- * @property {'apns' | 'fcm' | 'hms'} [serves]
+ * @property {'apns' | 'fcm' | 'hms' | 'webpush'} [serves]
  * @property {boolean} [skipFormat]
  * @property {boolean} [skipInstall]
  */

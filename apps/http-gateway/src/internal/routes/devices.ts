@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
   ConfigurationError,
+  ValidationError,
+  parseWebPushSubscription,
+  webPushToken,
   type BindingStore,
   type Codec,
   type DeviceBinding,
@@ -10,10 +13,12 @@ import {
   type PushKind,
   type Relay,
 } from '@pushrelay/core';
+import { webPushEndpointProblem } from '@pushrelay/transport-webpush';
 import type { FastifyPluginAsync } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
 import { HttpError, notFound } from '../http-error.js';
-import { FORMATS_WITH_PUSH_KEY } from '../registry.js';
+import type { GatewayConfig } from '../config.js';
+import { FORMATS_WITH_PUSH_KEY, webPushPolicy, type WebPushPolicy } from '../registry.js';
 import { errorResponses, registerDeviceBody } from '../schemas.js';
 import type { Authenticate } from '../server.js';
 import { TOKENS } from '../tokens.js';
@@ -21,7 +26,8 @@ import { TOKENS } from '../tokens.js';
 interface RegisterBody {
   userId: string;
   provider: Provider;
-  token: string;
+  token?: string;
+  subscription?: unknown;
   app: string;
   environment: Environment;
   pushKind: PushKind;
@@ -35,6 +41,52 @@ export function publicBinding(binding: DeviceBinding): Record<string, unknown> {
   return secrets?.pushKey ? { ...rest, pushKey: secrets.pushKey } : rest;
 }
 
+function invalid(path: string, message: string): HttpError {
+  return new HttpError(400, 'validation_failed', `invalid device: ${path}: ${message}`, [{ path, message }]);
+}
+
+/**
+ * The token a registration stands for: the device token, or for webpush the canonical JSON of
+ * a checked subscription whose endpoint is a public https URL and whose app is a configured
+ * VAPID key set (pushes to anything else would be refused or would reach the relay's network).
+ */
+function tokenOf(body: RegisterBody, policy: WebPushPolicy): string {
+  if (body.provider !== 'webpush') {
+    if (body.subscription !== undefined) throw invalid('subscription', 'is only for provider webpush');
+    if (body.token === undefined) throw invalid('token', 'is required');
+    return body.token;
+  }
+  if (body.token !== undefined) throw invalid('token', 'is not used for webpush: send the subscription');
+  if (body.subscription === undefined) throw invalid('subscription', 'is required for webpush');
+  let subscription;
+  try {
+    subscription = parseWebPushSubscription(body.subscription);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const details = error.issues.map((i) => ({
+      path: i.path ? `subscription.${i.path}` : 'subscription',
+      message: i.message,
+    }));
+    throw new HttpError(
+      400,
+      'validation_failed',
+      `invalid device: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`,
+      details,
+    );
+  }
+  const problem = webPushEndpointProblem(subscription.endpoint, { allowInsecure: policy.allowInsecureEndpoints });
+  if (problem) throw invalid('subscription.endpoint', problem);
+  if (!policy.keys.has(body.app)) {
+    throw invalid(
+      'app',
+      policy.keys.size === 0
+        ? 'no VAPID key set is configured (providers.webpush.vapid)'
+        : `must be one of the VAPID key sets: ${[...policy.keys.keys()].join(', ')}`,
+    );
+  }
+  return webPushToken(subscription);
+}
+
 export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (
   app,
   { container, authenticate },
@@ -42,7 +94,34 @@ export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; 
   const bindings = container.resolve<BindingStore>(TOKENS.bindings);
   const relay = container.resolve<Relay>(TOKENS.relay);
   const codecs = new Map(container.resolve<Codec[]>(TOKENS.codecs).map((c) => [c.id, c]));
+  const webPush = webPushPolicy(container.resolve<GatewayConfig>(TOKENS.config).providers);
   app.addHook('onRequest', authenticate);
+
+  app.get(
+    '/v1/webpush/keys',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'The VAPID public keys a page subscribes with (PushManager.subscribe applicationServerKey)',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              keys: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { app: { type: 'string' }, publicKey: { type: 'string' } },
+                },
+              },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async () => ({ keys: [...webPush.keys].map(([name, publicKey]) => ({ app: name, publicKey })) }),
+  );
 
   app.post<{ Body: RegisterBody }>(
     '/v1/devices',
@@ -57,6 +136,7 @@ export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; 
     async (request, reply) => {
       const tenant = request.tenant!.id;
       const body = request.body;
+      const token = tokenOf(body, webPush);
       const codec = codecs.get(body.format);
       if (!codec) {
         throw new HttpError(400, 'unknown_format', `format "${body.format}" is not enabled`, [
@@ -87,12 +167,12 @@ export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; 
           [{ path: 'provider', message: error.message }],
         );
       }
-      const existing = await bindings.findByToken(tenant, body.provider, body.token);
+      const existing = await bindings.findByToken(tenant, body.provider, token);
       const input: DeviceBindingInput = {
         tenant,
         userId: body.userId,
         provider: body.provider,
-        token: body.token,
+        token,
         app: body.app,
         environment: body.environment,
         pushKind: body.pushKind,
