@@ -269,4 +269,41 @@ describe('TLS transport', { timeout: 20_000 }, () => {
     expect(seen[0]!.from.transport).toBe('tls');
     expect(getTopVia(seen[0]!.request).transport).toBe('TLS');
   });
+
+  it('swaps its certificate for new handshakes while open connections keep theirs', async () => {
+    const first = { key: fixture('tls/key.pem'), cert: fixture('tls/cert.pem') };
+    const renewed = { key: fixture('tls/key-renewed.pem'), cert: fixture('tls/cert-renewed.pem') };
+    const server = await track(createTlsTransport({ host: '127.0.0.1', port: 0, server: first }));
+    const { seen } = serve(server);
+    const clientFor = async (ca: string) => {
+      const client = await track(
+        createTlsTransport({ host: '127.0.0.1', port: 0, server: first, client: { ca, servername: 'localhost' } }),
+      );
+      const layer = new TransactionLayer({ transports: [client], onRequest: () => {} });
+      const ask = () =>
+        new Promise<number>((resolve, reject) =>
+          layer.sendRequest(
+            options('TLS', client.local.port),
+            { transport: 'tls', address: '127.0.0.1', port: server.local.port },
+            {
+              onResponse: (r) => resolve(r.status),
+              onTimeout: () => reject(new Error('timeout')),
+              onTransportError: (e) => reject(e as Error),
+            },
+          ),
+        );
+      return { client, ask };
+    };
+    const old = await clientFor(first.cert);
+    expect(await old.ask()).toBe(200);
+    expect(() => server.setSecureContext({ key: renewed.key, cert: 'not a certificate' })).toThrow();
+    server.setSecureContext(renewed);
+    // The connection made before the swap carries on, on the same flow.
+    expect(await old.ask()).toBe(200);
+    expect(server.connections()).toHaveLength(1);
+    expect(new Set(seen.map((s) => s.from.connectionId)).size).toBe(1);
+    // A new handshake gets the renewed certificate: trusted only by a client that knows it.
+    await expect((await clientFor(first.cert)).ask()).rejects.toBeInstanceOf(SipTransportError);
+    expect(await (await clientFor(renewed.cert)).ask()).toBe(200);
+  });
 });

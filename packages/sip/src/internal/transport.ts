@@ -173,6 +173,17 @@ export interface StreamTransport extends SipTransport {
   onConnectionClosed(handler: (connectionId: string, peer: Endpoint) => void): void;
 }
 
+/** A TLS transport whose certificate and key can be replaced while it runs. */
+export interface TlsTransport extends StreamTransport {
+  readonly protocol: 'tls';
+  /**
+   * Replaces the server credentials for handshakes from now on (`tls.Server#setSecureContext`);
+   * open connections keep theirs, so no flow or call is dropped. Throws, keeping the old ones,
+   * when the new key or certificate cannot be used.
+   */
+  setSecureContext(options: tls.SecureContextOptions): void;
+}
+
 export function createTcpTransport(options: StreamTransportOptions = {}): Promise<StreamTransport> {
   return createStreamTransport('tcp', options, {
     listen: (onSocket) => net.createServer(onSocket),
@@ -181,16 +192,20 @@ export function createTcpTransport(options: StreamTransportOptions = {}): Promis
   });
 }
 
-export function createTlsTransport(options: TlsTransportOptions): Promise<StreamTransport> {
-  return createStreamTransport(
+export async function createTlsTransport(options: TlsTransportOptions): Promise<TlsTransport> {
+  let server: tls.Server | undefined;
+  const transport = await createStreamTransport(
     'tls',
     { ...options, port: options.port ?? 5061 },
     {
-      listen: (onSocket) => tls.createServer(options.server, onSocket),
+      listen: (onSocket) => (server = tls.createServer(options.server, onSocket)),
       connect: (to) => tls.connect({ host: to.address, port: to.port, ...options.client }),
       connectedEvent: 'secureConnect',
     },
   );
+  return Object.assign(transport as StreamTransport & { protocol: 'tls' }, {
+    setSecureContext: (context: tls.SecureContextOptions) => server!.setSecureContext(context),
+  });
 }
 
 interface SocketFactory {
