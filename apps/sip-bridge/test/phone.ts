@@ -2,8 +2,13 @@ import {
   createRequest,
   createUdpTransport,
   digestClientAuthorization,
+  generateBranch,
   generateCallId,
+  getCSeq,
   getHeaders,
+  getTopVia,
+  formatVia,
+  setHeader,
   TransactionLayer,
   type Endpoint,
   type ServerTransaction,
@@ -12,8 +17,13 @@ import {
   type SipTransport,
 } from '@pushrelay/sip';
 
+/** The user the test callers call as: its number is the From of inviteRequest. */
+export const CALLER = { username: '+15551234567', password: 'caller-secret' } as const;
+
 /** A tiny SIP user agent over UDP for in-process tests: registers, calls, answers. */
 export class TestPhone {
+  /** Answers the bridge's 407 (and a 401) to requests other than REGISTER with these. */
+  credentials: { username: string; password: string } | undefined;
   readonly received: SipRequest[] = [];
   /** How incoming INVITEs are answered; default 180 then 200. */
   answer: (invite: SipRequest, tx: ServerTransaction) => void = (invite, tx) => {
@@ -56,13 +66,60 @@ export class TestPhone {
     return this.received.filter((r) => r.method === 'INVITE');
   }
 
+  /** Calls as CALLER, answering the bridge's 407 with its password. */
+  asCaller(): this {
+    this.credentials = { ...CALLER };
+    return this;
+  }
+
+  /**
+   * Sends and resolves with the final response. With `credentials`, a 401/407 to a request other
+   * than REGISTER is answered once: the request object itself becomes the retry (new branch,
+   * next CSeq, the authorization), so a CANCEL or ACK built from it later matches what was sent.
+   */
   send(request: SipRequest, onProvisional?: (r: SipResponse) => void): Promise<SipResponse> {
     return new Promise((resolve, reject) => {
-      this.layer.sendRequest(request, this.bridge, {
-        onResponse: (response) => (response.status >= 200 ? resolve(response) : onProvisional?.(response)),
-        onTimeout: () => reject(new Error(`${request.method} timed out`)),
-        onTransportError: (error) => reject(error as Error),
-      });
+      let retried = false;
+      const attempt = (): void => {
+        this.layer.sendRequest(request, this.bridge, {
+          onResponse: (response) => {
+            if (response.status < 200) return onProvisional?.(response);
+            const challenged = response.status === 401 || response.status === 407;
+            if (challenged && this.credentials && !retried && request.method !== 'REGISTER') {
+              retried = true;
+              this.authorize(request, response);
+              attempt();
+              return;
+            }
+            resolve(response);
+          },
+          onTimeout: () => reject(new Error(`${request.method} timed out`)),
+          onTransportError: (error) => reject(error as Error),
+        });
+      };
+      attempt();
+    });
+  }
+
+  private authorize(request: SipRequest, challenge: SipResponse): void {
+    const proxy = challenge.status === 407;
+    const value = getHeaders(challenge, proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate').find((c) =>
+      c.includes('SHA-256'),
+    );
+    if (!value || !this.credentials) throw new Error('no SHA-256 challenge');
+    const via = getTopVia(request);
+    via.params['branch'] = generateBranch();
+    setHeader(request, 'Via', formatVia(via));
+    const cseq = getCSeq(request);
+    setHeader(request, 'CSeq', `${cseq.seq + 1} ${cseq.method}`);
+    request.headers.push({
+      name: proxy ? 'Proxy-Authorization' : 'Authorization',
+      value: digestClientAuthorization({
+        challenge: value,
+        method: request.method,
+        uri: request.uri,
+        ...this.credentials,
+      }),
     });
   }
 

@@ -275,7 +275,7 @@ describe('TLS transport', { timeout: 20_000 }, () => {
     const renewed = { key: fixture('tls/key-renewed.pem'), cert: fixture('tls/cert-renewed.pem') };
     const server = await track(createTlsTransport({ host: '127.0.0.1', port: 0, server: first }));
     const { seen } = serve(server);
-    const clientFor = async (ca: string) => {
+    const clientFor = async (ca: string | Buffer) => {
       const client = await track(
         createTlsTransport({ host: '127.0.0.1', port: 0, server: first, client: { ca, servername: 'localhost' } }),
       );
