@@ -32,7 +32,7 @@ describe('config', () => {
       listen: { host: '127.0.0.1', port: 5060, udp: true, tcp: true },
       publicHost: '127.0.0.1',
       users: [{ username: 'alice', password: 'pw' }],
-      digest: { algorithms: ['SHA-256', 'MD5'], allowNoQop: false, allowUriMismatch: false },
+      digest: { algorithms: ['SHA-256', 'MD5'], allowNoQop: false, allowUriMismatch: false, nonceTtlMs: 300_000 },
       registration: { defaultExpires: 3600, minExpires: 60, maxExpires: 7200 },
       calls: { ringTimeoutMs: 30_000, pushWaitMs: 30_000, missedCallTtlMs: 604_800_000 },
       push: { providers: ['apns', 'fcm'], environment: 'production', pnProviders: { apns: 'apns', fcm: 'fcm' } },

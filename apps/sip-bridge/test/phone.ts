@@ -1,5 +1,6 @@
 import {
   createRequest,
+  createTlsTransport,
   createUdpTransport,
   digestClientAuthorization,
   generateBranch,
@@ -28,7 +29,9 @@ export class TestPhone {
   /** How incoming INVITEs are answered; default 180 then 200. */
   answer: (invite: SipRequest, tx: ServerTransaction) => void = (invite, tx) => {
     tx.reply(180);
-    tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:phone@127.0.0.1:${this.port}>` }] });
+    tx.reply(200, 'OK', {
+      headers: [{ name: 'Contact', value: `<sip:phone@127.0.0.1:${this.port}${this.uriParams}>` }],
+    });
   };
   private cseq = 1;
   private readonly callId = generateCallId('127.0.0.1');
@@ -39,8 +42,19 @@ export class TestPhone {
     readonly bridge: Endpoint,
   ) {}
 
-  static async start(bridgePort: number): Promise<TestPhone> {
-    const transport = await createUdpTransport({ host: '127.0.0.1', port: 0 });
+  /**
+   * A phone on UDP, or on TLS with `tls` (its own certificate, and the CA it trusts the bridge's
+   * certificate by); `bridgePort` is then the bridge's TLS port.
+   */
+  static async start(bridgePort: number, tls?: { key: string; cert: string; ca: string }): Promise<TestPhone> {
+    const transport = tls
+      ? await createTlsTransport({
+          host: '127.0.0.1',
+          port: 0,
+          server: { key: tls.key, cert: tls.cert },
+          client: { ca: tls.ca },
+        })
+      : await createUdpTransport({ host: '127.0.0.1', port: 0 });
     const box: { phone?: TestPhone } = {};
     const layer = new TransactionLayer({
       transports: [transport],
@@ -54,12 +68,25 @@ export class TestPhone {
         invite.reply(487);
       },
     });
-    box.phone = new TestPhone(transport, layer, { transport: 'udp', address: '127.0.0.1', port: bridgePort });
+    box.phone = new TestPhone(transport, layer, {
+      transport: transport.protocol,
+      address: '127.0.0.1',
+      port: bridgePort,
+    });
     return box.phone;
   }
 
   get port(): number {
     return this.transport.local.port;
+  }
+
+  /** `;transport=tls` in the URIs of a TLS phone. */
+  get uriParams(): string {
+    return this.transport.protocol === 'tls' ? ';transport=tls' : '';
+  }
+
+  private get viaTransport(): string {
+    return this.transport.protocol.toUpperCase();
   }
 
   invites(): SipRequest[] {
@@ -142,8 +169,8 @@ export class TestPhone {
       to: `<sip:${user}@127.0.0.1>`,
       callId: this.callId,
       cseq: this.cseq++,
-      via: { transport: 'UDP', host: '127.0.0.1', port: this.port },
-      contact: `<sip:${user}@127.0.0.1:${this.port}${options.contactParams ?? ''}>${options.headerParams ?? ''}`,
+      via: { transport: this.viaTransport, host: '127.0.0.1', port: this.port },
+      contact: `<sip:${user}@127.0.0.1:${this.port}${this.uriParams}${options.contactParams ?? ''}>${options.headerParams ?? ''}`,
       headers,
     });
   }
@@ -177,8 +204,8 @@ export class TestPhone {
       from: `"Bob Caller" <sip:+15551234567@127.0.0.1:${this.port}>`,
       to: `<sip:${callee}@127.0.0.1:${this.bridge.port}>`,
       callId,
-      via: { transport: 'UDP', host: '127.0.0.1', port: this.port },
-      contact: `<sip:+15551234567@127.0.0.1:${this.port}>`,
+      via: { transport: this.viaTransport, host: '127.0.0.1', port: this.port },
+      contact: `<sip:+15551234567@127.0.0.1:${this.port}${this.uriParams}>`,
     });
   }
 

@@ -277,6 +277,7 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
       algorithms: config.digest.algorithms,
       allowNoQop: config.digest.allowNoQop,
       allowUriMismatch: config.digest.allowUriMismatch,
+      nonceTtlMs: config.digest.nonceTtlMs,
       clock,
     });
   });
@@ -317,6 +318,7 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
         algorithms: config.digest.algorithms,
         allowNoQop: config.digest.allowNoQop,
         allowUriMismatch: config.digest.allowUriMismatch,
+        nonceTtlMs: config.digest.nonceTtlMs,
         clock,
       }),
   );

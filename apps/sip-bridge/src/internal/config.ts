@@ -33,7 +33,7 @@ export interface BridgeConfig extends RegistrarOptions {
   /** Host written into Via and Record-Route; defaults to listen.host. */
   publicHost: string;
   users: SipUser[];
-  digest: { algorithms: DigestAlgorithm[]; allowNoQop: boolean; allowUriMismatch: boolean };
+  digest: { algorithms: DigestAlgorithm[]; allowNoQop: boolean; allowUriMismatch: boolean; nonceTtlMs: number };
   registration: { defaultExpires: number; minExpires: number; maxExpires: number };
   calls: {
     /** How long a call may ring; also the deadline of its pushes. */
@@ -255,6 +255,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
     algorithms: listOf(digestIn['algorithms'], 'digest.algorithms', ALGORITHMS, ['SHA-256', 'MD5']),
     allowNoQop: bool(digestIn['allowNoQop'], 'digest.allowNoQop', false),
     allowUriMismatch: bool(digestIn['allowUriMismatch'], 'digest.allowUriMismatch', false),
+    nonceTtlMs: int(digestIn['nonceTtlMs'], 'digest.nonceTtlMs', 300_000, 1000, 3_600_000),
   };
 
   const regIn = section('registration');

@@ -6,6 +6,7 @@ import {
   getHeader,
   getHeaders,
   getTo,
+  parseAuthHeader,
   parseUri,
   prepareForward,
   removeFirstHeader,
@@ -224,6 +225,10 @@ export class Proxy {
       return;
     }
     addRecordRoutes(forwarded, recordRoutes(local, call.tx.remote.transport, outbound));
+    // The caller's answer to the bridge's own challenge is no business of the callee's.
+    forwarded.headers = forwarded.headers.filter(
+      (h) => h.name !== 'Proxy-Authorization' || parseAuthHeader(h.value)?.params['realm'] !== this.config.realm,
+    );
     const branch: Branch = { device, request: forwarded, provisional: false, cancelWanted: false } as Branch;
     branch.tx = this.layer().sendRequest(forwarded, device.flow, {
       onResponse: (response) => this.branchResponse(call, branch, response),

@@ -130,7 +130,6 @@ export class TrunkRouter {
     this.pending.set(tx, entry);
     this.send(entry);
     this.metrics.inc('sip_bridge_trunk_requests_total', {
-      direction: 'outbound',
       method: metricMethod(request.method),
     });
     this.log.info({ callId: getHeader(request, 'Call-ID'), method: request.method }, 'request sent to the trunk');
