@@ -156,6 +156,27 @@ describe('TCP transport', { timeout: 20_000 }, () => {
     expect((client as Awaited<ReturnType<typeof createTcpTransport>>).connections()).toHaveLength(1);
   });
 
+  it('reuses the connection for the sent-by of its requests, as RFC 5923 connection reuse', async () => {
+    const server = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
+    const client = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
+    const { response } = await roundTrip(client, server);
+    expect(response.status).toBe(200);
+    // Addressed to the client's listening port, with no connection id: the open flow carries it.
+    const received = deferred<Endpoint>();
+    client.onMessage((_m, from) => received.resolve(from));
+    const request = createRequest({
+      method: 'OPTIONS',
+      uri: `sip:alice@127.0.0.1:${client.local.port};transport=tcp`,
+      from: '<sip:bob@example.com>',
+      to: '<sip:alice@example.com>',
+      via: { transport: 'TCP', host: '127.0.0.1', port: server.local.port },
+    });
+    await server.send(request, { transport: 'tcp', address: '127.0.0.1', port: client.local.port });
+    expect((await received.promise).port).toBe(server.local.port);
+    expect(server.connections()).toHaveLength(1);
+    expect(client.connections()).toHaveLength(1);
+  });
+
   it('answers a double-CRLF ping, 400s a bad framed request and keeps the connection', async () => {
     const server = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
     const { seen } = serve(server);

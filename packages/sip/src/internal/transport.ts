@@ -219,6 +219,8 @@ interface Flow {
   socket: net.Socket;
   address: string;
   port: number;
+  /** `host:port` sent-bys this flow answers for besides its own remote address (see adopt). */
+  aliases: Set<string>;
 }
 
 async function createStreamTransport(
@@ -235,12 +237,31 @@ async function createStreamTransport(
   let nextId = 1;
   let closed = false;
 
+  /**
+   * Connection reuse (RFC 5923, without requiring its `alias` parameter): a request whose top
+   * Via sent-by is the connection's own remote host names the port that peer listens on; later
+   * messages to that host:port go over this connection instead of a new one, which the peer
+   * (a phone behind NAT, a TLS client without a server certificate we trust) may never accept.
+   */
+  const learnAlias = (flow: Flow, request: SipMessage): void => {
+    const value = request.headers.find((h) => h.name === 'Via')?.value;
+    if (value === undefined) return;
+    const via = parseVia(value);
+    const host = normalizeAddress(via.host.replace(/^\[|\]$/g, ''));
+    if (host !== flow.address || via.port === undefined || via.port === flow.port) return;
+    const alias = `${host}:${via.port}`;
+    if (byPeer.get(alias) === flow) return;
+    flow.aliases.add(alias);
+    byPeer.set(alias, flow);
+  };
+
   const adopt = (socket: net.Socket): Flow => {
     const flow: Flow = {
       id: `${protocol}-${nextId++}`,
       socket,
       address: normalizeAddress(socket.remoteAddress),
       port: socket.remotePort ?? 0,
+      aliases: new Set(),
     };
     flows.set(flow.id, flow);
     byPeer.set(`${flow.address}:${flow.port}`, flow);
@@ -258,6 +279,7 @@ async function createStreamTransport(
           if (event.message.kind === 'request') {
             try {
               stampVia(event.message, from);
+              learnAlias(flow, event.message);
             } catch {
               // The parser has checked the top Via already.
             }
@@ -279,6 +301,7 @@ async function createStreamTransport(
     socket.on('close', () => {
       flows.delete(flow.id);
       if (byPeer.get(`${flow.address}:${flow.port}`) === flow) byPeer.delete(`${flow.address}:${flow.port}`);
+      for (const alias of flow.aliases) if (byPeer.get(alias) === flow) byPeer.delete(alias);
       for (const handler of closedHandlers) {
         try {
           handler(flow.id, from);
