@@ -35,6 +35,13 @@ async function main(): Promise<void> {
       },
     );
   };
+  // SIGHUP: new TLS certificate and key from the same files; calls and connections carry on.
+  if (config.tls)
+    process.on('SIGHUP', () => {
+      bridge.reloadTls().catch(() => {
+        // Logged by the bridge; the previous certificate stays in use.
+      });
+    });
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 }

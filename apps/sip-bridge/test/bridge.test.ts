@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryBindingStore, type CallNotification } from '@pushrelay/core';
 import { createCancel, getHeader, getHeaders, type SipResponse } from '@pushrelay/sip';
 import { startBridge, type RunningBridge } from '../src/index.js';
-import { TestPhone } from './phone.js';
+import { CALLER, TestPhone } from './phone.js';
 import { freePort, RecordingTransport } from './support.js';
 
 const TOKEN = 'aa00bb11cc22dd33ee44ff5566778899aa00bb11cc22dd33ee44ff5566778899';
@@ -34,7 +34,7 @@ async function harness(calls: { ringTimeoutMs?: number; pushWaitMs?: number } = 
     config: {
       domain: '127.0.0.1',
       listen: { host: '127.0.0.1', port: 0, tcp: false },
-      users: [{ username: 'alice', password: 'wonderland' }],
+      users: [{ username: 'alice', password: 'wonderland' }, CALLER],
       calls: { ringTimeoutMs: calls.ringTimeoutMs ?? 10_000, pushWaitMs: calls.pushWaitMs ?? 5000 },
       metrics: null,
       log: { level: 'silent' },
@@ -157,7 +157,7 @@ describe('proxy', () => {
     const h = await harness();
     const mpush = [{ name: 'X-MPUSH', value: `i:com.example.mizu:${TOKEN}` }];
     await (await h.phone()).register('alice', 'wonderland', { headers: mpush });
-    const caller = await h.phone();
+    const caller = (await h.phone()).asCaller();
     const provisional: SipResponse[] = [];
     const answered = caller.send(caller.inviteRequest('alice', 'call-1@127.0.0.1'), (r) => provisional.push(r));
     const push = await h.apns.waitFor((r) => r.token === TOKEN, 5000);
@@ -190,7 +190,7 @@ describe('proxy', () => {
     const h = await harness();
     const desk = await h.phone();
     await desk.register('alice', 'wonderland');
-    const caller = await h.phone();
+    const caller = (await h.phone()).asCaller();
     expect((await caller.send(caller.inviteRequest('alice'))).status).toBe(200);
     expect(desk.invites()).toHaveLength(1);
     expect(h.accepted).toEqual([]);
@@ -201,7 +201,7 @@ describe('proxy', () => {
     const desk = await h.phone();
     desk.answer = (_invite, tx) => void tx.reply(180);
     await desk.register('alice', 'wonderland');
-    const caller = await h.phone();
+    const caller = (await h.phone()).asCaller();
     const invite = caller.inviteRequest('alice');
     let rang: () => void = () => {};
     const ringing = new Promise<void>((r) => (rang = r));
@@ -215,7 +215,7 @@ describe('proxy', () => {
 
   it('answers 404 for an unknown user and 480 for a user with no device', async () => {
     const h = await harness();
-    const caller = await h.phone();
+    const caller = (await h.phone()).asCaller();
     expect((await caller.send(caller.inviteRequest('mallory'))).status).toBe(404);
     expect((await caller.send(caller.inviteRequest('alice'))).status).toBe(480);
   });
@@ -225,7 +225,7 @@ describe('proxy', () => {
     const phone = await h.phone();
     const params = `;pn-provider=fcm;pn-param=example-project;pn-prid=${TOKEN}`;
     await phone.register('alice', 'wonderland', { contactParams: params, headerParams: INSTANCE });
-    const caller = await h.phone();
+    const caller = (await h.phone()).asCaller();
     const invite = caller.inviteRequest('alice', 'call-2@127.0.0.1');
     const final = caller.send(invite);
     await h.fcm.waitFor((r) => r.token === TOKEN, 5000);
@@ -256,7 +256,7 @@ describe('proxy', () => {
     await (
       await h.phone()
     ).register('alice', 'wonderland', { headers: [{ name: 'X-MPUSH', value: `a:com.example.mizu:${TOKEN}` }] });
-    const caller = await h.phone();
+    const caller = (await h.phone()).asCaller();
     expect((await caller.send(caller.inviteRequest('alice'))).status).toBe(480);
     expect(h.bridge.metrics.get('sip_bridge_unavailable_total')).toBe(1);
     expect(h.fcm.sent).toHaveLength(1);
@@ -272,7 +272,7 @@ describe('startBridge failing part-way', () => {
     const config = {
       domain: '127.0.0.1',
       listen: { host: '127.0.0.1', port: sipPort },
-      users: [{ username: 'alice', password: 'wonderland' }],
+      users: [{ username: 'alice', password: 'wonderland' }, CALLER],
       metrics: { host: '127.0.0.1', port: metricsPort },
       log: { level: 'silent' as const },
     };

@@ -32,16 +32,18 @@ describe('config', () => {
       listen: { host: '127.0.0.1', port: 5060, udp: true, tcp: true },
       publicHost: '127.0.0.1',
       users: [{ username: 'alice', password: 'pw' }],
-      digest: { algorithms: ['SHA-256', 'MD5'], allowNoQop: false, allowUriMismatch: false },
+      digest: { algorithms: ['SHA-256', 'MD5'], allowNoQop: false, allowUriMismatch: false, nonceTtlMs: 300_000 },
       registration: { defaultExpires: 3600, minExpires: 60, maxExpires: 7200 },
       calls: { ringTimeoutMs: 30_000, pushWaitMs: 30_000, missedCallTtlMs: 604_800_000 },
-      push: { providers: ['apns', 'fcm'], environment: 'production' },
+      push: { providers: ['apns', 'fcm'], environment: 'production', pnProviders: { apns: 'apns', fcm: 'fcm' } },
       metrics: { host: '127.0.0.1', port: 9464 },
       log: { level: 'info' },
       shutdownTimeoutMs: 5000,
       store: { engine: 'memory' },
       queue: { engine: 'memory' },
       ephemeral: { engine: 'memory' },
+      auth: { requests: true, users: 'config', userCacheTtlMs: 30_000 },
+      limits: { maxServerTransactions: 10_000 },
     });
   });
 
@@ -65,7 +67,7 @@ describe('config', () => {
       { path: 'users[1].role', message: 'is not a known option' },
       { path: 'users[1].username', message: '"alice" is listed twice' },
       { path: 'calls.pushWaitMs', message: 'must not exceed calls.ringTimeoutMs' },
-      { path: 'push.providers[1]', message: 'must be one of apns, fcm' },
+      { path: 'push.providers[1]', message: 'must be one of apns, fcm, hms' },
       { path: 'log.level', message: 'must be one of fatal, error, warn, info, debug, trace, silent' },
     ]);
   });
@@ -345,5 +347,111 @@ describe('logs and metrics', () => {
     const started = Date.now();
     await bridge.stop();
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('registrar mode options', () => {
+  const base = { domain: 'sip.example.com', users: [{ username: 'alice', password: 'pw' }] };
+
+  it('reads the trunk, its sources, credentials and transport from its URI', () => {
+    const config = resolveConfig({
+      ...base,
+      trunk: {
+        uri: 'sips:192.0.2.10',
+        username: 'bridge',
+        password: 'trunk-secret',
+        sources: ['192.0.2.10', '192.0.2.11:5080', '[2001:db8::1]:5060'],
+        inbound: { username: 'pbx', password: 'inbound-secret' },
+      },
+    });
+    expect(config.trunk).toEqual({
+      uri: 'sips:192.0.2.10',
+      host: '192.0.2.10',
+      port: 5061,
+      transport: 'tls',
+      username: 'bridge',
+      password: 'trunk-secret',
+      sources: [{ host: '192.0.2.10' }, { host: '192.0.2.11', port: 5080 }, { host: '2001:db8::1', port: 5060 }],
+      inbound: { username: 'pbx', password: 'inbound-secret' },
+    });
+    expect(resolveConfig({ ...base, trunk: { uri: 'sip:pbx.example.com;transport=TCP' } }).trunk).toEqual({
+      uri: 'sip:pbx.example.com;transport=TCP',
+      host: 'pbx.example.com',
+      port: 5060,
+      transport: 'tcp',
+      sources: [{ host: 'pbx.example.com', port: 5060 }],
+    });
+    expect(
+      redactedConfig(resolveConfig({ ...base, trunk: { uri: 'sip:192.0.2.10', username: 'u', password: 'p' } })).trunk,
+    ).toMatchObject({ password: '[redacted]' });
+  });
+
+  it('names the path of every bad registrar option', () => {
+    expect(
+      issuesOf(() =>
+        resolveConfig({
+          ...base,
+          users: [
+            { username: 'alice', ha1Md5: 'not-hex' },
+            { username: 'pbx', password: 'x' },
+          ],
+          auth: { users: 'postgres', requests: 'yes', colour: 1 },
+          trunk: { uri: 'mailto:pbx@example.com', sources: ['192.0.2.1:99999', 5], inbound: { username: 'pbx' } },
+          tls: { port: 5061, certFile: 'cert.pem' },
+          hms: { credentials: [] },
+          push: { pnProviders: { hms: 'huawei' } },
+          limits: { maxServerTransactions: 0 },
+        }),
+      ),
+    ).toEqual([
+      { path: 'users[0].ha1Md5', message: '"not-hex" is not valid' },
+      { path: 'push.pnProviders.hms', message: 'must be one of apns, fcm, hms' },
+      { path: 'auth.colour', message: 'is not a known option' },
+      { path: 'auth.requests', message: 'must be true or false' },
+      { path: 'auth.users', message: '"postgres" needs a postgres store (store.engine: postgres)' },
+      { path: 'limits.maxServerTransactions', message: 'must be an integer from 1 to 10000000' },
+      { path: 'trunk.uri', message: 'must be a sip: or sips: URI' },
+      { path: 'trunk.sources[0]', message: 'port must be from 1 to 65535' },
+      { path: 'trunk.sources[1]', message: 'must be "host" or "host:port"' },
+      { path: 'trunk.inbound.password', message: 'is required' },
+      { path: 'tls.keyFile', message: 'is required' },
+      { path: 'hms.credentials', message: 'must list at least one app credential' },
+      { path: 'trunk.inbound.username', message: 'is also a user; the trunk needs an account of its own' },
+      { path: 'push.providers', message: 'must list hms when hms is configured' },
+    ]);
+  });
+
+  it('takes users as HA1s, or from postgres without a list', () => {
+    const ha1Md5 = 'a'.repeat(32);
+    expect(resolveConfig({ ...base, users: [{ username: 'bob', ha1Md5 }] }).users).toEqual([
+      { username: 'bob', ha1Md5 },
+    ]);
+    const fromPostgres = resolveConfig({
+      domain: 'sip.example.com',
+      store: 'postgres://postgres@127.0.0.1:5432/test',
+      auth: { users: 'postgres', userCacheTtlMs: 1000 },
+    });
+    expect([fromPostgres.users, fromPostgres.auth]).toEqual([
+      [],
+      { requests: true, users: 'postgres', userCacheTtlMs: 1000 },
+    ]);
+    expect(issuesOf(() => resolveConfig({ domain: 'sip.example.com' }))).toEqual([
+      { path: 'users', message: 'must be a list of { username, password }' },
+    ]);
+  });
+
+  it('maps pn-provider names and serves HMS from its own section', () => {
+    const config = resolveConfig({
+      ...base,
+      push: { providers: ['fcm', 'hms'], pnProviders: { fcm: 'fcm', HMS: 'hms' }, hmsApp: '107000001' },
+      hms: { credentials: [{ appId: '107000001', clientSecret: 's' }] },
+      tls: { certFile: '/etc/pushrelay/cert.pem', keyFile: '/etc/pushrelay/key.pem' },
+    });
+    expect([config.push.pnProviders, config.push.hmsApp, config.hms, config.tls]).toEqual([
+      { fcm: 'fcm', hms: 'hms' },
+      '107000001',
+      { credentials: [{ appId: '107000001', clientSecret: 's' }] },
+      { port: 5061, certFile: '/etc/pushrelay/cert.pem', keyFile: '/etc/pushrelay/key.pem' },
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import { BullMQQueue } from '@pushrelay/queue-bullmq';
 import { startFcmSimulator, type FcmSimulator, type SimDelivery } from '@pushrelay/testkit';
 import { startBridge, TOKENS, type RunningBridge } from '../src/index.js';
 import { eventually, POSTGRES_URL, postgresService, REDIS_URL, redisService, TestBackends } from './backends.js';
-import { TestPhone } from './phone.js';
+import { CALLER, TestPhone } from './phone.js';
 
 const TOKEN = 'fcm-alice-token:APA91bEngines_0123456789';
 // RFC 8599 parameters (ECSS-10 format): its codec also writes the missed_calls summary.
@@ -30,7 +30,7 @@ describe.skipIf(!redisService.available || !postgresService.available)(
         config: {
           domain: '127.0.0.1',
           listen: { host: '127.0.0.1', port: 0, tcp: false },
-          users: [{ username: 'alice', password: 'wonderland' }],
+          users: [{ username: 'alice', password: 'wonderland' }, CALLER],
           calls: { ringTimeoutMs: 5000, pushWaitMs: 1000 },
           metrics: null,
           log: { level: 'silent' },
@@ -78,7 +78,7 @@ describe.skipIf(!redisService.available || !postgresService.available)(
         expect(rows).toEqual([{ user_id: 'alice', provider: 'fcm', token: TOKEN }]);
 
         // Nobody comes back for the call: 480 after the push wait, and the call is remembered.
-        const caller = await phone();
+        const caller = (await phone()).asCaller();
         expect((await caller.send(caller.inviteRequest('alice', 'engines-call@127.0.0.1'))).status).toBe(480);
         expect((await delivery(1)).payload).toMatchObject({ data: { type: 'invite' } });
         const completed = await eventually('a completed BullMQ job of the call lane', async () => {

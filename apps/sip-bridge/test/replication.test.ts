@@ -19,7 +19,7 @@ import { startBridge, TOKENS, type Device, type RunningBridge } from '../src/ind
 import type { LocationService } from '../src/internal/locations.js';
 import { locationsChannel } from '../src/internal/replication.js';
 import { eventually, POSTGRES_URL, postgresService, REDIS_URL, redisService, TestBackends } from './backends.js';
-import { TestPhone } from './phone.js';
+import { CALLER, TestPhone } from './phone.js';
 import { freePort } from './support.js';
 
 const TOKEN = 'fcm-alice-token:APA91bReplication_0123456789';
@@ -76,6 +76,7 @@ describe.skipIf(!redisService.available || !postgresService.available)(
             { username: 'dave', password: 'through' },
             { username: 'erin', password: 'pool-of-tears' },
             { username: 'frank', password: 'caucus-race' },
+            CALLER,
           ],
           calls: { ringTimeoutMs: 10_000, pushWaitMs: 8000 },
           metrics: null,
@@ -228,7 +229,7 @@ describe.skipIf(!redisService.available || !postgresService.available)(
         expect((await asleep.register('alice', 'wonderland', PUSH)).status).toBe(200);
         await eventually('the device replicated to B', () => locations(b!).get('alice', DEVICE_KEY));
 
-        const caller = await phone(a!);
+        const caller = (await phone(a!)).asCaller();
         const invite = caller.inviteRequest('alice', 'replication-call@127.0.0.1');
         const answered = caller.send(invite);
         const push = await eventually('the FCM push', () => fcmSim.deliveries({ token: TOKEN })[0]);
@@ -393,7 +394,7 @@ describe.skipIf(!redisService.available || !postgresService.available)(
       const asleep = await phone(a!);
       expect((await asleep.register('alice', 'wonderland', PUSH)).status).toBe(200);
       await eventually('the device replicated to B', () => locations(b!).get('alice', DEVICE_KEY));
-      const caller = await phone(a!);
+      const caller = (await phone(a!)).asCaller();
       const invite = caller.inviteRequest('alice', 'replication-missed@127.0.0.1');
       const final = caller.send(invite);
       await eventually('the FCM push of the call', () => fcmSim.deliveries({ token: TOKEN })[before]);
@@ -450,7 +451,7 @@ describe.skipIf(!redisService.available || !postgresService.available)(
               updatedAt: Date.now(),
             });
 
-          const caller = await phone(a!);
+          const caller = (await phone(a!)).asCaller();
           const invite = caller.inviteRequest('dave', 'replication-tcp@127.0.0.1');
           const answered = caller.send(invite);
           await eventually('the FCM push to dave', () => fcmSim.deliveries({ token: daveToken })[0]);
@@ -500,7 +501,7 @@ describe.skipIf(!redisService.available || !postgresService.available)(
           const kept = await eventually('the record at A', () => locations(a!).get('erin', natted.key));
           expect(kept.flow).toEqual(natted.flow);
 
-          const caller = await phone(a!);
+          const caller = (await phone(a!)).asCaller();
           expect((await caller.send(caller.inviteRequest('erin', 'replication-natted@127.0.0.1'))).status).toBe(480);
           expect(received).toEqual([]);
           expect(locations(a!).get('erin', natted.key)).toBeDefined();

@@ -29,8 +29,11 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
   let fcmSim: FcmSimulator;
   const pushed: NotificationType[] = [];
   const work = mkdtempSync(join(tmpdir(), 'sip-bridge-sipp-'));
+  // The sipp caller stands for the PBX: its INVITEs are the trunk's, accepted by address.
+  let callerPort: number;
 
   beforeAll(async () => {
+    callerPort = await freePort();
     apnsSim = await startApnsSimulator({ apps: [{ bundleId: 'com.example.mizu' }] });
     fcmSim = await startFcmSimulator();
     bridge = await startBridge({
@@ -43,6 +46,7 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
         ],
         // sipp answers MD5 challenges only.
         digest: { algorithms: ['MD5'] },
+        trunk: { uri: `sip:127.0.0.1:${callerPort}` },
         calls: { ringTimeoutMs: 10_000, pushWaitMs: 3000 },
         metrics: { host: '127.0.0.1', port: 0 },
         log: { level: 'silent' },
@@ -177,7 +181,7 @@ describe.skipIf(skip)('sip-bridge with sipp phones and callers', () => {
   }
 
   function call(scenario: string, callee: string, timeoutMs: number) {
-    return freePort().then(
+    return Promise.resolve(callerPort).then(
       (port) =>
         runSipp(
           [

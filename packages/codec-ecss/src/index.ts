@@ -3,7 +3,13 @@ import { encodeNotification, type DisplayNameKey } from './internal/encode.js';
 import { CODEC_ID } from './internal/rfc8599.js';
 
 export { parseRfc8599Params, Rfc8599ParamsError } from './internal/rfc8599.js';
-export type { ContactParams, ParseRfc8599Options, Rfc8599Binding, Rfc8599Problem } from './internal/rfc8599.js';
+export type {
+  ContactParams,
+  ParseRfc8599Options,
+  Rfc8599Binding,
+  Rfc8599Problem,
+  Rfc8599Provider,
+} from './internal/rfc8599.js';
 export type { DisplayNameKey } from './internal/encode.js';
 
 export interface EcssCodecOptions {
@@ -43,7 +49,7 @@ export function createEcssCodec(options: EcssCodecOptions = {}): Codec {
   };
   return {
     id: CODEC_ID,
-    capabilities: { decode: false, providers: ['fcm', 'apns'] },
+    capabilities: { decode: false, providers: ['fcm', 'apns', 'hms'] },
     encode(notification: CallNotification, binding: DeviceBinding, context: EncodeContext): PushRequest | null {
       return encodeNotification(notification, binding, context.now, settings);
     },

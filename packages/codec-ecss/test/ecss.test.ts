@@ -106,6 +106,48 @@ describe('parseRfc8599Params', () => {
     ]).toEqual(['unsupported_provider', 555, 'pn-provider']);
   });
 
+  it('reads the pn-provider names an operator maps, Huawei ones as HMS bindings by app id', () => {
+    const providers = { apns: 'apns', fcm: 'fcm', hms: 'hms', huawei: 'hms', 'acme-fcm': 'fcm' } as const;
+    expect(parseRfc8599Params('pn-provider=HMS;pn-prid=IQAAAACy0ABC;pn-param=107000001', { providers })).toEqual({
+      provider: 'hms',
+      app: '107000001',
+      token: 'IQAAAACy0ABC',
+      pushKind: 'data',
+      environment: 'production',
+      format: 'ecss',
+      origin: 'sip-rfc8599',
+      params: { 'pn-param': '107000001' },
+    });
+    expect(parseRfc8599Params('pn-provider=huawei;pn-prid=t', { providers, hmsApp: '107000002' })?.app).toBe(
+      '107000002',
+    );
+    expect(parseRfc8599Params('pn-provider=acme-fcm;pn-prid=t;pn-param=acme-project', { providers })).toMatchObject({
+      provider: 'fcm',
+      app: 'acme-project',
+    });
+    const missing = catchError(() =>
+      parseRfc8599Params('pn-provider=hms;pn-prid=t', { providers }),
+    ) as Rfc8599ParamsError;
+    expect([missing.problem, missing.param, missing.sipStatus]).toEqual(['missing_param', 'pn-param', 400]);
+    const bad = catchError(() =>
+      parseRfc8599Params('pn-provider=hms;pn-prid=t;pn-param=not-digits', { providers }),
+    ) as Rfc8599ParamsError;
+    expect([bad.problem, bad.param]).toEqual(['invalid_param', 'pn-param']);
+    // Without the mapping, hms is one more unknown service (555), and a mapping can also narrow.
+    expect((catchError(() => parseRfc8599Params('pn-provider=hms;pn-prid=t')) as Rfc8599ParamsError).sipStatus).toBe(
+      555,
+    );
+    const narrowed = catchError(() =>
+      parseRfc8599Params('pn-provider=fcm;pn-prid=t;pn-param=proj-one', { providers: { apns: 'apns' } }),
+    ) as Rfc8599ParamsError;
+    expect(narrowed.sipStatus).toBe(555);
+    expect(narrowed.message).toContain('"fcm" is not supported (apns)');
+    expect(
+      (catchError(() => parseRfc8599Params('pn-provider=constructor;pn-prid=t', { providers })) as Rfc8599ParamsError)
+        .sipStatus,
+    ).toBe(555);
+  });
+
   it('tells a capability query (valueless pn-provider) apart from an error status', () => {
     const error = catchError(() => parseRfc8599Params(';pn-provider')) as Rfc8599ParamsError;
     expect([error.problem, error.sipStatus]).toEqual(['capability_query', undefined]);

@@ -90,6 +90,7 @@ export {
   createUdpTransport,
   type StreamTransport,
   type StreamTransportOptions,
+  type TlsTransport,
   type TlsTransportOptions,
   type UdpTransportOptions,
 } from './internal/transport.js';
@@ -97,6 +98,7 @@ export {
 // Digest authentication
 export {
   computeDigestResponse,
+  digestHa1,
   DigestServer,
   digestClientAuthorization,
   parseAuthHeader,
@@ -105,5 +107,6 @@ export {
   type DigestComputation,
   type DigestFailure,
   type DigestResult,
+  type DigestSecret,
   type DigestServerOptions,
 } from './internal/digest.js';

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   computeDigestResponse,
+  digestHa1,
   createRequest,
   DigestServer,
   digestClientAuthorization,
@@ -191,5 +193,34 @@ describe('DigestServer', () => {
     const lenient = setup({ allowNoQop: true }).server;
     const lenientChallenge = lenient.challenges()[1]!.replace(', qop="auth"', '');
     expect(await lenient.verify(answer(register(), lenientChallenge))).toMatchObject({ ok: true, algorithm: 'MD5' });
+  });
+
+  it('verifies against a stored HA1 per algorithm instead of a password', async () => {
+    const clock = new FakeClock();
+    clock.advance(1_700_000_000_000);
+    const asked: string[] = [];
+    const server = new DigestServer({
+      realm: 'sip.example.com',
+      credentials: (username, realm, algorithm) => {
+        asked.push(`${username}@${realm}/${algorithm}`);
+        // Only the MD5 HA1 is stored, in upper case as some provisioning tools write it.
+        return algorithm === 'MD5' ? { ha1: digestHa1('MD5', username, realm, 's3cret').toUpperCase() } : undefined;
+      },
+      clock,
+    });
+    expect(digestHa1('MD5', 'alice', 'sip.example.com', 's3cret')).toBe(
+      createHash('md5').update('alice:sip.example.com:s3cret').digest('hex'),
+    );
+    const [sha256, md5] = server.challenges();
+    expect(await server.verify(answer(register(), md5!))).toEqual({ ok: true, username: 'alice', algorithm: 'MD5' });
+    expect(await server.verify(answer(register(), md5!, 2, 'wrong'))).toMatchObject({ reason: 'wrong_response' });
+    expect(await server.verify(answer(register(), sha256!, 3))).toMatchObject({ ok: false, reason: 'unknown_user' });
+    expect(asked).toEqual(['alice@sip.example.com/MD5', 'alice@sip.example.com/MD5', 'alice@sip.example.com/SHA-256']);
+  });
+
+  it('refuses an HA1 that is not hex rather than comparing against it', async () => {
+    const server = new DigestServer({ realm: 'sip.example.com', credentials: () => ({ ha1: 'not hex!' }) });
+    const challenge = server.challenges()[0]!;
+    expect(await server.verify(answer(register(), challenge))).toMatchObject({ ok: false, reason: 'unknown_user' });
   });
 });

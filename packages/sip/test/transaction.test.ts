@@ -450,3 +450,43 @@ describe('transaction matching', () => {
     expect(errors).toEqual(['sync failure', 'async failure']);
   });
 });
+
+describe('leak and overload accounting', () => {
+  it('counts running transaction timers and gets back to zero once every transaction is over', () => {
+    const { clock, layer, requests } = setup();
+    expect(layer.timerCount).toBe(0);
+    layer.sendRequest(request('OPTIONS'), udpPeer);
+    layer.sendRequest(request('INVITE'), udpPeer);
+    expect(layer.timerCount).toBe(4); // E, F, A, B
+    layer.receive(request('MESSAGE'), udpPeer);
+    expect(layer.timerCount).toBe(5); // + the guard of the unanswered MESSAGE
+    requests[0]!.tx!.reply(200);
+    expect(layer.timerCount).toBe(5); // guard stopped, Timer J started
+    clock.advance(64 * 500 + 1);
+    expect(layer.timerCount).toBe(0);
+    expect(clock.pending).toBe(0);
+    expect([layer.serverTransactionCount, layer.clientTransactionCount]).toEqual([0, 0]);
+  });
+
+  it('answers 503 with Retry-After, without a transaction, beyond maxServerTransactions', () => {
+    const overloaded: string[] = [];
+    const { sent, layer, requests } = setup({
+      maxServerTransactions: 2,
+      overloadRetryAfterSeconds: 9,
+      onOverload: (r) => overloaded.push(r.method),
+    });
+    layer.receive(request('REGISTER', 'UDP', 'z9hG4bKr1'), udpPeer);
+    layer.receive(request('REGISTER', 'UDP', 'z9hG4bKr2'), udpPeer);
+    layer.receive(request('REGISTER', 'UDP', 'z9hG4bKr3'), udpPeer);
+    expect(requests).toHaveLength(2);
+    expect(layer.serverTransactionCount).toBe(2);
+    expect(overloaded).toEqual(['REGISTER']);
+    const refusal = sent.at(-1)!.message as SipResponse;
+    expect([refusal.status, refusal.headers.find((h) => h.name === 'Retry-After')?.value]).toEqual([503, '9']);
+    // A retransmission of an admitted request still reaches its transaction, and CANCEL is never refused.
+    layer.receive(request('REGISTER', 'UDP', 'z9hG4bKr1'), udpPeer);
+    expect(requests).toHaveLength(2);
+    layer.receive(request('CANCEL', 'UDP', 'z9hG4bKc1'), udpPeer);
+    expect((sent.at(-1)!.message as SipResponse).status).toBe(481);
+  });
+});

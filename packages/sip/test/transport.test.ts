@@ -156,6 +156,27 @@ describe('TCP transport', { timeout: 20_000 }, () => {
     expect((client as Awaited<ReturnType<typeof createTcpTransport>>).connections()).toHaveLength(1);
   });
 
+  it('reuses the connection for the sent-by of its requests, as RFC 5923 connection reuse', async () => {
+    const server = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
+    const client = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
+    const { response } = await roundTrip(client, server);
+    expect(response.status).toBe(200);
+    // Addressed to the client's listening port, with no connection id: the open flow carries it.
+    const received = deferred<Endpoint>();
+    client.onMessage((_m, from) => received.resolve(from));
+    const request = createRequest({
+      method: 'OPTIONS',
+      uri: `sip:alice@127.0.0.1:${client.local.port};transport=tcp`,
+      from: '<sip:bob@example.com>',
+      to: '<sip:alice@example.com>',
+      via: { transport: 'TCP', host: '127.0.0.1', port: server.local.port },
+    });
+    await server.send(request, { transport: 'tcp', address: '127.0.0.1', port: client.local.port });
+    expect((await received.promise).port).toBe(server.local.port);
+    expect(server.connections()).toHaveLength(1);
+    expect(client.connections()).toHaveLength(1);
+  });
+
   it('answers a double-CRLF ping, 400s a bad framed request and keeps the connection', async () => {
     const server = await track(createTcpTransport({ host: '127.0.0.1', port: 0 }));
     const { seen } = serve(server);
@@ -268,5 +289,42 @@ describe('TLS transport', { timeout: 20_000 }, () => {
     expect(response.status).toBe(200);
     expect(seen[0]!.from.transport).toBe('tls');
     expect(getTopVia(seen[0]!.request).transport).toBe('TLS');
+  });
+
+  it('swaps its certificate for new handshakes while open connections keep theirs', async () => {
+    const first = { key: fixture('tls/key.pem'), cert: fixture('tls/cert.pem') };
+    const renewed = { key: fixture('tls/key-renewed.pem'), cert: fixture('tls/cert-renewed.pem') };
+    const server = await track(createTlsTransport({ host: '127.0.0.1', port: 0, server: first }));
+    const { seen } = serve(server);
+    const clientFor = async (ca: string | Buffer) => {
+      const client = await track(
+        createTlsTransport({ host: '127.0.0.1', port: 0, server: first, client: { ca, servername: 'localhost' } }),
+      );
+      const layer = new TransactionLayer({ transports: [client], onRequest: () => {} });
+      const ask = () =>
+        new Promise<number>((resolve, reject) =>
+          layer.sendRequest(
+            options('TLS', client.local.port),
+            { transport: 'tls', address: '127.0.0.1', port: server.local.port },
+            {
+              onResponse: (r) => resolve(r.status),
+              onTimeout: () => reject(new Error('timeout')),
+              onTransportError: (e) => reject(e as Error),
+            },
+          ),
+        );
+      return { client, ask };
+    };
+    const old = await clientFor(first.cert);
+    expect(await old.ask()).toBe(200);
+    expect(() => server.setSecureContext({ key: renewed.key, cert: 'not a certificate' })).toThrow();
+    server.setSecureContext(renewed);
+    // The connection made before the swap carries on, on the same flow.
+    expect(await old.ask()).toBe(200);
+    expect(server.connections()).toHaveLength(1);
+    expect(new Set(seen.map((s) => s.from.connectionId)).size).toBe(1);
+    // A new handshake gets the renewed certificate: trusted only by a client that knows it.
+    await expect((await clientFor(first.cert)).ask()).rejects.toBeInstanceOf(SipTransportError);
+    expect(await (await clientFor(renewed.cert)).ask()).toBe(200);
   });
 });

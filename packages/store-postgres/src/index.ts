@@ -4,3 +4,5 @@ export { PostgresBindingStore } from './internal/binding-store.js';
 export { PostgresReportStore } from './internal/report-store.js';
 export { PostgresMissedCallStore } from './internal/missed-call-store.js';
 export type { PostgresMissedCallStoreOptions } from './internal/missed-call-store.js';
+export { PostgresSipUserStore } from './internal/sip-user-store.js';
+export type { SipUserRecord } from './internal/sip-user-store.js';

@@ -25,7 +25,7 @@ describe.skipIf(!postgres.available)('PostgreSQL migrations and concurrency', ()
       await client.connect();
       const rows = (await client.query(`SELECT name FROM "${schema}".migrations ORDER BY name`)).rows;
       await client.end();
-      expect(rows).toEqual([{ name: '001_initial.sql' }]);
+      expect(rows).toEqual([{ name: '001_initial.sql' }, { name: '002_sip_users.sql' }]);
       expect(await dbs[0]!.migrate()).toEqual([]);
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
@@ -48,6 +48,7 @@ describe.skipIf(!postgres.available)('PostgreSQL migrations and concurrency', ()
         'missed_calls_pkey',
         'reports_by_accepted_at',
         'reports_pkey',
+        'sip_users_pkey',
       ]);
     } finally {
       await db.close();

@@ -26,14 +26,18 @@ import {
   PostgresDatabase,
   PostgresMissedCallStore,
   PostgresReportStore,
+  PostgresSipUserStore,
 } from '@pushrelay/store-postgres';
 import { RedisMissedCallStore, redisOptionsFromUrl } from '@pushrelay/store-redis';
 import {
   createTcpTransport,
+  createTlsTransport,
   createUdpTransport,
   DigestServer,
   TransactionLayer,
   type SipTransport,
+  type TimerValues,
+  type TlsTransport,
 } from '@pushrelay/sip';
 import { redactedConfig, resolveConfig, type BridgeConfig, type BridgeConfigInput } from './config.js';
 import { LocationService } from './locations.js';
@@ -43,7 +47,11 @@ import { Notifier } from './notifier.js';
 import { hasToTag, Proxy, type LocalAddress } from './proxy.js';
 import { Registrar } from './registrar.js';
 import { LocationReplicator } from './replication.js';
+import { RequestRouter } from './requests.js';
+import { loadTlsCredentials, resolveTrunk } from './startup.js';
 import { transportsFromConfig } from './transports.js';
+import { TrunkRouter } from './trunk.js';
+import { ConfigUserDirectory, PostgresUserDirectory, type UserDirectory } from './users.js';
 
 /** Injection tokens of the composition root; replace any of them with `overrides`. */
 export const TOKENS = {
@@ -74,6 +82,15 @@ export const TOKENS = {
   Replication: Symbol('Replication'),
   /** What the bridge built from its config and must close on stop (Resources). */
   Resources: Symbol('Resources'),
+  // Registrar mode.
+  /** Who the users are and their digest secrets (UserDirectory): the config's list, or postgres. */
+  Users: Symbol('Users'),
+  /** The DigestServer of 407 challenges to requests other than REGISTER. */
+  RequestDigest: Symbol('RequestDigest'),
+  /** The TrunkRouter for calls to non-local users, or null without a trunk. */
+  Trunk: Symbol('Trunk'),
+  /** The RequestRouter dispatching requests other than REGISTER. */
+  Requests: Symbol('Requests'),
 } as const;
 
 /** Closers of the pools and Redis clients the bridge opened itself; what options pass in stays the caller's. */
@@ -93,6 +110,7 @@ export class Resources {
 /** Whether the config's postgres store is used at all, i.e. not every store it holds was passed in. */
 function needsDatabase(config: BridgeConfig, options: BridgeOptions): boolean {
   if (config.store.engine !== 'postgres') return false;
+  if (config.auth.users === 'postgres' && !options.users) return true;
   return !options.bindings || !options.reports || (!options.missedCalls && config.ephemeral.engine !== 'redis');
 }
 
@@ -125,6 +143,22 @@ export interface BridgeOptions {
   queue?: Queue;
   /** Extra codecs besides Mizutech and ECSS-10. */
   codecs?: Codec[];
+  /** Users over those of the config (`users` list or postgres). */
+  users?: UserDirectory;
+  /** SIP timer bases (T1, T2, T4, Timer D); tests shorten them to see transactions end. */
+  sipTimers?: Partial<TimerValues>;
+}
+
+/** What the bridge holds in memory now; after a burst it must come back to its baseline. */
+export interface BridgeLoad {
+  serverTransactions: number;
+  clientTransactions: number;
+  /** Transaction timers plus call timers. */
+  timers: number;
+  /** Calls ringing here and requests waiting for the trunk. */
+  calls: number;
+  /** In-dialog requests forwarded and not answered yet. */
+  inFlight: number;
 }
 
 export interface RunningBridge {
@@ -137,6 +171,14 @@ export interface RunningBridge {
   readonly metrics: Metrics;
   /** Stops taking requests, ends ringing calls, waits for in-flight work (bounded), frees sockets. */
   stop(): Promise<void>;
+  /**
+   * Reads the TLS certificate and key files again and uses them for new connections; open
+   * connections, held calls and dialogs carry on. Rejects (keeping the old ones) when the files
+   * cannot be read or used. What SIGHUP does.
+   */
+  reloadTls(): Promise<void>;
+  /** Transactions, timers and calls held now. */
+  load(): BridgeLoad;
 }
 
 function singleton<T>(container: DependencyContainer, token: symbol, make: (c: DependencyContainer) => T): void {
@@ -218,13 +260,34 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
     return new InMemoryMissedCallStore({ clock });
   });
   singleton(c, TOKENS.Locations, () => new LocationService());
+  singleton<UserDirectory>(c, TOKENS.Users, (r) => {
+    if (options.users) return options.users;
+    if (config.auth.users !== 'postgres') return new ConfigUserDirectory(config.users);
+    const source = new PostgresSipUserStore(r.resolve(TOKENS.Database));
+    return new PostgresUserDirectory(source, config.realm, clock, config.auth.userCacheTtlMs);
+  });
+  singleton(c, TOKENS.RequestDigest, (r) => {
+    const users = r.resolve<UserDirectory>(TOKENS.Users);
+    const inbound = config.trunk?.inbound;
+    return new DigestServer({
+      realm: config.realm,
+      // The trunk's own account answers 407s too; it is no phone, so REGISTER never sees it.
+      credentials: (user, _realm, algorithm) =>
+        inbound && user === inbound.username ? inbound.password : users.secret(user, algorithm),
+      algorithms: config.digest.algorithms,
+      allowNoQop: config.digest.allowNoQop,
+      allowUriMismatch: config.digest.allowUriMismatch,
+      nonceTtlMs: config.digest.nonceTtlMs,
+      clock,
+    });
+  });
   singleton<LocationReplicator | null>(c, TOKENS.Replication, (r) => {
     if (ephemeral.engine !== 'redis') return null;
     const replicator = new LocationReplicator(
       redisOptionsFromUrl(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-locations`),
       { prefix: ephemeral.prefix, tenant: config.tenant, domain: config.domain },
       r.resolve(TOKENS.Locations),
-      new Set(config.users.map((u) => u.username)),
+      { has: (user: string) => r.resolve<UserDirectory>(TOKENS.Users).mayExist(user) },
       clock,
       r.resolve(TOKENS.Logger),
       r.resolve(TOKENS.Metrics),
@@ -248,13 +311,14 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
   singleton(
     c,
     TOKENS.Digest,
-    () =>
+    (r) =>
       new DigestServer({
         realm: config.realm,
-        credentials: (user) => config.users.find((u) => u.username === user)?.password,
+        credentials: (user, _realm, algorithm) => r.resolve<UserDirectory>(TOKENS.Users).secret(user, algorithm),
         algorithms: config.digest.algorithms,
         allowNoQop: config.digest.allowNoQop,
         allowUriMismatch: config.digest.allowUriMismatch,
+        nonceTtlMs: config.digest.nonceTtlMs,
         clock,
       }),
   );
@@ -300,12 +364,13 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
         clock,
         r.resolve(TOKENS.Logger),
         r.resolve(TOKENS.Metrics),
+        r.resolve(TOKENS.Users),
       ),
   );
   return c;
 }
 
-/** Binds UDP and TCP on one port (an ephemeral one when the config says 0). */
+/** Binds UDP and TCP on one port (an ephemeral one when the config says 0), and TLS on its own. */
 async function bindTransports(config: BridgeConfig): Promise<SipTransport[]> {
   const { host, port, udp, tcp } = config.listen;
   for (let attempt = 0; ; attempt++) {
@@ -318,6 +383,10 @@ async function bindTransports(config: BridgeConfig): Promise<SipTransport[]> {
         bound = u.local.port;
       }
       if (tcp) transports.push(await createTcpTransport({ host, port: bound }));
+      if (config.tls) {
+        const { server, client } = await loadTlsCredentials(config.tls);
+        transports.push(await createTlsTransport({ host, port: config.tls.port, server, client }));
+      }
       return transports;
     } catch (error) {
       await Promise.all(transports.map((t) => t.close()));
@@ -339,7 +408,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       resources.add(() => db.close());
       c.register(TOKENS.Database, { useValue: db });
     }
-    return await listen(c, config, clock, resources);
+    return await listen(c, config, clock, resources, options);
   } catch (error) {
     await resources.closeAll();
     throw error;
@@ -351,6 +420,7 @@ async function listen(
   config: BridgeConfig,
   clock: Clock,
   resources: Resources,
+  options: BridgeOptions,
 ): Promise<RunningBridge> {
   const log = c.resolve<Logger>(TOKENS.Logger);
   const metrics = c.resolve<Metrics>(TOKENS.Metrics);
@@ -365,40 +435,56 @@ async function listen(
   registrar.onDeviceRegistered((device) => proxy.deviceRegistered(device));
 
   let transports: SipTransport[];
+  let trunk: TrunkRouter | null = null;
   try {
+    const resolvedTrunk = config.trunk ? await resolveTrunk(config.trunk) : undefined;
     transports = await bindTransports(config);
+    const sipLayer = () => c.resolve<TransactionLayer>(TOKENS.SipLayer);
+    const localAddress = () => c.resolve<LocalAddress>(TOKENS.LocalAddress);
+    if (resolvedTrunk) trunk = new TrunkRouter(resolvedTrunk, config.realm, sipLayer, localAddress, log, metrics);
   } catch (error) {
     await relay.close();
     await closePushTransports(c);
     throw error;
   }
+  const tlsTransport = transports.find((t): t is TlsTransport => t.protocol === 'tls');
   const local: LocalAddress = { host: config.publicHost, port: transports[0]!.local.port };
+  if (tlsTransport) local.tlsPort = tlsTransport.local.port;
   c.register(TOKENS.LocalAddress, { useValue: local });
+  c.register(TOKENS.Trunk, { useValue: trunk });
+  const requests = new RequestRouter(
+    config,
+    c.resolve(TOKENS.RequestDigest),
+    c.resolve(TOKENS.Users),
+    proxy,
+    trunk,
+    () => local,
+    log,
+    metrics,
+  );
+  c.register(TOKENS.Requests, { useValue: requests });
   let draining = false;
   const layer = new TransactionLayer({
     transports,
     clock,
+    ...(options.sipTimers ? { timers: options.sipTimers } : {}),
+    maxServerTransactions: config.limits.maxServerTransactions,
+    onOverload: (request) => metrics.inc('sip_bridge_overload_rejections_total', { method: request.method }),
     onRequest: async (request, tx, from) => {
       if (!tx) {
         if (request.method === 'ACK') proxy.inDialog(request, null);
         return;
       }
-      if (draining && (request.method === 'REGISTER' || (request.method === 'INVITE' && !hasToTag(request)))) {
+      if (draining && !hasToTag(request)) {
         tx.reply(503, 'Service Unavailable', { headers: [{ name: 'Retry-After', value: '5' }] });
         return;
       }
       if (request.method === 'REGISTER') return registrar.handle(request, tx, from);
-      if (hasToTag(request)) return proxy.inDialog(request, tx);
-      if (request.method === 'INVITE') return proxy.invite(request, tx);
-      if (request.method === 'OPTIONS') {
-        tx.reply(200, 'OK', { headers: [{ name: 'Allow', value: 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER' }] });
-        return;
-      }
-      tx.reply(405, 'Method Not Allowed', {
-        headers: [{ name: 'Allow', value: 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER' }],
-      });
+      return requests.handle(request, tx, from);
     },
-    onCancel: (invite) => proxy.cancel(invite),
+    onCancel: (invite) => {
+      if (!trunk?.cancel(invite)) proxy.cancel(invite);
+    },
     onError: (error, message) =>
       log.warn(
         { err: error, method: message.kind === 'request' ? message.method : undefined },
@@ -406,6 +492,33 @@ async function listen(
       ),
   });
   c.register(TOKENS.SipLayer, { useValue: layer });
+  const load = (): BridgeLoad => ({
+    serverTransactions: layer.serverTransactionCount,
+    clientTransactions: layer.clientTransactionCount,
+    timers: layer.timerCount + proxy.timerCount,
+    calls: proxy.activeCount + (trunk?.activeCount ?? 0),
+    inFlight: proxy.inFlight,
+  });
+  metrics.addCollector(() => {
+    const now = load();
+    metrics.set('sip_bridge_transactions', now.serverTransactions, { side: 'server' });
+    metrics.set('sip_bridge_transactions', now.clientTransactions, { side: 'client' });
+    metrics.set('sip_bridge_timers', now.timers);
+    metrics.set('sip_bridge_calls_active', now.calls);
+  });
+  const reloadTls = async (): Promise<void> => {
+    if (!config.tls || !tlsTransport) throw new Error('no TLS listener configured');
+    try {
+      const { server } = await loadTlsCredentials(config.tls);
+      tlsTransport.setSecureContext(server);
+      metrics.inc('sip_bridge_tls_reloads_total', { result: 'ok' });
+      log.info('TLS certificate reloaded');
+    } catch (error) {
+      metrics.inc('sip_bridge_tls_reloads_total', { result: 'failed' });
+      log.error({ err: error }, 'TLS certificate reload failed; the previous one stays in use');
+      throw error;
+    }
+  };
   relay.start();
   const replicator = c.resolve<LocationReplicator | null>(TOKENS.Replication);
   if (replicator) {
@@ -439,9 +552,11 @@ async function listen(
       draining = true;
       log.info('sip-bridge stopping');
       proxy.abortAll();
+      trunk?.abortAll();
       const until = Date.now() + config.shutdownTimeoutMs;
       // Let final responses and in-dialog forwards go out before the sockets close.
-      while (Date.now() < until && (proxy.activeCount > 0 || proxy.inFlight > 0)) await delay(20);
+      while (Date.now() < until && (proxy.activeCount > 0 || proxy.inFlight > 0 || (trunk?.activeCount ?? 0) > 0))
+        await delay(20);
       await delay(Math.min(50, Math.max(0, until - Date.now())));
       await Promise.all(transports.map((t) => t.close()));
       await withTimeout(relay.close(), Math.max(0, until - Date.now()) + 100);
@@ -457,7 +572,7 @@ async function listen(
       log.info('sip-bridge stopped');
     })());
 
-  return { config, sip: local, metricsPort, container: c, relay, metrics, stop };
+  return { config, sip: local, metricsPort, container: c, relay, metrics, stop, reloadTls, load };
 }
 
 async function closePushTransports(c: DependencyContainer): Promise<void> {

@@ -2,13 +2,28 @@ import { readFile } from 'node:fs/promises';
 import { ValidationError, type Environment, type Issue } from '@pushrelay/core';
 import type { DigestAlgorithm } from '@pushrelay/sip';
 import { redisUrlProblem } from '@pushrelay/store-redis';
+import { REGISTRAR_SECTIONS, resolveRegistrarOptions, type RegistrarOptions } from './config-registrar.js';
 
+export type {
+  AuthConfig,
+  LimitsConfig,
+  RegistrarOptions,
+  SourceAddress,
+  TlsConfig,
+  TrunkConfig,
+} from './config-registrar.js';
+
+/** A user of the `users` list: a password, or the digest HA1s (lower-case hex) in its place. */
 export interface SipUser {
   username: string;
-  password: string;
+  password?: string;
+  /** MD5(username:realm:password). */
+  ha1Md5?: string;
+  /** SHA-256(username:realm:password). */
+  ha1Sha256?: string;
 }
 
-export interface BridgeConfig {
+export interface BridgeConfig extends RegistrarOptions {
   /** The SIP domain this registrar serves; also the digest realm unless `realm` is set. */
   domain: string;
   realm: string;
@@ -18,7 +33,7 @@ export interface BridgeConfig {
   /** Host written into Via and Record-Route; defaults to listen.host. */
   publicHost: string;
   users: SipUser[];
-  digest: { algorithms: DigestAlgorithm[]; allowNoQop: boolean; allowUriMismatch: boolean };
+  digest: { algorithms: DigestAlgorithm[]; allowNoQop: boolean; allowUriMismatch: boolean; nonceTtlMs: number };
   registration: { defaultExpires: number; minExpires: number; maxExpires: number };
   calls: {
     /** How long a call may ring; also the deadline of its pushes. */
@@ -29,8 +44,16 @@ export interface BridgeConfig {
     missedCallTtlMs: number;
   };
   push: {
-    /** Push services advertised in Feature-Caps; a Contact asking for another gets 555. */
-    providers: ('apns' | 'fcm')[];
+    /** Push services served; a Contact asking for another gets 555. */
+    providers: ('apns' | 'fcm' | 'hms')[];
+    /**
+     * RFC 8599 `pn-provider` names accepted, each with the provider that sends to it; the names
+     * whose provider is served are advertised in Feature-Caps. Default `{ apns: apns, fcm: fcm }`;
+     * e.g. add `hms: hms` for Huawei devices (FCM-like: `pn-param` is the HMS app id).
+     */
+    pnProviders: Record<string, 'apns' | 'fcm' | 'hms'>;
+    /** HMS app id for contacts of an HMS `pn-provider` whose pn-param carries none. */
+    hmsApp?: string;
     environment: Environment;
     /** Bundle id for RFC 8599 APNs contacts whose pn-param carries no topic. */
     apnsApp?: string;
@@ -91,7 +114,7 @@ export const ENV_PREFIX = 'PUSHRELAY_SIP_BRIDGE__';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const ALGORITHMS = ['SHA-256', 'MD5'] as const;
-const PROVIDERS = ['apns', 'fcm'] as const;
+const PROVIDERS = ['apns', 'fcm', 'hms'] as const;
 const HOSTNAME = /^[A-Za-z0-9.:-]+$/;
 const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
 const POSTGRES_URL = /^postgres(ql)?:\/\/[^\s]+$/;
@@ -134,6 +157,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
     'apns',
     'fcm',
     ...ENGINE_SECTIONS,
+    ...REGISTRAR_SECTIONS,
   ];
   for (const key of Object.keys(root)) if (!known.includes(key)) fail(key, 'is not a known option');
 
@@ -203,18 +227,26 @@ export function resolveConfig(input: unknown): BridgeConfig {
 
   const users: SipUser[] = [];
   const usersIn = root['users'];
-  if (!Array.isArray(usersIn)) fail('users', 'must be a list of { username, password }');
-  else {
+  // Without a list, users may come from postgres (auth.users); checked once that is read.
+  const usersListed = usersIn !== undefined && usersIn !== null;
+  if (usersListed && !Array.isArray(usersIn)) fail('users', 'must be a list of { username, password }');
+  else if (Array.isArray(usersIn)) {
     const seen = new Set<string>();
     usersIn.forEach((u, i) => {
       if (!isObject(u)) return fail(`users[${i}]`, 'must be an object');
       const username = str(u['username'], `users[${i}].username`, undefined, /^[A-Za-z0-9._~+-]+$/);
-      const password = str(u['password'], `users[${i}].password`, undefined);
+      const user: SipUser = { username };
+      if (u['ha1Md5'] != null) user.ha1Md5 = str(u['ha1Md5'], `users[${i}].ha1Md5`, undefined, /^[0-9a-fA-F]{32}$/);
+      if (u['ha1Sha256'] != null)
+        user.ha1Sha256 = str(u['ha1Sha256'], `users[${i}].ha1Sha256`, undefined, /^[0-9a-fA-F]{64}$/);
+      if (u['password'] != null || (user.ha1Md5 === undefined && user.ha1Sha256 === undefined))
+        user.password = str(u['password'], `users[${i}].password`, undefined);
       for (const key of Object.keys(u))
-        if (key !== 'username' && key !== 'password') fail(`users[${i}].${key}`, 'is not a known option');
+        if (!['username', 'password', 'ha1Md5', 'ha1Sha256'].includes(key))
+          fail(`users[${i}].${key}`, 'is not a known option');
       if (seen.has(username)) fail(`users[${i}].username`, `"${username}" is listed twice`);
       seen.add(username);
-      users.push({ username, password });
+      users.push(user);
     });
   }
 
@@ -223,6 +255,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
     algorithms: listOf(digestIn['algorithms'], 'digest.algorithms', ALGORITHMS, ['SHA-256', 'MD5']),
     allowNoQop: bool(digestIn['allowNoQop'], 'digest.allowNoQop', false),
     allowUriMismatch: bool(digestIn['allowUriMismatch'], 'digest.allowUriMismatch', false),
+    nonceTtlMs: int(digestIn['nonceTtlMs'], 'digest.nonceTtlMs', 300_000, 1000, 3_600_000),
   };
 
   const regIn = section('registration');
@@ -252,9 +285,23 @@ export function resolveConfig(input: unknown): BridgeConfig {
   const push: BridgeConfig['push'] = {
     providers: listOf(pushIn['providers'], 'push.providers', PROVIDERS, ['apns', 'fcm']),
     environment: oneOf(pushIn['environment'], 'push.environment', ['production', 'sandbox'] as const, 'production'),
+    pnProviders: { apns: 'apns', fcm: 'fcm' },
   };
   if (pushIn['apnsApp'] != null) push.apnsApp = str(pushIn['apnsApp'], 'push.apnsApp', undefined);
   if (pushIn['fcmProject'] != null) push.fcmProject = str(pushIn['fcmProject'], 'push.fcmProject', undefined);
+  if (pushIn['hmsApp'] != null) push.hmsApp = str(pushIn['hmsApp'], 'push.hmsApp', undefined, /^[0-9]{6,20}$/);
+  if (pushIn['pnProviders'] != null) {
+    const names = pushIn['pnProviders'];
+    if (!isObject(names) || Object.keys(names).length === 0)
+      fail('push.pnProviders', 'must map pn-provider names to apns, fcm or hms');
+    else
+      push.pnProviders = Object.fromEntries(
+        Object.entries(names).map(([name, provider]) => {
+          if (!/^[A-Za-z0-9._-]{1,32}$/.test(name)) fail(`push.pnProviders.${name}`, 'is not a pn-provider name');
+          return [name.toLowerCase(), oneOf(provider, `push.pnProviders.${name}`, PROVIDERS, 'fcm')];
+        }),
+      );
+  }
 
   let metrics: BridgeConfig['metrics'] = { host: '127.0.0.1', port: 9464 };
   if (root['metrics'] === null || root['metrics'] === false) metrics = null;
@@ -362,8 +409,16 @@ export function resolveConfig(input: unknown): BridgeConfig {
     };
   } else if (ephemeralIn && ephemeralIn['engine'] !== 'memory') fail('ephemeral.engine', 'must be "memory" or "redis"');
 
+  // Registrar mode: request authentication, the trunk, where users come from, TLS, HMS, limits.
+  const registrar = resolveRegistrarOptions(root, { fail, section, str, int, bool, oneOf }, store.engine);
+  if (!usersListed && registrar.auth.users !== 'postgres') fail('users', 'must be a list of { username, password }');
+  if (registrar.trunk?.inbound && users.some((u) => u.username === registrar.trunk!.inbound!.username))
+    fail('trunk.inbound.username', 'is also a user; the trunk needs an account of its own');
+  if (registrar.hms && !push.providers.includes('hms')) fail('push.providers', 'must list hms when hms is configured');
+
   if (issues.length > 0) throw new ValidationError(issues, 'sip-bridge config');
   const config: BridgeConfig = {
+    ...registrar,
     domain,
     realm,
     tenant,
@@ -455,10 +510,18 @@ export function redactedConfig(config: BridgeConfig): BridgeConfig {
   return {
     ...config,
     users: config.users.map((u) => ({ username: u.username, password: '[redacted]' })),
+    ...(config.trunk ? { trunk: redactedTrunk(config.trunk) } : {}),
     store: store.engine === 'postgres' ? { ...store, url: withoutPassword(store.url) } : store,
     queue: queue.engine === 'bullmq' ? { ...queue, redis: withoutPassword(queue.redis) } : queue,
     ephemeral: ephemeral.engine === 'redis' ? { ...ephemeral, redis: withoutPassword(ephemeral.redis) } : ephemeral,
   };
+}
+
+function redactedTrunk(trunk: NonNullable<BridgeConfig['trunk']>): NonNullable<BridgeConfig['trunk']> {
+  const out = { ...trunk };
+  if (out.password !== undefined) out.password = '[redacted]';
+  if (out.inbound) out.inbound = { ...out.inbound, password: '[redacted]' };
+  return out;
 }
 
 function withoutPassword(url: string): string {

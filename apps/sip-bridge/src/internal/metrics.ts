@@ -30,11 +30,44 @@ export class Metrics {
     );
     this.define('sip_bridge_calls_total', 'counter', 'Calls ended, by final status class');
     this.define('sip_bridge_unavailable_total', 'counter', '480 Temporarily Unavailable sent after the wait');
+    // Registrar mode: requests from phones and the trunk, overload, and what is held in memory.
+    this.define(
+      'sip_bridge_request_rejections_total',
+      'counter',
+      'Out-of-dialog requests not served, by method and status (407 challenge, 403 refused, 482 loop, 483 too many hops)',
+    );
+    this.define('sip_bridge_trunk_requests_total', 'counter', 'Requests sent to the trunk, by method');
+    this.define(
+      'sip_bridge_trunk_responses_total',
+      'counter',
+      'Final answers of requests sent to the trunk, by status class',
+    );
+    this.define(
+      'sip_bridge_inbound_trunk_requests_total',
+      'counter',
+      'Requests accepted from the trunk, by how (address, credentials)',
+    );
+    this.define(
+      'sip_bridge_overload_rejections_total',
+      'counter',
+      'Requests answered 503 without a transaction because limits.maxServerTransactions was reached',
+    );
+    this.define('sip_bridge_transactions', 'gauge', 'SIP transactions held, by side (server, client)');
+    this.define('sip_bridge_timers', 'gauge', 'Timers running: transaction timers and call timers');
+    this.define('sip_bridge_calls_active', 'gauge', 'Calls and trunk requests the bridge is in the middle of');
+    this.define('sip_bridge_tls_reloads_total', 'counter', 'TLS certificate reloads, by result (ok, failed)');
     this.define(
       'sip_bridge_location_events_total',
       'counter',
       'Registrations replicated between bridge processes, by direction and kind (register, unregister, invalid, stale)',
     );
+  }
+
+  private readonly collectors: Array<() => void> = [];
+
+  /** `collect` runs before each render, to set gauges read from live objects (transaction counts...). */
+  addCollector(collect: () => void): void {
+    this.collectors.push(collect);
   }
 
   private define(name: string, type: Series['type'], help: string): void {
@@ -59,6 +92,7 @@ export class Metrics {
   }
 
   render(): string {
+    for (const collect of this.collectors) collect();
     const lines: string[] = [];
     for (const [name, s] of this.series) {
       lines.push(`# HELP ${name} ${s.help}`, `# TYPE ${name} ${s.type}`);

@@ -2,12 +2,15 @@ import type { Clock, TimerHandle } from '@pushrelay/core';
 import {
   createCancel,
   getCallId,
+  getCSeq,
+  getHeader,
   getHeaders,
   getTo,
-  parseNameAddr,
+  parseAuthHeader,
   parseUri,
   prepareForward,
   removeFirstHeader,
+  setHeader,
   type ClientTransaction,
   type Endpoint,
   type ServerTransaction,
@@ -20,6 +23,21 @@ import type { Device, LocationService } from './locations.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { callFactsOf, type CallFacts, type Notifier } from './notifier.js';
+import {
+  addRecordRoutes,
+  endpointOf,
+  localPort,
+  loopBranch,
+  ownRoutesOnTop,
+  portOf,
+  recordRoutes,
+  withoutOwnRoutes,
+  type LocalAddress,
+} from './routing.js';
+import { cseqOffsetFor } from './trunk.js';
+import type { UserDirectory } from './users.js';
+
+export type { LocalAddress } from './routing.js';
 
 interface Branch {
   device: Device;
@@ -47,12 +65,6 @@ interface Call {
   timers: TimerHandle[];
 }
 
-/** Where the bridge is reachable, for Via and Record-Route. */
-export interface LocalAddress {
-  host: string;
-  port: number;
-}
-
 /**
  * Stateful proxy for INVITEs to registered users: rings devices that are reachable now, pushes
  * the others through the relay and holds the INVITE until they re-register, then forwards it
@@ -71,7 +83,15 @@ export class Proxy {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    private readonly users?: UserDirectory,
   ) {}
+
+  /** Timers of the calls in progress (push wait, ring timeout). */
+  get timerCount(): number {
+    let timers = 0;
+    for (const call of this.calls.values()) timers += call.timers.length;
+    return timers;
+  }
 
   get heldCount(): number {
     let held = 0;
@@ -89,7 +109,10 @@ export class Proxy {
   async invite(request: SipRequest, tx: ServerTransaction): Promise<void> {
     const uri = parseUri(request.uri);
     const user = uri.user === undefined ? undefined : decodeURIComponent(uri.user);
-    if (user === undefined || !this.config.users.some((u) => u.username === user)) {
+    const known = this.users
+      ? user !== undefined && (await this.users.exists(user))
+      : this.config.users.some((u) => u.username === user);
+    if (user === undefined || !known) {
       tx.reply(404);
       return;
     }
@@ -187,15 +210,25 @@ export class Proxy {
     call.forwarded.add(device.key);
     call.awaiting.delete(device.key);
     const local = this.local();
-    const forwarded = prepareForward(withoutOwnRoute(call.tx.request, local), {
-      via: { transport: device.flow.transport, host: local.host, port: local.port },
+    const outbound = device.flow.transport;
+    const forwarded = prepareForward(withoutOwnRoutes(call.tx.request, local), {
+      via: {
+        transport: outbound,
+        host: local.host,
+        port: localPort(local, outbound),
+        branch: loopBranch(call.tx.request),
+      },
       uri: device.target,
-      recordRoute: `sip:${local.host}:${local.port}`,
     });
     if (!forwarded) {
       if (call.branches.length === 0 && call.awaiting.size === 0) this.finish(call, 483);
       return;
     }
+    addRecordRoutes(forwarded, recordRoutes(local, call.tx.remote.transport, outbound));
+    // The caller's answer to the bridge's own challenge is no business of the callee's.
+    forwarded.headers = forwarded.headers.filter(
+      (h) => h.name !== 'Proxy-Authorization' || parseAuthHeader(h.value)?.params['realm'] !== this.config.realm,
+    );
     const branch: Branch = { device, request: forwarded, provisional: false, cancelWanted: false } as Branch;
     branch.tx = this.layer().sendRequest(forwarded, device.flow, {
       onResponse: (response) => this.branchResponse(call, branch, response),
@@ -309,8 +342,8 @@ export class Proxy {
    */
   inDialog(request: SipRequest, tx: ServerTransaction | null): void {
     const local = this.local();
-    const routes = getHeaders(request, 'Route');
-    if (routes.length === 0 || !isOwnRoute(routes[0]!, local)) {
+    const own = ownRoutesOnTop(request, local);
+    if (own.length === 0) {
       if (tx)
         tx.reply(
           request.method === 'BYE' ? 481 : 403,
@@ -318,23 +351,23 @@ export class Proxy {
         );
       return;
     }
-    const stripped = withoutOwnRoute(request, local);
+    const stripped = withoutOwnRoutes(request, local);
+    // The caller's side of a dialog whose INVITE the bridge re-sent with trunk credentials.
+    const offset = cseqOffsetFor(own, request);
+    if (offset > 0) {
+      const cseq = getCSeq(request);
+      setHeader(stripped, 'CSeq', `${cseq.seq + offset} ${cseq.method}`);
+    }
     const next = getHeaders(stripped, 'Route')[0];
     const nextUri = parseUri(next !== undefined ? stripAngle(next) : stripped.uri);
-    const port = nextUri.port ?? 5060;
-    const device = this.locations.findByAddress(nextUri.host, port);
-    const transport = (nextUri.params['transport'] ?? 'udp').toLowerCase();
-    const target: Endpoint = device?.flow ?? {
-      transport: transport === 'tcp' ? 'tcp' : 'udp',
-      address: nextUri.host,
-      port,
-    };
-    if (target.address === local.host && target.port === local.port) {
+    const device = this.locations.findByAddress(nextUri.host, portOf(nextUri));
+    const target: Endpoint = device?.flow ?? endpointOf(nextUri);
+    if (target.address === local.host && (target.port === local.port || target.port === local.tlsPort)) {
       if (tx) tx.reply(482, 'Loop Detected');
       return;
     }
     const forwarded = prepareForward(stripped, {
-      via: { transport: target.transport, host: local.host, port: local.port },
+      via: { transport: target.transport, host: local.host, port: localPort(local, target.transport) },
     });
     if (!forwarded) {
       if (tx) tx.reply(483);
@@ -357,6 +390,7 @@ export class Proxy {
         if (response.status === 100) return;
         const upstream = { ...response, headers: response.headers.map((h) => ({ ...h })) };
         removeFirstHeader(upstream, 'Via');
+        if (offset > 0) setHeader(upstream, 'CSeq', getHeader(request, 'CSeq') ?? '');
         tx.respond(upstream);
         if (response.status >= 200) done();
       },
@@ -390,23 +424,6 @@ function rank(status: number): number {
 function stripAngle(nameAddr: string): string {
   const m = /<([^>]*)>/.exec(nameAddr);
   return m ? m[1]! : nameAddr.trim();
-}
-
-function isOwnRoute(route: string, local: LocalAddress): boolean {
-  try {
-    const uri = parseNameAddr(route).uri;
-    return uri.host === local.host && (uri.port ?? 5060) === local.port;
-  } catch {
-    return false;
-  }
-}
-
-function withoutOwnRoute(request: SipRequest, local: LocalAddress): SipRequest {
-  const routes = getHeaders(request, 'Route');
-  if (routes.length === 0 || !isOwnRoute(routes[0]!, local)) return request;
-  const copy = { ...request, headers: request.headers.map((h) => ({ ...h })) };
-  removeFirstHeader(copy, 'Route');
-  return copy;
 }
 
 /** The To tag marks an in-dialog request. */

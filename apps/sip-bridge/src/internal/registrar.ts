@@ -17,6 +17,7 @@ import type { BridgeConfig } from './config.js';
 import type { Device, LocationService } from './locations.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { portOf } from './routing.js';
 
 /** Told about every successful, authenticated (re-)registration of a device. */
 export type DeviceListener = (device: Device) => void;
@@ -40,6 +41,7 @@ class RegisterRefusal extends Error {
 export class Registrar {
   private readonly listeners: DeviceListener[] = [];
   private readonly removalListeners: DeviceListener[] = [];
+  private readonly pnProviders: Record<string, 'apns' | 'fcm' | 'hms'>;
 
   constructor(
     private readonly config: BridgeConfig,
@@ -49,7 +51,10 @@ export class Registrar {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    // Only the names of served providers are accepted; the others get 555 like unknown ones.
+    this.pnProviders = Object.fromEntries(this.servedPnProviders().map((n) => [n, config.push.pnProviders[n]!]));
+  }
 
   onDeviceRegistered(listener: DeviceListener): void {
     this.listeners.push(listener);
@@ -62,7 +67,15 @@ export class Registrar {
 
   /** `Feature-Caps` of a REGISTER 2xx or 555 (RFC 8599 §5.2): the push services served here. */
   get featureCaps(): SipHeader {
-    return { name: 'Feature-Caps', value: `*;+sip.pns="${this.config.push.providers.join(',')}"` };
+    return { name: 'Feature-Caps', value: `*;+sip.pns="${this.servedPnProviders().join(',')}"` };
+  }
+
+  /** The pn-provider names whose provider is served, as Feature-Caps lists them. */
+  private servedPnProviders(): string[] {
+    const { providers, pnProviders } = this.config.push;
+    return Object.entries(pnProviders)
+      .filter(([, provider]) => providers.includes(provider))
+      .map(([name]) => name);
   }
 
   async handle(request: SipRequest, tx: ServerTransaction, from: Endpoint): Promise<void> {
@@ -181,7 +194,7 @@ export class Registrar {
         user,
         target: formatUri({ ...contact.uri, params: withoutPushParams(contact.uri.params) }),
         targetHost: contact.uri.host,
-        targetPort: contact.uri.port ?? 5060,
+        targetPort: portOf(contact.uri),
         contact: `<${formatUri(contact.uri)}>`,
         flow: { ...from },
         expiresAt: now + expires * 1000,
@@ -232,6 +245,8 @@ export class Registrar {
       const options: Parameters<typeof parseRfc8599Params>[1] = { environment: this.config.push.environment };
       if (this.config.push.apnsApp) options.apnsApp = this.config.push.apnsApp;
       if (this.config.push.fcmProject) options.fcmProject = this.config.push.fcmProject;
+      if (this.config.push.hmsApp) options.hmsApp = this.config.push.hmsApp;
+      options.providers = this.pnProviders;
       rfc = parseRfc8599Params(contact.uri.params, options);
     } catch (error) {
       if (!(error instanceof Rfc8599ParamsError)) throw error;
@@ -262,7 +277,7 @@ export class Registrar {
     }
   }
 
-  private requireProvider(provider: 'apns' | 'fcm'): void {
+  private requireProvider(provider: 'apns' | 'fcm' | 'hms'): void {
     if (!this.config.push.providers.includes(provider))
       throw new RegisterRefusal(555, 'Push Notification Service Not Supported');
   }

@@ -69,7 +69,8 @@ export class LocationReplicator {
     connection: RedisOptions,
     private readonly scope: ReplicationScope,
     private readonly locations: LocationService,
-    private readonly users: ReadonlySet<string>,
+    /** The users served here (only `has` is used): events for anyone else are dropped. */
+    private readonly users: Pick<ReadonlySet<string>, 'has'>,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: Metrics,

@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import { TransportError, ValidationError, type Provider, type Transport } from '@pushrelay/core';
 import { createApnsTransport, type ApnsTransportOptions } from '@pushrelay/transport-apns';
 import { createFcmTransport, type FcmTransportOptions } from '@pushrelay/transport-fcm';
+import { createHmsTransport, type HmsTransportOptions } from '@pushrelay/transport-hms';
 import type { BridgeConfig } from './config.js';
 
-const FILE_FIELDS = ['key', 'cert', 'pfx', 'ca', 'serviceAccount'] as const;
+const FILE_FIELDS = ['key', 'cert', 'pfx', 'ca', 'serviceAccount', 'clientSecret'] as const;
+/** Fields read from a file whose surrounding whitespace (the final newline) is not part of the value. */
+const TRIMMED = new Set<string>(['clientSecret']);
 
 /** Replaces `<field>File` entries by the file's content, anywhere in the options. */
 function inlineFiles(value: unknown, path: string): unknown {
@@ -15,7 +18,8 @@ function inlineFiles(value: unknown, path: string): unknown {
     const field = FILE_FIELDS.find((f) => name === `${f}File`);
     if (field && typeof v === 'string') {
       try {
-        out[field] = readFileSync(v, 'utf8');
+        const text = readFileSync(v, 'utf8');
+        out[field] = TRIMMED.has(field) ? text.trim() : text;
       } catch (error) {
         throw new ValidationError(
           [{ path: `${path}.${name}`, message: `cannot read ${v}: ${(error as Error).message}` }],
@@ -37,6 +41,10 @@ export function transportsFromConfig(config: BridgeConfig): Partial<Record<Provi
   if (config.fcm)
     transports.fcm = build('fcm', () =>
       createFcmTransport(inlineFiles(config.fcm, 'fcm') as unknown as FcmTransportOptions),
+    );
+  if (config.hms)
+    transports.hms = build('hms', () =>
+      createHmsTransport(inlineFiles(config.hms, 'hms') as unknown as HmsTransportOptions),
     );
   return transports;
 }

@@ -66,8 +66,8 @@ export function encodeNotification(
   now: number,
   settings: EncodeSettings,
 ): PushRequest | null {
-  if (binding.provider !== 'apns' && binding.provider !== 'fcm') {
-    fail('binding.provider', `ECSS-10 apps take APNs or FCM pushes, not ${binding.provider}`);
+  if (binding.provider !== 'apns' && binding.provider !== 'fcm' && binding.provider !== 'hms') {
+    fail('binding.provider', `ECSS-10 apps take APNs, FCM or HMS pushes, not ${binding.provider}`);
   }
   if (n.type === 'incoming_call') return encodeInvite(n, binding, now, settings);
   if (n.type === 'missed_calls') return encodeMissedCalls(n, binding, now, settings);
@@ -93,6 +93,21 @@ function encodeInvite(n: CallNotification, binding: DeviceBinding, now: number, 
         pushType: 'background',
         payload: {
           android: { priority: 'high', ttl: `${settings.inviteTtlSeconds}s` },
+          data: { type: 'invite', date: String(date) },
+        },
+      },
+      'call',
+    );
+  }
+  if (binding.provider === 'hms') {
+    // The FCM data push as Huawei Push Kit carries it: the same data, HMS's android fields.
+    return check(
+      {
+        ...base,
+        provider: 'hms',
+        pushType: 'background',
+        payload: {
+          android: { urgency: 'HIGH', ttl: `${settings.inviteTtlSeconds}s` },
           data: { type: 'invite', date: String(date) },
         },
       },
@@ -154,19 +169,20 @@ function buildMissed(
   settings: EncodeSettings,
 ): PushRequest {
   const base = { token: binding.token, app: binding.app, environment: binding.environment, priority: 'high' as const };
-  if (binding.provider === 'fcm') {
+  if (binding.provider === 'fcm' || binding.provider === 'hms') {
     const deadline = Date.parse(n.deadline);
     if (Number.isNaN(deadline)) fail('deadline', 'must be an ISO 8601 date-time');
+    // FCM v1 data values are strings; the device got the legacy API's nested list as this JSON string too.
+    const data = { type: 'missed_calls', date: String(date), calls: JSON.stringify(calls) };
+    if (binding.provider === 'hms') {
+      return { ...base, provider: 'hms', pushType: 'background', expiresAt: deadline, payload: { data } };
+    }
     return {
       ...base,
       provider: 'fcm',
       pushType: 'background',
       expiresAt: deadline,
-      // FCM v1 data values are strings; the device got the legacy API's nested list as this JSON string too.
-      payload: {
-        android: { priority: 'high' },
-        data: { type: 'missed_calls', date: String(date), calls: JSON.stringify(calls) },
-      },
+      payload: { android: { priority: 'high' }, data },
     };
   }
   const badge = badgeOf(n, settings);

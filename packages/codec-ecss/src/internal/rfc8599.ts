@@ -21,10 +21,13 @@ export class Rfc8599ParamsError extends CodecError {
   }
 }
 
+/** The provider a `pn-provider` name stands for. */
+export type Rfc8599Provider = 'apns' | 'fcm' | 'hms';
+
 /** What a Contact's push parameters say about a device; add tenant and user for a DeviceBindingInput. */
 export interface Rfc8599Binding {
-  provider: 'apns' | 'fcm';
-  /** APNs bundle id (without `.voip`) or FCM project id. */
+  provider: Rfc8599Provider;
+  /** APNs bundle id (without `.voip`), FCM project id or HMS app id. */
   app: string;
   token: string;
   pushKind: 'voip' | 'alert' | 'data';
@@ -44,11 +47,19 @@ export interface ParseRfc8599Options {
   apnsPushKind?: 'voip' | 'alert';
   /** FCM project id for contacts whose pn-param is absent or no project id. */
   fcmProject?: string;
+  /**
+   * `pn-provider` names accepted, each with the provider that sends to it. Default
+   * `{ apns: 'apns', fcm: 'fcm' }`. Names mapped to `fcm` or `hms` are read like `fcm` (`pn-param`
+   * is the project or app id); e.g. `{ apns: 'apns', fcm: 'fcm', hms: 'hms' }` for Huawei devices.
+   */
+  providers?: Readonly<Record<string, Rfc8599Provider>>;
+  /** HMS app id for contacts of an `hms` name whose pn-param is absent or no app id. */
+  hmsApp?: string;
 }
 
 export type ContactParams = string | Readonly<Record<string, string | null | undefined>>;
 
-const SUPPORTED = new Set(['apns', 'fcm']);
+const DEFAULT_PROVIDERS: Readonly<Record<string, Rfc8599Provider>> = { apns: 'apns', fcm: 'fcm' };
 const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 const TOPIC_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const TEAM_TOPIC = /^([A-Z0-9]{4,12})\.(.+)$/;
@@ -81,12 +92,14 @@ export function parseRfc8599Params(
       'has no value: the device asks which push services are supported',
     );
   }
-  const provider = providerRaw.toLowerCase();
-  if (!SUPPORTED.has(provider)) {
+  const names = options.providers ?? DEFAULT_PROVIDERS;
+  const name = providerRaw.toLowerCase();
+  const provider = Object.prototype.hasOwnProperty.call(names, name) ? names[name] : undefined;
+  if (provider === undefined) {
     throw new Rfc8599ParamsError(
       'unsupported_provider',
       'pn-provider',
-      `"${providerRaw.slice(0, 32)}" is not supported (apns, fcm)`,
+      `"${providerRaw.slice(0, 32)}" is not supported (${Object.keys(names).join(', ')})`,
     );
   }
   const token = params.get('pn-prid');
@@ -133,12 +146,20 @@ export function parseRfc8599Params(
     throw new Rfc8599ParamsError('invalid_param', paramName, 'must be <TeamID>.<bundle id>[.voip]');
   }
 
+  if (provider === 'hms') {
+    // Huawei app ids are numbers (`107000001`); a v2 project id is a number too.
+    if (param !== undefined && /^[0-9]{6,20}$/.test(param)) return { ...base, provider, app: param, pushKind: 'data' };
+    if (options.hmsApp) return { ...base, provider, app: options.hmsApp, pushKind: 'data' };
+    if (param === undefined)
+      throw new Rfc8599ParamsError('missing_param', 'pn-param', `is required for ${name} (the HMS app id)`);
+    throw new Rfc8599ParamsError('invalid_param', paramName, 'must be an HMS app id (digits)');
+  }
   if (param !== undefined && PROJECT_PATTERN.test(param)) {
     return { ...base, provider: 'fcm', app: param, pushKind: 'data' };
   }
   if (options.fcmProject) return { ...base, provider: 'fcm', app: options.fcmProject, pushKind: 'data' };
   if (param === undefined)
-    throw new Rfc8599ParamsError('missing_param', 'pn-param', 'is required for fcm (the project id)');
+    throw new Rfc8599ParamsError('missing_param', 'pn-param', `is required for ${name} (the project id)`);
   throw new Rfc8599ParamsError('invalid_param', paramName, 'must be an FCM project id');
 }
 

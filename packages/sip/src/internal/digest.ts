@@ -39,7 +39,10 @@ export function parseAuthHeader(value: string): { scheme: string; params: Record
 export interface DigestComputation {
   algorithm: DigestAlgorithm;
   username: string;
-  password: string;
+  /** The password, or `ha1` in its place. */
+  password?: string;
+  /** H(username:realm:password) in lower-case hex, for stores that keep no plain passwords. */
+  ha1?: string;
   realm: string;
   method: string;
   uri: string;
@@ -50,9 +53,14 @@ export interface DigestComputation {
   cnonce?: string;
 }
 
+/** H(username:realm:password): what a user store keeps instead of the password (RFC 7616 §3.4.2). */
+export function digestHa1(algorithm: DigestAlgorithm, username: string, realm: string, password: string): string {
+  return h(algorithm, `${username}:${realm}:${password}`);
+}
+
 /** The `response` value of RFC 7616 §3.4.1 (qop=auth) or RFC 2069 (no qop). */
 export function computeDigestResponse(c: DigestComputation): string {
-  const ha1 = h(c.algorithm, `${c.username}:${c.realm}:${c.password}`);
+  const ha1 = c.ha1?.toLowerCase() ?? h(c.algorithm, `${c.username}:${c.realm}:${c.password ?? ''}`);
   const ha2 = h(c.algorithm, `${c.method}:${c.uri}`);
   if (c.qop) return h(c.algorithm, `${ha1}:${c.nonce}:${c.nc ?? '00000001'}:${c.cnonce ?? ''}:${c.qop}:${ha2}`);
   return h(c.algorithm, `${ha1}:${c.nonce}:${ha2}`);
@@ -125,10 +133,16 @@ export type DigestResult =
   /** `stale` is true when only the nonce was too old: challenge again with stale=true. */
   | { ok: false; reason: DigestFailure; stale: boolean; username?: string };
 
+/**
+ * What a credentials lookup gives for a user: the password, or the HA1 for the algorithm asked
+ * (`{ ha1 }`), or undefined when there is no such user (or no HA1 for that algorithm).
+ */
+export type DigestSecret = string | { ha1: string } | undefined;
+
 export interface DigestServerOptions {
   realm: string;
-  /** Password of a user in the realm, or undefined when there is no such user. */
-  credentials(username: string, realm: string): string | undefined | Promise<string | undefined>;
+  /** The password or HA1 of a user in the realm for `algorithm`, or undefined when there is no such user. */
+  credentials(username: string, realm: string, algorithm: DigestAlgorithm): DigestSecret | Promise<DigestSecret>;
   /** Key that signs nonces; random per instance when absent (nonces then die with the process). */
   secret?: Buffer | string;
   /** How long a nonce stays usable. Default 5 minutes. */
@@ -235,12 +249,13 @@ export class DigestServer {
       return fail('malformed', username);
     }
 
-    const password = await this.options.credentials(username, this.realm);
-    if (password === undefined) return fail('unknown_user', username);
+    const secret = await this.options.credentials(username, this.realm, algorithm);
+    if (secret === undefined) return fail('unknown_user', username);
+    if (typeof secret !== 'string' && !/^[0-9a-fA-F]+$/.test(secret.ha1)) return fail('unknown_user', username);
     const expected = computeDigestResponse({
       algorithm,
       username,
-      password,
+      ...(typeof secret === 'string' ? { password: secret } : { ha1: secret.ha1 }),
       realm: this.realm,
       method: request.method,
       uri,

@@ -13,6 +13,8 @@ export type TerminationReason = 'done' | 'timeout' | 'transport_error';
 interface Context {
   clock: Clock;
   timers: TimerValues;
+  /** Timers running in every transaction of the layer, for leak checks. */
+  live: { timers: number };
   send(message: SipMessage, to: Endpoint): Promise<void>;
   remove(tx: Transaction): void;
 }
@@ -25,7 +27,7 @@ abstract class Transaction {
   /** Set once the transaction is over; why it ended. */
   terminationReason: TerminationReason | undefined;
   protected readonly ctx: Context;
-  private readonly running = new Map<string, unknown>();
+  private readonly running = new Map<string, { handle: unknown }>();
 
   protected constructor(ctx: Context, key: string, request: SipRequest, remote: Endpoint, initial: TransactionState) {
     this.ctx = ctx;
@@ -41,18 +43,23 @@ abstract class Transaction {
 
   protected startTimer(name: string, delayMs: number, fire: () => void): void {
     this.stopTimer(name);
-    const handle = this.ctx.clock.setTimer(() => {
+    const slot = { handle: undefined as unknown };
+    this.ctx.live.timers++;
+    slot.handle = this.ctx.clock.setTimer(() => {
+      if (this.running.get(name) !== slot) return;
       this.running.delete(name);
+      this.ctx.live.timers--;
       if (this.state !== 'terminated') fire();
     }, delayMs);
-    this.running.set(name, handle);
+    this.running.set(name, slot);
   }
 
   protected stopTimer(name: string): void {
-    const handle = this.running.get(name);
-    if (handle !== undefined) {
-      this.ctx.clock.clearTimer(handle);
+    const slot = this.running.get(name);
+    if (slot !== undefined) {
+      this.ctx.clock.clearTimer(slot.handle);
       this.running.delete(name);
+      this.ctx.live.timers--;
     }
   }
 
@@ -74,7 +81,8 @@ abstract class Transaction {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
     this.terminationReason = reason;
-    for (const handle of this.running.values()) this.ctx.clock.clearTimer(handle);
+    for (const slot of this.running.values()) this.ctx.clock.clearTimer(slot.handle);
+    this.ctx.live.timers -= this.running.size;
     this.running.clear();
     this.ctx.remove(this);
   }
@@ -326,6 +334,16 @@ export interface TransactionLayerOptions {
   timers?: Partial<TimerValues>;
   /** Send 100 Trying as soon as an INVITE server transaction is created. Default true. */
   autoTrying?: boolean;
+  /**
+   * Server transactions held at once before new requests are refused: beyond it a request gets
+   * `503 Service Unavailable` with `Retry-After` statelessly (RFC 3261 §21.5.4), and no
+   * transaction, so a flood cannot grow memory. ACK and CANCEL are never refused. Default: no limit.
+   */
+  maxServerTransactions?: number;
+  /** Seconds in the Retry-After of those 503s. Default 5. */
+  overloadRetryAfterSeconds?: number;
+  /** A request was refused with 503 because maxServerTransactions was reached. */
+  onOverload?(request: SipRequest, from: Endpoint): void;
   /** A new request with its server transaction; `tx` is null for an ACK that matched none (2xx ACK). */
   onRequest(request: SipRequest, tx: ServerTransaction | null, from: Endpoint): void | Promise<void>;
   /** A CANCEL matched a pending INVITE; the CANCEL has been answered 200, the INVITE still needs its 487. */
@@ -357,6 +375,7 @@ export class TransactionLayer {
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly ctx: Context;
   private readonly transportByProtocol = new Map<string, SipTransport>();
+  private readonly live = { timers: 0 };
 
   constructor(options: TransactionLayerOptions) {
     this.options = options;
@@ -369,6 +388,7 @@ export class TransactionLayer {
     this.ctx = {
       clock: this.clock,
       timers: this.timers,
+      live: this.live,
       send: (message, to) => this.sendRaw(message, to),
       remove: (tx) => {
         if (tx instanceof ServerTransaction) {
@@ -392,6 +412,11 @@ export class TransactionLayer {
 
   get clientTransactionCount(): number {
     return this.clients.size;
+  }
+
+  /** Transaction timers (A-M, and the guard of unanswered non-INVITE requests) running now. */
+  get timerCount(): number {
+    return this.live.timers;
   }
 
   /**
@@ -436,6 +461,16 @@ export class TransactionLayer {
     }
     if (request.method === 'ACK') {
       this.deliver(request, null, from);
+      return;
+    }
+    const limit = this.options.maxServerTransactions;
+    if (limit !== undefined && this.servers.size >= limit && request.method !== 'CANCEL') {
+      const retryAfter = String(this.options.overloadRetryAfterSeconds ?? 5);
+      const refusal = createResponse(request, 503, undefined, {
+        headers: [{ name: 'Retry-After', value: retryAfter }],
+      });
+      this.sendRaw(refusal, responseEndpoint(request, from)).catch(() => {});
+      this.options.onOverload?.(request, from);
       return;
     }
     const events: ServerEvents = {

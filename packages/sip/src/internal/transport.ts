@@ -173,6 +173,17 @@ export interface StreamTransport extends SipTransport {
   onConnectionClosed(handler: (connectionId: string, peer: Endpoint) => void): void;
 }
 
+/** A TLS transport whose certificate and key can be replaced while it runs. */
+export interface TlsTransport extends StreamTransport {
+  readonly protocol: 'tls';
+  /**
+   * Replaces the server credentials for handshakes from now on (`tls.Server#setSecureContext`);
+   * open connections keep theirs, so no flow or call is dropped. Throws, keeping the old ones,
+   * when the new key or certificate cannot be used.
+   */
+  setSecureContext(options: tls.SecureContextOptions): void;
+}
+
 export function createTcpTransport(options: StreamTransportOptions = {}): Promise<StreamTransport> {
   return createStreamTransport('tcp', options, {
     listen: (onSocket) => net.createServer(onSocket),
@@ -181,16 +192,20 @@ export function createTcpTransport(options: StreamTransportOptions = {}): Promis
   });
 }
 
-export function createTlsTransport(options: TlsTransportOptions): Promise<StreamTransport> {
-  return createStreamTransport(
+export async function createTlsTransport(options: TlsTransportOptions): Promise<TlsTransport> {
+  let server: tls.Server | undefined;
+  const transport = await createStreamTransport(
     'tls',
     { ...options, port: options.port ?? 5061 },
     {
-      listen: (onSocket) => tls.createServer(options.server, onSocket),
+      listen: (onSocket) => (server = tls.createServer(options.server, onSocket)),
       connect: (to) => tls.connect({ host: to.address, port: to.port, ...options.client }),
       connectedEvent: 'secureConnect',
     },
   );
+  return Object.assign(transport as StreamTransport & { protocol: 'tls' }, {
+    setSecureContext: (context: tls.SecureContextOptions) => server!.setSecureContext(context),
+  });
 }
 
 interface SocketFactory {
@@ -204,6 +219,8 @@ interface Flow {
   socket: net.Socket;
   address: string;
   port: number;
+  /** `host:port` sent-bys this flow answers for besides its own remote address (see adopt). */
+  aliases: Set<string>;
 }
 
 async function createStreamTransport(
@@ -220,12 +237,31 @@ async function createStreamTransport(
   let nextId = 1;
   let closed = false;
 
+  /**
+   * Connection reuse (RFC 5923, without requiring its `alias` parameter): a request whose top
+   * Via sent-by is the connection's own remote host names the port that peer listens on; later
+   * messages to that host:port go over this connection instead of a new one, which the peer
+   * (a phone behind NAT, a TLS client without a server certificate we trust) may never accept.
+   */
+  const learnAlias = (flow: Flow, request: SipMessage): void => {
+    const value = request.headers.find((h) => h.name === 'Via')?.value;
+    if (value === undefined) return;
+    const via = parseVia(value);
+    const host = normalizeAddress(via.host.replace(/^\[|\]$/g, ''));
+    if (host !== flow.address || via.port === undefined || via.port === flow.port) return;
+    const alias = `${host}:${via.port}`;
+    if (byPeer.get(alias) === flow) return;
+    flow.aliases.add(alias);
+    byPeer.set(alias, flow);
+  };
+
   const adopt = (socket: net.Socket): Flow => {
     const flow: Flow = {
       id: `${protocol}-${nextId++}`,
       socket,
       address: normalizeAddress(socket.remoteAddress),
       port: socket.remotePort ?? 0,
+      aliases: new Set(),
     };
     flows.set(flow.id, flow);
     byPeer.set(`${flow.address}:${flow.port}`, flow);
@@ -243,6 +279,7 @@ async function createStreamTransport(
           if (event.message.kind === 'request') {
             try {
               stampVia(event.message, from);
+              learnAlias(flow, event.message);
             } catch {
               // The parser has checked the top Via already.
             }
@@ -264,6 +301,7 @@ async function createStreamTransport(
     socket.on('close', () => {
       flows.delete(flow.id);
       if (byPeer.get(`${flow.address}:${flow.port}`) === flow) byPeer.delete(`${flow.address}:${flow.port}`);
+      for (const alias of flow.aliases) if (byPeer.get(alias) === flow) byPeer.delete(alias);
       for (const handler of closedHandlers) {
         try {
           handler(flow.id, from);
