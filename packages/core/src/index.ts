@@ -9,6 +9,7 @@ export {
   voipTopic,
   isVoipTopic,
   bundleIdOfTopic,
+  mayPushAs,
 } from './provider-rules.js';
 export { parseCallNotification, utf8Length, DEFAULT_RING_TIMEOUT_MS, MAX_DEADLINE_MS } from './validate.js';
 export type { ParseNotificationOptions } from './validate.js';

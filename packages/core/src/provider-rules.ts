@@ -1,4 +1,4 @@
-import type { Provider, PushRequest } from './model.js';
+import type { NotificationType, Provider, PushRequest, PushType } from './model.js';
 import { utf8Length } from './validate.js';
 
 /**
@@ -44,4 +44,12 @@ export function isVoipTopic(topic: string): boolean {
 /** The bundle id an APNs topic belongs to (`com.example.phone.voip` -> `com.example.phone`). */
 export function bundleIdOfTopic(topic: string): string {
   return isVoipTopic(topic) ? topic.slice(0, -VOIP_SUFFIX.length) : topic;
+}
+
+/**
+ * Whether a notification of this type may go out as this push type. A VoIP push must report a
+ * call to CallKit (iOS ends an app that does not), so a registration refresh never is one.
+ */
+export function mayPushAs(type: NotificationType, pushType: PushType): boolean {
+  return !(type === 'register_refresh' && pushType === 'voip');
 }

@@ -2,6 +2,7 @@ import { systemClock } from './clock.js';
 import { CodecError, PushRelayError } from './errors.js';
 import { EventHub } from './events.js';
 import { FINAL_DEVICE_STATUSES } from './model.js';
+import { mayPushAs } from './provider-rules.js';
 import type {
   CallNotification,
   DeliveryAttempt,
@@ -130,7 +131,9 @@ export class Relay {
       return { report, duplicate: false };
     }
 
-    const bindings = await this.options.bindings.forUser(tenant, recipient);
+    const all = await this.options.bindings.forUser(tenant, recipient);
+    const only = notification.bindingIds ? new Set(notification.bindingIds) : undefined;
+    const bindings = only ? all.filter((b) => only.has(b.id)) : all;
     const due: DeviceBinding[] = [];
     for (const binding of bindings) {
       const skip = this.skipReason(binding);
@@ -309,6 +312,13 @@ export class Relay {
       const reason = error instanceof CodecError ? error.message : `encode failed: ${String(error)}`;
       const done = await this.record(job, 'rejected', { kind: 'rejected', reason }, now, 0, reason);
       this.events.emit('rejected', { notification, binding, attempt, reason });
+      this.announce(done);
+      return;
+    }
+    if (request && !mayPushAs(notification.type, request.pushType)) {
+      const detail = `a ${notification.type} push reports no call and is never sent as a VoIP push`;
+      const done = await this.finish(job, 'skipped', detail);
+      this.events.emit('skipped', { notification, bindingId, detail });
       this.announce(done);
       return;
     }
