@@ -37,6 +37,7 @@ import {
 } from '@pushrelay/sip';
 import { redactedConfig, resolveConfig, type BridgeConfig, type BridgeConfigInput } from './config.js';
 import { LocationService } from './locations.js';
+import { EdgeService } from './edge/edge-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics, serveMetrics } from './metrics.js';
 import { Notifier } from './notifier.js';
@@ -74,6 +75,8 @@ export const TOKENS = {
   Replication: Symbol('Replication'),
   /** What the bridge built from its config and must close on stop (Resources). */
   Resources: Symbol('Resources'),
+  /** Edge mode (`mode: edge`): the EdgeService in front of the upstream registrar/PBX. */
+  Edge: Symbol('Edge'),
 } as const;
 
 /** Closers of the pools and Redis clients the bridge opened itself; what options pass in stays the caller's. */
@@ -302,6 +305,25 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
         r.resolve(TOKENS.Metrics),
       ),
   );
+  // Edge mode: resolved only when the config says `mode: edge`.
+  singleton(
+    c,
+    TOKENS.Edge,
+    (r) =>
+      new EdgeService({
+        config,
+        registrar: r.resolve(TOKENS.Registrar),
+        proxy: r.resolve(TOKENS.Proxy),
+        locations: r.resolve(TOKENS.Locations),
+        bindings: r.resolve(TOKENS.BindingStore),
+        notifier: r.resolve(TOKENS.Notifier),
+        layer: () => r.resolve<TransactionLayer>(TOKENS.SipLayer),
+        local: () => r.resolve<LocalAddress>(TOKENS.LocalAddress),
+        clock,
+        log: r.resolve(TOKENS.Logger),
+        metrics: r.resolve(TOKENS.Metrics),
+      }),
+  );
   return c;
 }
 
@@ -363,9 +385,11 @@ async function listen(
   );
   relay.events.on('error', ({ error }) => log.error({ err: error }, 'relay error'));
   registrar.onDeviceRegistered((device) => proxy.deviceRegistered(device));
+  const edge = config.mode === 'edge' ? c.resolve<EdgeService>(TOKENS.Edge) : undefined;
 
   let transports: SipTransport[];
   try {
+    await edge?.start();
     transports = await bindTransports(config);
   } catch (error) {
     await relay.close();
@@ -379,6 +403,7 @@ async function listen(
     transports,
     clock,
     onRequest: async (request, tx, from) => {
+      if (edge && !tx) return edge.onRequest(request, tx, from);
       if (!tx) {
         if (request.method === 'ACK') proxy.inDialog(request, null);
         return;
@@ -387,6 +412,7 @@ async function listen(
         tx.reply(503, 'Service Unavailable', { headers: [{ name: 'Retry-After', value: '5' }] });
         return;
       }
+      if (edge) return edge.onRequest(request, tx, from);
       if (request.method === 'REGISTER') return registrar.handle(request, tx, from);
       if (hasToTag(request)) return proxy.inDialog(request, tx);
       if (request.method === 'INVITE') return proxy.invite(request, tx);
@@ -398,7 +424,7 @@ async function listen(
         headers: [{ name: 'Allow', value: 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER' }],
       });
     },
-    onCancel: (invite) => proxy.cancel(invite),
+    onCancel: (invite) => (edge ? edge.cancel(invite) : proxy.cancel(invite)),
     onError: (error, message) =>
       log.warn(
         { err: error, method: message.kind === 'request' ? message.method : undefined },
@@ -439,9 +465,11 @@ async function listen(
       draining = true;
       log.info('sip-bridge stopping');
       proxy.abortAll();
+      edge?.abortAll();
       const until = Date.now() + config.shutdownTimeoutMs;
       // Let final responses and in-dialog forwards go out before the sockets close.
-      while (Date.now() < until && (proxy.activeCount > 0 || proxy.inFlight > 0)) await delay(20);
+      while (Date.now() < until && (proxy.activeCount > 0 || proxy.inFlight > 0 || (edge?.pendingCount ?? 0) > 0))
+        await delay(20);
       await delay(Math.min(50, Math.max(0, until - Date.now())));
       await Promise.all(transports.map((t) => t.close()));
       await withTimeout(relay.close(), Math.max(0, until - Date.now()) + 100);

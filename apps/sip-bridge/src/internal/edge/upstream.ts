@@ -1,0 +1,66 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { ValidationError } from '@pushrelay/core';
+import type { Endpoint, SipHeader } from '@pushrelay/sip';
+import type { EdgeConfig, SipHop } from './edge-config.js';
+
+/** The registrar/PBX the edge forwards to, and the outbound proxy in front of it, if any. */
+export class Upstream {
+  private upstreamAddress: string;
+  private proxyAddress: string | undefined;
+
+  constructor(private readonly config: EdgeConfig) {
+    this.upstreamAddress = config.upstream.host;
+    this.proxyAddress = config.outboundProxy?.host;
+  }
+
+  /** Resolves host names once, at start; a name that does not resolve is a config error. */
+  async resolve(): Promise<void> {
+    this.upstreamAddress = await resolveHop(this.config.upstream, 'edge.upstream');
+    if (this.config.outboundProxy) {
+      this.proxyAddress = await resolveHop(this.config.outboundProxy, 'edge.outboundProxy');
+    }
+  }
+
+  /** Where requests for upstream are sent: the outbound proxy when there is one. */
+  get endpoint(): Endpoint {
+    const hop = this.config.outboundProxy ?? this.config.upstream;
+    const address = this.config.outboundProxy ? this.proxyAddress! : this.upstreamAddress;
+    return { transport: hop.transport, address, port: hop.port };
+  }
+
+  get transport(): Endpoint['transport'] {
+    return this.endpoint.transport;
+  }
+
+  /** `Route: <outbound-proxy;lr>` preloaded on requests for upstream (RFC 3261 §8.1.2). */
+  routeHeaders(): SipHeader[] {
+    const proxy = this.config.outboundProxy;
+    if (!proxy) return [];
+    const transport = proxy.transport === 'udp' ? '' : `;transport=${proxy.transport}`;
+    return [{ name: 'Route', value: `<sip:${bracket(proxy.host)}:${proxy.port}${transport};lr>` }];
+  }
+
+  /** Whether a message came from the upstream or its proxy (by address: TCP peers use other ports). */
+  isPeer(from: Endpoint): boolean {
+    return (
+      from.address === this.upstreamAddress || (this.proxyAddress !== undefined && from.address === this.proxyAddress)
+    );
+  }
+}
+
+async function resolveHop(hop: SipHop, path: string): Promise<string> {
+  if (isIP(hop.host)) return hop.host;
+  try {
+    return (await lookup(hop.host)).address;
+  } catch (error) {
+    throw new ValidationError(
+      [{ path, message: `cannot resolve ${hop.host}: ${(error as Error).message}` }],
+      'sip-bridge config',
+    );
+  }
+}
+
+function bracket(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
