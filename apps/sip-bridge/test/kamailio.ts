@@ -52,7 +52,7 @@ export interface KamailioUser {
 }
 
 export interface KamailioOptions {
-  /** Subscribers with digest passwords. Default alice, bob and carol with `<name>-secret`. */
+  /** Subscribers with digest passwords. Default alice, bob, carol, dave, erin and frank with `<name>-secret`. */
   users?: KamailioUser[];
   /** SIP domain and digest realm of the users; Kamailio also answers to it as an alias. */
   domain?: string;
@@ -90,6 +90,9 @@ export const DEFAULT_KAMAILIO_USERS: KamailioUser[] = [
   { username: 'alice', password: 'alice-secret' },
   { username: 'bob', password: 'bob-secret' },
   { username: 'carol', password: 'carol-secret' },
+  { username: 'dave', password: 'dave-secret' },
+  { username: 'erin', password: 'erin-secret' },
+  { username: 'frank', password: 'frank-secret' },
 ];
 
 /** A private Kamailio 5.6 (registrar + proxy) on 127.0.0.1 ports of its own, configured by the test. */

@@ -41,11 +41,15 @@ export class Upstream {
     return [{ name: 'Route', value: `<sip:${bracket(proxy.host)}:${proxy.port}${transport};lr>` }];
   }
 
-  /** Whether a message came from the upstream or its proxy (by address: TCP peers use other ports). */
+  /**
+   * Whether a message came from the upstream or its proxy: its address and SIP port (a TCP
+   * connection the upstream opened from another port is not recognised, and loop detection
+   * covers what that lets through).
+   */
   isPeer(from: Endpoint): boolean {
-    return (
-      from.address === this.upstreamAddress || (this.proxyAddress !== undefined && from.address === this.proxyAddress)
-    );
+    const { upstream, outboundProxy } = this.config;
+    if (from.address === this.upstreamAddress && from.port === upstream.port) return true;
+    return outboundProxy !== undefined && from.address === this.proxyAddress && from.port === outboundProxy.port;
   }
 }
 
