@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryBindingStore } from '@pushrelay/core';
-import { getHeader, getHeaders, type SipResponse, type TransactionLayer } from '@pushrelay/sip';
+import { getHeader, getHeaders, type Endpoint, type SipResponse, type TransactionLayer } from '@pushrelay/sip';
 import {
   startApnsSimulator,
   startFcmSimulator,
@@ -374,6 +374,63 @@ describe.skipIf(!kamailioService.available)('edge mode in front of a registrar w
       expect((await atPhone.dialog!.bye()).status).toBe(200);
       await call.dialog!.waitForBye();
       expect(apns.sent).toHaveLength(1);
+    } finally {
+      for (const created of uas) await created.close();
+      await bridge.stop();
+      await kamailio.stop();
+    }
+  }, 30_000);
+});
+
+describe.skipIf(!kamailioService.available)('edge mode over TCP through an outbound proxy, pn-* forwarded', () => {
+  it('registers and calls through Kamailio as the outbound proxy, with the pn-* parameters going upstream', async () => {
+    const kamailio = await Kamailio.start();
+    const fcm = new RecordingTransport('fcm');
+    const bridge = await startBridge({
+      config: {
+        mode: 'edge',
+        edge: {
+          // Only the outbound proxy has to resolve; the registrar's name is its business.
+          upstream: `sip:${kamailio.domain};transport=tcp`,
+          outboundProxy: kamailio.uri('tcp'),
+          forwardPushParams: true,
+        },
+        listen: { host: '127.0.0.1', port: 0 },
+        calls: { ringTimeoutMs: 10_000, pushWaitMs: 5000 },
+        metrics: null,
+        log: { level: 'silent' },
+        shutdownTimeoutMs: 1000,
+      },
+      transports: { apns: new RecordingTransport('apns'), fcm },
+    });
+    const uas: SipUa[] = [];
+    const ua = async (outbound: Endpoint, user: string): Promise<SipUa> => {
+      const created = await SipUa.start({ user, password: kamailio.password(user), domain: kamailio.domain, outbound });
+      uas.push(created);
+      return created;
+    };
+    const viaBridge: Endpoint = { transport: 'udp', address: '127.0.0.1', port: bridge.sip.port };
+    try {
+      const carol = await ua(viaBridge, 'carol');
+      expect((await carol.register(RFC8599)).status).toBe(200);
+      const [binding] = await kamailio.location('carol');
+      expect(binding!.contact).toBe(carol.contactUri(RFC8599.contactParams));
+      expect(binding!.path).toMatch(/;transport=tcp;lr>$/);
+
+      const bob = await ua(kamailio.endpoint(), 'bob');
+      expect((await bob.register()).status).toBe(200);
+      const calling = bob.call('carol');
+      await fcm.waitFor((r) => r.token === CAROL_TOKEN, 5000);
+      const woken = await ua(viaBridge, 'carol');
+      expect((await woken.register(RFC8599)).status).toBe(200);
+      const call = await calling;
+      expect(call.response.status).toBe(200);
+      const atPhone = await woken.nextCall();
+      // The phone gets its Contact without the pn-* parameters, as RFC 8599 §5.6 asks.
+      expect(atPhone.request.uri).toBe(woken.contactUri());
+      await atPhone.dialog!.waitForAck();
+      expect((await atPhone.dialog!.bye()).status).toBe(200);
+      await call.dialog!.waitForBye();
     } finally {
       for (const created of uas) await created.close();
       await bridge.stop();

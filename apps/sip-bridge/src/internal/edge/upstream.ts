@@ -14,11 +14,15 @@ export class Upstream {
     this.proxyAddress = config.outboundProxy?.host;
   }
 
-  /** Resolves host names once, at start; a name that does not resolve is a config error. */
+  /**
+   * Resolves the name of the hop requests are sent to, once, at start; one that does not resolve
+   * is a config error. Behind an outbound proxy the upstream's name is the proxy's business.
+   */
   async resolve(): Promise<void> {
-    this.upstreamAddress = await resolveHop(this.config.upstream, 'edge.upstream');
     if (this.config.outboundProxy) {
       this.proxyAddress = await resolveHop(this.config.outboundProxy, 'edge.outboundProxy');
+    } else {
+      this.upstreamAddress = await resolveHop(this.config.upstream, 'edge.upstream');
     }
   }
 
