@@ -44,6 +44,7 @@ describe('config', () => {
       ephemeral: { engine: 'memory' },
       auth: { requests: true, users: 'config', userCacheTtlMs: 30_000 },
       limits: { maxServerTransactions: 10_000 },
+      mode: 'registrar',
     });
   });
 
@@ -69,6 +70,56 @@ describe('config', () => {
       { path: 'calls.pushWaitMs', message: 'must not exceed calls.ringTimeoutMs' },
       { path: 'push.providers[1]', message: 'must be one of apns, fcm, hms' },
       { path: 'log.level', message: 'must be one of fatal, error, warn, info, debug, trace, silent' },
+    ]);
+  });
+
+  it('reads edge mode: no users, the domain from the upstream, Path and the push parameters kept at the bridge by default', () => {
+    const config = resolveConfig({ mode: 'edge', edge: { upstream: 'sip:pbx.example.com:5070;transport=tcp' } });
+    expect([config.mode, config.domain, config.users]).toEqual(['edge', 'pbx.example.com', []]);
+    expect(config.edge).toEqual({
+      upstream: {
+        uri: 'sip:pbx.example.com:5070;transport=tcp',
+        host: 'pbx.example.com',
+        port: 5070,
+        transport: 'tcp',
+      },
+      pathSupport: true,
+      forwardPushParams: false,
+      upstreamTimeoutMs: 32_000,
+      wakeBeforeExpirySeconds: 60,
+    });
+    expect(resolveConfig({ domain: 'example.com', users: [] }).edge).toBeUndefined();
+  });
+
+  it('lists the problems of an edge section with their paths', () => {
+    expect(issuesOf(() => resolveConfig({ mode: 'edge' }))).toEqual([
+      { path: 'edge', message: 'is required in edge mode: { upstream: "sip:pbx.example.com;transport=udp" }' },
+      { path: 'domain', message: 'is required' },
+    ]);
+    expect(
+      issuesOf(() =>
+        resolveConfig({
+          mode: 'edge',
+          domain: 'example.com',
+          edge: {
+            upstream: 'sips:pbx.example.com',
+            outboundProxy: 'sip:alice@proxy.example.com;transport=sctp',
+            pathSupport: 'yes',
+            upstreamTimeoutMs: 10,
+            colour: 'blue',
+          } as never,
+        }),
+      ),
+    ).toEqual([
+      { path: 'edge.colour', message: 'is not a known option' },
+      { path: 'edge.upstream', message: 'must be a sip: URI, not sips:' },
+      { path: 'edge.outboundProxy', message: 'names a host, not a user: drop the user part' },
+      { path: 'edge.outboundProxy', message: 'transport must be one of udp, tcp' },
+      { path: 'edge.pathSupport', message: 'must be true or false' },
+      { path: 'edge.upstreamTimeoutMs', message: 'must be an integer from 500 to 64000' },
+    ]);
+    expect(issuesOf(() => resolveConfig({ domain: 'example.com', users: [], edge: {} }))).toEqual([
+      { path: 'edge', message: 'is only read with mode: edge' },
     ]);
   });
 

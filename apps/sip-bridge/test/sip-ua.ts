@@ -172,6 +172,8 @@ export interface CallResult {
 /** A SIP user agent for tests: registers with digest, calls and answers, BYE in both directions. */
 export class SipUa {
   readonly received: SipRequest[] = [];
+  /** Every 401/407 this UA answered, in order. */
+  readonly challenges: SipResponse[] = [];
   readonly dialogs = new Map<string, Dialog>();
   private readonly incoming: IncomingCall[] = [];
   private incomingWaiters: Array<(call: IncomingCall) => void> = [];
@@ -385,6 +387,7 @@ export class SipUa {
     password = this.options.password,
   ): SipHeader | undefined {
     if (response.status !== 401 && response.status !== 407) return undefined;
+    this.challenges.push(response);
     const header = response.status === 401 ? 'WWW-Authenticate' : 'Proxy-Authenticate';
     const challenges = getHeaders(response, header);
     const challenge = challenges.find((c) => /algorithm=MD5/i.test(c) || !/algorithm=/i.test(c)) ?? challenges[0];

@@ -236,6 +236,37 @@ describe('ecss encode quirks', () => {
     expect((acme as { dispaly_name: unknown }).dispaly_name).toBe('');
   });
 
+  it('asks for a fresh REGISTER with a silent push, and sends none to a VoIP token', () => {
+    const refresh: CallNotification = { ...invite, type: 'register_refresh', call: undefined, priority: 'normal' };
+    const fcm = { ...binding, ...parseRfc8599Params('pn-provider=fcm;pn-prid=tok;pn-param=ecss-softphone')! };
+    expect(ecssCodec.encode(refresh, fcm, { now })).toEqual({
+      provider: 'fcm',
+      token: 'tok',
+      app: 'ecss-softphone',
+      environment: 'production',
+      pushType: 'background',
+      priority: 'high',
+      expiresAt: Date.parse('2021-06-15T10:42:01.000Z'),
+      payload: { android: { priority: 'high' }, data: { type: 'register', date: '1623753691' } },
+    });
+    const alert = {
+      ...binding,
+      ...parseRfc8599Params('pn-provider=apns;pn-prid=tok;pn-param=ABCDE12345.com.example.ecss')!,
+    };
+    expect(ecssCodec.encode(refresh, alert, { now })).toEqual({
+      provider: 'apns',
+      token: 'tok',
+      app: 'com.example.ecss',
+      environment: 'production',
+      pushType: 'background',
+      priority: 'normal',
+      expiresAt: Date.parse('2021-06-15T10:42:01.000Z'),
+      headers: { 'apns-topic': 'com.example.ecss' },
+      payload: { aps: { 'content-available': 1 }, acme: { type: 'register', date: 1623753691 } },
+    });
+    expect(ecssCodec.encode(refresh, binding, { now })).toBeNull();
+  });
+
   it('refuses a badge that is not a count', () => {
     const error = catchError(() => ecssCodec.encode({ ...invite, vendor: { badge: 'ten' } }, binding, { now }));
     expect((error as CodecError).path).toBe('vendor.badge');

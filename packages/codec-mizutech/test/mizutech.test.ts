@@ -154,6 +154,33 @@ describe('mizutech encode quirks', () => {
     expect(createMizutechCodec({ fcmExpiry: 'now-or-never' }).encode(call, fcm, now)!.expiresAt).toBeNull();
   });
 
+  it('asks for a fresh REGISTER with a silent push: FCM data carrying nmsg, APNs background to an alert token, nothing to a VoIP token', () => {
+    const refresh: CallNotification = { ...call, type: 'register_refresh', call: undefined, priority: 'normal' };
+    const fcm: DeviceBinding = { ...apns, ...parseMizuPushHeader('a:com.example:tok') };
+    expect(mizutechCodec.encode(refresh, fcm, now)).toEqual({
+      provider: 'fcm',
+      token: 'tok',
+      app: 'com.example',
+      environment: 'production',
+      pushType: 'background',
+      priority: 'high',
+      expiresAt: Date.parse('2024-05-01T12:00:30.000Z'),
+      payload: { android: { priority: 'high' }, data: { nmsg: 'register' } },
+    });
+    expect(mizutechCodec.encode(refresh, { ...apns, pushKind: 'alert' }, now)).toEqual({
+      provider: 'apns',
+      token: 'abcdef',
+      app: 'com.voip.phone',
+      environment: 'production',
+      pushType: 'background',
+      priority: 'normal',
+      expiresAt: Date.parse('2024-05-01T12:00:30.000Z'),
+      headers: { 'apns-topic': 'com.voip.phone' },
+      payload: { aps: { 'content-available': 1 }, data: { nmsg: 'register' } },
+    });
+    expect(mizutechCodec.encode(refresh, apns, now)).toBeNull();
+  });
+
   it('refuses HMS bindings with a CodecError', () => {
     const error = catchError(() => mizutechCodec.encode(call, { ...apns, provider: 'hms' }, now));
     expect(error).toBeInstanceOf(CodecError);

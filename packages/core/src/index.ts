@@ -13,6 +13,7 @@ export {
   parseWebPushSubscription,
   webPushToken,
   parseWebPushToken,
+  mayPushAs,
 } from './provider-rules.js';
 export type { WebPushSubscription } from './provider-rules.js';
 export { webCallPayload, webPushRequest } from './web-call.js';

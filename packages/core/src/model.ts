@@ -11,7 +11,13 @@ export const NOTIFICATION_TYPES = [
   'voicemail',
   'message',
   'custom',
+  'register_refresh',
 ] as const;
+/**
+ * `register_refresh` asks the app on one device to REGISTER again with its SIP server (a SIP push
+ * edge keeps a sleeping phone's registration alive with it, RFC 8599 §5.4). It reports no call, so
+ * it is never sent as a VoIP push.
+ */
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 /** `webpush`: a browser's Web Push subscription (RFC 8030), the token being its JSON (see `webPushToken`). */
@@ -65,6 +71,8 @@ export interface CallNotification {
   tenant: string;
   /** The user id whose devices are woken. */
   recipient: string;
+  /** Only these bindings of the recipient are pushed (one SIP device, say); all of them when absent. */
+  bindingIds?: string[];
   call?: CallInfo;
   missed?: MissedCall[];
   message?: MessageContent;

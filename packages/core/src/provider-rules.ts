@@ -1,5 +1,5 @@
 import { ValidationError, type Issue } from './errors.js';
-import type { Provider, PushRequest } from './model.js';
+import type { NotificationType, Provider, PushRequest, PushType } from './model.js';
 import { utf8Length } from './validate.js';
 
 /**
@@ -153,4 +153,12 @@ export function parseWebPushToken(token: string): WebPushSubscription {
     throw new ValidationError([{ path: '', message: 'must be the JSON of a push subscription' }], 'web push token');
   }
   return parseWebPushSubscription(json, 'web push token');
+}
+
+/**
+ * Whether a notification of this type may go out as this push type. A VoIP push must report a
+ * call to CallKit (iOS ends an app that does not), so a registration refresh never is one.
+ */
+export function mayPushAs(type: NotificationType, pushType: PushType): boolean {
+  return !(type === 'register_refresh' && pushType === 'voip');
 }

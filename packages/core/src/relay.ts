@@ -2,6 +2,7 @@ import { systemClock } from './clock.js';
 import { CodecError, ConfigurationError, PushRelayError } from './errors.js';
 import { EventHub } from './events.js';
 import { FINAL_DEVICE_STATUSES } from './model.js';
+import { mayPushAs } from './provider-rules.js';
 import type {
   CallNotification,
   DeliveryAttempt,
@@ -76,14 +77,14 @@ export interface RelayEvents {
   /**
    * A device that got no push: `no-codec` / `no-transport` (the relay lacks what its binding
    * names: a configuration mistake), `device-removed` before the send, `not-pushed` (its format
-   * does not push this type to it).
+   * does not push this type to it), `not-voip` (a push that reports no call never goes out as VoIP).
    */
   skipped: { notification: CallNotification; bindingId: string; detail: string; reason: SkipReason };
   completed: { report: DeliveryReport };
   error: { error: unknown; job?: DeliveryJob };
 }
 
-export type SkipReason = 'no-codec' | 'no-transport' | 'device-removed' | 'not-pushed';
+export type SkipReason = 'no-codec' | 'no-transport' | 'device-removed' | 'not-pushed' | 'not-voip';
 
 const CALL_TYPES = new Set(['incoming_call', 'call_cancelled']);
 
@@ -169,7 +170,9 @@ export class Relay {
       return { report, duplicate: false };
     }
 
-    const bindings = await this.options.bindings.forUser(tenant, recipient);
+    const all = await this.options.bindings.forUser(tenant, recipient);
+    const only = notification.bindingIds ? new Set(notification.bindingIds) : undefined;
+    const bindings = only ? all.filter((b) => only.has(b.id)) : all;
     const due: DeviceBinding[] = [];
     let skipped: Array<{ bindingId: string; detail: string; reason: SkipReason }> | undefined;
     for (const binding of bindings) {
@@ -374,6 +377,13 @@ export class Relay {
         codec: codec.id,
         ...(error instanceof CodecError && error.path !== undefined ? { field: error.path } : {}),
       });
+      this.announce(done);
+      return;
+    }
+    if (request && !mayPushAs(notification.type, request.pushType)) {
+      const detail = `a ${notification.type} push reports no call and is never sent as a VoIP push`;
+      const done = await this.finish(job, 'skipped', detail);
+      this.events.emit('skipped', { notification, bindingId, detail, reason: 'not-voip' });
       this.announce(done);
       return;
     }

@@ -31,6 +31,7 @@ const TOP_LEVEL_KEYS = [
   'type',
   'tenant',
   'recipient',
+  'bindingIds',
   'call',
   'missed',
   'message',
@@ -45,6 +46,7 @@ const TOP_LEVEL_KEYS = [
 const ID_PATTERN = /^[A-Za-z0-9._:@+-]+$/;
 const CUSTOM_TYPE_PATTERN = /^[A-Za-z0-9_]+$/;
 const MAX_MISSED = 100;
+const MAX_BINDING_IDS = 100;
 
 /**
  * Reads a CallNotification from untrusted JSON. Every problem is reported at once with its path;
@@ -76,6 +78,16 @@ export function parseCallNotification(input: unknown, options: ParseNotification
     c.fail('tenant', 'is required');
   }
   const recipient = c.string(obj.recipient, 'recipient', { required: true, max: 200 });
+
+  let bindingIds: string[] | undefined;
+  if (obj.bindingIds !== undefined) {
+    if (!Array.isArray(obj.bindingIds) || obj.bindingIds.length === 0 || obj.bindingIds.length > MAX_BINDING_IDS) {
+      c.fail('bindingIds', `must be a list of 1 to ${MAX_BINDING_IDS} binding ids`);
+    } else {
+      const ids = obj.bindingIds.map((v: unknown, i: number) => c.string(v, `bindingIds[${i}]`, { max: 200 }));
+      if (ids.every((v): v is string => v !== undefined)) bindingIds = ids;
+    }
+  }
 
   const createdAtMs = c.dateTime(obj.createdAt, 'createdAt') ?? options.now;
   const deadlineMs =
@@ -142,6 +154,7 @@ export function parseCallNotification(input: unknown, options: ParseNotification
     deadline: new Date(deadlineMs).toISOString(),
     priority,
   };
+  if (bindingIds) n.bindingIds = bindingIds;
   if (call) n.call = call;
   if (missed) n.missed = missed;
   if (message) n.message = message;

@@ -48,6 +48,7 @@ const TITLES: Record<NotificationType, string> = {
   voicemail: 'New voicemail',
   message: 'New message',
   custom: 'Notification',
+  register_refresh: 'Registration refresh',
 };
 
 /** The generic web payload of a notification; `vendor` adds a format's own data. */

@@ -497,6 +497,30 @@ describe('Relay', () => {
     await expect(s.relay.notify(s.call())).rejects.toMatchObject({ code: 'relay_closed' });
   });
 
+  it('pushes only the bindings a notification names', async () => {
+    const s = setup();
+    await s.device();
+    const tablet = await s.device({ provider: 'fcm', token: 'fcm-token', app: 'project-1', pushKind: 'data' });
+    const { report } = await s.relay.notify(s.call({ bindingIds: [tablet.id] }));
+    await s.clock.advance(0);
+    expect(report.devices.map((d) => d.bindingId)).toEqual([tablet.id]);
+    expect(s.apns.sent).toHaveLength(0);
+    expect(s.fcm.sent.map((x) => x.request.token)).toEqual(['fcm-token']);
+  });
+
+  it('never sends a registration refresh as a VoIP push, whatever the codec built', async () => {
+    const s = setup();
+    const voip = await s.device();
+    const alert = await s.device({ token: '2'.repeat(64), pushKind: 'alert' });
+    await s.relay.notify(s.call({ type: 'register_refresh', call: undefined }));
+    await s.clock.advance(0);
+    expect(s.apns.sent.map((x) => [x.request.token, x.request.pushType])).toEqual([[alert.token, 'alert']]);
+    expect((await s.relay.report('acme', 'n-1'))?.devices.find((d) => d.bindingId === voip.id)).toMatchObject({
+      status: 'skipped',
+      detail: 'a register_refresh push reports no call and is never sent as a VoIP push',
+    });
+  });
+
   it('reports a codec error as rejected, naming the codec and the field', async () => {
     const s = setup();
     await s.device();

@@ -88,7 +88,8 @@ describe('parseCallNotification', () => {
       [
         {
           path: 'type',
-          message: 'must be one of incoming_call, call_cancelled, missed_calls, voicemail, message, custom',
+          message:
+            'must be one of incoming_call, call_cancelled, missed_calls, voicemail, message, custom, register_refresh',
         },
       ],
     ],
@@ -182,6 +183,20 @@ describe('parseCallNotification', () => {
 
   it.each(cases)('rejects %s with its exact issue', (_name, input, expected, options) => {
     expect(issuesOf(input, options)).toEqual(expected);
+  });
+
+  it('takes a list of binding ids to push, and refuses anything else there', () => {
+    const n = parseCallNotification(
+      { ...valid, type: 'register_refresh', call: undefined, bindingIds: ['b-1'] },
+      { now: NOW },
+    );
+    expect([n.type, n.bindingIds, n.priority]).toEqual(['register_refresh', ['b-1'], 'normal']);
+    expect(issuesOf({ ...valid, bindingIds: [] })).toEqual([
+      { path: 'bindingIds', message: 'must be a list of 1 to 100 binding ids' },
+    ]);
+    expect(issuesOf({ ...valid, bindingIds: ['ok', 7] })).toEqual([
+      { path: 'bindingIds[1]', message: 'must be a string' },
+    ]);
   });
 
   it('lists every problem at once, each with its path', () => {

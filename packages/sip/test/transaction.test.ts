@@ -69,6 +69,17 @@ describe('non-INVITE client transaction', () => {
     expect(layer.clientTransactionCount).toBe(0);
   });
 
+  it('stops retransmitting and leaves the table when abandoned, without a timeout callback', () => {
+    const { clock, sent, layer } = setup();
+    let timedOut = 0;
+    const tx = layer.sendRequest(request('OPTIONS'), udpPeer, { onTimeout: () => timedOut++ });
+    clock.advance(600);
+    tx.abandon();
+    clock.advance(40_000);
+    expect(sent.map((s) => s.at)).toEqual([0, 500]);
+    expect([timedOut, tx.state, tx.activeTimers, layer.clientTransactionCount]).toEqual([0, 'terminated', [], 0]);
+  });
+
   it('uses injected T1 and T2', () => {
     const { clock, sent, layer } = setup({ timers: { t1: 100, t2: 300 } });
     layer.sendRequest(request('OPTIONS'), udpPeer);

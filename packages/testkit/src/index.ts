@@ -16,6 +16,16 @@ export { requireService, probeTcp } from './services.js';
 export type { ServiceStatus } from './services.js';
 export { startRedisServer, findRedisServer, probeRedisServerBinary } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
+export {
+  DEFAULT_KAMAILIO_USERS,
+  KAMAILIO_BINARY,
+  KAMAILIO_MODULES,
+  Kamailio,
+  kamailioConfig,
+  probeKamailio,
+  startKamailio,
+} from './kamailio.js';
+export type { KamailioBinding, KamailioConfigInput, KamailioOptions, KamailioUser } from './kamailio.js';
 export * from './simulators/base.js';
 export * from './simulators/faults.js';
 export * from './simulators/inspection.js';

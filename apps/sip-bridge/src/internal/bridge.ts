@@ -41,6 +41,7 @@ import {
 } from '@pushrelay/sip';
 import { redactedConfig, resolveConfig, type BridgeConfig, type BridgeConfigInput } from './config.js';
 import { LocationService } from './locations.js';
+import { EdgeService } from './edge/edge-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics, serveMetrics } from './metrics.js';
 import { Notifier } from './notifier.js';
@@ -91,6 +92,8 @@ export const TOKENS = {
   Trunk: Symbol('Trunk'),
   /** The RequestRouter dispatching requests other than REGISTER. */
   Requests: Symbol('Requests'),
+  /** Edge mode (`mode: edge`): the EdgeService in front of the upstream registrar/PBX. */
+  Edge: Symbol('Edge'),
 } as const;
 
 /** Closers of the pools and Redis clients the bridge opened itself; what options pass in stays the caller's. */
@@ -367,6 +370,25 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
         r.resolve(TOKENS.Users),
       ),
   );
+  // Edge mode: resolved only when the config says `mode: edge`.
+  singleton(
+    c,
+    TOKENS.Edge,
+    (r) =>
+      new EdgeService({
+        config,
+        registrar: r.resolve(TOKENS.Registrar),
+        proxy: r.resolve(TOKENS.Proxy),
+        locations: r.resolve(TOKENS.Locations),
+        bindings: r.resolve(TOKENS.BindingStore),
+        notifier: r.resolve(TOKENS.Notifier),
+        layer: () => r.resolve<TransactionLayer>(TOKENS.SipLayer),
+        local: () => r.resolve<LocalAddress>(TOKENS.LocalAddress),
+        clock,
+        log: r.resolve(TOKENS.Logger),
+        metrics: r.resolve(TOKENS.Metrics),
+      }),
+  );
   return c;
 }
 
@@ -433,10 +455,12 @@ async function listen(
   );
   relay.events.on('error', ({ error }) => log.error({ err: error }, 'relay error'));
   registrar.onDeviceRegistered((device) => proxy.deviceRegistered(device));
+  const edge = config.mode === 'edge' ? c.resolve<EdgeService>(TOKENS.Edge) : undefined;
 
   let transports: SipTransport[];
   let trunk: TrunkRouter | null = null;
   try {
+    await edge?.start();
     const resolvedTrunk = config.trunk ? await resolveTrunk(config.trunk) : undefined;
     transports = await bindTransports(config);
     const sipLayer = () => c.resolve<TransactionLayer>(TOKENS.SipLayer);
@@ -471,6 +495,7 @@ async function listen(
     maxServerTransactions: config.limits.maxServerTransactions,
     onOverload: (request) => metrics.inc('sip_bridge_overload_rejections_total', { method: request.method }),
     onRequest: async (request, tx, from) => {
+      if (edge && !tx) return edge.onRequest(request, tx, from);
       if (!tx) {
         if (request.method === 'ACK') proxy.inDialog(request, null);
         return;
@@ -479,11 +504,13 @@ async function listen(
         tx.reply(503, 'Service Unavailable', { headers: [{ name: 'Retry-After', value: '5' }] });
         return;
       }
+      if (edge) return edge.onRequest(request, tx, from);
       if (request.method === 'REGISTER') return registrar.handle(request, tx, from);
       return requests.handle(request, tx, from);
     },
     onCancel: (invite) => {
-      if (!trunk?.cancel(invite)) proxy.cancel(invite);
+      if (edge) edge.cancel(invite);
+      else if (!trunk?.cancel(invite)) proxy.cancel(invite);
     },
     onError: (error, message) =>
       log.warn(
@@ -553,9 +580,13 @@ async function listen(
       log.info('sip-bridge stopping');
       proxy.abortAll();
       trunk?.abortAll();
+      edge?.abortAll();
       const until = Date.now() + config.shutdownTimeoutMs;
       // Let final responses and in-dialog forwards go out before the sockets close.
-      while (Date.now() < until && (proxy.activeCount > 0 || proxy.inFlight > 0 || (trunk?.activeCount ?? 0) > 0))
+      while (
+        Date.now() < until &&
+        (proxy.activeCount > 0 || proxy.inFlight > 0 || (trunk?.activeCount ?? 0) > 0 || (edge?.pendingCount ?? 0) > 0)
+      )
         await delay(20);
       await delay(Math.min(50, Math.max(0, until - Date.now())));
       await Promise.all(transports.map((t) => t.close()));

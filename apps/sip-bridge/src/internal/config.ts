@@ -3,6 +3,7 @@ import { ValidationError, type Environment, type Issue } from '@pushrelay/core';
 import type { DigestAlgorithm } from '@pushrelay/sip';
 import { redisUrlProblem } from '@pushrelay/store-redis';
 import { REGISTRAR_SECTIONS, resolveRegistrarOptions, type RegistrarOptions } from './config-registrar.js';
+import { resolveEdgeConfig, type EdgeConfig, type EdgeConfigInput } from './edge/edge-config.js';
 
 export type {
   AuthConfig,
@@ -78,6 +79,15 @@ export interface BridgeConfig extends RegistrarOptions {
   queue: QueueConfig;
   /** Where missed calls wait for their device: in this process, or in Redis. */
   ephemeral: EphemeralConfig;
+
+  // --- Edge mode -----------------------------------------------------------------------------
+  /**
+   * `registrar` (default): the bridge is the registrar of its domain, users in `users`.
+   * `edge`: it stands in front of the registrar/PBX in `edge.upstream`, where the users live.
+   */
+  mode: 'registrar' | 'edge';
+  /** Set in edge mode only. */
+  edge?: EdgeConfig;
 }
 
 export type StoreConfig = { engine: 'memory' } | { engine: 'postgres'; url: string; schema: string; poolSize: number };
@@ -99,7 +109,8 @@ export type EphemeralConfig = { engine: 'memory' } | { engine: 'redis'; redis: s
  * Everything optional: what a config file or a test supplies. `store`, `queue` and `ephemeral`
  * may also be a string: `memory`, or the URL of a postgres store / a Redis for BullMQ or missed calls.
  */
-export type BridgeConfigInput = Omit<DeepPartial<BridgeConfig>, 'store' | 'queue' | 'ephemeral'> & {
+export type BridgeConfigInput = Omit<DeepPartial<BridgeConfig>, 'store' | 'queue' | 'ephemeral' | 'edge'> & {
+  edge?: EdgeConfigInput | null;
   store?: DeepPartial<StoreConfig> | string | null;
   queue?: DeepPartial<QueueConfig> | string | null;
   ephemeral?: DeepPartial<EphemeralConfig> | string | null;
@@ -158,6 +169,8 @@ export function resolveConfig(input: unknown): BridgeConfig {
     'fcm',
     ...ENGINE_SECTIONS,
     ...REGISTRAR_SECTIONS,
+    'mode',
+    'edge',
   ];
   for (const key of Object.keys(root)) if (!known.includes(key)) fail(key, 'is not a known option');
 
@@ -206,7 +219,12 @@ export function resolveConfig(input: unknown): BridgeConfig {
     return value.map((v, i) => oneOf(v, `${path}[${i}]`, allowed, allowed[0]!));
   };
 
-  const domain = str(root['domain'], 'domain', undefined, HOSTNAME);
+  // Edge mode: users and passwords live upstream, and the domain defaults to the upstream's.
+  const mode = oneOf(root['mode'], 'mode', ['registrar', 'edge'] as const, 'registrar');
+  const edge = mode === 'edge' ? resolveEdgeConfig(root['edge'], fail) : undefined;
+  if (mode !== 'edge' && root['edge'] != null) fail('edge', 'is only read with mode: edge');
+
+  const domain = str(root['domain'], 'domain', edge?.upstream.host || undefined, HOSTNAME);
   const realm = str(root['realm'], 'realm', domain);
   const tenant = str(root['tenant'], 'tenant', 'default');
 
@@ -435,7 +453,9 @@ export function resolveConfig(input: unknown): BridgeConfig {
     store,
     queue,
     ephemeral,
+    mode,
   };
+  if (edge) config.edge = edge;
   if (apns) config.apns = apns;
   if (fcm) config.fcm = fcm;
   return config;

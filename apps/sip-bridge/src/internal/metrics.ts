@@ -61,6 +61,32 @@ export class Metrics {
       'counter',
       'Registrations replicated between bridge processes, by direction and kind (register, unregister, invalid, stale)',
     );
+    // Edge mode.
+    this.define(
+      'sip_bridge_edge_forwarded_total',
+      'counter',
+      'Requests forwarded statefully in edge mode, by direction (upstream, device) and method',
+    );
+    this.define(
+      'sip_bridge_edge_upstream_timeouts_total',
+      'counter',
+      'Forwarded requests answered 408: no answer in time',
+    );
+    this.define(
+      'sip_bridge_edge_loops_total',
+      'counter',
+      'Requests refused with 482: a Via or Path loop through the bridge',
+    );
+    this.define(
+      'sip_bridge_wake_pushes_total',
+      'counter',
+      'Re-register pushes before an upstream binding expires, by outcome (sent, no-silent-push)',
+    );
+    this.define(
+      'sip_bridge_wake_missed_total',
+      'counter',
+      'Push phones that did not re-register before their upstream binding expired',
+    );
   }
 
   private readonly collectors: Array<() => void> = [];

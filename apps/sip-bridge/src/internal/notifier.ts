@@ -20,6 +20,8 @@ export interface CallFacts {
   to: CallParty;
   video: boolean;
   startedAt: number;
+  /** Push only these bindings of the user (edge mode: the device the upstream routed to). */
+  bindingIds?: string[];
 }
 
 export function callFactsOf(invite: SipRequest, user: string, callId: string, now: number): CallFacts {
@@ -114,6 +116,32 @@ export class Notifier {
     );
   }
 
+  /**
+   * Edge mode: asks one device to REGISTER again before `deadline` (its upstream binding
+   * expires then), with a silent push; `reason` keeps two wakes of one deadline apart.
+   */
+  async registerRefresh(user: string, bindingId: string, deadline: number, reason: string): Promise<void> {
+    const now = this.clock.now();
+    if (deadline <= now) return;
+    const id = idFor('refresh', user, bindingId, String(deadline), reason);
+    const notification = parseCallNotification(
+      {
+        id,
+        type: 'register_refresh',
+        tenant: this.tenant,
+        recipient: user,
+        bindingIds: [bindingId],
+        createdAt: new Date(now).toISOString(),
+        deadline: new Date(deadline).toISOString(),
+        priority: 'normal',
+      },
+      { now },
+    );
+    const { duplicate } = await this.relay.notify(notification);
+    this.metrics.inc('sip_bridge_pushes_total', { type: 'register_refresh' });
+    this.log.info({ notificationId: id, bindingId, reason, duplicate }, 'register refresh pushed');
+  }
+
   private async send(type: NotificationType, call: CallFacts, id: string): Promise<void> {
     const now = this.clock.now();
     const notification = parseCallNotification(
@@ -133,6 +161,7 @@ export class Notifier {
         deadline: new Date(call.startedAt + this.ringTimeoutMs).toISOString(),
         priority: 'high',
         collapseKey: id,
+        ...(call.bindingIds ? { bindingIds: call.bindingIds } : {}),
       },
       { now },
     );

@@ -51,6 +51,10 @@ interface Branch {
 type CallState = 'ringing' | 'answered' | 'failed' | 'cancelled';
 
 interface Call {
+  /** Where the call is in `calls`. */
+  key: string;
+  /** Edge mode: the one device key this call is for. */
+  only?: string;
   facts: CallFacts;
   tx: ServerTransaction;
   state: CallState;
@@ -116,15 +120,22 @@ export class Proxy {
       tx.reply(404);
       return;
     }
+    this.ring(request, tx, user, this.locations.devices(user, this.clock.now()));
+  }
+
+  /**
+   * Rings the devices reachable now, pushes the others and holds the INVITE for them. `only`
+   * (edge mode) scopes the call to one device of the user: a branch of its own, pushed alone.
+   */
+  ring(request: SipRequest, tx: ServerTransaction, user: string, devices: Device[], only?: Device): void {
     const callId = getCallId(request);
-    const key = `${user}\n${callId}`;
+    const key = only ? `${user}\n${callId}\n${only.key}` : `${user}\n${callId}`;
     if (this.calls.has(key)) {
       // A second INVITE of a call already ringing here (a different branch from upstream).
       tx.reply(482, 'Loop Detected');
       return;
     }
     const now = this.clock.now();
-    const devices = this.locations.devices(user, now);
     // A device only another process can reach is not rung from here (pushing it still wakes it).
     const direct = devices.filter((d) => !d.push && d.expiresAt > now && !d.unreachableHere);
     const pushed = devices.filter((d) => d.push);
@@ -134,6 +145,7 @@ export class Proxy {
       return;
     }
     const call: Call = {
+      key,
       facts: callFactsOf(request, user, callId, now),
       tx,
       state: 'ringing',
@@ -144,6 +156,10 @@ export class Proxy {
       pushWaitOver: false,
       timers: [],
     };
+    if (only) {
+      call.only = only.key;
+      if (only.push) call.facts.bindingIds = [only.push.bindingId];
+    }
     this.calls.set(key, call);
     this.byTransaction.set(tx, call);
     this.log.info({ callId, direct: direct.length, pushed: pushed.length }, 'INVITE received');
@@ -180,6 +196,7 @@ export class Proxy {
     for (const call of this.calls.values()) {
       if (call.state !== 'ringing' || call.facts.user !== device.user) continue;
       if (call.forwarded.has(device.key)) continue;
+      if (call.only !== undefined && call.only !== device.key) continue;
       // Once the wait for pushed devices is over, a late phone is not rung.
       if (call.pushWaitOver) continue;
       this.forward(call, device, 're-register');
@@ -308,7 +325,7 @@ export class Proxy {
   private end(call: Call, status: number): void {
     for (const timer of call.timers) this.clock.clearTimer(timer);
     call.timers = [];
-    this.calls.delete(`${call.facts.user}\n${call.facts.callId}`);
+    this.calls.delete(call.key);
     this.byTransaction.delete(call.tx);
     this.metrics.inc('sip_bridge_calls_total', { status: `${Math.floor(status / 100)}xx` });
     if (call.state !== 'answered' && call.pushed) {

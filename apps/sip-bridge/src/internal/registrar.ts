@@ -22,9 +22,10 @@ import { portOf } from './routing.js';
 /** Told about every successful, authenticated (re-)registration of a device. */
 export type DeviceListener = (device: Device) => void;
 
-type PushParams = (MizuPushBinding | Rfc8599Binding) & { params?: Record<string, string> };
+export type PushParams = (MizuPushBinding | Rfc8599Binding) & { params?: Record<string, string> };
 
-class RegisterRefusal extends Error {
+/** A REGISTER answered with this status (400, 423, 555...) instead of being applied. */
+export class RegisterRefusal extends Error {
   constructor(
     readonly status: number,
     readonly reason: string,
@@ -239,7 +240,11 @@ export class Registrar {
     if (device.push) await this.bindings.remove(this.config.tenant, device.push.bindingId);
   }
 
-  private pushParams(contact: NameAddr, mpush: string | undefined): PushParams | undefined {
+  /**
+   * The push binding a Contact asks for (RFC 8599 `pn-*`, else X-MPUSH); throws RegisterRefusal
+   * (555 for a push service not served here). Edge mode reads REGISTERs with it too.
+   */
+  pushParams(contact: NameAddr, mpush: string | undefined): PushParams | undefined {
     let rfc: Rfc8599Binding | null = null;
     try {
       const options: Parameters<typeof parseRfc8599Params>[1] = { environment: this.config.push.environment };
@@ -303,13 +308,13 @@ function removedKey(key: string): string {
   return kind === 'instance' || kind === 'label' ? key : `${kind}:…`;
 }
 
-function withoutPushParams(params: Record<string, string | null>): Record<string, string | null> {
+export function withoutPushParams(params: Record<string, string | null>): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const [name, value] of Object.entries(params)) if (!name.startsWith('pn-')) out[name] = value;
   return out;
 }
 
-function parseExpires(value: string | undefined): number | undefined {
+export function parseExpires(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
   if (!/^\d{1,10}$/.test(text)) throw new RegisterRefusal(400, 'Bad Request (Expires must be a number of seconds)');

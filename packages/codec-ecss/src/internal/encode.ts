@@ -71,6 +71,7 @@ export function encodeNotification(
   }
   if (n.type === 'incoming_call') return encodeInvite(n, binding, now, settings);
   if (n.type === 'missed_calls') return encodeMissedCalls(n, binding, now, settings);
+  if (n.type === 'register_refresh') return encodeRegisterRefresh(n, binding, now);
   return null;
 }
 
@@ -198,4 +199,41 @@ function buildMissed(
       time_to_live: settings.missedCallsTtlSeconds,
     },
   };
+}
+
+/**
+ * A silent push asking the app to REGISTER again (RFC 8599 §5.4): FCM data `{type: register,
+ * date}`, or an APNs background push to an alert token. A VoIP token gets nothing: PushKit pushes
+ * must report a call.
+ */
+function encodeRegisterRefresh(n: CallNotification, binding: DeviceBinding, now: number): PushRequest | null {
+  const deadline = Date.parse(n.deadline);
+  if (Number.isNaN(deadline)) fail('deadline', 'must be an ISO 8601 date-time');
+  const date = seconds(now);
+  const base = { token: binding.token, app: binding.app, environment: binding.environment, expiresAt: deadline };
+  if (binding.provider === 'fcm') {
+    return check(
+      {
+        ...base,
+        provider: 'fcm',
+        pushType: 'background',
+        priority: 'high',
+        payload: { android: { priority: 'high' }, data: { type: 'register', date: String(date) } },
+      },
+      'deadline',
+    );
+  }
+  if (binding.pushKind === 'voip') return null;
+  return check(
+    {
+      ...base,
+      provider: 'apns',
+      pushType: 'background',
+      // APNs throttles priority 10 background pushes; 5 is what it takes for content-available.
+      priority: 'normal',
+      headers: { 'apns-topic': binding.app },
+      payload: { aps: { 'content-available': 1 }, acme: { type: 'register', date } },
+    },
+    'deadline',
+  );
 }

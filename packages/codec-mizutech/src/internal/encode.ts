@@ -60,6 +60,7 @@ export function encodeNotification(
   binding: DeviceBinding,
   settings: EncodeSettings,
 ): PushRequest | null {
+  if (n.type === 'register_refresh') return encodeRegisterRefresh(n, binding);
   // Mizutech documents only the incoming-call push; a VoIP push must always ring (CallKit).
   if (n.type !== 'incoming_call') return null;
   if (!n.call) fail('call', 'is required for incoming_call');
@@ -122,4 +123,44 @@ export function encodeNotification(
     fail('call', `the ${binding.provider} payload would be ${size} bytes, over the ${limit}-byte limit`);
   }
   return request;
+}
+
+/** `nmsg` of a registration refresh; Mizutech apps re-REGISTER on any data push carrying `nmsg`. */
+export const REGISTER_REFRESH_NMSG = 'register';
+
+/**
+ * A silent push that makes the app REGISTER again: FCM data with `nmsg`, or an APNs background
+ * push to an alert token. A VoIP token gets nothing: PushKit pushes must report a call.
+ */
+function encodeRegisterRefresh(n: CallNotification, binding: DeviceBinding): PushRequest | null {
+  const deadline = Date.parse(n.deadline);
+  if (Number.isNaN(deadline)) fail('deadline', 'must be an ISO 8601 date-time');
+  if (binding.provider === 'apns') {
+    if (binding.pushKind === 'voip') return null;
+    return {
+      provider: 'apns',
+      token: binding.token,
+      app: binding.app,
+      environment: binding.environment,
+      pushType: 'background',
+      // APNs throttles priority 10 background pushes; 5 is what it takes for content-available.
+      priority: 'normal',
+      expiresAt: deadline,
+      headers: { 'apns-topic': binding.app },
+      payload: { aps: { 'content-available': 1 }, data: { nmsg: REGISTER_REFRESH_NMSG } },
+    };
+  }
+  if (binding.provider === 'fcm') {
+    return {
+      provider: 'fcm',
+      token: binding.token,
+      app: binding.app,
+      environment: binding.environment,
+      pushType: 'background',
+      priority: 'high',
+      expiresAt: deadline,
+      payload: { android: { priority: 'high' }, data: { nmsg: REGISTER_REFRESH_NMSG } },
+    };
+  }
+  return fail('binding.provider', `Mizutech apps take APNs or FCM pushes, not ${binding.provider}`);
 }

@@ -65,7 +65,7 @@ function callItems(n: CallNotification, wazo: WazoVendorData): Record<string, un
   };
 }
 
-function wazoPush(n: CallNotification): WazoPush {
+function wazoPush(n: CallNotification): WazoPush | null {
   const wazo = vendorData(n);
   const push = (type: string, items: unknown, texts?: MessageContent): WazoPush => ({
     type,
@@ -132,6 +132,9 @@ function wazoPush(n: CallNotification): WazoPush {
         dataOnly: false,
       };
     }
+    // Wazo apps keep their own SIP registration; nothing of Wazo's asks them to refresh it.
+    case 'register_refresh':
+      return null;
   }
 }
 
@@ -212,6 +215,7 @@ export function encodeWazo(
     });
   }
   const push = wazoPush(n);
+  if (!push) return null;
   const isCall = push.type === WAZO_TYPES.incomingCall;
   // Wazo sends the call to the PushKit token and everything else to the notification token.
   if (binding.provider === 'apns' && isCall !== (binding.pushKind === 'voip')) return null;

@@ -154,6 +154,14 @@ export class ClientTransaction extends Transaction {
     this.handlers.onTransportError?.(error, this);
   }
 
+  /**
+   * Gives up on the request without telling the TU: retransmissions and timers stop, later
+   * responses are strays. For a proxy that already answered upstream (its own deadline passed).
+   */
+  abandon(): void {
+    this.terminate('timeout');
+  }
+
   receiveResponse(response: SipResponse): void {
     if (this.isInvite) this.inviteResponse(response);
     else this.nonInviteResponse(response);
