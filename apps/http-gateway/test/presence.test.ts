@@ -148,7 +148,10 @@ describe('token invalidation and persistence', () => {
     const s = await start();
     await s.call('POST', '/v1/devices', { body: android });
     const inFlight = s.call('POST', '/v1/notifications?wait=true', call('during-shutdown'));
-    await new Promise((r) => setTimeout(r, 20));
+    // Close only once the gateway holds the request (its report exists), however slow the machine.
+    while ((await s.call('GET', '/v1/notifications/during-shutdown')).status !== 200) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await s.gateway.close();
     const res = await inFlight;
     expect(res.status).toBe(200);

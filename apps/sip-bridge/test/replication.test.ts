@@ -176,7 +176,7 @@ describe.skipIf(!redisService.available || !postgresService.available)(
         event('refresh', device),
         event('register', { ...device, flow: { ...device.flow, transport: 'sctp' } }),
         event('register', { ...device, flow: { ...device.flow, port: 70000 } }),
-        event('register', { ...device, push: { ...device.push, provider: 'webpush' } }),
+        event('register', { ...device, push: { ...device.push, provider: 'mpns' } }),
         event('register', { ...device, push: { ...device.push, origin: 'elsewhere' } }),
         event('register', { ...device, expiresAt: 'tomorrow' }),
         event('register', { ...device, user: '' }),

@@ -429,7 +429,8 @@ export function resolveConfig(input: unknown): BridgeConfig {
 
   // Registrar mode: request authentication, the trunk, where users come from, TLS, HMS, limits.
   const registrar = resolveRegistrarOptions(root, { fail, section, str, int, bool, oneOf }, store.engine);
-  if (!usersListed && registrar.auth.users !== 'postgres') fail('users', 'must be a list of { username, password }');
+  if (!usersListed && mode !== 'edge' && registrar.auth.users !== 'postgres')
+    fail('users', 'must be a list of { username, password }');
   if (registrar.trunk?.inbound && users.some((u) => u.username === registrar.trunk!.inbound!.username))
     fail('trunk.inbound.username', 'is also a user; the trunk needs an account of its own');
   if (registrar.hms && !push.providers.includes('hms')) fail('push.providers', 'must list hms when hms is configured');
