@@ -21,7 +21,7 @@ export type { WebCallPayload } from './web-call.js';
 export { parseCallNotification, utf8Length, DEFAULT_RING_TIMEOUT_MS, MAX_DEADLINE_MS } from './validate.js';
 export type { ParseNotificationOptions } from './validate.js';
 export { Relay, jobId, credentialKey } from './relay.js';
-export type { RelayOptions, RelayEvents, NotifyResult, SkipReason } from './relay.js';
+export type { RelayOptions, RelayEvents, DeviceEvent, NotifyResult, SkipReason } from './relay.js';
 export { DEFAULT_RETRY_POLICY, retryDelay, nextAttemptAt } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { EventHub } from './events.js';

@@ -53,7 +53,8 @@ export interface NotifyResult {
   duplicate: boolean;
 }
 
-interface DeviceEvent {
+/** What every per-device event of the relay carries: the notification, the device and which attempt this is. */
+export interface DeviceEvent {
   notification: CallNotification;
   binding: DeviceBinding;
   attempt: number;

@@ -72,7 +72,7 @@ export class SqliteReportStore implements ReportStore {
     notificationId: string,
     bindingId: string,
     update: DeviceUpdate,
-  ): Promise<Result> {
+  ): Promise<{ report: DeliveryReport; completedNow: boolean } | undefined> {
     return this.recordTx.immediate(tenant, notificationId, bindingId, update);
   }
 
