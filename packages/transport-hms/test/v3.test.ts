@@ -194,6 +194,15 @@ describe('v3 service-account JWT', () => {
       ],
     });
     expect((await t.send(push())).kind).toBe('delivered');
+    // The same file as its text, as a config reads it from disk.
+    const text = JSON.stringify({
+      project_id: next.projectId!,
+      key_id: account.keyId,
+      sub_account: account.subAccount,
+      private_key: account.privateKey,
+    });
+    const fromFile = transport({ credentials: [{ appId: next.appId, serviceAccount: text }] });
+    expect((await fromFile.send(push())).kind).toBe('delivered');
   });
 
   it('checks credentials in the constructor, naming the field', () => {
@@ -209,6 +218,7 @@ describe('v3 service-account JWT', () => {
     );
     expect(thrown(make({ ...base, projectId: '1', api: 'v2' })).field).toBe('credentials[0].clientSecret');
     expect(thrown(make({ ...base, projectId: '1', api: 'v4' })).field).toBe('credentials[0].api');
+    expect(thrown(make({ appId: 'a', serviceAccount: '{not json' })).field).toBe('credentials[0].serviceAccount');
   });
 });
 

@@ -28,8 +28,8 @@ export interface HmsAppCredential {
   clientId?: string;
   /** The project id: `/v2/{projectId}` or `/v3/{projectId}`; v1 uses `/v1/{appId}`. */
   projectId?: string;
-  /** Signs the JWT that v3 (HarmonyOS NEXT) takes instead of an OAuth token. */
-  serviceAccount?: HmsServiceAccount;
+  /** Signs the JWT that v3 (HarmonyOS NEXT) takes instead of an OAuth token; the key file's JSON text also works. */
+  serviceAccount?: HmsServiceAccount | string;
   /**
    * The API the app's pushes go to unless a request names one (`headers['hms-api']`). Default:
    * v3 for a service account without a client secret, else v2 with a project id, else v1.
@@ -59,7 +59,18 @@ function fail(field: string, message: string): never {
   throw new TransportError('hms', message, { field });
 }
 
-function checkServiceAccount(input: unknown, prefix: string): CheckedServiceAccount {
+/** A key file's text (as a config reads it from disk) or its parsed object. */
+function accountObject(input: unknown, prefix: string): unknown {
+  if (typeof input !== 'string') return input;
+  try {
+    return JSON.parse(input) as unknown;
+  } catch {
+    fail(prefix, 'is not the JSON of a service account key file');
+  }
+}
+
+function checkServiceAccount(raw: unknown, prefix: string): CheckedServiceAccount {
+  const input = accountObject(raw, prefix);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     fail(
       prefix,
@@ -104,11 +115,10 @@ export function checkCredential(input: unknown, index: number): CheckedCredentia
   if (!/^[A-Za-z0-9_.-]+$/.test(appId)) fail(`${prefix}.appId`, `is not an app id: ${JSON.stringify(appId)}`);
   const clientSecret = str('clientSecret', false);
   const clientId = str('clientId', false) ?? appId;
-  const serviceAccount =
-    c['serviceAccount'] === undefined
-      ? undefined
-      : checkServiceAccount(c['serviceAccount'], `${prefix}.serviceAccount`);
-  const fileProject = (c['serviceAccount'] as Record<string, unknown> | undefined)?.['project_id'];
+  const account =
+    c['serviceAccount'] === undefined ? undefined : accountObject(c['serviceAccount'], `${prefix}.serviceAccount`);
+  const serviceAccount = account === undefined ? undefined : checkServiceAccount(account, `${prefix}.serviceAccount`);
+  const fileProject = (account as Record<string, unknown> | undefined)?.['project_id'];
   const projectId =
     str('projectId', false) ?? (typeof fileProject === 'string' && fileProject ? fileProject : undefined);
   const given = c['api'];
