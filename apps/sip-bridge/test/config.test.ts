@@ -35,7 +35,11 @@ describe('config', () => {
       digest: { algorithms: ['SHA-256', 'MD5'], allowNoQop: false, allowUriMismatch: false, nonceTtlMs: 300_000 },
       registration: { defaultExpires: 3600, minExpires: 60, maxExpires: 7200 },
       calls: { ringTimeoutMs: 30_000, pushWaitMs: 30_000, missedCallTtlMs: 604_800_000 },
-      push: { providers: ['apns', 'fcm'], environment: 'production', pnProviders: { apns: 'apns', fcm: 'fcm' } },
+      push: {
+        providers: ['apns', 'fcm'],
+        environment: 'production',
+        pnProviders: { apns: 'apns', fcm: 'fcm', webpush: 'webpush' },
+      },
       metrics: { host: '127.0.0.1', port: 9464 },
       log: { level: 'info' },
       shutdownTimeoutMs: 5000,
@@ -55,7 +59,7 @@ describe('config', () => {
           users: [{ username: 'alice' }, { username: 'alice', password: 'x', role: 'admin' }],
           listen: { port: 70000 },
           calls: { ringTimeoutMs: 5000, pushWaitMs: 9000 },
-          push: { providers: ['apns', 'webpush'] },
+          push: { providers: ['apns', 'mqtt'] },
           log: { level: 'loud' },
           colour: 'blue',
         }),
@@ -68,7 +72,7 @@ describe('config', () => {
       { path: 'users[1].role', message: 'is not a known option' },
       { path: 'users[1].username', message: '"alice" is listed twice' },
       { path: 'calls.pushWaitMs', message: 'must not exceed calls.ringTimeoutMs' },
-      { path: 'push.providers[1]', message: 'must be one of apns, fcm, hms' },
+      { path: 'push.providers[1]', message: 'must be one of apns, fcm, hms, webpush' },
       { path: 'log.level', message: 'must be one of fatal, error, warn, info, debug, trace, silent' },
     ]);
   });
@@ -456,7 +460,7 @@ describe('registrar mode options', () => {
       ),
     ).toEqual([
       { path: 'users[0].ha1Md5', message: '"not-hex" is not valid' },
-      { path: 'push.pnProviders.hms', message: 'must be one of apns, fcm, hms' },
+      { path: 'push.pnProviders.hms', message: 'must be one of apns, fcm, hms, webpush' },
       { path: 'auth.colour', message: 'is not a known option' },
       { path: 'auth.requests', message: 'must be true or false' },
       { path: 'auth.users', message: '"postgres" needs a postgres store (store.engine: postgres)' },

@@ -335,3 +335,77 @@ describe('ecss encode quirks', () => {
     );
   });
 });
+
+describe('web devices (pn-provider=webpush)', () => {
+  const subscription = {
+    endpoint: 'https://push.example.net/push/abc123',
+    keys: { p256dh: `B${'A'.repeat(86)}`, auth: 'AAAAAAAAAAAAAAAAAAAAAA' },
+  };
+  const providers = { apns: 'apns', fcm: 'fcm', webpush: 'webpush' } as const;
+  const json = JSON.stringify(subscription);
+
+  it('reads the subscription from pn-prid, %-escaped JSON or base64url JSON, bound to the VAPID key set', () => {
+    const expected = {
+      provider: 'webpush',
+      app: 'sip.example.com',
+      token: json,
+      pushKind: 'alert',
+      environment: 'production',
+      format: 'ecss',
+      origin: 'sip-rfc8599',
+      params: {},
+    };
+    const options = { providers, webpushApp: 'sip.example.com' };
+    expect(parseRfc8599Params(`pn-provider=webpush;pn-prid=${encodeURIComponent(json)}`, options)).toEqual(expected);
+    const b64 = Buffer.from(json).toString('base64url');
+    expect(parseRfc8599Params(`pn-provider=webpush;pn-prid=${b64}`, options)).toEqual(expected);
+  });
+
+  it('answers 400 for a pn-prid that is no subscription and 555 without a VAPID key set', () => {
+    const bad = catchError(() =>
+      parseRfc8599Params('pn-provider=webpush;pn-prid=abc', { providers, webpushApp: 'a' }),
+    ) as Rfc8599ParamsError;
+    expect([bad.problem, bad.param, bad.sipStatus]).toEqual(['invalid_param', 'pn-prid', 400]);
+    const noKey = catchError(() =>
+      parseRfc8599Params(`pn-provider=webpush;pn-prid=${encodeURIComponent(json)}`, { providers }),
+    ) as Rfc8599ParamsError;
+    expect([noKey.problem, noKey.sipStatus]).toEqual(['unsupported_provider', 555]);
+  });
+
+  it('sends a call as core generic web payload with the ECSS data under vendor.ecss', () => {
+    const web: DeviceBinding = {
+      ...parseRfc8599Params(`pn-provider=webpush;pn-prid=${encodeURIComponent(json)}`, {
+        providers,
+        webpushApp: 'sip.example.com',
+      })!,
+      id: 'w',
+      tenant: 't',
+      userId: '101',
+      createdAt: '2021-06-01T00:00:00.000Z',
+      updatedAt: '2021-06-01T00:00:00.000Z',
+    };
+    expect(ecssCodec.encode(invite, web, { now })).toEqual({
+      provider: 'webpush',
+      token: json,
+      app: 'sip.example.com',
+      environment: 'production',
+      pushType: 'alert',
+      priority: 'high',
+      expiresAt: Date.parse(invite.deadline),
+      collapseId: 'call:ref',
+      payload: {
+        pushrelay: 1,
+        type: 'incoming_call',
+        id: 'i1',
+        title: 'Incoming call',
+        body: 'Ivan (103)',
+        tag: 'call:ref',
+        deadline: invite.deadline,
+        call: invite.call,
+        vendor: { ecss: { type: 'invite', date: now / 1000 } },
+      },
+    });
+    const refresh = { ...invite, id: 'r1', type: 'register_refresh' as const };
+    expect(ecssCodec.encode(refresh, web, { now })).toBeNull();
+  });
+});

@@ -11,6 +11,8 @@ export interface RunResult {
   p50Ms: number;
   p99Ms: number;
   peakRssMb: number;
+  /** CPU time (user + system) of this process per measured push, in microseconds. */
+  cpuUsPerPush: number;
 }
 
 export interface BenchConfig {
@@ -55,9 +57,11 @@ export async function measure(
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const failures = await drive(config.total, latencies);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   latencies.sort((a, b) => a - b);
@@ -71,6 +75,7 @@ export async function measure(
     p50Ms: round(pct(0.5)),
     p99Ms: round(pct(0.99)),
     peakRssMb: round(peakRss / 1024 / 1024),
+    cpuUsPerPush: Math.round((cpu.user + cpu.system) / config.total),
   };
 }
 
@@ -96,12 +101,12 @@ export function printTable(title: string, runs: RunResult[], command: string): v
   const results = [...best.values()];
   const raw = results.find((r) => r.mode === 'raw undici');
   console.log(`\n${title}\n`);
-  console.log('| client | pushes/s | p50 ms | p99 ms | peak RSS MB | failures | of raw |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| client | pushes/s | p50 ms | p99 ms | peak RSS MB | CPU µs/push | failures | of raw |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const share = raw ? `${Math.round((r.pushesPerSecond / raw.pushesPerSecond) * 100)}%` : '';
     console.log(
-      `| ${r.mode} | ${r.pushesPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.peakRssMb} | ${r.failures} | ${share} |`,
+      `| ${r.mode} | ${r.pushesPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.peakRssMb} | ${r.cpuUsPerPush} | ${r.failures} | ${share} |`,
     );
   }
   console.log(

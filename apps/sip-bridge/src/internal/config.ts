@@ -46,13 +46,19 @@ export interface BridgeConfig extends RegistrarOptions {
   };
   push: {
     /** Push services served; a Contact asking for another gets 555. */
-    providers: ('apns' | 'fcm' | 'hms')[];
+    providers: PushProvider[];
     /**
      * RFC 8599 `pn-provider` names accepted, each with the provider that sends to it; the names
-     * whose provider is served are advertised in Feature-Caps. Default `{ apns: apns, fcm: fcm }`;
-     * e.g. add `hms: hms` for Huawei devices (FCM-like: `pn-param` is the HMS app id).
+     * whose provider is served are advertised in Feature-Caps. Default `{ apns: apns, fcm: fcm,
+     * webpush: webpush }`; e.g. add `hms: hms` for Huawei devices (FCM-like: `pn-param` is the HMS
+     * app id).
      */
-    pnProviders: Record<string, 'apns' | 'fcm' | 'hms'>;
+    pnProviders: Record<string, PushProvider>;
+    /**
+     * The VAPID key set (`webpush.vapid[].app`) of browsers registering with
+     * `pn-provider=webpush`; its public key is advertised as `+sip.vapid`. Default: the first set.
+     */
+    webpushApp?: string;
     /** HMS app id for contacts of an HMS `pn-provider` whose pn-param carries none. */
     hmsApp?: string;
     environment: Environment;
@@ -68,6 +74,11 @@ export interface BridgeConfig extends RegistrarOptions {
   apns?: Record<string, unknown>;
   /** FCM transport options as @pushrelay/transport-fcm takes them; `serviceAccountFile` and `caFile` are read from disk. */
   fcm?: Record<string, unknown>;
+  /**
+   * Web Push transport options as @pushrelay/transport-webpush takes them (`vapid` key sets; a
+   * set's `privateKey` may be given as `privateKeyFile`, `ca` as `caFile`).
+   */
+  webpush?: Record<string, unknown>;
   /** null: no metrics endpoint. */
   metrics: { host: string; port: number } | null;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -125,7 +136,8 @@ export const ENV_PREFIX = 'PUSHRELAY_SIP_BRIDGE__';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const ALGORITHMS = ['SHA-256', 'MD5'] as const;
-const PROVIDERS = ['apns', 'fcm', 'hms'] as const;
+const PROVIDERS = ['apns', 'fcm', 'hms', 'webpush'] as const;
+export type PushProvider = (typeof PROVIDERS)[number];
 const HOSTNAME = /^[A-Za-z0-9.:-]+$/;
 const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
 const POSTGRES_URL = /^postgres(ql)?:\/\/[^\s]+$/;
@@ -167,6 +179,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
     'shutdownTimeoutMs',
     'apns',
     'fcm',
+    'webpush',
     ...ENGINE_SECTIONS,
     ...REGISTRAR_SECTIONS,
     'mode',
@@ -303,15 +316,16 @@ export function resolveConfig(input: unknown): BridgeConfig {
   const push: BridgeConfig['push'] = {
     providers: listOf(pushIn['providers'], 'push.providers', PROVIDERS, ['apns', 'fcm']),
     environment: oneOf(pushIn['environment'], 'push.environment', ['production', 'sandbox'] as const, 'production'),
-    pnProviders: { apns: 'apns', fcm: 'fcm' },
+    pnProviders: { apns: 'apns', fcm: 'fcm', webpush: 'webpush' },
   };
   if (pushIn['apnsApp'] != null) push.apnsApp = str(pushIn['apnsApp'], 'push.apnsApp', undefined);
   if (pushIn['fcmProject'] != null) push.fcmProject = str(pushIn['fcmProject'], 'push.fcmProject', undefined);
   if (pushIn['hmsApp'] != null) push.hmsApp = str(pushIn['hmsApp'], 'push.hmsApp', undefined, /^[0-9]{6,20}$/);
+  if (pushIn['webpushApp'] != null) push.webpushApp = str(pushIn['webpushApp'], 'push.webpushApp', undefined);
   if (pushIn['pnProviders'] != null) {
     const names = pushIn['pnProviders'];
     if (!isObject(names) || Object.keys(names).length === 0)
-      fail('push.pnProviders', 'must map pn-provider names to apns, fcm or hms');
+      fail('push.pnProviders', 'must map pn-provider names to apns, fcm, hms or webpush');
     else
       push.pnProviders = Object.fromEntries(
         Object.entries(names).map(([name, provider]) => {
@@ -346,6 +360,21 @@ export function resolveConfig(input: unknown): BridgeConfig {
     if (!Array.isArray(fcm['credentials']) || fcm['credentials'].length === 0)
       fail('fcm.credentials', 'must list at least one project credential');
   }
+
+  let webpush: Record<string, unknown> | undefined;
+  if (root['webpush'] != null) {
+    webpush = section('webpush');
+    const sets = webpush['vapid'];
+    if (!Array.isArray(sets) || sets.length === 0) fail('webpush.vapid', 'must list at least one VAPID key set');
+    else {
+      const apps = sets.map((v: unknown) => (isObject(v) ? v['app'] : undefined));
+      if (push.webpushApp === undefined && typeof apps[0] === 'string') push.webpushApp = apps[0];
+      if (push.webpushApp !== undefined && !apps.includes(push.webpushApp))
+        fail('push.webpushApp', 'must be the app of a webpush.vapid key set');
+    }
+  }
+  if (push.providers.includes('webpush') && !webpush)
+    fail('webpush', 'is required when push.providers lists webpush (its VAPID key goes in Feature-Caps)');
 
   // The same fields, defaults and messages as the HTTP gateway's, so one deployment reads alike.
   const engineSection = (
@@ -459,6 +488,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
   if (edge) config.edge = edge;
   if (apns) config.apns = apns;
   if (fcm) config.fcm = fcm;
+  if (webpush) config.webpush = webpush;
   return config;
 }
 

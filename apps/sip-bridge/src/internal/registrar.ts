@@ -13,7 +13,7 @@ import {
   type SipHeader,
   type SipRequest,
 } from '@pushrelay/sip';
-import type { BridgeConfig } from './config.js';
+import type { BridgeConfig, PushProvider } from './config.js';
 import type { Device, LocationService } from './locations.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -42,7 +42,7 @@ export class RegisterRefusal extends Error {
 export class Registrar {
   private readonly listeners: DeviceListener[] = [];
   private readonly removalListeners: DeviceListener[] = [];
-  private readonly pnProviders: Record<string, 'apns' | 'fcm' | 'hms'>;
+  private readonly pnProviders: Record<string, PushProvider>;
 
   constructor(
     private readonly config: BridgeConfig,
@@ -66,9 +66,25 @@ export class Registrar {
     this.removalListeners.push(listener);
   }
 
-  /** `Feature-Caps` of a REGISTER 2xx or 555 (RFC 8599 §5.2): the push services served here. */
+  /**
+   * `Feature-Caps` of a REGISTER 2xx or 555 (RFC 8599 §5.2): the push services served here, and
+   * with Web Push the VAPID public key browsers subscribe with (`+sip.vapid`).
+   */
   get featureCaps(): SipHeader {
-    return { name: 'Feature-Caps', value: `*;+sip.pns="${this.servedPnProviders().join(',')}"` };
+    const served = this.servedPnProviders();
+    const vapid = served.some((n) => this.config.push.pnProviders[n] === 'webpush') ? this.vapidKey() : undefined;
+    return {
+      name: 'Feature-Caps',
+      value: `*;+sip.pns="${served.join(',')}"${vapid ? `;+sip.vapid="${vapid}"` : ''}`,
+    };
+  }
+
+  /** The public key of the VAPID key set web bindings use. */
+  private vapidKey(): string | undefined {
+    const sets = this.config.webpush?.['vapid'];
+    if (!Array.isArray(sets)) return undefined;
+    const set = (sets as Array<Record<string, unknown>>).find((v) => v['app'] === this.config.push.webpushApp);
+    return typeof set?.['publicKey'] === 'string' ? set['publicKey'] : undefined;
   }
 
   /** The pn-provider names whose provider is served, as Feature-Caps lists them. */
@@ -251,6 +267,7 @@ export class Registrar {
       if (this.config.push.apnsApp) options.apnsApp = this.config.push.apnsApp;
       if (this.config.push.fcmProject) options.fcmProject = this.config.push.fcmProject;
       if (this.config.push.hmsApp) options.hmsApp = this.config.push.hmsApp;
+      if (this.config.push.webpushApp) options.webpushApp = this.config.push.webpushApp;
       options.providers = this.pnProviders;
       rfc = parseRfc8599Params(contact.uri.params, options);
     } catch (error) {
@@ -282,7 +299,7 @@ export class Registrar {
     }
   }
 
-  private requireProvider(provider: 'apns' | 'fcm' | 'hms'): void {
+  private requireProvider(provider: PushProvider): void {
     if (!this.config.push.providers.includes(provider))
       throw new RegisterRefusal(555, 'Push Notification Service Not Supported');
   }

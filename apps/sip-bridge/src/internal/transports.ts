@@ -3,11 +3,12 @@ import { TransportError, ValidationError, type Provider, type Transport } from '
 import { createApnsTransport, type ApnsTransportOptions } from '@pushrelay/transport-apns';
 import { createFcmTransport, type FcmTransportOptions } from '@pushrelay/transport-fcm';
 import { createHmsTransport, type HmsTransportOptions } from '@pushrelay/transport-hms';
+import { createWebPushTransport, type WebPushTransportOptions } from '@pushrelay/transport-webpush';
 import type { BridgeConfig } from './config.js';
 
-const FILE_FIELDS = ['key', 'cert', 'pfx', 'ca', 'serviceAccount', 'clientSecret'] as const;
+const FILE_FIELDS = ['key', 'cert', 'pfx', 'ca', 'serviceAccount', 'clientSecret', 'privateKey'] as const;
 /** Fields read from a file whose surrounding whitespace (the final newline) is not part of the value. */
-const TRIMMED = new Set<string>(['clientSecret']);
+const TRIMMED = new Set<string>(['clientSecret', 'privateKey']);
 
 /** Replaces `<field>File` entries by the file's content, anywhere in the options. */
 function inlineFiles(value: unknown, path: string): unknown {
@@ -45,6 +46,10 @@ export function transportsFromConfig(config: BridgeConfig): Partial<Record<Provi
   if (config.hms)
     transports.hms = build('hms', () =>
       createHmsTransport(inlineFiles(config.hms, 'hms') as unknown as HmsTransportOptions),
+    );
+  if (config.webpush)
+    transports.webpush = build('webpush', () =>
+      createWebPushTransport(inlineFiles(config.webpush, 'webpush') as unknown as WebPushTransportOptions),
     );
   return transports;
 }

@@ -3,6 +3,8 @@ import {
   payloadLimit,
   payloadSize,
   voipTopic,
+  webCallPayload,
+  webPushRequest,
   type CallNotification,
   type CallParty,
   type DeviceBinding,
@@ -66,12 +68,32 @@ export function encodeNotification(
   now: number,
   settings: EncodeSettings,
 ): PushRequest | null {
+  if (binding.provider === 'webpush') return encodeWeb(n, binding, now);
   if (binding.provider !== 'apns' && binding.provider !== 'fcm' && binding.provider !== 'hms') {
-    fail('binding.provider', `ECSS-10 apps take APNs, FCM or HMS pushes, not ${binding.provider}`);
+    fail('binding.provider', `ECSS-10 apps take APNs, FCM, HMS or Web Push pushes, not ${binding.provider}`);
   }
   if (n.type === 'incoming_call') return encodeInvite(n, binding, now, settings);
   if (n.type === 'missed_calls') return encodeMissedCalls(n, binding, now, settings);
   if (n.type === 'register_refresh') return encodeRegisterRefresh(n, binding, now);
+  return null;
+}
+
+/**
+ * A browser registered through RFC 8599 `pn-provider=webpush`: core's generic call payload,
+ * which the example service worker shows, with the app data ECSS-10 sends beside it under
+ * `vendor.ecss`. A browser shows every push, so there is no silent register refresh.
+ */
+function encodeWeb(n: CallNotification, binding: DeviceBinding, now: number): PushRequest | null {
+  if (n.type === 'incoming_call') {
+    if (!n.call) fail('call', 'is required for incoming_call');
+    const ecss = { type: 'invite', date: seconds(now) };
+    return check(webPushRequest(n, binding, { ...webCallPayload(n, { vendor: { ecss } }) }), 'call');
+  }
+  if (n.type === 'missed_calls') {
+    if (!n.missed || n.missed.length === 0) fail('missed', 'is required for missed_calls');
+    const ecss = { type: 'missed_calls', date: seconds(now) };
+    return check(webPushRequest(n, binding, { ...webCallPayload(n, { vendor: { ecss } }) }), 'missed');
+  }
   return null;
 }
 

@@ -1,4 +1,12 @@
-import { CodecError, bundleIdOfTopic, isVoipTopic, type Environment } from '@pushrelay/core';
+import {
+  CodecError,
+  ValidationError,
+  bundleIdOfTopic,
+  isVoipTopic,
+  parseWebPushSubscription,
+  webPushToken,
+  type Environment,
+} from '@pushrelay/core';
 
 export const CODEC_ID = 'ecss';
 
@@ -22,12 +30,12 @@ export class Rfc8599ParamsError extends CodecError {
 }
 
 /** The provider a `pn-provider` name stands for. */
-export type Rfc8599Provider = 'apns' | 'fcm' | 'hms';
+export type Rfc8599Provider = 'apns' | 'fcm' | 'hms' | 'webpush';
 
 /** What a Contact's push parameters say about a device; add tenant and user for a DeviceBindingInput. */
 export interface Rfc8599Binding {
   provider: Rfc8599Provider;
-  /** APNs bundle id (without `.voip`), FCM project id or HMS app id. */
+  /** APNs bundle id (without `.voip`), FCM project id, HMS app id, or the VAPID key set of a web subscription. */
   app: string;
   token: string;
   pushKind: 'voip' | 'alert' | 'data';
@@ -55,6 +63,11 @@ export interface ParseRfc8599Options {
   providers?: Readonly<Record<string, Rfc8599Provider>>;
   /** HMS app id for contacts of an `hms` name whose pn-param is absent or no app id. */
   hmsApp?: string;
+  /**
+   * The VAPID key set (transport-webpush `app`) of `webpush` contacts: the key the registrar
+   * advertises in `+sip.vapid`, which the browser subscribed with. Required for `webpush`.
+   */
+  webpushApp?: string;
 }
 
 export type ContactParams = string | Readonly<Record<string, string | null | undefined>>;
@@ -144,6 +157,29 @@ export function parseRfc8599Params(
     if (param === undefined)
       throw new Rfc8599ParamsError('missing_param', 'pn-param', 'is required for apns (<TeamID>.<bundle id>[.voip])');
     throw new Rfc8599ParamsError('invalid_param', paramName, 'must be <TeamID>.<bundle id>[.voip]');
+  }
+
+  if (provider === 'webpush') {
+    // RFC 8599 (IANA "webpush", RFC 8030): pn-prid is the push subscription. The encryption
+    // keys travel with it, so it is the subscription's JSON (%-escaped in the URI) or that
+    // JSON in base64url.
+    const json = token.startsWith('{') ? token : Buffer.from(token, 'base64url').toString('utf8');
+    let subscription;
+    try {
+      subscription = parseWebPushSubscription(JSON.parse(json) as unknown, 'pn-prid');
+    } catch (error) {
+      const detail =
+        error instanceof ValidationError ? error.issues.map((i) => `${i.path} ${i.message}`).join('; ') : 'not JSON';
+      throw new Rfc8599ParamsError(
+        'invalid_param',
+        'pn-prid',
+        `must be a push subscription ({endpoint, keys}): ${detail}`,
+      );
+    }
+    if (!options.webpushApp) {
+      throw new Rfc8599ParamsError('unsupported_provider', 'pn-provider', 'webpush has no VAPID key set here');
+    }
+    return { ...base, token: webPushToken(subscription), provider, app: options.webpushApp, pushKind: 'alert' };
   }
 
   if (provider === 'hms') {

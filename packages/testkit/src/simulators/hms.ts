@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { constants, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import {
   SimulatorState,
   simulatorHandle,
@@ -14,7 +14,32 @@ import { recordableHeaders } from './inspection.js';
 import { createCertificateAuthority, type CertificateAuthority } from './tls.js';
 
 const TOKEN_PATH = '/oauth2/v3/token';
-const SEND_PATH = /^\/(v1|v2)\/([^/]+)\/messages:send$/;
+const SEND_PATH = /^\/(v1|v2|v3)\/([^/]+)\/messages:send$/;
+/** The audience Huawei fixes for service-account JWTs. */
+const JWT_AUDIENCE = 'https://oauth-login.cloud.huawei.com/oauth2/v3/token';
+/** A JWT may live at most a day (80300036). */
+const MAX_JWT_LIFETIME_S = 86_400;
+/** v3 push-type header values: alert, widget, extension, background, live view, in-app call. */
+const V3_PUSH_TYPES = new Set(['0', '1', '2', '6', '7', '10']);
+const V3_CATEGORIES = new Set([
+  'IM',
+  'VOIP',
+  'MISS_CALL',
+  'SUBSCRIPTION',
+  'TRAVEL',
+  'HEALTH',
+  'WORK',
+  'ACCOUNT',
+  'EXPRESS',
+  'FINANCE',
+  'DEVICE_REMINDER',
+  'MAIL',
+  'PLAY_VOICE',
+  'MARKETING',
+]);
+/** Test messages: at most 10 tokens each and 1000 per project a day. */
+const MAX_TEST_TOKENS = 10;
+const TEST_MESSAGES_PER_DAY = 1000;
 const MAX_TOKENS = 1000;
 const MAX_TTL_S = 1_296_000;
 /** Huawei's OAuth flow control: 1000 tokens per app in 5 minutes. */
@@ -48,10 +73,14 @@ const HTTP_OF: Record<string, number> = {
   '80100004': 400,
   '80200001': 401,
   '80200003': 401,
+  '80200005': 401,
   '80300002': 403,
   '80300007': 400,
   '80300008': 400,
   '80300010': 400,
+  '80300029': 400,
+  '80300030': 400,
+  '80300036': 401,
   '81000001': 500,
 };
 const MSG_OF: Record<string, string> = {
@@ -65,6 +94,10 @@ const MSG_OF: Record<string, string> = {
   '80300007': 'All the tokens are invalid.',
   '80300008': 'The message body size exceeds the default value.',
   '80300010': 'The number of tokens in the message body exceeds the default value.',
+  '80200005': 'Jwt token expired.',
+  '80300029': 'When send test message, the api request exceed limit.',
+  '80300030': 'When send test message, token count exceed limit.',
+  '80300036': 'JWT expire period over threshold.',
   '81000001': 'System inner error.',
 };
 const CODE_OF_STATUS: Record<number, string> = { 400: '80100001', 401: '80200001', 403: '80300002', 500: '81000001' };
@@ -82,6 +115,8 @@ export interface HmsApp {
   appId: string;
   clientSecret: string;
   projectId?: string;
+  /** The Push Kit service account key of the app's project (v3), in camelCase. */
+  serviceAccount?: { keyId: string; subAccount: string; privateKey: string };
 }
 
 export interface HmsSimulator extends SimulatorHandle {
@@ -89,11 +124,16 @@ export interface HmsSimulator extends SimulatorHandle {
   readonly baseUrl: string;
   /** The OAuth token endpoint. */
   readonly tokenUrl: string;
-  /** Registers an app (with a project id for the v2 API) and returns its credentials. */
-  registerApp(appId?: string, options?: { projectId?: string }): HmsApp;
+  /**
+   * Registers an app (with a project id for the v2 and v3 APIs; a service account key, which
+   * v3 takes, with `serviceAccount: true`) and returns its credentials.
+   */
+  registerApp(appId?: string, options?: { projectId?: string; serviceAccount?: boolean }): HmsApp;
   accessTokensIssued(appId?: string): number;
-  /** Every access token minted so far is answered 80200003 from now on. */
+  /** Every access token minted so far is answered 80200003, every JWT seen so far 80200005. */
   expireAccessTokens(): void;
+  /** Distinct service-account JWTs the v3 API has been sent (per app). */
+  jwtsSeen(appId?: string): number;
   /** The app may not push (80300002), e.g. Push Kit not enabled. */
   denyPermission(appId: string): void;
   /** Binds a device token to an app: pushes from other apps find it illegal. */
@@ -124,6 +164,10 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
   const minted = new Map<string, number[]>();
   const tokenApps = new Map<string, string>();
   const totals = new Map<string, number>();
+  const serviceKeys = new Map<string, { appId: string; projectId: string; subAccount: string; publicKey: KeyObject }>();
+  const jwts = new Map<string, string>();
+  const expiredJwts = new Set<string>();
+  const testSends = new Map<string, number[]>();
   let requestCounter = 0;
 
   const mint = (form: URLSearchParams): SimResponse => {
@@ -254,11 +298,179 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     };
   };
 
+  /** Checks a v3 bearer: a PS256 service-account JWT of the project's key, fresh and short-lived. */
+  const checkJwt = (bearer: string | undefined, projectId: string): string | undefined => {
+    const fail = (msg = MSG_OF['80200001']) => ({ code: '80200001', msg });
+    const parts = bearer?.split('.') ?? [];
+    if (parts.length !== 3) return JSON.stringify(fail('Authentication Error: not a JWT (v3 takes no OAuth token).'));
+    const [head, claims, signature] = parts as [string, string, string];
+    const json = (part: string): Record<string, unknown> | undefined => {
+      try {
+        const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+        return isRecord(value) ? value : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const header = json(head);
+    const body = json(claims);
+    if (!header || !body || header['alg'] !== 'PS256' || header['typ'] !== 'JWT') {
+      return JSON.stringify(fail('Authentication Error: JWT header must be {kid, typ: JWT, alg: PS256}.'));
+    }
+    const key = typeof header['kid'] === 'string' ? serviceKeys.get(header['kid']) : undefined;
+    if (!key) return JSON.stringify(fail('Authentication Error: unknown kid.'));
+    const valid = verify(
+      'sha256',
+      Buffer.from(`${head}.${claims}`),
+      {
+        key: key.publicKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+      },
+      Buffer.from(signature, 'base64url'),
+    );
+    if (!valid) return JSON.stringify(fail('Authentication Error: bad JWT signature.'));
+    if (body['iss'] !== key.subAccount || body['aud'] !== JWT_AUDIENCE) {
+      return JSON.stringify(fail('Authentication Error: iss must be the sub_account, aud the token URI.'));
+    }
+    if (key.projectId !== projectId) return JSON.stringify(fail('Authentication Error: JWT of another project.'));
+    const iat = body['iat'];
+    const exp = body['exp'];
+    if (typeof iat !== 'number' || typeof exp !== 'number')
+      return JSON.stringify(fail('Authentication Error: iat and exp are required.'));
+    if (exp - iat > MAX_JWT_LIFETIME_S) return JSON.stringify({ code: '80300036', msg: MSG_OF['80300036'] });
+    if (exp * 1000 <= state.clock.now() || expiredJwts.has(bearer!)) {
+      return JSON.stringify({ code: '80200005', msg: MSG_OF['80200005'] });
+    }
+    jwts.set(bearer!, key.appId);
+    return undefined;
+  };
+
+  const sendV3 = (request: SimRequest, projectId: string): SimResponse => {
+    const requestId = `${state.clock.now()}${String(++requestCounter).padStart(6, '0')}`;
+    const answer = (code: string, msg?: string) => hmsAnswer(code, msg, requestId);
+    const appId = projects.get(projectId);
+    if (!appId || !apps.has(appId)) return answer('80200001', 'Authentication Error: unknown project.');
+    const auth = request.headers['authorization'];
+    const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    const refused = checkJwt(bearer, projectId);
+    if (refused) {
+      const { code, msg } = JSON.parse(refused) as { code: string; msg: string };
+      return answer(code, msg);
+    }
+    if (denied.has(appId)) return answer('80300002');
+    const pushType = request.headers['push-type'];
+    if (typeof pushType !== 'string' || !V3_PUSH_TYPES.has(pushType)) {
+      return answer('80100001', 'Check Parameter Error: push-type header is missing or invalid.');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(request.body.toString('utf8'));
+    } catch {
+      return answer('80100003', 'Illegal payload, not JSON.');
+    }
+    if (!isRecord(body) || !isRecord(body['payload']))
+      return answer('80100003', 'Illegal payload, payload is required.');
+    if (body['message'] !== undefined) return answer('80100003', 'Illegal payload, message is a v1/v2 field.');
+    const target = body['target'];
+    const tokens = isRecord(target) ? target['token'] : undefined;
+    if (!Array.isArray(tokens) || tokens.length === 0 || tokens.some((t) => typeof t !== 'string')) {
+      return answer('80100001', 'Check Parameter Error: target.token must be an array of strings.');
+    }
+    if (tokens.length > MAX_TOKENS) return answer('80300010', 'token count should within 1 and 1000.');
+    const pushOptions = body['pushOptions'];
+    if (pushOptions !== undefined && !isRecord(pushOptions))
+      return answer('80100001', 'Check Parameter Error: pushOptions.');
+    const test = isRecord(pushOptions) ? pushOptions['testMessage'] : undefined;
+    if (test !== undefined && typeof test !== 'boolean') {
+      return answer('80100001', 'Check Parameter Error: pushOptions.testMessage must be a boolean.');
+    }
+    const ttl = isRecord(pushOptions) ? pushOptions['ttl'] : undefined;
+    if (ttl !== undefined) {
+      if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl > MAX_TTL_S) {
+        return answer('80100001', 'Check Parameter Error: pushOptions.ttl must be whole seconds up to 1296000.');
+      }
+      if (ttl <= 0) return answer('80100004', 'Illegal expire time.');
+    }
+    const payload = body['payload'];
+    if (pushType === '10' || pushType === '6') {
+      if (typeof payload['extraData'] !== 'string')
+        return answer('80100003', 'Illegal payload, extraData is required.');
+    }
+    if (pushType === '0') {
+      const notification = payload['notification'];
+      if (!isRecord(notification)) return answer('80100003', 'Illegal payload, notification is required.');
+      if (!V3_CATEGORIES.has(notification['category'] as string)) {
+        return answer('80100003', 'Illegal payload, notification.category is invalid.');
+      }
+      if (typeof notification['title'] !== 'string' || typeof notification['body'] !== 'string') {
+        return answer('80100003', 'Illegal payload, notification title and body are required.');
+      }
+    }
+    const withoutTarget = { ...body };
+    delete withoutTarget['target'];
+    if (payloadSize({ payload: withoutTarget }) > PAYLOAD_LIMITS.hms) return answer('80300008', MSG_OF['80300008']);
+    const now = state.clock.now();
+    if (test === true) {
+      if (tokens.length > MAX_TEST_TOKENS) return answer('80300030');
+      const recent = (testSends.get(projectId) ?? []).filter((at) => at > now - 86_400_000);
+      if (recent.length >= TEST_MESSAGES_PER_DAY) return answer('80300029');
+      recent.push(now);
+      testSends.set(projectId, recent);
+    }
+    const illegal = new Map<string, string[]>();
+    const accepted: string[] = [];
+    for (const t of tokens as string[]) {
+      const deadAt = state.tokens.unregisteredAt(t);
+      const owner = tokenApps.get(t);
+      const reason = !TOKEN_SHAPE.test(t)
+        ? 'tokenFormatError'
+        : (deadAt !== undefined && deadAt <= now) || (owner !== undefined && owner !== appId)
+          ? 'noRight'
+          : undefined;
+      if (reason) illegal.set(reason, [...(illegal.get(reason) ?? []), t]);
+      else accepted.push(t);
+    }
+    const failure = tokens.length - accepted.length;
+    if (accepted.length === 0) {
+      return answer('80300007', JSON.stringify({ illegalTokens: Object.fromEntries(illegal), failure }));
+    }
+    for (const token of accepted.slice(1)) {
+      state.recordDelivery({
+        provider: 'hms',
+        environment: 'hms',
+        ...(options.port !== undefined ? { port: options.port } : {}),
+        token,
+        headers: recordableHeaders(request.headers),
+        payload: { ...body, target: { token: [token] } },
+        receivedAt: request.receivedAt,
+        id: requestId,
+      });
+    }
+    const first = accepted[0]!;
+    const response =
+      failure === 0
+        ? answer('80000000')
+        : answer(
+            '80100000',
+            JSON.stringify({ illegalTokens: Object.fromEntries(illegal), success: accepted.length, failure }),
+          );
+    return {
+      ...response,
+      token: first,
+      delivery: { token: first, payload: { ...body, target: { token: [first] } }, id: requestId },
+    };
+  };
+
   const handler: ProviderHandler = {
     tokenOf: (request) => {
       if (!SEND_PATH.test(request.path)) return undefined;
       try {
-        const tokens = (JSON.parse(request.body.toString('utf8')) as { message?: { token?: unknown } }).message?.token;
+        const body = JSON.parse(request.body.toString('utf8')) as {
+          message?: { token?: unknown };
+          target?: { token?: unknown };
+        };
+        const tokens = body.message?.token ?? body.target?.token;
         return Array.isArray(tokens) && typeof tokens[0] === 'string' ? tokens[0] : undefined;
       } catch {
         return undefined;
@@ -280,6 +492,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       if (request.method === 'POST' && path === TOKEN_PATH)
         return mint(new URLSearchParams(request.body.toString('utf8')));
       const match = SEND_PATH.exec(path);
+      if (request.method === 'POST' && match?.[1] === 'v3') return sendV3(request, decodeURIComponent(match[2]!));
       if (request.method === 'POST' && match) return send(request, match[1]!, decodeURIComponent(match[2]!));
       return { status: 404, body: { code: '80100003', msg: `No route ${request.method} ${path}.`, requestId: '' } };
     },
@@ -290,10 +503,17 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
           const body = (request.body.length ? JSON.parse(request.body.toString('utf8')) : {}) as {
             appId?: unknown;
             projectId?: unknown;
+            serviceAccount?: unknown;
           };
           const appId = typeof body.appId === 'string' ? body.appId : undefined;
           const projectId = typeof body.projectId === 'string' ? body.projectId : undefined;
-          return { status: 201, body: registerApp(appId, projectId ? { projectId } : {}) };
+          return {
+            status: 201,
+            body: registerApp(appId, {
+              ...(projectId ? { projectId } : {}),
+              ...(body.serviceAccount === true ? { serviceAccount: true } : {}),
+            }),
+          };
         } catch {
           return { status: 400, body: { error: 'invalid JSON' } };
         }
@@ -306,11 +526,26 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
   const server = await startSimulatorServer({ state, handler, ca: authority, environment: 'hms' });
 
   let appCounter = 0;
-  function registerApp(appId = String(100_000_000 + ++appCounter), opts: { projectId?: string } = {}): HmsApp {
+  function registerApp(
+    appId = String(100_000_000 + ++appCounter),
+    opts: { projectId?: string; serviceAccount?: boolean } = {},
+  ): HmsApp {
     const app: HmsApp = { appId, clientSecret: randomBytes(32).toString('hex') };
-    if (opts.projectId) {
-      app.projectId = opts.projectId;
-      projects.set(opts.projectId, appId);
+    const projectId = opts.projectId ?? (opts.serviceAccount ? String(388_421_841_200 + appCounter) : undefined);
+    if (projectId) {
+      app.projectId = projectId;
+      projects.set(projectId, appId);
+    }
+    if (opts.serviceAccount && projectId) {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const keyId = randomBytes(16).toString('hex');
+      const subAccount = String(100_000_000_000 + appCounter * 7 + 1);
+      serviceKeys.set(keyId, { appId, projectId, subAccount, publicKey });
+      app.serviceAccount = {
+        keyId,
+        subAccount,
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      };
     }
     apps.set(appId, app);
     return { ...app };
@@ -326,7 +561,9 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     accessTokensIssued: issued,
     expireAccessTokens: () => {
       for (const grant of grants.values()) grant.expiresAt = 0;
+      for (const jwt of jwts.keys()) expiredJwts.add(jwt);
     },
+    jwtsSeen: (appId?: string) => [...jwts.values()].filter((owner) => appId === undefined || owner === appId).length,
     denyPermission: (appId) => void denied.add(appId),
     bindToken: (token, appId) => void tokenApps.set(token, appId),
   };

@@ -100,3 +100,108 @@ export function mapHmsAnswer(
       return all({ kind: 'rejected', reason });
   }
 }
+
+export const HMS_JWT_EXPIRED = '80200005';
+
+/**
+ * The tokens a v3 answer names, with the reason Huawei gives for each: `msg` is a JSON string
+ * `{"illegalTokens": {"<reason>": [tokens]}, "success": n, "failure": m}`.
+ */
+export function illegalTokensV3(msg: string): Map<string, string> {
+  const parsed = safeJson(msg);
+  const groups = isRecord(parsed) ? parsed['illegalTokens'] : undefined;
+  const named = new Map<string, string>();
+  if (!isRecord(groups)) return named;
+  for (const [reason, list] of Object.entries(groups)) {
+    if (!Array.isArray(list)) continue;
+    for (const token of list) if (typeof token === 'string') named.set(token, reason);
+  }
+  return named;
+}
+
+/** What one named reason of a v3 partial or all-invalid answer says about that token. */
+function v3TokenOutcome(
+  reason: string,
+  code: string,
+  context: MapContext,
+  retryAfter: DeliveryOutcome,
+): DeliveryOutcome {
+  const text = `${code}: ${reason}`;
+  switch (reason) {
+    case 'tokenFormatError':
+    case 'tokenPlatformNotSupport':
+      // Huawei's remedy for both is a new token from the device.
+      return { kind: 'invalid-token', reason: text };
+    case 'noRight':
+      // The token's app is not in this project: a stale token (the device moved to HarmonyOS
+      // NEXT) or the wrong project id configured, which says the same for every token.
+      return context.trustAllInvalid
+        ? { kind: 'invalid-token', reason: text }
+        : { kind: 'rejected', reason: `${text} (token of another project or wrong project id; binding kept)` };
+    case 'appinfoError':
+      return retryAfter.kind === 'retry' ? { ...retryAfter, reason: text } : retryAfter;
+    case 'noPushTypeRight':
+    case 'disableSendHuaweiMsgBecauseOfPenalty':
+      return { kind: 'auth-failed', reason: text };
+    default:
+      // countryNotSupport, atomicUnableSendUnsubscribedMsg, differentImgVerifyPolicy,
+      // notSupportPlayVoice, noRightToSendThisLiveNotificationEvent and reasons not known yet:
+      // this message cannot go to this token, but the token may be fine.
+      return { kind: 'rejected', reason: text };
+  }
+}
+
+/**
+ * One Push Kit v3 answer as one outcome per token (README, section Errors, v3). Same shape as
+ * v1/v2 (`{code, msg, requestId}`), but the illegal tokens come grouped by reason.
+ */
+export function mapHmsV3Answer(
+  status: number,
+  answer: HmsAnswer | undefined,
+  tokens: readonly string[],
+  context: MapContext,
+): DeliveryOutcome[] {
+  const all = (outcome: DeliveryOutcome): DeliveryOutcome[] => tokens.map(() => outcome);
+  const retry = (reason: string, scope?: 'credential'): DeliveryOutcome => ({
+    kind: 'retry',
+    reason,
+    ...(context.retryAfterMs !== undefined ? { retryAfterMs: context.retryAfterMs } : {}),
+    ...(scope ? { scope } : {}),
+  });
+  if (status === 503 || !answer) return mapHmsAnswer(status, answer, tokens, context);
+  const reason = `${answer.code}: ${answer.msg}`;
+  const delivered: DeliveryOutcome = answer.requestId
+    ? { kind: 'delivered', providerId: answer.requestId }
+    : { kind: 'delivered' };
+  switch (answer.code) {
+    case HMS_SUCCESS:
+      return all(delivered);
+    case HMS_PARTIAL:
+    case HMS_ALL_TOKENS_INVALID: {
+      const named = illegalTokensV3(answer.msg);
+      return tokens.map((t) => {
+        const why = named.get(t);
+        if (why !== undefined) return v3TokenOutcome(why, answer.code, context, retry(''));
+        if (answer.code === HMS_PARTIAL) return delivered;
+        return context.trustAllInvalid
+          ? { kind: 'invalid-token', reason }
+          : { kind: 'rejected', reason: `${reason} (tokens invalid or wrong project id; binding kept)` };
+      });
+    }
+    case '80200001':
+    case HMS_JWT_EXPIRED:
+    case '80300002':
+    case '80300036':
+    case '80300037':
+      return all({ kind: 'auth-failed', reason });
+    case '80300029':
+      // The project's test-message quota: every test send of the project waits.
+      return all(retry(reason, 'credential'));
+    case '81000001':
+      return all(retry(reason));
+    default:
+      if (status === 429 || status >= 500) return all(retry(reason));
+      if (status === 401 || status === 403) return all({ kind: 'auth-failed', reason });
+      return all({ kind: 'rejected', reason });
+  }
+}

@@ -13,21 +13,24 @@ import {
   TokenCache,
   createProviderAgent,
   parseRetryAfter,
-  postJson,
+  postBody,
   sendWithAccessToken,
   type ProviderConnectionOptions,
 } from '@pushrelay/provider-http';
-import { checkCredential, type HmsAppCredential } from './credentials.js';
+import { HMS_APIS, checkCredential, type HmsApi, type HmsAppCredential } from './credentials.js';
 import {
   HMS_ALL_TOKENS_INVALID,
+  HMS_JWT_EXPIRED,
   HMS_PARTIAL,
   HMS_SUCCESS,
   HMS_TOKEN_EXPIRED,
   mapHmsAnswer,
+  mapHmsV3Answer,
   readHmsAnswer,
 } from './errors.js';
 import { buildMessage } from './message.js';
-import { ClientCredentialsTokenProvider, DEFAULT_HMS_TOKEN_URL } from './token-provider.js';
+import { buildV3Message } from './message-v3.js';
+import { ClientCredentialsTokenProvider, DEFAULT_HMS_TOKEN_URL, ServiceAccountJwtProvider } from './token-provider.js';
 
 export const DEFAULT_HMS_BASE_URL = 'https://push-api.cloud.huawei.com';
 
@@ -46,18 +49,34 @@ export interface HmsTransportOptions extends ProviderConnectionOptions {
   unprovenInvalidTokenLimit?: number;
 }
 
-interface App {
-  appId: string;
-  agent: Agent;
-  tokens: TokenCache;
+/** One send API of an app: its path and the bearer tokens it takes. */
+interface Route {
+  api: HmsApi;
   path: string;
-  /** Set after the first accepted push: the app id and secret are right. */
+  /** OAuth access tokens (v1/v2) or service-account JWTs (v3). */
+  tokens: TokenCache;
+  /** Set after the first accepted push: the app id (project id) and credential are right. */
   proven: boolean;
-  /** 80300007 answers while not proven. */
+  /** "All tokens invalid" answers while not proven. */
   unprovenAllInvalid: number;
 }
 
-/** Sends to Huawei Push Kit (v1 or v2 send API) with one cached OAuth token per app. */
+interface App {
+  appId: string;
+  agent: Agent;
+  routes: Map<HmsApi, Route>;
+  /** The API used unless a request names one in `headers['hms-api']`. */
+  api: HmsApi;
+  testMessage: boolean;
+}
+
+/** The request header that picks the send API of one push (never sent to Huawei). */
+export const HMS_API_HEADER = 'hms-api';
+
+/**
+ * Sends to Huawei Push Kit: the v1/v2 send API with one cached OAuth token per app, and the v3
+ * API of HarmonyOS NEXT with a cached service-account JWT, side by side in one transport.
+ */
 export class HmsTransport implements Transport {
   readonly provider = 'hms' as const;
   private readonly apps = new Map<string, App>();
@@ -98,25 +117,33 @@ export class HmsTransport implements Transport {
     });
     checked.forEach((credential) => {
       const agent = createProviderAgent(options);
-      const provider = new ClientCredentialsTokenProvider(credential, {
-        dispatcher: agent,
-        tokenUrl,
-        now: this.now,
-        timeoutMs,
-      });
-      const path = credential.projectId
-        ? `${basePath}/v2/${encodeURIComponent(credential.projectId)}/messages:send`
-        : `${basePath}/v1/${encodeURIComponent(credential.appId)}/messages:send`;
+      const tokenOptions = { now: this.now, refreshMarginMs: options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS };
+      const routes = new Map<HmsApi, Route>();
+      const route = (api: HmsApi, path: string, tokens: TokenCache) =>
+        routes.set(api, { api, path, tokens, proven: false, unprovenAllInvalid: 0 });
+      if (credential.clientSecret !== undefined) {
+        const oauth = new TokenCache(
+          new ClientCredentialsTokenProvider(credential, { dispatcher: agent, tokenUrl, now: this.now, timeoutMs }),
+          tokenOptions,
+        );
+        route('v1', `${basePath}/v1/${encodeURIComponent(credential.appId)}/messages:send`, oauth);
+        if (credential.projectId !== undefined) {
+          route('v2', `${basePath}/v2/${encodeURIComponent(credential.projectId)}/messages:send`, oauth);
+        }
+      }
+      if (credential.serviceAccount !== undefined && credential.projectId !== undefined) {
+        route(
+          'v3',
+          `${basePath}/v3/${encodeURIComponent(credential.projectId)}/messages:send`,
+          new TokenCache(new ServiceAccountJwtProvider(credential.serviceAccount, this.now), tokenOptions),
+        );
+      }
       this.apps.set(credential.appId, {
         appId: credential.appId,
         agent,
-        tokens: new TokenCache(provider, {
-          now: this.now,
-          refreshMarginMs: options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS,
-        }),
-        path,
-        proven: false,
-        unprovenAllInvalid: 0,
+        routes,
+        api: credential.api,
+        testMessage: credential.testMessage,
       });
     });
   }
@@ -137,7 +164,9 @@ export class HmsTransport implements Transport {
   ): Promise<DeliveryOutcome[]> {
     if (this.inflight.closing) return tokens.map(() => ({ kind: 'retry', reason: 'transport is closing' }));
     let app: App;
+    let route: Route;
     let body: string;
+    let headers: Record<string, string>;
     try {
       if (request.provider !== 'hms') {
         throw new TransportError('hms', `is ${JSON.stringify(request.provider)}, not hms`, { field: 'provider' });
@@ -146,43 +175,67 @@ export class HmsTransport implements Transport {
       if (!found)
         throw new TransportError('hms', `no credential for app ${JSON.stringify(request.app)}`, { field: 'app' });
       app = found;
-      body = JSON.stringify({ message: buildMessage(request, tokens, this.now()) });
+      const asked = request.headers?.[HMS_API_HEADER];
+      if (asked !== undefined && !HMS_APIS.includes(asked as HmsApi)) {
+        throw new TransportError('hms', `must be v1, v2 or v3, not ${JSON.stringify(asked)}`, {
+          field: `headers.${HMS_API_HEADER}`,
+        });
+      }
+      const api = (asked as HmsApi | undefined) ?? app.api;
+      const picked = app.routes.get(api);
+      if (!picked) {
+        throw new TransportError('hms', `app ${app.appId} has no credential for the ${api} API`, {
+          field: `headers.${HMS_API_HEADER}`,
+        });
+      }
+      route = picked;
+      headers = { 'content-type': 'application/json; charset=utf-8' };
+      if (api === 'v3') {
+        const v3 = buildV3Message(request, tokens, this.now(), app.testMessage);
+        headers['push-type'] = String(v3.pushType);
+        body = JSON.stringify(v3.body);
+      } else {
+        body = JSON.stringify({ message: buildMessage(request, tokens, this.now()) });
+      }
     } catch (error) {
       // A request Huawei would refuse whatever the retry: settled here, never sent.
       if (error instanceof TransportError) return tokens.map(() => ({ kind: 'rejected', reason: error.message }));
       throw error;
     }
-    return this.inflight.track(this.deliver(app, body, tokens, options));
+    return this.inflight.track(this.deliver(app, route, headers, body, tokens, options));
   }
 
   private async deliver(
     app: App,
+    route: Route,
+    headers: Record<string, string>,
     body: string,
     tokens: readonly string[],
     { signal, deadline }: SendOptions,
   ): Promise<DeliveryOutcome[]> {
+    const v3 = route.api === 'v3';
     const answer = await sendWithAccessToken(
-      app.tokens,
+      route.tokens,
       (accessToken) =>
-        postJson(app.agent, {
+        postBody(app.agent, {
           origin: this.origin,
-          path: app.path,
-          accessToken,
+          path: route.path,
+          headers: { authorization: `Bearer ${accessToken}`, ...headers },
           body,
           signal,
           deadline,
           timeoutMs: this.timeoutMs,
           now: this.now,
         }),
-      // Huawei expired the access token early.
-      (a) => readHmsAnswer(a.body)?.code === HMS_TOKEN_EXPIRED,
+      // Huawei expired the access token (v1/v2) or the JWT (v3) early.
+      (a) => readHmsAnswer(a.body)?.code === (v3 ? HMS_JWT_EXPIRED : HMS_TOKEN_EXPIRED),
     );
     if (answer.kind === 'outcome') return tokens.map(() => answer.outcome);
     const hms = readHmsAnswer(answer.body);
-    if (hms && (hms.code === HMS_SUCCESS || hms.code === HMS_PARTIAL)) app.proven = true;
-    if (hms?.code === HMS_ALL_TOKENS_INVALID && !app.proven) app.unprovenAllInvalid++;
-    return mapHmsAnswer(answer.status, hms, tokens, {
-      trustAllInvalid: app.proven || app.unprovenAllInvalid <= this.unprovenInvalidLimit,
+    if (hms && (hms.code === HMS_SUCCESS || hms.code === HMS_PARTIAL)) route.proven = true;
+    if (hms?.code === HMS_ALL_TOKENS_INVALID && !route.proven) route.unprovenAllInvalid++;
+    return (v3 ? mapHmsV3Answer : mapHmsAnswer)(answer.status, hms, tokens, {
+      trustAllInvalid: route.proven || route.unprovenAllInvalid <= this.unprovenInvalidLimit,
       retryAfterMs: parseRetryAfter(answer.retryAfter, this.now()),
     });
   }
