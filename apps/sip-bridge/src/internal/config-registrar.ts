@@ -112,7 +112,8 @@ export function resolveRegistrarOptions(
 
   if (root['trunk'] != null) {
     const trunkIn = section('trunk');
-    known('trunk', trunkIn, ['uri', 'username', 'password', 'sources', 'inbound']);
+    // host, port and transport come from the URI; an already resolved config carries them too.
+    known('trunk', trunkIn, ['uri', 'username', 'password', 'sources', 'inbound', 'host', 'port', 'transport']);
     const uri = str(trunkIn['uri'], 'trunk.uri', undefined);
     const target = trunkTarget(uri, fail);
     const trunk: TrunkConfig = { uri, ...target, sources: [{ host: target.host, port: target.port }] };
@@ -179,6 +180,13 @@ function trunkTarget(
 }
 
 function sourceAddress(value: unknown, path: string, fail: ConfigReaders['fail']): SourceAddress {
+  // An already resolved config holds the parsed address.
+  if (isObject(value) && typeof value['host'] === 'string' && HOST.test(value['host'])) {
+    const port = value['port'];
+    if (port === undefined) return { host: value['host'] };
+    if (typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535)
+      return { host: value['host'], port };
+  }
   if (typeof value !== 'string' || !HOST.test(value)) {
     fail(path, 'must be "host" or "host:port"');
     return { host: '' };

@@ -47,6 +47,9 @@ const TRANSPORTS = ['udp', 'tcp'] as const;
 
 /** `sip:host[:port][;transport=udp|tcp]`, host a name or an IP. */
 export function parseHop(value: unknown, path: string, fail: Fail): SipHop | undefined {
+  // An already resolved config (startBridge given what loadConfig returned) holds the parsed hop.
+  if (typeof value === 'object' && value !== null && typeof (value as Partial<SipHop>).uri === 'string')
+    value = (value as SipHop).uri;
   if (typeof value !== 'string' || value.trim() === '') {
     fail(path, 'must be a SIP URI such as sip:pbx.example.com:5060;transport=udp');
     return undefined;

@@ -38,6 +38,18 @@ export interface EdgeDependencies {
   metrics: Metrics;
 }
 
+/** What edge mode holds in memory now, beside the bridge's own `load()`. */
+export interface EdgeLoad {
+  /** Requests forwarded (upstream or to a device) whose final answer has not come. */
+  forwarded: number;
+  /** MESSAGEs and other non-INVITE requests held for a sleeping push phone. */
+  held: number;
+  /** Push phones whose upstream binding the keeper watches (one wake and one expiry timer each). */
+  watched: number;
+  /** Timers of the above: a deadline per forwarded or held request, the keeper's wake and expiry timers. */
+  timers: number;
+}
+
 /** Held requests wait at most this long: the sender's non-INVITE transaction ends at 32 s. */
 const MAX_NON_INVITE_HOLD_MS = 25_000;
 
@@ -124,6 +136,16 @@ export class EdgeService {
   /** Requests forwarded or held and not answered yet. */
   get pendingCount(): number {
     return this.forwarder.pendingCount + this.held.heldCount;
+  }
+
+  /** Forwarded and held requests, watched phones and their timers now; back to a baseline after a burst. */
+  load(): EdgeLoad {
+    return {
+      forwarded: this.forwarder.pendingCount,
+      held: this.held.heldCount,
+      watched: this.keeper.trackedCount,
+      timers: this.forwarder.timerCount + this.held.heldCount + this.keeper.timerCount,
+    };
   }
 
   missedRefreshes(): readonly MissedRefresh[] {

@@ -58,6 +58,13 @@ export class StatefulForwarder {
     return this.pending.size;
   }
 
+  /** Deadline timers armed now (no-answer, or Timer C once something answered). */
+  get timerCount(): number {
+    let n = 0;
+    for (const f of this.pending.values()) if (f.timer !== undefined) n++;
+    return n;
+  }
+
   forward(tx: ServerTransaction, request: SipRequest, target: Endpoint, options: ForwardOptions): void {
     const f: Forwarding = { tx, request, target, provisional: false, answered: false, cancelWanted: false };
     this.pending.set(tx, f);

@@ -68,6 +68,13 @@ export class RegistrationKeeper {
     return this.tracked.size;
   }
 
+  /** Wake and expiry timers armed now. */
+  get timerCount(): number {
+    let n = 0;
+    for (const t of this.tracked.values()) n += (t.wake !== undefined ? 1 : 0) + (t.expiry !== undefined ? 1 : 0);
+    return n;
+  }
+
   /**
    * The upstream accepted a REGISTER of this push device for `expiresSeconds`. `silent`: whether
    * its binding takes a silent push (not a VoIP-only iOS token).
