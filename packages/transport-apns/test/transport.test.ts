@@ -168,12 +168,26 @@ describe('ApnsTransport against the APNs simulator', () => {
     expect(outcome).toEqual({ kind: 'rejected', reason: 'BadTopic' });
   });
 
-  it('spreads load over a pool of connections that share one JWT', async () => {
-    const transport = track(simTransport(sim, { poolSize: 3 }));
+  it('opens another connection of the pool only when the streams of the open ones run out', async () => {
+    const transport = track(simTransport(sim, { poolSize: 3, maxStreamsPerConnection: 10 }));
     const before = sim.connections().opened;
+    // Held long enough that no stream frees up while the 30 sends are handed out.
+    sim.fault({ kind: 'slow', delayMs: 300, count: 30 });
     const outcomes = await Promise.all(Array.from({ length: 30 }, (_, i) => transport.send(voipRequest(100 + i))));
     expect(outcomes.filter((o) => o.kind !== 'delivered')).toEqual([]);
     expect(sim.connections().opened - before).toBe(3);
+    // With streams to spare, everything goes on the connections already open.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => transport.send(voipRequest(200 + i))));
+    expect(sim.connections().opened - before).toBe(3);
+  });
+
+  it('keeps one connection when its streams suffice, and waits for a stream beyond the pool', async () => {
+    const transport = track(simTransport(sim, { poolSize: 1, maxStreamsPerConnection: 4 }));
+    const before = sim.connections().opened;
+    sim.fault({ kind: 'slow', delayMs: 100, count: 12 });
+    const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => transport.send(voipRequest(300 + i))));
+    expect(outcomes.map((o) => o.kind)).toEqual(Array(12).fill('delivered'));
+    expect(sim.connections().opened - before).toBe(1);
   });
 
   it('answers bad input with a TransportError naming the field', async () => {

@@ -55,6 +55,18 @@ export interface ApnsSimulatorHandle extends SimulatorHandle {
   /** Ties a device token to a bundle id and environment, so mismatches are refused as APNs does. */
   registerDevice(token: string, device: { bundleId: string; environment?: ApnsEnvironment }): void;
   portOf(environment: ApnsEnvironment): number;
+  /**
+   * The provider tokens (JWTs) that authenticated requests, in the order first seen, with how
+   * many requests each one carried: how often a client signs a new token.
+   */
+  providerTokens(): ApnsProviderTokenUse[];
+}
+
+export interface ApnsProviderTokenUse {
+  keyId: string;
+  /** The token's issued-at claim (epoch seconds). */
+  iat: number;
+  requests: number;
 }
 
 /** Reasons APNs answers with, by HTTP status. */
@@ -197,6 +209,8 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
   const verifiedTokens = new Map<string, string>();
   /** The key each connection authenticated with, and the newest token iat seen on it. */
   const connectionTokens = new Map<string, { keyId: string; iat: number }>();
+  /** Every JWT that authenticated a request (the first 1024 kept). */
+  const tokenUses = new Map<string, ApnsProviderTokenUse>();
 
   const addSigningKey = (o: { teamId?: string; environments?: ApnsEnvironment[] } = {}): ApnsSigningKey => {
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -271,6 +285,9 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     }
     if (bound === undefined || claims.iat > bound.iat)
       connectionTokens.set(connectionKey, { keyId: key.keyId, iat: claims.iat });
+    const use = tokenUses.get(match![1]!);
+    if (use) use.requests++;
+    else if (tokenUses.size < 1024) tokenUses.set(match![1]!, { keyId: key.keyId, iat: claims.iat, requests: 1 });
     return { kind: 'token', key };
   };
 
@@ -402,6 +419,7 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
       return { cert: issued.cert, key: issued.key };
     },
     registerDevice: (token, device) => void devices.set(token.toLowerCase(), device),
+    providerTokens: () => [...tokenUses.values()].map((u) => ({ ...u })),
     portOf: (environment) => (environment === 'production' ? production.port : sandbox.port),
   };
 }
