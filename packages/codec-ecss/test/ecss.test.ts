@@ -409,3 +409,26 @@ describe('web devices (pn-provider=webpush)', () => {
     expect(ecssCodec.encode(refresh, web, { now })).toBeNull();
   });
 });
+
+describe('HarmonyOS NEXT devices', () => {
+  it("pass the binding's params['hms-api'] to transport-hms as a header, on every push", () => {
+    const hms: DeviceBinding = {
+      ...binding,
+      provider: 'hms',
+      app: '107000001',
+      pushKind: 'data',
+      params: { 'hms-api': 'v3' },
+    };
+    expect(ecssCodec.encode(invite, hms, { now })!.headers).toEqual({ 'hms-api': 'v3' });
+    const missed: CallNotification = {
+      ...invite,
+      id: 'm1',
+      type: 'missed_calls',
+      missed: [{ callId: 'ref', from: invite.call!.from, at: invite.createdAt }],
+    };
+    expect(ecssCodec.encode(missed, hms, { now })!.headers).toEqual({ 'hms-api': 'v3' });
+    expect(ecssCodec.encode(invite, { ...hms, params: {} }, { now })!.headers).toBeUndefined();
+    const bad = catchError(() => ecssCodec.encode(invite, { ...hms, params: { 'hms-api': 'v0' } }, { now }));
+    expect((bad as CodecError).path).toBe('binding.params.hms-api');
+  });
+});

@@ -85,6 +85,16 @@ describe('kaleyra encode quirks', () => {
     expect(JSON.parse((out!.payload.data as { payload: string }).payload)).toEqual(incoming.vendor!.webhook);
   });
 
+  it("names the Push Kit API of a HarmonyOS NEXT device from the binding's params['hms-api']", () => {
+    const next = { ...binding('hms'), params: { 'hms-api': 'v3' } };
+    expect(kaleyraCodec.encode(incoming, next, { now: context.now })!.headers).toEqual({ 'hms-api': 'v3' });
+    expect(kaleyraCodec.encode(incoming, binding('hms'), { now: context.now })!.headers).toBeUndefined();
+    const bad = catchError(() =>
+      kaleyraCodec.encode(incoming, { ...next, params: { 'hms-api': 'v9' } }, { now: context.now }),
+    );
+    expect((bad as CodecError).path).toBe('binding.params.hms-api');
+  });
+
   it('refuses a carried webhook whose event does not match the notification type', () => {
     const wrong: CallNotification = { ...incoming, vendor: { webhook: { event: 'on_call_ended' } } };
     const error = catchError(() => kaleyraCodec.encode(wrong, binding('fcm'), { now: context.now }));

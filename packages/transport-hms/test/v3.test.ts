@@ -319,6 +319,14 @@ describe('v3 answers through the simulator', () => {
 });
 
 describe('the v3 simulator', () => {
+  it('gives each service-account app its own project and key', () => {
+    const a = sim.registerApp('5765880207857001', { serviceAccount: true });
+    const b = sim.registerApp('5765880207857002', { serviceAccount: true });
+    expect(a.projectId).not.toBe(b.projectId);
+    expect(a.serviceAccount!.keyId).not.toBe(b.serviceAccount!.keyId);
+    expect(a.serviceAccount!.subAccount).not.toBe(b.serviceAccount!.subAccount);
+  });
+
   const post = async (path: string, headers: Record<string, string>, body: unknown) => {
     const agent = new Agent({ connect: { ca: sim.ca } });
     try {

@@ -72,10 +72,22 @@ export function encodeNotification(
   if (binding.provider !== 'apns' && binding.provider !== 'fcm' && binding.provider !== 'hms') {
     fail('binding.provider', `ECSS-10 apps take APNs, FCM, HMS or Web Push pushes, not ${binding.provider}`);
   }
-  if (n.type === 'incoming_call') return encodeInvite(n, binding, now, settings);
-  if (n.type === 'missed_calls') return encodeMissedCalls(n, binding, now, settings);
-  if (n.type === 'register_refresh') return encodeRegisterRefresh(n, binding, now);
-  return null;
+  let request: PushRequest | null = null;
+  if (n.type === 'incoming_call') request = encodeInvite(n, binding, now, settings);
+  else if (n.type === 'missed_calls') request = encodeMissedCalls(n, binding, now, settings);
+  else if (n.type === 'register_refresh') request = encodeRegisterRefresh(n, binding, now);
+  return request && binding.provider === 'hms' ? withHmsApi(request, binding) : request;
+}
+
+/**
+ * A Huawei device whose binding names the Push Kit API in `params['hms-api']` (`v3` for
+ * HarmonyOS NEXT) has it picked per push: transport-hms reads `headers['hms-api']`.
+ */
+function withHmsApi(request: PushRequest, binding: DeviceBinding): PushRequest {
+  const api = binding.params?.['hms-api'];
+  if (api === undefined) return request;
+  if (api !== 'v1' && api !== 'v2' && api !== 'v3') fail('binding.params.hms-api', 'must be v1, v2 or v3');
+  return { ...request, headers: { ...request.headers, 'hms-api': api } };
 }
 
 /**

@@ -124,6 +124,12 @@ export function encodeNotification(
         pushType: 'background',
         payload: { data: JSON.stringify(webhook), android },
       };
+      // A HarmonyOS NEXT device's binding may name the Push Kit API (transport-hms reads the header).
+      const api = binding.params?.['hms-api'];
+      if (api !== undefined) {
+        if (api !== 'v1' && api !== 'v2' && api !== 'v3') fail('binding.params.hms-api', 'must be v1, v2 or v3');
+        request.headers = { 'hms-api': api };
+      }
       break;
     }
     case 'apns':

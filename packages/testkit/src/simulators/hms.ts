@@ -526,12 +526,14 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
   const server = await startSimulatorServer({ state, handler, ca: authority, environment: 'hms' });
 
   let appCounter = 0;
+  let keyCounter = 0;
   function registerApp(
     appId = String(100_000_000 + ++appCounter),
     opts: { projectId?: string; serviceAccount?: boolean } = {},
   ): HmsApp {
     const app: HmsApp = { appId, clientSecret: randomBytes(32).toString('hex') };
-    const projectId = opts.projectId ?? (opts.serviceAccount ? String(388_421_841_200 + appCounter) : undefined);
+    const serial = opts.serviceAccount ? ++keyCounter : 0;
+    const projectId = opts.projectId ?? (opts.serviceAccount ? String(388_421_841_200 + serial) : undefined);
     if (projectId) {
       app.projectId = projectId;
       projects.set(projectId, appId);
@@ -539,7 +541,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     if (opts.serviceAccount && projectId) {
       const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const keyId = randomBytes(16).toString('hex');
-      const subAccount = String(100_000_000_000 + appCounter * 7 + 1);
+      const subAccount = String(100_000_000_000 + serial);
       serviceKeys.set(keyId, { appId, projectId, subAccount, publicKey });
       app.serviceAccount = {
         keyId,
