@@ -91,6 +91,45 @@ describe('POST /1.0/mobile/notifications (wazo-webhookd compatible)', () => {
     expect(res.body.error).toBe('forbidden');
   });
 
+  it("accepts the custom push of Wazo's documentation verbatim (a camelCase type)", async () => {
+    // ../shared/seeds Wazo "Mobile Push Notifications", the curl example, with this test's user.
+    const res = await wazo(
+      { 'x-auth-token': s.apiKey, 'wazo-tenant': 'demo' },
+      {
+        title: 'Example notification',
+        body: 'This is an example notification',
+        notification_type: 'exampleNotification',
+        extra: { mykey: 'myvalue' },
+        user_uuid: USER,
+      },
+    );
+    expect(res.status).toBe(204);
+    const deliveries = await until(() =>
+      s.sims.fcm
+        .deliveries({ token: WAZO_TOKEN })
+        .filter(
+          (d) =>
+            (d.payload as { data?: { notification_type?: string } }).data?.notification_type === 'exampleNotification',
+        ),
+    );
+    expect((deliveries[0]!.payload as { data: unknown }).data).toEqual({
+      items: '',
+      notification_type: 'exampleNotification',
+      mykey: 'myvalue',
+    });
+  });
+
+  it('refuses the types only Wazo sends itself, as wazo-webhookd does', async () => {
+    for (const type of ['incomingCall', 'cancelIncomingCall', 'missedCall', 'voicemailReceived', 'messageReceived']) {
+      const res = await wazo({ 'x-auth-token': s.apiKey }, { ...valid, notification_type: type });
+      expect(res.status, type).toBe(400);
+      expect(
+        res.body.details.map((d: { path: string }) => d.path),
+        type,
+      ).toEqual(['notification_type']);
+    }
+  });
+
   it('answers 400 with every invalid field', async () => {
     const res = await wazo(
       { 'x-auth-token': s.apiKey },

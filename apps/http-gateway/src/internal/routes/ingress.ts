@@ -1,4 +1,5 @@
 import type { CallNotification, Clock, Codec, Relay } from '@pushrelay/core';
+import { WAZO_RESERVED_TYPES } from '@pushrelay/codec-wazo';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
 import type { TenantDirectory } from '../auth.js';
@@ -99,7 +100,15 @@ export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer 
           type: 'object',
           required: ['notification_type', 'user_uuid', 'title', 'body'],
           properties: {
-            notification_type: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[a-z0-9_]+$' },
+            // wazo-webhookd's rule: 1-100 letters, digits or underscores in any case, never a type
+            // Wazo sends itself.
+            notification_type: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 100,
+              pattern: '^[A-Za-z0-9_]+$',
+              not: { enum: [...WAZO_RESERVED_TYPES] },
+            },
             user_uuid: { type: 'string', minLength: 36, maxLength: 36 },
             title: { type: 'string', maxLength: 128 },
             body: { type: 'string', maxLength: 250 },
