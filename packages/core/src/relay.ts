@@ -19,6 +19,7 @@ import type {
   Clock,
   Codec,
   DeliveryJob,
+  DeviceUpdate,
   Presence,
   Queue,
   RandomSource,
@@ -200,19 +201,18 @@ export class Relay {
     if (!(await this.options.reports.create(report))) return this.duplicateOf(notification);
 
     const lane = CALL_TYPES.has(notification.type) ? 'call' : 'default';
-    await Promise.all(
-      due.map((binding) =>
-        this.options.queue.schedule({
-          id: jobId(notification, binding.id, 1),
-          notification,
-          bindingId: binding.id,
-          attempt: 1,
-          runAt: now,
-          lane,
-          credential: credentialKey(binding),
-        }),
-      ),
-    );
+    const job = (binding: DeviceBinding): DeliveryJob => ({
+      id: jobId(notification, binding.id, 1),
+      notification,
+      bindingId: binding.id,
+      attempt: 1,
+      runAt: now,
+      lane,
+      credential: credentialKey(binding),
+    });
+    // One device is the common case: no array of promises for it.
+    if (due.length === 1) await this.options.queue.schedule(job(due[0]!));
+    else if (due.length > 1) await Promise.all(due.map((binding) => this.options.queue.schedule(job(binding))));
     if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
     for (const s of skipped ?? []) this.events.emit('skipped', { notification, ...s });
     if (bindings.length === 0) this.events.emit('suppressed', { notification, reason: 'no-devices' });
@@ -395,21 +395,20 @@ export class Relay {
       return;
     }
 
-    const outcome = await this.sendBefore(transport, request, deadline);
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await transport.send(request, { deadline });
+    } catch (error) {
+      outcome =
+        error instanceof PushRelayError
+          ? { kind: 'rejected', reason: error.message }
+          : { kind: 'retry', reason: `transport failed: ${String(error)}` };
+    }
     const latencyMs = this.clock.now() - now;
     if (this.events.has('attempt')) {
       this.events.emit('attempt', { notification, binding, attempt, request, outcome, latencyMs });
     }
     await this.act(job, binding, outcome, now, latencyMs);
-  }
-
-  private async sendBefore(transport: Transport, request: PushRequest, deadline: number): Promise<DeliveryOutcome> {
-    try {
-      return await transport.send(request, { deadline });
-    } catch (error) {
-      if (error instanceof PushRelayError) return { kind: 'rejected', reason: error.message };
-      return { kind: 'retry', reason: `transport failed: ${String(error)}` };
-    }
   }
 
   private async act(
@@ -505,21 +504,18 @@ export class Relay {
       outcome,
       latencyMs,
     };
-    return this.update(job, { status, attempt, ...(detail !== undefined ? { detail } : {}) });
+    const at = this.iso(this.clock.now());
+    return this.update(job, detail !== undefined ? { status, attempt, detail, at } : { status, attempt, at });
   }
 
   private finish(job: DeliveryJob, status: DeviceDeliveryStatus, detail: string): Promise<DeliveryReport | undefined> {
-    return this.update(job, { status, detail });
+    return this.update(job, { status, detail, at: this.iso(this.clock.now()) });
   }
 
   /** Stores a device change; returns the report when this change completed it. */
-  private async update(
-    job: DeliveryJob,
-    change: { status: DeviceDeliveryStatus; attempt?: DeliveryAttempt; detail?: string },
-  ): Promise<DeliveryReport | undefined> {
+  private async update(job: DeliveryJob, change: DeviceUpdate): Promise<DeliveryReport | undefined> {
     const { tenant, id } = job.notification;
-    const at = this.iso(this.clock.now());
-    const result = await this.options.reports.recordAttempt(tenant, id, job.bindingId, { ...change, at });
+    const result = await this.options.reports.recordAttempt(tenant, id, job.bindingId, change);
     return result?.completedNow ? result.report : undefined;
   }
 
