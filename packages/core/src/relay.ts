@@ -104,6 +104,8 @@ export class Relay {
   private closed = false;
   private lastIsoMs = NaN;
   private lastIso = '';
+  private lastDeadline = '';
+  private lastDeadlineMs = NaN;
 
   /** Throws ConfigurationError for codecs or transports that cannot be right (same id twice, wrong provider). */
   constructor(private readonly options: RelayOptions) {
@@ -339,7 +341,7 @@ export class Relay {
       if (device && FINAL_DEVICE_STATUSES.has(device.status)) return;
     }
     const now = this.clock.now();
-    const deadline = Date.parse(notification.deadline);
+    const deadline = this.deadlineOf(notification);
     if (now >= deadline) {
       const done = await this.finish(job, 'expired', 'deadline passed before the push could be sent');
       this.events.emit('expired', { notification, bindingId, attempt, detail: 'deadline passed' });
@@ -529,6 +531,15 @@ export class Relay {
       this.lastIso = new Date(ms).toISOString();
     }
     return this.lastIso;
+  }
+
+  /** The notification's deadline in epoch ms; notifications made together often share one. */
+  private deadlineOf(notification: CallNotification): number {
+    if (notification.deadline !== this.lastDeadline) {
+      this.lastDeadline = notification.deadline;
+      this.lastDeadlineMs = Date.parse(notification.deadline);
+    }
+    return this.lastDeadlineMs;
   }
 
   /** Announces a completed report after the device event that completed it. */
