@@ -34,8 +34,12 @@ export class InMemoryBindingStore implements BindingStore {
     if (!t) this.tenants.set(input.tenant, (t = { byId: new Map(), byToken: new Map(), byUser: new Map() }));
     const existingId = t.byToken.get(input.provider)?.get(input.token);
     const existing = existingId ? t.byId.get(existingId) : undefined;
+    // The model's values are strings and string maps: a copy of those is a deep copy, and it
+    // keeps the caller's strings instead of making new ones of each.
     const binding: DeviceBinding = {
-      ...structuredClone(input),
+      ...input,
+      ...(input.secrets ? { secrets: { ...input.secrets } } : {}),
+      ...(input.params ? { params: { ...input.params } } : {}),
       id: existing?.id ?? input.id ?? this.generateId(),
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,

@@ -112,7 +112,8 @@ export function applyDeviceUpdate(
 ): boolean {
   device.status = update.status;
   device.updatedAt = update.at;
-  if (update.attempt) device.attempts.push(update.attempt);
+  // A new array of the exact length: `push` would grow a kept report's array to 17 slots.
+  if (update.attempt) device.attempts = [...device.attempts, update.attempt];
   if (update.detail !== undefined) device.detail = update.detail;
   else delete device.detail;
   if (report.status === 'in-progress' && report.devices.every((d) => FINAL_DEVICE_STATUSES.has(d.status))) {
