@@ -19,6 +19,7 @@ import type {
   Clock,
   Codec,
   DeliveryJob,
+  DeviceUpdate,
   Presence,
   Queue,
   RandomSource,
@@ -104,6 +105,8 @@ export class Relay {
   private closed = false;
   private lastIsoMs = NaN;
   private lastIso = '';
+  private lastDeadline = '';
+  private lastDeadlineMs = NaN;
 
   /** Throws ConfigurationError for codecs or transports that cannot be right (same id twice, wrong provider). */
   constructor(private readonly options: RelayOptions) {
@@ -201,19 +204,18 @@ export class Relay {
     if (!(await this.options.reports.create(report))) return this.duplicateOf(notification);
 
     const lane = CALL_TYPES.has(notification.type) ? 'call' : 'default';
-    await Promise.all(
-      due.map((binding) =>
-        this.options.queue.schedule({
-          id: jobId(notification, binding.id, 1),
-          notification,
-          bindingId: binding.id,
-          attempt: 1,
-          runAt: now,
-          lane,
-          credential: credentialKey(binding),
-        }),
-      ),
-    );
+    const job = (binding: DeviceBinding): DeliveryJob => ({
+      id: jobId(notification, binding.id, 1),
+      notification,
+      bindingId: binding.id,
+      attempt: 1,
+      runAt: now,
+      lane,
+      credential: credentialKey(binding),
+    });
+    // One device is the common case: no array of promises for it.
+    if (due.length === 1) await this.options.queue.schedule(job(due[0]!));
+    else if (due.length > 1) await Promise.all(due.map((binding) => this.options.queue.schedule(job(binding))));
     if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
     for (const s of skipped ?? []) this.events.emit('skipped', { notification, ...s });
     if (bindings.length === 0) this.events.emit('suppressed', { notification, reason: 'no-devices' });
@@ -340,7 +342,7 @@ export class Relay {
       if (device && FINAL_DEVICE_STATUSES.has(device.status)) return;
     }
     const now = this.clock.now();
-    const deadline = Date.parse(notification.deadline);
+    const deadline = this.deadlineOf(notification);
     if (now >= deadline) {
       const done = await this.finish(job, 'expired', 'deadline passed before the push could be sent');
       this.events.emit('expired', { notification, bindingId, attempt, detail: 'deadline passed' });
@@ -396,21 +398,20 @@ export class Relay {
       return;
     }
 
-    const outcome = await this.sendBefore(transport, request, deadline);
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await transport.send(request, { deadline });
+    } catch (error) {
+      outcome =
+        error instanceof PushRelayError
+          ? { kind: 'rejected', reason: error.message }
+          : { kind: 'retry', reason: `transport failed: ${String(error)}` };
+    }
     const latencyMs = this.clock.now() - now;
     if (this.events.has('attempt')) {
       this.events.emit('attempt', { notification, binding, attempt, request, outcome, latencyMs });
     }
     await this.act(job, binding, outcome, now, latencyMs);
-  }
-
-  private async sendBefore(transport: Transport, request: PushRequest, deadline: number): Promise<DeliveryOutcome> {
-    try {
-      return await transport.send(request, { deadline });
-    } catch (error) {
-      if (error instanceof PushRelayError) return { kind: 'rejected', reason: error.message };
-      return { kind: 'retry', reason: `transport failed: ${String(error)}` };
-    }
   }
 
   private async act(
@@ -506,21 +507,18 @@ export class Relay {
       outcome,
       latencyMs,
     };
-    return this.update(job, { status, attempt, ...(detail !== undefined ? { detail } : {}) });
+    const at = this.iso(this.clock.now());
+    return this.update(job, detail !== undefined ? { status, attempt, detail, at } : { status, attempt, at });
   }
 
   private finish(job: DeliveryJob, status: DeviceDeliveryStatus, detail: string): Promise<DeliveryReport | undefined> {
-    return this.update(job, { status, detail });
+    return this.update(job, { status, detail, at: this.iso(this.clock.now()) });
   }
 
   /** Stores a device change; returns the report when this change completed it. */
-  private async update(
-    job: DeliveryJob,
-    change: { status: DeviceDeliveryStatus; attempt?: DeliveryAttempt; detail?: string },
-  ): Promise<DeliveryReport | undefined> {
+  private async update(job: DeliveryJob, change: DeviceUpdate): Promise<DeliveryReport | undefined> {
     const { tenant, id } = job.notification;
-    const at = this.iso(this.clock.now());
-    const result = await this.options.reports.recordAttempt(tenant, id, job.bindingId, { ...change, at });
+    const result = await this.options.reports.recordAttempt(tenant, id, job.bindingId, change);
     return result?.completedNow ? result.report : undefined;
   }
 
@@ -534,6 +532,15 @@ export class Relay {
       this.lastIso = new Date(ms).toISOString();
     }
     return this.lastIso;
+  }
+
+  /** The notification's deadline in epoch ms; notifications made together often share one. */
+  private deadlineOf(notification: CallNotification): number {
+    if (notification.deadline !== this.lastDeadline) {
+      this.lastDeadline = notification.deadline;
+      this.lastDeadlineMs = Date.parse(notification.deadline);
+    }
+    return this.lastDeadlineMs;
   }
 
   /** Announces a completed report after the device event that completed it. */

@@ -52,8 +52,9 @@ export class InMemoryQueue implements Queue {
   async schedule(job: DeliveryJob): Promise<boolean> {
     if (this.closed || this.known.has(job.id)) return false;
     this.known.add(job.id);
-    // A shallow copy: the queue only ever changes the job's own runAt and redelivered fields.
-    this.insert({ job: { ...job }, seq: this.seq++, failures: 0 });
+    // Kept as given: the queue never changes a job it was handed (a failed run is rescheduled
+    // as a copy, see `failed`), so no copy is made on the way in.
+    this.insert({ job, seq: this.seq++, failures: 0 });
     this.pump();
     return true;
   }
@@ -175,8 +176,7 @@ export class InMemoryQueue implements Queue {
     this.onError(error, entry.job);
     if (entry.failures + 1 < this.maxFailures && !this.closed) {
       entry.failures++;
-      entry.job.runAt = this.clock.now() + this.failureRetryMs;
-      entry.job.redelivered = true;
+      entry.job = { ...entry.job, runAt: this.clock.now() + this.failureRetryMs, redelivered: true };
       this.insert(entry);
     } else {
       this.known.delete(entry.job.id);

@@ -8,22 +8,27 @@ const BUCKET_MS = 3600 * 1000;
 
 /** Delivery reports in a Map. Copies in and out so callers never share state with the store. */
 export class InMemoryReportStore implements ReportStore {
-  private readonly reports = new Map<string, DeliveryReport>();
-  private readonly byHour = new Map<number, Set<string>>();
+  /** tenant -> notification id -> report: no key string is built per report or per lookup. */
+  private readonly tenants = new Map<string, Map<string, DeliveryReport>>();
+  private readonly byHour = new Map<number, Set<DeliveryReport>>();
+  private count = 0;
 
   async create(report: DeliveryReport): Promise<boolean> {
-    const k = key(report.tenant, report.notificationId);
-    if (this.reports.has(k)) return false;
-    this.reports.set(k, copyReport(report));
-    const hour = bucketOf(report.acceptedAt);
-    let keys = this.byHour.get(hour);
-    if (!keys) this.byHour.set(hour, (keys = new Set()));
-    keys.add(k);
+    let reports = this.tenants.get(report.tenant);
+    if (!reports) this.tenants.set(report.tenant, (reports = new Map()));
+    if (reports.has(report.notificationId)) return false;
+    const stored = copyReport(report);
+    reports.set(report.notificationId, stored);
+    this.count++;
+    const hour = this.bucketOf(report.acceptedAt);
+    let held = this.byHour.get(hour);
+    if (!held) this.byHour.set(hour, (held = new Set()));
+    held.add(stored);
     return true;
   }
 
   async get(tenant: string, notificationId: string): Promise<DeliveryReport | undefined> {
-    const r = this.reports.get(key(tenant, notificationId));
+    const r = this.tenants.get(tenant)?.get(notificationId);
     return r && copyReport(r);
   }
 
@@ -33,11 +38,26 @@ export class InMemoryReportStore implements ReportStore {
     bindingId: string,
     update: DeviceUpdate,
   ): Promise<{ report: DeliveryReport; completedNow: boolean } | undefined> {
-    const report = this.reports.get(key(tenant, notificationId));
-    const device = report?.devices.find((d) => d.bindingId === bindingId);
-    if (!report || !device) return undefined;
+    const report = this.tenants.get(tenant)?.get(notificationId);
+    if (!report) return undefined;
+    let device: DeliveryReport['devices'][number] | undefined;
+    for (const d of report.devices) {
+      if (d.bindingId === bindingId) {
+        device = d;
+        break;
+      }
+    }
+    if (!device) return undefined;
     const completedNow = applyDeviceUpdate(report, device, update);
-    return { report: copyReport(report), completedNow };
+    // Copied when the caller first reads it, as the report stands then: the relay reads it only
+    // to announce a completion that someone listens to.
+    let copy: DeliveryReport | undefined;
+    return {
+      get report() {
+        return (copy ??= copyReport(report));
+      },
+      completedNow,
+    };
   }
 
   async purgeAcceptedBefore(acceptedBefore: number, limit: number): Promise<number> {
@@ -45,25 +65,39 @@ export class InMemoryReportStore implements ReportStore {
     const hours = [...this.byHour.keys()].filter((h) => h < acceptedBefore).sort((a, b) => a - b);
     let deleted = 0;
     for (const hour of hours) {
-      const keys = this.byHour.get(hour)!;
-      for (const k of keys) {
+      const held = this.byHour.get(hour)!;
+      for (const report of held) {
         if (deleted >= limit) return deleted;
-        const report = this.reports.get(k)!;
         const accepted = Date.parse(report.acceptedAt);
         if (!(accepted < acceptedBefore)) continue;
         if (report.status === 'in-progress' && accepted >= inProgressBefore) continue;
-        this.reports.delete(k);
-        keys.delete(k);
+        const reports = this.tenants.get(report.tenant)!;
+        reports.delete(report.notificationId);
+        if (reports.size === 0) this.tenants.delete(report.tenant);
+        this.count--;
+        held.delete(report);
         deleted++;
       }
-      if (keys.size === 0) this.byHour.delete(hour);
+      if (held.size === 0) this.byHour.delete(hour);
     }
     return deleted;
   }
 
+  private lastAccepted = '';
+  private lastBucket = 0;
+
+  /** The hour bucket of an accepted-at time; notifications accepted together share one. */
+  private bucketOf(iso: string): number {
+    if (iso !== this.lastAccepted) {
+      this.lastBucket = bucketOf(iso);
+      this.lastAccepted = iso;
+    }
+    return this.lastBucket;
+  }
+
   /** Reports held. */
   get size(): number {
-    return this.reports.size;
+    return this.count;
   }
 }
 
@@ -78,7 +112,8 @@ export function applyDeviceUpdate(
 ): boolean {
   device.status = update.status;
   device.updatedAt = update.at;
-  if (update.attempt) device.attempts.push(update.attempt);
+  // A new array of the exact length: `push` would grow a kept report's array to 17 slots.
+  if (update.attempt) device.attempts = [...device.attempts, update.attempt];
   if (update.detail !== undefined) device.detail = update.detail;
   else delete device.detail;
   if (report.status === 'in-progress' && report.devices.every((d) => FINAL_DEVICE_STATUSES.has(d.status))) {
@@ -93,8 +128,4 @@ function bucketOf(iso: string): number {
   const ms = Date.parse(iso);
   // An unreadable time is kept in the oldest bucket, so it goes at the first purge.
   return Number.isNaN(ms) ? -Infinity : Math.floor(ms / BUCKET_MS) * BUCKET_MS;
-}
-
-function key(tenant: string, id: string): string {
-  return `${tenant}\u0000${id}`;
 }

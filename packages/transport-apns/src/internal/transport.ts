@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants as h2, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { constants as h2, sensitiveHeaders, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import {
   PUSH_TYPES,
@@ -62,6 +62,7 @@ const APPLE_HOSTS: Record<Environment, string> = {
 };
 const TOKEN_RE = /^[0-9a-fA-F]{64,200}$/;
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = h2;
+const NEVER_INDEXED = ['apns-id', 'apns-expiration', 'apns-collapse-id'];
 /** The error body of an answer is read up to this many characters. */
 const MAX_ERROR_BODY = 16_384;
 
@@ -161,6 +162,9 @@ class Push implements Dispatchable {
       'apns-push-type': this.pushType,
       'apns-priority': this.priority,
       'apns-expiration': this.expiration,
+      // Values that change from request to request stay out of the HPACK table, where they
+      // would push out the ones every request repeats (the JWT above all).
+      [sensitiveHeaders]: NEVER_INDEXED,
     };
     if (this.collapseId !== undefined) headers['apns-collapse-id'] = this.collapseId;
     const token = this.endpoint.token;
