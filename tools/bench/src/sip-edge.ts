@@ -13,7 +13,7 @@
  *   node tools/bench/dist/sip-edge.js [--calls 3000] [--rate 300] [--users 1200] [--cpu-prof DIR]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -262,15 +262,28 @@ async function main(): Promise<void> {
           '-trace_err',
           '-error_file',
           join(work, 'sipp-errors.log'),
+          '-trace_stat',
+          '-stf',
+          join(work, 'sipp-stats.csv'),
+          '-fd',
+          '1',
         ],
         { stdio: 'ignore' },
       );
       child.on('exit', res);
       child.on('error', () => res(null));
     });
-    const elapsed = (performance.now() - started) / 1000;
+    // sipp's statistics file: `;`-separated, a header line, then cumulative counts each second.
+    const stats = existsSync(join(work, 'sipp-stats.csv'))
+      ? readFileSync(join(work, 'sipp-stats.csv'), 'utf8').trim().split('\n')
+      : [];
+    const header = stats[0]?.split(';') ?? [];
+    const last = stats.at(-1)?.split(';') ?? [];
+    const total = (column: string): number => Number(last[header.indexOf(column)] ?? NaN);
     await Promise.race([Promise.all(wakes), new Promise((r) => setTimeout(r, 40_000))]);
     clearInterval(poll);
+    // sipp waits for its -timeout when a call went wrong: the calls' own span ends with the last BYE.
+    const elapsed = ((lastByeAt || performance.now()) - started) / 1000;
     const bridgeCpu = cpuSeconds(bridgeProcess.pid!) - cpuBefore;
     const sorted = latencies.sort((a, b) => a - b);
     console.log(
@@ -280,6 +293,8 @@ async function main(): Promise<void> {
         rate: RATE,
         users: USERS,
         sippExit,
+        sippSuccessful: total('SuccessfulCall(C)'),
+        sippFailed: total('FailedCall(C)'),
         answered,
         seconds: Math.round(elapsed * 100) / 100,
         callsPerSecond: Math.round((answered / elapsed) * 10) / 10,
