@@ -48,4 +48,31 @@ describe('LocationService', () => {
     expect(locations.devices('dave', 150).map((d) => d.key)).toEqual(['p']);
     expect(locations.pushDeviceCount).toBe(2);
   });
+
+  it('finds a device by its Contact or its flow address, and forgets it once replaced, removed or lapsed', () => {
+    const locations = new LocationService();
+    const natted = (user: string, key: string, flowPort: number, expiresAt = 100): Device => ({
+      ...device(user, key, expiresAt, false),
+      targetHost: '192.0.2.1',
+      targetPort: 5060,
+      flow: { transport: 'udp', address: '127.0.0.1', port: flowPort },
+    });
+    locations.put(natted('alice', 'a', 40001));
+    locations.put(natted('bob', 'b', 40002));
+    expect(locations.findByAddress('127.0.0.1', 40002)?.user).toBe('bob');
+    // Both share the private Contact: the first registered answers for it.
+    expect(locations.findByAddress('192.0.2.1', 5060)?.user).toBe('alice');
+    expect(locations.findByAddress('127.0.0.1', 40003)).toBeUndefined();
+    // alice comes back from another port: the old flow no longer finds her.
+    locations.put(natted('alice', 'a', 40003));
+    expect(locations.findByAddress('127.0.0.1', 40001)).toBeUndefined();
+    expect(locations.findByAddress('127.0.0.1', 40003)?.user).toBe('alice');
+    expect(locations.remove('bob', 'b')?.user).toBe('bob');
+    expect(locations.findByAddress('127.0.0.1', 40002)).toBeUndefined();
+    expect(locations.removeAll('alice')).toHaveLength(1);
+    expect(locations.findByAddress('192.0.2.1', 5060)).toBeUndefined();
+    locations.put(natted('carol', 'c', 40004, 100));
+    expect(locations.devices('carol', 150)).toEqual([]);
+    expect(locations.findByAddress('127.0.0.1', 40004)).toBeUndefined();
+  });
 });

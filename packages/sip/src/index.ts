@@ -46,6 +46,7 @@ export {
   createRequest,
   createResponse,
   generateBranch,
+  randomHex,
   generateCallId,
   generateTag,
   getCallId,

@@ -5,12 +5,16 @@ import {
   createCancel,
   createRequest,
   createResponse,
+  generateBranch,
+  generateCallId,
+  generateTag,
   getHeader,
   getMaxForwards,
   getTo,
   getVias,
   parseMessage,
   prepareForward,
+  randomHex,
   removeFirstHeader,
   serialize,
   setHeader,
@@ -162,5 +166,22 @@ describe('request helpers', () => {
     expect(getVias(request)[0]!.host).toBe('192.0.2.1');
     expect(removeFirstHeader(request, 'VIA')).toBe('SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKtop');
     expect(getHeader(request, 'call-id')).toBe(getHeader(request, 'i'));
+  });
+});
+
+describe('random identifiers', () => {
+  it('are hex of the asked length and never repeat, across refills of the pool', () => {
+    const seen = new Set<string>();
+    // 3000 × 10 bytes spans several 4 KiB refills.
+    for (let i = 0; i < 3000; i++) {
+      const hex = randomHex(10);
+      expect(hex).toMatch(/^[0-9a-f]{20}$/);
+      seen.add(hex);
+    }
+    expect(seen.size).toBe(3000);
+    expect(randomHex(5000)).toMatch(/^[0-9a-f]{10000}$/);
+    expect(generateBranch()).toMatch(/^z9hG4bK[0-9a-f]{20}$/);
+    expect(generateTag()).toMatch(/^[0-9a-f]{12}$/);
+    expect(generateCallId('h.example')).toMatch(/^[0-9a-f]{24}@h\.example$/);
   });
 });

@@ -10,7 +10,7 @@
  *   node tools/bench/dist/sip-bridge.js [--calls 500] [--rate 50] [--users 100]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -56,6 +56,16 @@ async function freePort(): Promise<number> {
       server.close(() => res(typeof address === 'object' && address ? address.port : 0));
     });
   });
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** One phone life: REGISTER (answering the challenge), then answer every INVITE until the BYE. */
@@ -137,8 +147,11 @@ async function main(): Promise<void> {
   const port = await freePort();
   const users = Array.from({ length: USERS }, (_, i) => `bench${i}`);
   users.forEach((u, i) => userOfToken.set(tokenOf(i), u));
+  // sipp stands for the PBX: its INVITEs are the trunk's, accepted by address without a challenge.
+  const callerPort = await freePort();
   const config = {
     domain: '127.0.0.1',
+    trunk: { uri: `sip:127.0.0.1:${callerPort}` },
     listen: { host: '127.0.0.1', port, tcp: false },
     users: users.map((username) => ({ username, password: PASSWORD })),
     calls: { ringTimeoutMs: 30_000, pushWaitMs: 10_000 },
@@ -203,7 +216,7 @@ async function main(): Promise<void> {
     );
     writeFileSync(join(work, 'caller.xml'), scenario);
     writeFileSync(join(work, 'callees.csv'), `SEQUENTIAL\n${users.join('\n')}\n`);
-    const callerPort = await freePort();
+    const cpuBefore = cpuSeconds(bridgeProcess.pid!);
     const started = performance.now();
     const sippExit = await new Promise<number | null>((res) => {
       const child = spawn(
@@ -234,27 +247,45 @@ async function main(): Promise<void> {
           '-trace_err',
           '-error_file',
           join(work, 'sipp-errors.log'),
+          '-trace_stat',
+          '-stf',
+          join(work, 'sipp-stats.csv'),
+          '-fd',
+          '1',
         ],
         { stdio: 'ignore' },
       );
       child.on('exit', res);
       child.on('error', () => res(null));
     });
-    const elapsed = (performance.now() - started) / 1000;
     await Promise.race([Promise.all(wakes), new Promise((r) => setTimeout(r, 40_000))]);
     clearInterval(poll);
+    // sipp waits for its -timeout when a call went wrong: the calls' own span ends with the last BYE.
+    const elapsed = ((lastByeAt || performance.now()) - started) / 1000;
+    const bridgeCpu = cpuSeconds(bridgeProcess.pid!) - cpuBefore;
+    // sipp's statistics file: `;`-separated, a header line, then cumulative counts each second.
+    const stats = existsSync(join(work, 'sipp-stats.csv'))
+      ? readFileSync(join(work, 'sipp-stats.csv'), 'utf8').trim().split('\n')
+      : [];
+    const header = stats[0]?.split(';') ?? [];
+    const last = stats.at(-1)?.split(';') ?? [];
+    const total = (column: string): number => Number(last[header.indexOf(column)] ?? NaN);
     const sorted = latencies.sort((a, b) => a - b);
     const result = {
+      mode: 'registrar',
       calls: CALLS,
       rate: RATE,
       users: USERS,
       sippExit,
+      sippSuccessful: total('SuccessfulCall(C)'),
+      sippFailed: total('FailedCall(C)'),
       answered,
       seconds: Math.round(elapsed * 100) / 100,
       callsPerSecond: Math.round((answered / elapsed) * 10) / 10,
       pushToLastByeSeconds: Math.round((lastByeAt - firstPushAt) / 10) / 100,
       reRegisterToInviteP50Ms: Math.round(percentile(sorted, 50) * 100) / 100,
       reRegisterToInviteP99Ms: Math.round(percentile(sorted, 99) * 100) / 100,
+      bridgeCpuMsPerCall: Math.round(((bridgeCpu * 1000) / Math.max(1, answered)) * 100) / 100,
     };
     console.log(JSON.stringify(result));
     console.log(`sipp errors, if any: ${join(work, 'sipp-errors.log')}`);

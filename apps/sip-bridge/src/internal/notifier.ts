@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import {
   parseCallNotification,
   type CallParty,
@@ -52,7 +52,7 @@ function safeDecode(text: string): string {
 
 /** Notification ids allow a small alphabet; Call-IDs do not, so they are hashed. */
 function idFor(type: string, ...parts: string[]): string {
-  return `sip-${type}-${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32)}`;
+  return `sip-${type}-${hash('sha256', parts.join('\n')).slice(0, 32)}`;
 }
 
 /** Turns call events into CallNotifications for the relay, and keeps the missed-calls memory. */

@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   getHeader,
   getHeaders,
   parseNameAddr,
   parseVia,
+  randomHex,
   type Endpoint,
   type SipRequest,
   type SipUri,
@@ -102,7 +103,7 @@ const OWN_BRANCH = 'z9hG4bK';
  * while a spiral (the request back with another Request-URI) is not. The rest is random.
  */
 export function loopBranch(request: SipRequest): string {
-  return `${OWN_BRANCH}${loopKey(request)}${randomBytes(8).toString('hex')}`;
+  return `${OWN_BRANCH}${loopKey(request)}${randomHex(8)}`;
 }
 
 function loopKey(request: SipRequest): string {
@@ -115,7 +116,7 @@ function loopKey(request: SipRequest): string {
     getHeaders(request, 'Proxy-Require').join(','),
     getHeaders(request, 'Route')[0] ?? '',
   ];
-  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 12);
+  return hash('sha256', parts.join('\n')).slice(0, 12);
 }
 
 function tagOf(value: string | undefined): string {

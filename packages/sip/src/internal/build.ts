@@ -23,16 +23,34 @@ import { SipParseError } from './errors.js';
 /** The RFC 3261 magic cookie that marks a branch as globally unique (§8.1.1.7). */
 export const BRANCH_COOKIE = 'z9hG4bK';
 
+// Branches, tags and Call-IDs are taken from a pool of random bytes refilled 4 KiB at a time:
+// one randomBytes call per identifier cost more than the rest of building a request.
+const POOL_SIZE = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+/** `bytes` random bytes from the CSPRNG, as lower-case hex. */
+export function randomHex(bytes: number): string {
+  if (bytes > POOL_SIZE) return randomBytes(bytes).toString('hex');
+  if (poolOffset + bytes > pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex;
+}
+
 export function generateBranch(): string {
-  return `${BRANCH_COOKIE}${randomBytes(10).toString('hex')}`;
+  return `${BRANCH_COOKIE}${randomHex(10)}`;
 }
 
 export function generateTag(): string {
-  return randomBytes(6).toString('hex');
+  return randomHex(6);
 }
 
 export function generateCallId(host?: string): string {
-  const id = randomBytes(12).toString('hex');
+  const id = randomHex(12);
   return host ? `${id}@${host}` : id;
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parseNameAddr, parseUri, type SipUri, type TransportProtocol } from '@pushrelay/sip';
 import type { LocalAddress } from '../proxy.js';
 
@@ -16,7 +16,7 @@ export class EdgeAddressing {
   ) {}
 
   refFor(user: string, deviceKey: string): string {
-    return `pr${createHash('sha256').update(`${user}\n${deviceKey}`).digest('hex').slice(0, 20)}`;
+    return `pr${hash('sha256', `${user}\n${deviceKey}`).slice(0, 20)}`;
   }
 
   /** `<sip:REF@bridge:port;transport=...;lr>`: the Path entry (RFC 3327) for one device. */

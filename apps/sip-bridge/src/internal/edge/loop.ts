@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { getHeader, getHeaders, parseNameAddr, parseVia, type SipRequest } from '@pushrelay/sip';
+import { hash } from 'node:crypto';
+import { getHeader, getHeaders, parseNameAddr, parseVia, randomHex, type SipRequest } from '@pushrelay/sip';
 import type { LocalAddress } from '../proxy.js';
 
 const MARK = 'z9hG4bK-pr';
@@ -26,12 +26,12 @@ export function loopKey(request: SipRequest): string {
     getHeader(request, 'CSeq') ?? '',
     getHeaders(request, 'Proxy-Require').join(','),
   ];
-  return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
+  return hash('sha256', parts.join('\n')).slice(0, 16);
 }
 
 /** A fresh branch for forwarding `request`, carrying its loop key. */
 export function forwardBranch(request: SipRequest): string {
-  return `${MARK}${loopKey(request)}-${randomBytes(6).toString('hex')}`;
+  return `${MARK}${loopKey(request)}-${randomHex(6)}`;
 }
 
 /** Whether `request` already went through this bridge unchanged: a loop, answered 482. */
