@@ -1,4 +1,4 @@
-import { startApnsSimulator, type ApnsSimulatorHandle } from '@pushrelay/testkit';
+import { startApnsSimulator, toPkcs12, type ApnsSimulatorHandle } from '@pushrelay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApnsTransport } from '../src/index.js';
 import { deviceToken, simTransport, voipRequest } from './helpers.js';
@@ -215,6 +215,34 @@ describe('apps, credentials and environments', () => {
     ]);
     // The token key: one connection per environment for both apps; the certificates: their own.
     expect(sim.connections().opened).toBe(4);
+  });
+
+  it('authenticates with a PKCS#12 certificate and refuses one whose passphrase is wrong', async () => {
+    const sim = await simulator();
+    const pfx = toPkcs12(sim.issueClientCertificate('com.example.app', 'both'), 'secret');
+    const transport = tracked(
+      new ApnsTransport({
+        apps: [{ bundleId: 'com.example.app', credential: { type: 'pkcs12', pfx, passphrase: 'secret' } }],
+        address: sim.host,
+        port: { production: sim.productionPort, sandbox: sim.sandboxPort },
+        ca: sim.ca,
+      }),
+    );
+    for (const environment of ['production', 'sandbox'] as const) {
+      expect((await transport.send(voipRequest(environment === 'sandbox' ? 2 : 1, { environment }))).kind).toBe(
+        'delivered',
+      );
+    }
+    expect(sim.deliveries().map((d) => d.environment)).toEqual(['production', 'sandbox']);
+    expect(
+      () =>
+        new ApnsTransport({
+          apps: [{ bundleId: 'com.example.app', credential: { type: 'pkcs12', pfx, passphrase: 'wrong' } }],
+          address: sim.host,
+          port: sim.productionPort,
+          ca: sim.ca,
+        }),
+    ).toThrow(expect.objectContaining({ field: 'apps[0].credential' }));
   });
 
   it('answers retry when APNs cannot be reached, after trying again on new connections', async () => {

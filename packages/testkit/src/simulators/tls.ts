@@ -143,3 +143,17 @@ export function createCertificateAuthority(name = 'pushrelay simulator CA'): Cer
     },
   };
 }
+
+/**
+ * A certificate and its key as one PKCS#12 (.p12) file, the form Keychain Access exports a push
+ * certificate in. The key is encrypted with AES-128 under `passphrase`.
+ */
+export function toPkcs12(issued: Pick<IssuedCertificate, 'cert' | 'key'>, passphrase: string): Buffer {
+  const asn1 = forge.pkcs12.toPkcs12Asn1(
+    forge.pki.privateKeyFromPem(issued.key),
+    [forge.pki.certificateFromPem(issued.cert)],
+    passphrase,
+    { algorithm: 'aes128' },
+  );
+  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+}
