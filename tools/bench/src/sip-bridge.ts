@@ -189,6 +189,8 @@ async function main(): Promise<void> {
     let answered = 0;
     let seen = 0;
     let firstPushAt = 0;
+    // A woken phone whose REGISTER failed (e.g. a 503 under overload): counted, the run goes on.
+    let wakeFailures = 0;
     let lastByeAt = 0;
     const wakes: Promise<void>[] = [];
     // Each push the simulator accepted wakes its phone on a new port.
@@ -198,14 +200,17 @@ async function main(): Promise<void> {
         firstPushAt ||= performance.now();
         const user = userOfToken.get(deliveries[seen]!.token)!;
         wakes.push(
-          phone(user, bridge, (ms) => latencies.push(ms)).then(async (p) => {
-            await Promise.race([p.done, new Promise((r) => setTimeout(r, 35_000))]);
-            if (p.invited()) {
-              answered += p.calls();
-              lastByeAt = performance.now();
-            }
-            await p.close();
-          }),
+          phone(user, bridge, (ms) => latencies.push(ms)).then(
+            async (p) => {
+              await Promise.race([p.done, new Promise((r) => setTimeout(r, 35_000))]);
+              if (p.invited()) {
+                answered += p.calls();
+                lastByeAt = performance.now();
+              }
+              await p.close();
+            },
+            () => void wakeFailures++,
+          ),
         );
       }
     }, 2);
@@ -280,6 +285,7 @@ async function main(): Promise<void> {
       sippSuccessful: total('SuccessfulCall(C)'),
       sippFailed: total('FailedCall(C)'),
       answered,
+      wakeFailures,
       seconds: Math.round(elapsed * 100) / 100,
       callsPerSecond: Math.round((answered / elapsed) * 10) / 10,
       pushToLastByeSeconds: Math.round((lastByeAt - firstPushAt) / 10) / 100,
