@@ -1,43 +1,35 @@
 import 'reflect-metadata';
 import {
+  createQueue,
+  openEphemeral,
+  openStores as openEngineStores,
+  openStoresNow,
+  type EphemeralHandle,
+  type StoreHandle,
+} from '@pushrelay/app-kit';
+import {
   ConfigurationError,
-  InMemoryBindingStore,
-  InMemoryMissedCallStore,
   InMemoryPresence,
-  InMemoryQueue,
-  InMemoryReportStore,
   PushRelayError,
   Relay,
   RetentionSweeper,
   TransportError,
   systemClock,
-  type BindingStore,
   type Clock,
   type Codec,
-  type MissedCallStore,
   type Provider,
   type Queue,
-  type ReportStore,
   type Transport,
 } from '@pushrelay/core';
-import { BullMQQueue } from '@pushrelay/queue-bullmq';
-import {
-  PostgresBindingStore,
-  PostgresDatabase,
-  PostgresMissedCallStore,
-  PostgresReportStore,
-} from '@pushrelay/store-postgres';
-import { RedisDedupe, RedisMissedCallStore, redisOptionsFromUrl } from '@pushrelay/store-redis';
-import { openSqliteStores } from '@pushrelay/store-sqlite';
 import type { FastifyBaseLogger } from 'fastify';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { TenantDirectory } from './auth.js';
-import { ConfigError, type GatewayConfig } from './config.js';
+import { ConfigError, engineStore, type GatewayConfig } from './config.js';
 import { GatewayMetrics } from './metrics.js';
 import { createCodecs, createTransports } from './registry.js';
 import { SocketHub } from './sockets.js';
 import { TOKENS } from './tokens.js';
-import { ReplayGuard, hmacTimestampVerifier, type SharedClaims, type WebhookVerifier } from './webhooks.js';
+import { ReplayGuard, hmacTimestampVerifier, type WebhookVerifier } from './webhooks.js';
 
 /** Replacements for what the configuration would build: tests and the demo wire simulators here. */
 export interface GatewayOverrides {
@@ -50,19 +42,7 @@ export interface GatewayOverrides {
   webhookVerifiers?: Record<string, WebhookVerifier>;
 }
 
-export interface StoreHandle {
-  bindings: BindingStore;
-  reports: ReportStore;
-  missedCalls: MissedCallStore;
-  close(): void | Promise<void>;
-}
-
-/** Short-lived state shared by the processes (or held in this one). */
-export interface EphemeralHandle {
-  missedCalls?: MissedCallStore;
-  claims?: SharedClaims;
-  close(): Promise<void>;
-}
+export type { EphemeralHandle, StoreHandle };
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -72,75 +52,13 @@ export function missedCallTtlMs(config: GatewayConfig): number {
 }
 
 /** Opens the configured store; a postgres store connects and applies its migrations first. */
-export async function openStores(config: GatewayConfig, clock: Clock = systemClock): Promise<StoreHandle> {
-  const store = config.store;
-  const ttl = missedCallTtlMs(config);
-  if (store.kind === 'postgres') {
-    let db: PostgresDatabase;
-    try {
-      db = await PostgresDatabase.open({
-        connection: { connectionString: store.url, max: store.poolSize },
-        schema: store.schema,
-        clock,
-      });
-    } catch (error) {
-      throw new ConfigError([
-        { path: 'store.url', message: `cannot open the postgres store: ${(error as Error).message}` },
-      ]);
-    }
-    return {
-      bindings: new PostgresBindingStore(db),
-      reports: new PostgresReportStore(db),
-      missedCalls: new PostgresMissedCallStore(db, { defaultTtlMs: ttl }),
-      close: () => db.close(),
-    };
-  }
-  if (store.kind === 'sqlite') return openSqliteStores({ filename: store.path, clock, missedCallTtlMs: ttl });
-  return memoryStores(config, clock);
+export function openStores(config: GatewayConfig, clock: Clock = systemClock): Promise<StoreHandle> {
+  return openEngineStores(engineStore(config.store), { clock, missedCallTtlMs: missedCallTtlMs(config) });
 }
 
-function memoryStores(config: GatewayConfig, clock: Clock): StoreHandle {
-  return {
-    bindings: new InMemoryBindingStore({ clock }),
-    reports: new InMemoryReportStore(),
-    missedCalls: new InMemoryMissedCallStore({ clock, defaultTtlMs: missedCallTtlMs(config) }),
-    close: () => {},
-  };
-}
-
-function buildQueue(config: GatewayConfig, overrides: GatewayOverrides): Queue {
-  if (overrides.queue) return overrides.queue;
-  const q = config.queue;
-  if (q.engine === 'bullmq') {
-    return new BullMQQueue({
-      connection: redisOptionsFromUrl(q.redis, `${q.prefix}:gateway`),
-      prefix: q.prefix,
-      concurrency: q.concurrency,
-      lockDurationMs: q.lockDurationMs,
-      stalledIntervalMs: q.stalledIntervalMs,
-      scheduleTimeoutMs: q.scheduleTimeoutMs,
-      closeGraceMs: q.closeGraceMs,
-    });
-  }
-  return new InMemoryQueue({ ...(overrides.clock ? { clock: overrides.clock } : {}) });
-}
-
-function buildEphemeral(config: GatewayConfig): EphemeralHandle {
-  const e = config.ephemeral;
-  if (e.engine !== 'redis') return { close: async () => {} };
-  const missedCalls = new RedisMissedCallStore({
-    connection: redisOptionsFromUrl(e.redis, `${e.prefix}:missed-calls`),
-    prefix: e.prefix,
-    defaultTtlMs: missedCallTtlMs(config),
-  });
-  const claims = new RedisDedupe({ connection: redisOptionsFromUrl(e.redis, `${e.prefix}:dedupe`), prefix: e.prefix });
-  return {
-    missedCalls,
-    claims,
-    close: async () => {
-      await Promise.allSettled([missedCalls.close(), claims.close()]);
-    },
-  };
+function ephemeralConnectionNames(config: GatewayConfig): { missedCalls: string; claims: string } {
+  const prefix = config.ephemeral.engine === 'redis' ? config.ephemeral.prefix : 'pushrelay';
+  return { missedCalls: `${prefix}:missed-calls`, claims: `${prefix}:dedupe` };
 }
 
 /**
@@ -168,19 +86,23 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
   c.register(TOKENS.storeHandle, {
     useFactory: once((dc): StoreHandle => {
       if (overrides.stores) return overrides.stores;
-      const clock = dc.resolve<Clock>(TOKENS.clock);
-      if (config.store.kind === 'sqlite') {
-        return openSqliteStores({ filename: config.store.path, clock, missedCallTtlMs: missedCallTtlMs(config) });
-      }
       if (config.store.kind === 'postgres') {
         throw new ConfigError([
           { path: 'store', message: 'a postgres store must be opened first (openStores) and passed as `stores`' },
         ]);
       }
-      return memoryStores(config, clock);
+      const clock = dc.resolve<Clock>(TOKENS.clock);
+      return openStoresNow(engineStore(config.store), { clock, missedCallTtlMs: missedCallTtlMs(config) });
     }),
   });
-  c.register(TOKENS.ephemeral, { useFactory: once(() => buildEphemeral(config)) });
+  c.register(TOKENS.ephemeral, {
+    useFactory: once(() =>
+      openEphemeral(config.ephemeral, {
+        missedCallTtlMs: missedCallTtlMs(config),
+        connectionNames: ephemeralConnectionNames(config),
+      }),
+    ),
+  });
   c.register(TOKENS.bindings, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).bindings });
   c.register(TOKENS.reports, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).reports });
   c.register(TOKENS.missedCalls, {
@@ -188,7 +110,16 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
       dc.resolve<EphemeralHandle>(TOKENS.ephemeral).missedCalls ??
       dc.resolve<StoreHandle>(TOKENS.storeHandle).missedCalls,
   });
-  c.register(TOKENS.queue, { useFactory: once(() => buildQueue(config, overrides)) });
+  c.register(TOKENS.queue, {
+    useFactory: once(
+      () =>
+        overrides.queue ??
+        createQueue(config.queue, {
+          ...(overrides.clock ? { clock: overrides.clock } : {}),
+          connectionName: `${config.queue.engine === 'bullmq' ? config.queue.prefix : 'pushrelay'}:gateway`,
+        }),
+    ),
+  });
   c.register(TOKENS.presence, { useValue: new InMemoryPresence() });
   c.register(TOKENS.sockets, {
     useFactory: once((dc) => new SocketHub(dc.resolve<InMemoryPresence>(TOKENS.presence))),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { loggerOptions } from '@pushrelay/app-kit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
@@ -29,21 +30,7 @@ export interface ServerState {
   draining: boolean;
 }
 
-/** Paths and keys pino blanks: credentials, device tokens, phone numbers, per-device secrets. */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-auth-token"]',
-  'req.headers["x-pushrelay-signature"]',
-  '*.token',
-  '*.apiKey',
-  '*.secrets',
-  '*.pushKey',
-  '*.number',
-  '*.from.number',
-  '*.to.number',
-  'binding.token',
-  'request.token',
-];
+export { REDACT_PATHS } from '@pushrelay/app-kit';
 
 export interface ServerOptions {
   /** A pino logger configuration, or false for none. */
@@ -65,8 +52,7 @@ export async function createServer(
       options.logger === false
         ? false
         : {
-            level: config.logLevel,
-            redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+            ...loggerOptions(config.logLevel, 'http-gateway'),
             ...(typeof options.logger === 'object' ? options.logger : {}),
           },
     bodyLimit: config.bodyLimitBytes,
