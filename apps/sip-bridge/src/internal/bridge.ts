@@ -2,13 +2,18 @@ import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { container as rootContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import {
-  InMemoryBindingStore,
-  InMemoryMissedCallStore,
-  InMemoryQueue,
-  InMemoryReportStore,
+  ConfigError,
+  createQueue,
+  delay,
+  openEphemeral,
+  openStores,
+  openStoresNow,
+  withinBound,
+  type StoreHandle,
+} from '@pushrelay/app-kit';
+import {
   Relay,
   systemClock,
-  ValidationError,
   type BindingStore,
   type Clock,
   type Codec,
@@ -20,15 +25,8 @@ import {
 } from '@pushrelay/core';
 import { ecssCodec } from '@pushrelay/codec-ecss';
 import { mizutechCodec } from '@pushrelay/codec-mizutech';
-import { BullMQQueue } from '@pushrelay/queue-bullmq';
-import {
-  PostgresBindingStore,
-  PostgresDatabase,
-  PostgresMissedCallStore,
-  PostgresReportStore,
-  PostgresSipUserStore,
-} from '@pushrelay/store-postgres';
-import { RedisMissedCallStore, redisOptionsFromUrl } from '@pushrelay/store-redis';
+import { PostgresSipUserStore, type PostgresDatabase } from '@pushrelay/store-postgres';
+import { redisOptionsFromUrl } from '@pushrelay/store-redis';
 import {
   createTcpTransport,
   createTlsTransport,
@@ -39,6 +37,7 @@ import {
   type TimerValues,
   type TlsTransport,
 } from '@pushrelay/sip';
+import type { ConfigWarning } from '@pushrelay/app-kit';
 import { redactedConfig, resolveConfig, type BridgeConfig, type BridgeConfigInput } from './config.js';
 import { LocationService } from './locations.js';
 import { EdgeService } from './edge/edge-service.js';
@@ -76,6 +75,8 @@ export const TOKENS = {
   LocalAddress: Symbol('LocalAddress'),
   /** The opened postgres store (PostgresDatabase); startBridge opens it when the config names one. */
   Database: Symbol('Database'),
+  /** The stores of the configured engine (StoreHandle): in memory, or opened on the postgres store. */
+  Stores: Symbol('Stores'),
   /**
    * The LocationReplicator sharing registrations with other bridge processes through Redis
    * pub/sub, or null (no Redis ephemeral engine: registrations stay in this process).
@@ -115,20 +116,6 @@ function needsDatabase(config: BridgeConfig, options: BridgeOptions): boolean {
   if (config.store.engine !== 'postgres') return false;
   if (config.auth.users === 'postgres' && !options.users) return true;
   return !options.bindings || !options.reports || (!options.missedCalls && config.ephemeral.engine !== 'redis');
-}
-
-/** Connects to the configured postgres store and applies its migrations. */
-async function openDatabase(config: BridgeConfig, clock: Clock): Promise<PostgresDatabase> {
-  if (config.store.engine !== 'postgres') throw new Error('no postgres store configured');
-  const { url, poolSize, schema } = config.store;
-  try {
-    return await PostgresDatabase.open({ connection: { connectionString: url, max: poolSize }, schema, clock });
-  } catch (error) {
-    throw new ValidationError(
-      [{ path: 'store.url', message: `cannot open the postgres store: ${(error as Error).message}` }],
-      'sip-bridge config',
-    );
-  }
 }
 
 export interface BridgeOptions {
@@ -190,7 +177,11 @@ function singleton<T>(container: DependencyContainer, token: symbol, make: (c: D
 
 /** Builds the object graph in a child container; nothing is started. */
 export function composeBridge(options: BridgeOptions): DependencyContainer {
-  const config = resolveConfig(options.config);
+  return compose(resolveConfig(options.config), options, undefined);
+}
+
+/** The object graph over a validated config and, for a postgres store, the stores opened on it. */
+function compose(config: BridgeConfig, options: BridgeOptions, opened: StoreHandle | undefined): DependencyContainer {
   const c = rootContainer.createChildContainer();
   const clock = options.clock ?? systemClock;
   c.register(TOKENS.Config, { useValue: config });
@@ -201,9 +192,12 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
   singleton(c, TOKENS.Metrics, () => new Metrics());
   c.register(TOKENS.Resources, { useValue: new Resources() });
   const resources = (r: DependencyContainer): Resources => r.resolve<Resources>(TOKENS.Resources);
-  c.register(TOKENS.Database, {
-    useFactory: () => {
-      throw new ValidationError(
+  const { store, queue, ephemeral } = config;
+  // The stores of the configured engine: memory opens here; postgres was opened by startBridge.
+  singleton<StoreHandle>(c, TOKENS.Stores, () => {
+    if (opened) return opened;
+    if (store.engine === 'postgres')
+      throw new ConfigError(
         [
           {
             path: 'store',
@@ -213,60 +207,48 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
         ],
         'sip-bridge config',
       );
+    return openStoresNow(store, { clock });
+  });
+  c.register(TOKENS.Database, {
+    useFactory: (r) => {
+      const database = r.resolve<StoreHandle>(TOKENS.Stores).database;
+      if (!database)
+        throw new ConfigError([{ path: 'store', message: 'is not a postgres store' }], 'sip-bridge config');
+      return database;
     },
   });
-  const { store, queue, ephemeral } = config;
-  singleton(
-    c,
-    TOKENS.BindingStore,
-    (r) =>
-      options.bindings ??
-      (store.engine === 'postgres'
-        ? new PostgresBindingStore(r.resolve(TOKENS.Database))
-        : new InMemoryBindingStore({ clock })),
-  );
-  singleton(
-    c,
-    TOKENS.ReportStore,
-    (r) =>
-      options.reports ??
-      (store.engine === 'postgres' ? new PostgresReportStore(r.resolve(TOKENS.Database)) : new InMemoryReportStore()),
-  );
+  singleton(c, TOKENS.BindingStore, (r) => options.bindings ?? r.resolve<StoreHandle>(TOKENS.Stores).bindings);
+  singleton(c, TOKENS.ReportStore, (r) => options.reports ?? r.resolve<StoreHandle>(TOKENS.Stores).reports);
   // The relay closes its queue, whoever built it.
-  singleton(c, TOKENS.Queue, () => {
-    if (options.queue) return options.queue;
-    if (queue.engine !== 'bullmq') return new InMemoryQueue({ clock });
-    return new BullMQQueue({
-      connection: redisOptionsFromUrl(queue.redis, `${queue.prefix}:sip-bridge`),
-      prefix: queue.prefix,
-      // Not the gateway's queue name: a gateway sharing the prefix must not run the bridge's jobs
-      // with its own transports, nor the bridge the gateway's.
-      name: 'sip-bridge-deliveries',
-      concurrency: queue.concurrency,
-      lockDurationMs: queue.lockDurationMs,
-      stalledIntervalMs: queue.stalledIntervalMs,
-      scheduleTimeoutMs: queue.scheduleTimeoutMs,
-      closeGraceMs: queue.closeGraceMs,
-    });
-  });
+  singleton(
+    c,
+    TOKENS.Queue,
+    () =>
+      options.queue ??
+      createQueue(queue, {
+        clock,
+        // Not the gateway's queue name: a gateway sharing the prefix must not run the bridge's jobs
+        // with its own transports, nor the bridge the gateway's.
+        name: 'sip-bridge-deliveries',
+        connectionName: `${queue.engine === 'bullmq' ? queue.prefix : 'pushrelay'}:sip-bridge`,
+      }),
+  );
   singleton(c, TOKENS.MissedCallStore, (r) => {
     if (options.missedCalls) return options.missedCalls;
     if (ephemeral.engine === 'redis') {
-      const missed = new RedisMissedCallStore({
-        connection: redisOptionsFromUrl(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-missed-calls`),
-        prefix: ephemeral.prefix,
+      const shared = openEphemeral(ephemeral, {
+        connectionNames: { missedCalls: `${ephemeral.prefix}:sip-bridge-missed-calls` },
       });
-      resources(r).add(() => missed.close());
-      return missed;
+      resources(r).add(() => shared.close());
+      return shared.missedCalls!;
     }
-    if (store.engine === 'postgres') return new PostgresMissedCallStore(r.resolve(TOKENS.Database));
-    return new InMemoryMissedCallStore({ clock });
+    return r.resolve<StoreHandle>(TOKENS.Stores).missedCalls;
   });
   singleton(c, TOKENS.Locations, () => new LocationService());
   singleton<UserDirectory>(c, TOKENS.Users, (r) => {
     if (options.users) return options.users;
     if (config.auth.users !== 'postgres') return new ConfigUserDirectory(config.users);
-    const source = new PostgresSipUserStore(r.resolve(TOKENS.Database));
+    const source = new PostgresSipUserStore(r.resolve<PostgresDatabase>(TOKENS.Database));
     return new PostgresUserDirectory(source, config.realm, clock, config.auth.userCacheTtlMs);
   });
   singleton(c, TOKENS.RequestDigest, (r) => {
@@ -420,16 +402,22 @@ async function bindTransports(config: BridgeConfig): Promise<SipTransport[]> {
 
 /** Composes, binds SIP and metrics, and starts the relay. */
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
-  const c = composeBridge(options);
-  const config = c.resolve<BridgeConfig>(TOKENS.Config);
-  const clock = c.resolve<Clock>(TOKENS.Clock);
-  const resources = c.resolve<Resources>(TOKENS.Resources);
+  const warnings: ConfigWarning[] = [];
+  const config = resolveConfig(options.config, { onWarning: (w) => warnings.push(w) });
+  const clock = options.clock ?? systemClock;
+  const opened = needsDatabase(config, options) ? await openStores(config.store, { clock }) : undefined;
+  let c: DependencyContainer;
   try {
-    if (needsDatabase(config, options)) {
-      const db = await openDatabase(config, clock);
-      resources.add(() => db.close());
-      c.register(TOKENS.Database, { useValue: db });
-    }
+    c = compose(config, options, opened);
+  } catch (error) {
+    await opened?.close();
+    throw error;
+  }
+  const resources = c.resolve<Resources>(TOKENS.Resources);
+  if (opened) resources.add(() => opened.close());
+  try {
+    const log = c.resolve<Logger>(TOKENS.Logger);
+    for (const warning of warnings) log.warn({ option: warning.path }, `config: ${warning.path} ${warning.message}`);
     return await listen(c, config, clock, resources, options);
   } catch (error) {
     await resources.closeAll();
@@ -590,16 +578,16 @@ async function listen(
         await delay(20);
       await delay(Math.min(50, Math.max(0, until - Date.now())));
       await Promise.all(transports.map((t) => t.close()));
-      await withTimeout(relay.close(), Math.max(0, until - Date.now()) + 100);
+      await withinBound(relay.close(), Math.max(0, until - Date.now()) + 100);
       const pushTransports = Object.values(c.resolve<Partial<Record<Provider, Transport>>>(TOKENS.Transports));
-      await withTimeout(Promise.all(pushTransports.map((t) => t.close())), Math.max(0, until - Date.now()) + 100);
+      await withinBound(Promise.all(pushTransports.map((t) => t.close())), Math.max(0, until - Date.now()) + 100);
       if (metricsServer) {
         metricsServer.closeAllConnections();
         await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
       }
       // After the queue: a send finishing during its close still writes its report and bindings.
       // Bounded like the rest, since a QUIT to an unreachable Redis waits for a reconnect.
-      await withTimeout(resources.closeAll(), Math.max(1000, until - Date.now()));
+      await withinBound(resources.closeAll(), Math.max(1000, until - Date.now()));
       log.info('sip-bridge stopped');
     })());
 
@@ -609,20 +597,4 @@ async function listen(
 async function closePushTransports(c: DependencyContainer): Promise<void> {
   const pushTransports = Object.values(c.resolve<Partial<Record<Provider, Transport>>>(TOKENS.Transports));
   await Promise.allSettled(pushTransports.map((t) => t.close()));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]);
-  clearTimeout(timer);
 }

@@ -1,33 +1,19 @@
-import { readFileSync } from 'node:fs';
-import { TransportError, ValidationError, type Provider, type Transport } from '@pushrelay/core';
+import { ConfigError, ConfigReader, resolveSecretRefs } from '@pushrelay/app-kit';
+import { TransportError, type Provider, type Transport } from '@pushrelay/core';
 import { createApnsTransport, type ApnsTransportOptions } from '@pushrelay/transport-apns';
 import { createFcmTransport, type FcmTransportOptions } from '@pushrelay/transport-fcm';
 import { createHmsTransport, type HmsTransportOptions } from '@pushrelay/transport-hms';
 import type { BridgeConfig } from './config.js';
 
-const FILE_FIELDS = ['key', 'cert', 'pfx', 'ca', 'serviceAccount', 'clientSecret'] as const;
-/** Fields read from a file whose surrounding whitespace (the final newline) is not part of the value. */
-const TRIMMED = new Set<string>(['clientSecret']);
-
-/** Replaces `<field>File` entries by the file's content, anywhere in the options. */
-function inlineFiles(value: unknown, path: string): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => inlineFiles(v, `${path}[${i}]`));
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(value)) {
-    const field = FILE_FIELDS.find((f) => name === `${f}File`);
-    if (field && typeof v === 'string') {
-      try {
-        const text = readFileSync(v, 'utf8');
-        out[field] = TRIMMED.has(field) ? text.trim() : text;
-      } catch (error) {
-        throw new ValidationError(
-          [{ path: `${path}.${name}`, message: `cannot read ${v}: ${(error as Error).message}` }],
-          'sip-bridge config',
-        );
-      }
-    } else out[name] = inlineFiles(v, `${path}.${name}`);
-  }
+/** The options with every `xxxFile` / `xxxEnv` field read into `xxx`; what cannot be read is a ConfigError. */
+function withSecrets(value: Record<string, unknown>, path: string): Record<string, unknown> {
+  const r = new ConfigReader();
+  const out = resolveSecretRefs(value, path, {
+    env: process.env,
+    baseDir: process.cwd(),
+    fail: (p, m) => r.fail(p, m),
+  }) as Record<string, unknown>;
+  r.finish('sip-bridge config');
   return out;
 }
 
@@ -36,15 +22,15 @@ export function transportsFromConfig(config: BridgeConfig): Partial<Record<Provi
   const transports: Partial<Record<Provider, Transport>> = {};
   if (config.apns)
     transports.apns = build('apns', () =>
-      createApnsTransport(inlineFiles(config.apns, 'apns') as unknown as ApnsTransportOptions),
+      createApnsTransport(withSecrets(config.apns!, 'apns') as unknown as ApnsTransportOptions),
     );
   if (config.fcm)
     transports.fcm = build('fcm', () =>
-      createFcmTransport(inlineFiles(config.fcm, 'fcm') as unknown as FcmTransportOptions),
+      createFcmTransport(withSecrets(config.fcm!, 'fcm') as unknown as FcmTransportOptions),
     );
   if (config.hms)
     transports.hms = build('hms', () =>
-      createHmsTransport(inlineFiles(config.hms, 'hms') as unknown as HmsTransportOptions),
+      createHmsTransport(withSecrets(config.hms!, 'hms') as unknown as HmsTransportOptions),
     );
   return transports;
 }
@@ -54,7 +40,7 @@ function build(section: string, make: () => Transport): Transport {
     return make();
   } catch (error) {
     if (error instanceof TransportError) {
-      throw new ValidationError(
+      throw new ConfigError(
         [{ path: `${section}${error.field ? `.${error.field}` : ''}`, message: error.message }],
         'sip-bridge config',
       );
