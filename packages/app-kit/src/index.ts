@@ -39,3 +39,5 @@ export { REDACT_PATHS, createLogger, loggerOptions } from './internal/logger.js'
 export type { Logger } from './internal/logger.js';
 export { delay, onShutdownSignals, withinBound } from './internal/shutdown.js';
 export type { ShutdownSignalsOptions } from './internal/shutdown.js';
+export { createTransports } from './internal/transports.js';
+export type { ProviderSections, TransportsOptions } from './internal/transports.js';

@@ -1,13 +1,10 @@
+import { createTransports as createAppTransports } from '@pushrelay/app-kit';
 import { ConfigurationError, type Codec, type Provider, type Transport } from '@pushrelay/core';
 import { createEcssCodec } from '@pushrelay/codec-ecss';
 import { createKaleyraCodec } from '@pushrelay/codec-kaleyra';
 import { createMizutechCodec } from '@pushrelay/codec-mizutech';
 import { createSignalWireCodec } from '@pushrelay/codec-signalwire';
 import { createWazoCodec } from '@pushrelay/codec-wazo';
-import { createApnsTransport, type ApnsTransportOptions } from '@pushrelay/transport-apns';
-import { createFcmTransport, type FcmTransportOptions } from '@pushrelay/transport-fcm';
-import { createHmsTransport, type HmsTransportOptions } from '@pushrelay/transport-hms';
-import { createWebPushTransport, type WebPushTransportOptions } from '@pushrelay/transport-webpush';
 import type { GatewayConfig } from './config.js';
 
 /** The codecs the gateway can enable by id. */
@@ -32,14 +29,7 @@ export function createCodecs(ids: readonly string[]): Codec[] {
 
 /** Builds the transports the configuration has options for; their own checks name the bad field. */
 export function createTransports(providers: GatewayConfig['providers']): Partial<Record<Provider, Transport>> {
-  const out: Partial<Record<Provider, Transport>> = {};
-  if (providers.apns) out.apns = createApnsTransport(providers.apns as unknown as ApnsTransportOptions);
-  if (providers.fcm) out.fcm = createFcmTransport(providers.fcm as unknown as FcmTransportOptions);
-  if (providers.hms) out.hms = createHmsTransport(providers.hms as unknown as HmsTransportOptions);
-  if (providers.webpush) {
-    out.webpush = createWebPushTransport(providers.webpush as unknown as WebPushTransportOptions);
-  }
-  return out;
+  return createAppTransports(providers, { path: (provider) => `providers.${provider}` });
 }
 
 /** What the device API needs to know of the Web Push configuration. */

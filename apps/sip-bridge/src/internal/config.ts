@@ -1,20 +1,8 @@
 import { dirname, resolve } from 'node:path';
-import {
-  ConfigReader,
-  applyEnvOverrides as applyKernelEnvOverrides,
-  isObject,
-  readConfigFile,
-  readEphemeral,
-  readQueue,
-  readSecret,
-  readStore,
-  redactedEngines,
-  LOG_LEVELS,
-  type ConfigWarning,
-  type EphemeralConfig,
-  type QueueConfig,
-  type StoreConfig as EngineStoreConfig,
-} from '@pushrelay/app-kit';
+import { ConfigReader, LOG_LEVELS, isObject, readConfigFile, readSecret } from '@pushrelay/app-kit';
+import { readEphemeral, readQueue, readStore, redactedEngines } from '@pushrelay/app-kit';
+import { applyEnvOverrides as applyKernelEnvOverrides, type ConfigWarning } from '@pushrelay/app-kit';
+import type { EphemeralConfig, QueueConfig, StoreConfig as EngineStoreConfig } from '@pushrelay/app-kit';
 import type { Environment } from '@pushrelay/core';
 import type { DigestAlgorithm } from '@pushrelay/sip';
 import { REGISTRAR_SECTIONS, resolveRegistrarOptions, type RegistrarOptions } from './config-registrar.js';
