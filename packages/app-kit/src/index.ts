@@ -41,3 +41,5 @@ export { delay, onShutdownSignals, withinBound } from './internal/shutdown.js';
 export type { ShutdownSignalsOptions } from './internal/shutdown.js';
 export { createTransports } from './internal/transports.js';
 export type { ProviderSections, TransportsOptions } from './internal/transports.js';
+export { RELAY_TOKENS, Resources, get, registerRelay, singleton, token, value } from './internal/di.js';
+export type { Get, RelayRegistration, Token } from './internal/di.js';

@@ -1,19 +1,17 @@
 import 'reflect-metadata';
 import {
+  createLogger,
   createQueue,
   openEphemeral,
   openStores as openEngineStores,
   openStoresNow,
-  type EphemeralHandle,
-  type StoreHandle,
 } from '@pushrelay/app-kit';
+import { registerRelay, singleton, value, type EphemeralHandle, type StoreHandle } from '@pushrelay/app-kit';
 import {
   ConfigurationError,
   InMemoryPresence,
   PushRelayError,
-  Relay,
   RetentionSweeper,
-  TransportError,
   systemClock,
   type Clock,
   type Codec,
@@ -40,6 +38,8 @@ export interface GatewayOverrides {
   /** Opened stores; required for a postgres store (it opens asynchronously: see `openStores`). */
   stores?: StoreHandle;
   webhookVerifiers?: Record<string, WebhookVerifier>;
+  /** The logger of every service and of the server. Default: none (silent). */
+  log?: FastifyBaseLogger;
 }
 
 export type { EphemeralHandle, StoreHandle };
@@ -62,140 +62,72 @@ function ephemeralConnectionNames(config: GatewayConfig): { missedCalls: string;
 }
 
 /**
- * The composition root: every service under a `pushrelay.*` token, built lazily from the
- * configuration unless an override is given. A child container per gateway, so several
- * gateways (tests) never share state.
+ * The composition root: the app kit's relay services and the gateway's own under typed
+ * `pushrelay.*` tokens, each built once on first use unless an override is given. A child
+ * container per gateway, so several gateways (tests) never share state.
  */
 export function buildContainer(config: GatewayConfig, overrides: GatewayOverrides = {}): DependencyContainer {
   const c = rootContainer.createChildContainer();
-  const once = <T>(make: (c: DependencyContainer) => T) => {
-    let value: T | undefined;
-    let made = false;
-    return (dc: DependencyContainer): T => {
-      if (!made) {
-        value = make(dc);
-        made = true;
-      }
-      return value as T;
-    };
-  };
-
-  c.register(TOKENS.config, { useValue: config });
-  c.register(TOKENS.clock, { useValue: overrides.clock ?? systemClock });
-  c.register(TOKENS.tenants, { useValue: new TenantDirectory(config.tenants) });
-  c.register(TOKENS.storeHandle, {
-    useFactory: once((dc): StoreHandle => {
+  const ttl = missedCallTtlMs(config);
+  registerRelay(c, {
+    clock: overrides.clock ?? systemClock,
+    stores: (get) => {
       if (overrides.stores) return overrides.stores;
-      if (config.store.kind === 'postgres') {
+      if (config.store.kind === 'postgres')
         throw new ConfigError([
           { path: 'store', message: 'a postgres store must be opened first (openStores) and passed as `stores`' },
         ]);
-      }
-      const clock = dc.resolve<Clock>(TOKENS.clock);
-      return openStoresNow(engineStore(config.store), { clock, missedCallTtlMs: missedCallTtlMs(config) });
-    }),
-  });
-  c.register(TOKENS.ephemeral, {
-    useFactory: once(() =>
-      openEphemeral(config.ephemeral, {
-        missedCallTtlMs: missedCallTtlMs(config),
-        connectionNames: ephemeralConnectionNames(config),
+      return openStoresNow(engineStore(config.store), { clock: get(TOKENS.clock), missedCallTtlMs: ttl });
+    },
+    missedCalls: (get) => get(TOKENS.ephemeral).missedCalls,
+    queue: (get) =>
+      overrides.queue ??
+      createQueue(config.queue, {
+        clock: get(TOKENS.clock),
+        connectionName: `${config.queue.engine === 'bullmq' ? config.queue.prefix : 'pushrelay'}:gateway`,
       }),
-    ),
+    codecs: () => overrides.codecs ?? createCodecs(config.codecs),
+    transports: () => overrides.transports ?? createTransports(config.providers),
+    presence: (get) => get(TOKENS.presence),
   });
-  c.register(TOKENS.bindings, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).bindings });
-  c.register(TOKENS.reports, { useFactory: (dc) => dc.resolve<StoreHandle>(TOKENS.storeHandle).reports });
-  c.register(TOKENS.missedCalls, {
-    useFactory: (dc) =>
-      dc.resolve<EphemeralHandle>(TOKENS.ephemeral).missedCalls ??
-      dc.resolve<StoreHandle>(TOKENS.storeHandle).missedCalls,
+  value(c, TOKENS.config, config);
+  value(c, TOKENS.logger, overrides.log ?? createLogger('silent', 'http-gateway'));
+  value(c, TOKENS.tenants, new TenantDirectory(config.tenants));
+  value(c, TOKENS.presence, new InMemoryPresence());
+  value(c, TOKENS.webhookVerifiers, { kaleyra: hmacTimestampVerifier(), ...overrides.webhookVerifiers });
+  singleton(c, TOKENS.ephemeral, () =>
+    openEphemeral(config.ephemeral, { missedCallTtlMs: ttl, connectionNames: ephemeralConnectionNames(config) }),
+  );
+  singleton(c, TOKENS.sockets, (get) => new SocketHub(get(TOKENS.presence)));
+  singleton(c, TOKENS.metrics, (get) => {
+    const hub = get(TOKENS.sockets);
+    const metrics = new GatewayMetrics(get(TOKENS.queue), () => hub.size);
+    metrics.observe(get(TOKENS.relay));
+    return metrics;
   });
-  c.register(TOKENS.queue, {
-    useFactory: once(
-      () =>
-        overrides.queue ??
-        createQueue(config.queue, {
-          ...(overrides.clock ? { clock: overrides.clock } : {}),
-          connectionName: `${config.queue.engine === 'bullmq' ? config.queue.prefix : 'pushrelay'}:gateway`,
-        }),
-    ),
+  singleton(c, TOKENS.retention, (get) => {
+    const metrics = get(TOKENS.metrics);
+    const log = get(TOKENS.logger);
+    return new RetentionSweeper({
+      reports: get(TOKENS.reports),
+      missedCalls: get(TOKENS.missedCalls),
+      retentionMs: config.retention.reportsDays * DAY_MS,
+      intervalMs: config.retention.sweepIntervalMs,
+      batchSize: config.retention.batchSize,
+      clock: get(TOKENS.clock),
+      onPurged: (purged) => {
+        metrics.purged.inc({ what: 'reports' }, purged.reports);
+        metrics.purged.inc({ what: 'missed_calls' }, purged.missedCalls);
+        log.info(purged, 'retention: expired reports and missed calls deleted');
+      },
+      onError: (error, target) => log.warn({ err: error, target }, 'retention sweep failed; it runs again later'),
+    });
   });
-  c.register(TOKENS.presence, { useValue: new InMemoryPresence() });
-  c.register(TOKENS.sockets, {
-    useFactory: once((dc) => new SocketHub(dc.resolve<InMemoryPresence>(TOKENS.presence))),
-  });
-  c.register(TOKENS.codecs, { useFactory: once(() => overrides.codecs ?? createCodecs(config.codecs)) });
-  c.register(TOKENS.transports, {
-    useFactory: once(() => {
-      if (overrides.transports) return overrides.transports;
-      try {
-        return createTransports(config.providers);
-      } catch (error) {
-        if (error instanceof TransportError) {
-          throw new ConfigError([
-            { path: `providers.${error.transport}${error.field ? `.${error.field}` : ''}`, message: error.message },
-          ]);
-        }
-        throw error;
-      }
-    }),
-  });
-  c.register(TOKENS.relay, {
-    useFactory: once(
-      (dc) =>
-        new Relay({
-          bindings: dc.resolve(TOKENS.bindings),
-          reports: dc.resolve(TOKENS.reports),
-          queue: dc.resolve(TOKENS.queue),
-          codecs: dc.resolve(TOKENS.codecs),
-          transports: dc.resolve(TOKENS.transports),
-          presence: dc.resolve(TOKENS.presence),
-          clock: dc.resolve(TOKENS.clock),
-        }),
-    ),
-  });
-  c.register(TOKENS.retention, {
-    useFactory: once((dc) => {
-      const log = dc.isRegistered(TOKENS.logger, true) ? dc.resolve<FastifyBaseLogger>(TOKENS.logger) : undefined;
-      const metrics = dc.resolve<GatewayMetrics>(TOKENS.metrics);
-      return new RetentionSweeper({
-        reports: dc.resolve(TOKENS.reports),
-        missedCalls: dc.resolve(TOKENS.missedCalls),
-        retentionMs: config.retention.reportsDays * DAY_MS,
-        intervalMs: config.retention.sweepIntervalMs,
-        batchSize: config.retention.batchSize,
-        clock: dc.resolve(TOKENS.clock),
-        onPurged: (purged) => {
-          metrics.purged.inc({ what: 'reports' }, purged.reports);
-          metrics.purged.inc({ what: 'missed_calls' }, purged.missedCalls);
-          log?.info(purged, 'retention: expired reports and missed calls deleted');
-        },
-        onError: (error, target) => log?.warn({ err: error, target }, 'retention sweep failed; it runs again later'),
-      });
-    }),
-  });
-  c.register(TOKENS.metrics, {
-    useFactory: once((dc) => {
-      const hub = dc.resolve<SocketHub>(TOKENS.sockets);
-      const metrics = new GatewayMetrics(dc.resolve(TOKENS.queue), () => hub.size);
-      metrics.observe(dc.resolve(TOKENS.relay));
-      return metrics;
-    }),
-  });
-  c.register(TOKENS.webhookVerifiers, {
-    useValue: { kaleyra: hmacTimestampVerifier(), ...overrides.webhookVerifiers },
-  });
-  c.register(TOKENS.replayGuard, {
-    useFactory: once(
-      (dc) =>
-        new ReplayGuard(
-          dc.resolve<Clock>(TOKENS.clock),
-          config.webhookWindowMs,
-          100_000,
-          dc.resolve<EphemeralHandle>(TOKENS.ephemeral).claims,
-        ),
-    ),
-  });
+  singleton(
+    c,
+    TOKENS.replayGuard,
+    (get) => new ReplayGuard(get(TOKENS.clock), config.webhookWindowMs, 100_000, get(TOKENS.ephemeral).claims),
+  );
   return c;
 }
 

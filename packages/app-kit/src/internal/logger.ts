@@ -41,7 +41,13 @@ export function loggerOptions(level: string, service: string): LoggerOptions {
   return { level, base: { service }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
 }
 
-export function createLogger(level: string, service: string, destination?: NodeJS.WritableStream): Logger {
-  const options = loggerOptions(level, service);
+/** A pino logger with the apps' options; `overrides` (tests, a custom format) go on top. */
+export function createLogger(
+  level: string,
+  service: string,
+  destination?: NodeJS.WritableStream,
+  overrides: LoggerOptions = {},
+): Logger {
+  const options = { ...loggerOptions(level, service), ...overrides };
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
 }
