@@ -1,4 +1,4 @@
-import { get } from '@pushrelay/app-kit';
+import { get, withinBound } from '@pushrelay/app-kit';
 import type { Relay, RetentionSweeper } from '@pushrelay/core';
 import type { FastifyInstance } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
@@ -51,16 +51,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await relay.close();
       await Promise.allSettled(transports.map((t) => t.close()));
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        app.log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown bound reached: in-flight sends abandoned');
-        resolve();
-      }, config.shutdownTimeoutMs);
-      timer.unref();
-    });
-    await Promise.race([work, bound]);
-    clearTimeout(timer);
+    if (await withinBound(work, config.shutdownTimeoutMs)) await work;
+    else app.log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown bound reached: in-flight sends abandoned');
     // The queue is closed (by the relay) before the pools it might still write through.
     await Promise.allSettled([
       Promise.resolve().then(() => get(container, TOKENS.storeHandle).close()),
