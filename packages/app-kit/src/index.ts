@@ -43,3 +43,4 @@ export { createTransports } from './internal/transports.js';
 export type { ProviderSections, TransportsOptions } from './internal/transports.js';
 export { RELAY_TOKENS, Resources, get, registerRelay, singleton, token, value } from './internal/di.js';
 export type { Get, RelayRegistration, Token } from './internal/di.js';
+export { CODECS, codecCatalog } from './internal/codecs.js';

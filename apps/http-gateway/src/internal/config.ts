@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import {
+  codecCatalog,
   ConfigReader,
   LOG_LEVELS,
   applyEnvOverrides,
@@ -80,7 +81,8 @@ export interface GatewayConfig {
   logLevel: string;
 }
 
-export const KNOWN_CODECS = ['wazo', 'kaleyra', 'signalwire', 'mizutech', 'ecss'] as const;
+/** The codec ids the gateway can enable, from the installed codec packages' metadata. */
+export const KNOWN_CODECS: readonly string[] = codecCatalog().ids;
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
@@ -224,7 +226,7 @@ function parseCodecs(r: ConfigReader, value: unknown): string[] {
   }
   const codecs: string[] = [];
   list.forEach((c, i) => {
-    if (typeof c !== 'string' || !(KNOWN_CODECS as readonly string[]).includes(c)) {
+    if (typeof c !== 'string' || !KNOWN_CODECS.includes(c)) {
       r.fail(`codecs[${i}]`, `must be one of ${KNOWN_CODECS.join(', ')}`);
     } else codecs.push(c);
   });

@@ -1,23 +1,16 @@
-import { createTransports as createAppTransports } from '@pushrelay/app-kit';
+import { codecCatalog, createTransports as createAppTransports } from '@pushrelay/app-kit';
 import { ConfigurationError, type Codec, type Provider, type Transport } from '@pushrelay/core';
-import { createEcssCodec } from '@pushrelay/codec-ecss';
-import { createKaleyraCodec } from '@pushrelay/codec-kaleyra';
-import { createMizutechCodec } from '@pushrelay/codec-mizutech';
-import { createSignalWireCodec } from '@pushrelay/codec-signalwire';
-import { createWazoCodec } from '@pushrelay/codec-wazo';
 import type { GatewayConfig } from './config.js';
 
-/** The codecs the gateway can enable by id. */
-export const CODEC_FACTORIES: Record<string, () => Codec> = {
-  wazo: () => createWazoCodec(),
-  kaleyra: () => createKaleyraCodec(),
-  signalwire: () => createSignalWireCodec(),
-  mizutech: () => createMizutechCodec(),
-  ecss: () => createEcssCodec(),
-};
+const catalog = codecCatalog();
+
+/** The codecs the gateway can enable by id, from each codec package's own metadata. */
+export const CODEC_FACTORIES: Record<string, () => Codec> = Object.fromEntries(
+  [...catalog.byId].map(([id, metadata]) => [id, () => metadata.create()]),
+);
 
 /** Formats whose devices get a per-device key the app must be given (kept in binding.secrets). */
-export const FORMATS_WITH_PUSH_KEY = new Set(['signalwire']);
+export const FORMATS_WITH_PUSH_KEY: ReadonlySet<string> = catalog.withPushKey;
 
 export function createCodecs(ids: readonly string[]): Codec[] {
   return ids.map((id) => {
