@@ -2,7 +2,8 @@ import nx from '@nx/eslint-plugin';
 
 // Which kinds of project may import which. Adapters see only core (tests may use testkit too);
 // transports may also use the provider kit (shared HTTP/OAuth plumbing, itself core-only);
-// apps may use anything but another app.
+// the app kit (the apps' shared kernel) uses the adapters it builds from config; apps may use
+// anything but another app, and only apps may use the app kit.
 const srcConstraints = [
   { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:none'] },
   { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:none'] },
@@ -12,6 +13,10 @@ const srcConstraints = [
   { sourceTag: 'type:transport', onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit'] },
   { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['type:core'] },
   { sourceTag: 'type:queue', onlyDependOnLibsWithTags: ['type:core'] },
+  {
+    sourceTag: 'type:app-kit',
+    onlyDependOnLibsWithTags: ['type:core', 'type:codec', 'type:transport', 'type:store', 'type:queue'],
+  },
   {
     sourceTag: 'type:app',
     onlyDependOnLibsWithTags: [
@@ -23,9 +28,10 @@ const srcConstraints = [
       'type:store',
       'type:queue',
       'type:testkit',
+      'type:app-kit',
     ],
   },
-  { sourceTag: 'type:tool', notDependOnLibsWithTags: ['type:app'] },
+  { sourceTag: 'type:tool', notDependOnLibsWithTags: ['type:app', 'type:app-kit'] },
 ];
 
 const adapterTags = ['type:codec', 'type:transport', 'type:store', 'type:queue'];
@@ -36,7 +42,9 @@ const testConstraints = srcConstraints.map((c) =>
       ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
       : c.sourceTag === 'type:protocol'
         ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
-        : c,
+        : c.sourceTag === 'type:app-kit'
+          ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testkit'] }
+          : c,
 );
 
 const boundaries = (depConstraints) => ({

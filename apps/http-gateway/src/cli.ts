@@ -8,6 +8,7 @@ import {
   type Provider,
   type Transport,
 } from '@pushrelay/core';
+import { onShutdownSignals } from '@pushrelay/app-kit';
 import { generateVapidKeys } from '@pushrelay/transport-webpush';
 import { ConfigError, loadConfigFile, redactedConfig, type GatewayConfig } from './internal/config.js';
 import { asConfigError, buildContainer, openStores } from './internal/container.js';
@@ -80,7 +81,7 @@ export async function main(
         const gateway = await createGateway(needConfig());
         const url = await gateway.listen();
         out(`pushrelay listening on ${url}`);
-        onSignals(() => gateway.close());
+        onSignals(() => gateway.close(), gateway.config.shutdownTimeoutMs);
         return await new Promise<number>(() => {});
       }
       case 'demo': {
@@ -92,7 +93,7 @@ export async function main(
           ...(process.env.PUSHRELAY_LOG_LEVEL === 'silent' ? { logger: false } : {}),
         });
         printDemo(demo.url, demo.apiKey, demo.sims, out);
-        onSignals(() => demo.close());
+        onSignals(() => demo.close(), demo.gateway.config.shutdownTimeoutMs);
         return await new Promise<number>(() => {});
       }
       case 'check-config': {
@@ -259,17 +260,11 @@ pushrelay demo is running (simulated providers, nothing leaves this machine)
 `);
 }
 
-function onSignals(close: () => Promise<void>): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${signal}: draining and shutting down\n`);
-    void close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+/** SIGTERM/SIGINT drain and stop; the process exits within the shutdown bound whatever hangs. */
+function onSignals(close: () => Promise<void>, timeoutMs: number): void {
+  onShutdownSignals({
+    stop: close,
+    timeoutMs,
+    onSignal: (signal) => process.stderr.write(`${signal}: draining and shutting down\n`),
+  });
 }

@@ -1,18 +1,21 @@
 #!/usr/bin/env node
+import { onShutdownSignals, type ConfigWarning } from '@pushrelay/app-kit';
 import { ValidationError } from '@pushrelay/core';
 import { startBridge } from './internal/bridge.js';
 import { loadConfig } from './internal/config.js';
 import { createLogger } from './internal/logger.js';
 
-/** `pushrelay-sip-bridge [config.json]`; the path may also come from PUSHRELAY_SIP_BRIDGE_CONFIG. */
+/** `pushrelay-sip-bridge [config.json|config.yaml]`; the path may also come from PUSHRELAY_SIP_BRIDGE_CONFIG. */
 async function main(): Promise<void> {
   const file = process.argv[2] ?? process.env['PUSHRELAY_SIP_BRIDGE_CONFIG'];
+  const warnings: ConfigWarning[] = [];
   let config;
   let bridge;
   let logger;
   try {
-    config = await loadConfig(file);
+    config = await loadConfig(file, process.env, (w) => warnings.push(w));
     logger = createLogger(config.log.level);
+    for (const w of warnings) logger.warn({ option: w.path }, `config: ${w.path} ${w.message}`);
     bridge = await startBridge({ config, logger });
   } catch (error) {
     if (error instanceof ValidationError) {
@@ -23,18 +26,13 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const shutdown = (signal: string): void => {
-    logger.info({ signal }, 'shutdown requested');
-    // The bound holds even if something below hangs.
-    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 1000).unref();
-    bridge.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
+  const log = logger;
+  onShutdownSignals({
+    stop: () => bridge.stop(),
+    timeoutMs: config.shutdownTimeoutMs,
+    onSignal: (signal) => log.info({ signal }, 'shutdown requested'),
+    onError: (error) => log.error({ err: error }, 'shutdown failed'),
+  });
   // SIGHUP: new TLS certificate and key from the same files; calls and connections carry on.
   if (config.tls)
     process.on('SIGHUP', () => {
@@ -42,8 +40,6 @@ async function main(): Promise<void> {
         // Logged by the bridge; the previous certificate stays in use.
       });
     });
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((error: unknown) => {

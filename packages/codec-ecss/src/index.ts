@@ -1,4 +1,11 @@
-import type { CallNotification, Codec, DeviceBinding, EncodeContext, PushRequest } from '@pushrelay/core';
+import type {
+  CallNotification,
+  Codec,
+  DeviceBinding,
+  EncodeContext,
+  PushRequest,
+  CodecMetadata,
+} from '@pushrelay/core';
 import { encodeNotification, type DisplayNameKey } from './internal/encode.js';
 import { CODEC_ID } from './internal/rfc8599.js';
 
@@ -58,3 +65,11 @@ export function createEcssCodec(options: EcssCodecOptions = {}): Codec {
 
 /** The codec with default options. */
 export const ecssCodec: Codec = createEcssCodec();
+
+/** What this package offers an app: the \`ecss\` format, its providers, and whether devices need a push key. */
+export const codecMetadata: CodecMetadata = {
+  id: 'ecss',
+  providers: ecssCodec.capabilities.providers,
+  devicePushKey: false,
+  create: () => createEcssCodec(),
+};

@@ -5,6 +5,7 @@ import type {
   DeviceBinding,
   EncodeContext,
   PushRequest,
+  CodecMetadata,
 } from '@pushrelay/core';
 import { decodeWebhook } from './internal/decode.js';
 import { encodeNotification } from './internal/encode.js';
@@ -48,3 +49,11 @@ export function createKaleyraCodec(options: KaleyraCodecOptions = {}): Codec<unk
 
 /** The codec with default options. */
 export const kaleyraCodec: Codec<unknown> = createKaleyraCodec();
+
+/** What this package offers an app: the \`kaleyra\` format, its providers, and whether devices need a push key. */
+export const codecMetadata: CodecMetadata = {
+  id: 'kaleyra',
+  providers: kaleyraCodec.capabilities.providers,
+  devicePushKey: false,
+  create: () => createKaleyraCodec(),
+};

@@ -1,4 +1,11 @@
-import type { CallNotification, Codec, DeviceBinding, EncodeContext, PushRequest } from '@pushrelay/core';
+import type {
+  CallNotification,
+  Codec,
+  DeviceBinding,
+  EncodeContext,
+  PushRequest,
+  CodecMetadata,
+} from '@pushrelay/core';
 import { encodeNotification, MIZU_DATA_KEYS, type MizuDataKey, type MizuTexts } from './internal/encode.js';
 import { CODEC_ID } from './internal/header.js';
 
@@ -52,3 +59,11 @@ export function createMizutechCodec(options: MizutechCodecOptions = {}): Codec {
 
 /** The codec with default options. */
 export const mizutechCodec: Codec = createMizutechCodec();
+
+/** What this package offers an app: the \`mizutech\` format, its providers, and whether devices need a push key. */
+export const codecMetadata: CodecMetadata = {
+  id: 'mizutech',
+  providers: mizutechCodec.capabilities.providers,
+  devicePushKey: false,
+  create: () => createMizutechCodec(),
+};

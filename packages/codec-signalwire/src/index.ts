@@ -1,3 +1,4 @@
+import type { CodecMetadata } from '@pushrelay/core';
 import { createSignalWireCodec } from './internal/codec.js';
 
 export { createSignalWireCodec } from './internal/codec.js';
@@ -10,3 +11,11 @@ export type { SignalWirePushPayload, VertoInvite, VertoInviteParams } from './cl
 
 /** The codec with its defaults: id `signalwire`, random IVs, key in `binding.secrets.pushKey`. */
 export const signalWireCodec = createSignalWireCodec();
+
+/** What this package offers an app: the \`signalwire\` format, its providers, and whether devices need a push key. */
+export const codecMetadata: CodecMetadata = {
+  id: 'signalwire',
+  providers: signalWireCodec.capabilities.providers,
+  devicePushKey: true,
+  create: () => createSignalWireCodec(),
+};

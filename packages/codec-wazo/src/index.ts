@@ -1,3 +1,4 @@
+import type { CodecMetadata } from '@pushrelay/core';
 import { createWazoCodec } from './internal/codec.js';
 
 export { createWazoCodec } from './internal/codec.js';
@@ -8,3 +9,11 @@ export { RESERVED_TYPES as WAZO_RESERVED_TYPES, BUS_EVENTS as WAZO_BUS_EVENTS } 
 
 /** The codec with Wazo's defaults: id `wazo`, topics `org.wazo-platform(.voip)`, timestamps from the send time. */
 export const wazoCodec = createWazoCodec();
+
+/** What this package offers an app: the \`wazo\` format, its providers, and whether devices need a push key. */
+export const codecMetadata: CodecMetadata = {
+  id: 'wazo',
+  providers: wazoCodec.capabilities.providers,
+  devicePushKey: false,
+  create: () => createWazoCodec(),
+};

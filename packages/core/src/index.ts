@@ -1,6 +1,7 @@
 export * from './model.js';
 export * from './errors.js';
 export * from './ports.js';
+export type { CodecMetadata } from './codec-metadata.js';
 export {
   PAYLOAD_LIMITS,
   VOIP_PAYLOAD_LIMIT,

@@ -1,16 +1,11 @@
-import type { Relay, RetentionSweeper, Transport } from '@pushrelay/core';
+import { get, withinBound } from '@pushrelay/app-kit';
+import type { Relay, RetentionSweeper } from '@pushrelay/core';
 import type { FastifyInstance } from 'fastify';
 import type { DependencyContainer } from 'tsyringe';
 import type { GatewayConfig } from './config.js';
-import {
-  asConfigError,
-  buildContainer,
-  openStores,
-  type EphemeralHandle,
-  type GatewayOverrides,
-  type StoreHandle,
-} from './container.js';
+import { asConfigError, buildContainer, openStores, type GatewayOverrides } from './container.js';
 import { createServer, type ServerOptions, type ServerState } from './server.js';
+import { gatewayLogger, gatewayServices } from './services.js';
 import { TOKENS } from './tokens.js';
 
 export interface GatewayOptions extends GatewayOverrides, ServerOptions {}
@@ -29,15 +24,16 @@ export interface Gateway {
 /** Builds the gateway from a validated configuration; throws ConfigError listing what is wrong. */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const stores = options.stores ?? (await openStores(config, options.clock));
-  const container = buildContainer(config, { ...options, stores });
+  const log = gatewayLogger(config, options.logger);
+  const container = buildContainer(config, { ...options, stores, log });
   const state: ServerState = { draining: false };
   let app: FastifyInstance;
   let relay: Relay;
   let sweeper: RetentionSweeper;
   try {
-    relay = container.resolve<Relay>(TOKENS.relay);
-    app = await createServer(container, state, options.logger === undefined ? {} : { logger: options.logger });
-    sweeper = container.resolve<RetentionSweeper>(TOKENS.retention);
+    relay = get(container, TOKENS.relay);
+    app = await createServer(gatewayServices(container), state);
+    sweeper = get(container, TOKENS.retention);
   } catch (error) {
     await stores.close();
     throw asConfigError(error);
@@ -48,27 +44,19 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   const close = async () => {
     state.draining = true;
-    const transports = Object.values(container.resolve<Record<string, Transport>>(TOKENS.transports));
+    const transports = Object.values(get(container, TOKENS.transports));
     const work = (async () => {
       await sweeper.stop();
       await app.close();
       await relay.close();
       await Promise.allSettled(transports.map((t) => t.close()));
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        app.log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown bound reached: in-flight sends abandoned');
-        resolve();
-      }, config.shutdownTimeoutMs);
-      timer.unref();
-    });
-    await Promise.race([work, bound]);
-    clearTimeout(timer);
+    if (await withinBound(work, config.shutdownTimeoutMs)) await work;
+    else app.log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown bound reached: in-flight sends abandoned');
     // The queue is closed (by the relay) before the pools it might still write through.
     await Promise.allSettled([
-      Promise.resolve().then(() => container.resolve<StoreHandle>(TOKENS.storeHandle).close()),
-      container.resolve<EphemeralHandle>(TOKENS.ephemeral).close(),
+      Promise.resolve().then(() => get(container, TOKENS.storeHandle).close()),
+      get(container, TOKENS.ephemeral).close(),
     ]);
   };
 

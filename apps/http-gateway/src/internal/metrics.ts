@@ -1,9 +1,10 @@
 import type { Queue, Relay } from '@pushrelay/core';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createProcessRegistry } from '@pushrelay/app-kit';
+import { Counter, Gauge, Histogram } from 'prom-client';
 
 /** The gateway's Prometheus metrics, fed from the relay's events. One registry per gateway. */
 export class GatewayMetrics {
-  readonly registry = new Registry();
+  readonly registry = createProcessRegistry({ processPrefix: 'pushrelay_process_' });
   readonly notifications: Counter<'provider' | 'push_type' | 'result'>;
   readonly accepted: Counter<'type'>;
   readonly suppressed: Counter<'reason'>;
@@ -19,7 +20,6 @@ export class GatewayMetrics {
 
   constructor(queue: Queue, socketCount: () => number) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'pushrelay_process_' });
     this.notifications = new Counter({
       name: 'pushrelay_notifications_total',
       help: 'Push attempts and final device outcomes by provider, push type and result',

@@ -1,26 +1,16 @@
+import { codecCatalog, createTransports as createAppTransports } from '@pushrelay/app-kit';
 import { ConfigurationError, type Codec, type Provider, type Transport } from '@pushrelay/core';
-import { createEcssCodec } from '@pushrelay/codec-ecss';
-import { createKaleyraCodec } from '@pushrelay/codec-kaleyra';
-import { createMizutechCodec } from '@pushrelay/codec-mizutech';
-import { createSignalWireCodec } from '@pushrelay/codec-signalwire';
-import { createWazoCodec } from '@pushrelay/codec-wazo';
-import { createApnsTransport, type ApnsTransportOptions } from '@pushrelay/transport-apns';
-import { createFcmTransport, type FcmTransportOptions } from '@pushrelay/transport-fcm';
-import { createHmsTransport, type HmsTransportOptions } from '@pushrelay/transport-hms';
-import { createWebPushTransport, type WebPushTransportOptions } from '@pushrelay/transport-webpush';
 import type { GatewayConfig } from './config.js';
 
-/** The codecs the gateway can enable by id. */
-export const CODEC_FACTORIES: Record<string, () => Codec> = {
-  wazo: () => createWazoCodec(),
-  kaleyra: () => createKaleyraCodec(),
-  signalwire: () => createSignalWireCodec(),
-  mizutech: () => createMizutechCodec(),
-  ecss: () => createEcssCodec(),
-};
+const catalog = codecCatalog();
+
+/** The codecs the gateway can enable by id, from each codec package's own metadata. */
+export const CODEC_FACTORIES: Record<string, () => Codec> = Object.fromEntries(
+  [...catalog.byId].map(([id, metadata]) => [id, () => metadata.create()]),
+);
 
 /** Formats whose devices get a per-device key the app must be given (kept in binding.secrets). */
-export const FORMATS_WITH_PUSH_KEY = new Set(['signalwire']);
+export const FORMATS_WITH_PUSH_KEY: ReadonlySet<string> = catalog.withPushKey;
 
 export function createCodecs(ids: readonly string[]): Codec[] {
   return ids.map((id) => {
@@ -32,14 +22,7 @@ export function createCodecs(ids: readonly string[]): Codec[] {
 
 /** Builds the transports the configuration has options for; their own checks name the bad field. */
 export function createTransports(providers: GatewayConfig['providers']): Partial<Record<Provider, Transport>> {
-  const out: Partial<Record<Provider, Transport>> = {};
-  if (providers.apns) out.apns = createApnsTransport(providers.apns as unknown as ApnsTransportOptions);
-  if (providers.fcm) out.fcm = createFcmTransport(providers.fcm as unknown as FcmTransportOptions);
-  if (providers.hms) out.hms = createHmsTransport(providers.hms as unknown as HmsTransportOptions);
-  if (providers.webpush) {
-    out.webpush = createWebPushTransport(providers.webpush as unknown as WebPushTransportOptions);
-  }
-  return out;
+  return createAppTransports(providers, { path: (provider) => `providers.${provider}` });
 }
 
 /** What the device API needs to know of the Web Push configuration. */

@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import { CodecError, QueueUnavailableError, ValidationError, type Relay } from '@pushrelay/core';
+import { CodecError, QueueUnavailableError, ValidationError } from '@pushrelay/core';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { DependencyContainer } from 'tsyringe';
-import { bearerToken, type TenantDirectory } from './auth.js';
-import type { GatewayConfig, TenantConfig } from './config.js';
+import { bearerToken } from './auth.js';
+import type { TenantConfig } from './config.js';
 import { HttpError, unauthorized } from './http-error.js';
-import type { GatewayMetrics } from './metrics.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { ingressRoutes } from './routes/ingress.js';
@@ -16,7 +14,7 @@ import { notificationRoutes } from './routes/notifications.js';
 import { proxyRoutes } from './routes/proxy.js';
 import { connectRoutes } from './routes/connect.js';
 import { bindingSchema, errorSchema, reportSchema } from './schemas.js';
-import { TOKENS } from './tokens.js';
+import type { GatewayServices, LoggerOption } from './services.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,46 +27,18 @@ export interface ServerState {
   draining: boolean;
 }
 
-/** Paths and keys pino blanks: credentials, device tokens, phone numbers, per-device secrets. */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-auth-token"]',
-  'req.headers["x-pushrelay-signature"]',
-  '*.token',
-  '*.apiKey',
-  '*.secrets',
-  '*.pushKey',
-  '*.number',
-  '*.from.number',
-  '*.to.number',
-  'binding.token',
-  'request.token',
-];
+export { REDACT_PATHS } from '@pushrelay/app-kit';
 
 export interface ServerOptions {
   /** A pino logger configuration, or false for none. */
-  logger?: boolean | Record<string, unknown>;
+  logger?: LoggerOption;
 }
 
-export async function createServer(
-  container: DependencyContainer,
-  state: ServerState,
-  options: ServerOptions = {},
-): Promise<FastifyInstance> {
-  const config = container.resolve<GatewayConfig>(TOKENS.config);
-  const tenants = container.resolve<TenantDirectory>(TOKENS.tenants);
-  const relay = container.resolve<Relay>(TOKENS.relay);
-  const metrics = container.resolve<GatewayMetrics>(TOKENS.metrics);
+export async function createServer(services: GatewayServices, state: ServerState): Promise<FastifyInstance> {
+  const { config, tenants, relay, metrics } = services;
 
   const app = Fastify({
-    logger:
-      options.logger === false
-        ? false
-        : {
-            level: config.logLevel,
-            redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-            ...(typeof options.logger === 'object' ? options.logger : {}),
-          },
+    loggerInstance: services.log,
     bodyLimit: config.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -78,8 +48,6 @@ export async function createServer(
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: true } },
   });
-
-  container.register(TOKENS.logger, { useValue: app.log });
 
   // Keeps the raw bytes for webhook signatures; parsing stays Fastify's (prototype-poisoning safe).
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -212,12 +180,12 @@ export async function createServer(
   };
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(healthRoutes, { state, container });
-  await app.register(deviceRoutes, { container, authenticate });
-  await app.register(notificationRoutes, { container, authenticate });
-  await app.register(ingressRoutes, { container });
-  await app.register(proxyRoutes, { container });
-  await app.register(connectRoutes, { container, authenticate });
+  await app.register(healthRoutes, { state, services });
+  await app.register(deviceRoutes, { services, authenticate });
+  await app.register(notificationRoutes, { services, authenticate });
+  await app.register(ingressRoutes, { services });
+  await app.register(proxyRoutes, { services });
+  await app.register(connectRoutes, { services, authenticate });
 
   relay.events.on('error', ({ error, job }) =>
     app.log.error(

@@ -1,22 +1,24 @@
-/** Container tokens of the gateway's composition root. */
+import { RELAY_TOKENS, token, type EphemeralHandle } from '@pushrelay/app-kit';
+import type { InMemoryPresence, RetentionSweeper } from '@pushrelay/core';
+import type { FastifyBaseLogger } from 'fastify';
+import type { TenantDirectory } from './auth.js';
+import type { GatewayConfig } from './config.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { SocketHub } from './sockets.js';
+import type { ReplayGuard, WebhookVerifier } from './webhooks.js';
+
+/** Typed container tokens of the gateway's composition root: the app kit's relay tokens and the gateway's own. */
 export const TOKENS = {
-  config: Symbol.for('pushrelay.config'),
-  clock: Symbol.for('pushrelay.clock'),
-  logger: Symbol.for('pushrelay.logger'),
-  bindings: Symbol.for('pushrelay.bindings'),
-  reports: Symbol.for('pushrelay.reports'),
-  missedCalls: Symbol.for('pushrelay.missedCalls'),
-  queue: Symbol.for('pushrelay.queue'),
-  presence: Symbol.for('pushrelay.presence'),
-  sockets: Symbol.for('pushrelay.sockets'),
-  codecs: Symbol.for('pushrelay.codecs'),
-  transports: Symbol.for('pushrelay.transports'),
-  relay: Symbol.for('pushrelay.relay'),
-  tenants: Symbol.for('pushrelay.tenants'),
-  metrics: Symbol.for('pushrelay.metrics'),
-  webhookVerifiers: Symbol.for('pushrelay.webhookVerifiers'),
-  replayGuard: Symbol.for('pushrelay.replayGuard'),
-  storeHandle: Symbol.for('pushrelay.storeHandle'),
-  ephemeral: Symbol.for('pushrelay.ephemeral'),
-  retention: Symbol.for('pushrelay.retention'),
-} as const;
+  ...RELAY_TOKENS,
+  config: token<GatewayConfig>('pushrelay.config'),
+  logger: token<FastifyBaseLogger>('pushrelay.logger'),
+  presence: token<InMemoryPresence>('pushrelay.presence'),
+  sockets: token<SocketHub>('pushrelay.sockets'),
+  tenants: token<TenantDirectory>('pushrelay.tenants'),
+  metrics: token<GatewayMetrics>('pushrelay.metrics'),
+  webhookVerifiers: token<Record<string, WebhookVerifier>>('pushrelay.webhookVerifiers'),
+  replayGuard: token<ReplayGuard>('pushrelay.replayGuard'),
+  storeHandle: RELAY_TOKENS.stores,
+  ephemeral: token<EphemeralHandle>('pushrelay.ephemeral'),
+  retention: token<RetentionSweeper>('pushrelay.retention'),
+};

@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { ValidationError, type Environment, type Issue } from '@pushrelay/core';
+import { dirname, resolve } from 'node:path';
+import { ConfigReader, LOG_LEVELS, isObject, readConfigFile, readSecret } from '@pushrelay/app-kit';
+import { readEphemeral, readQueue, readStore, redactedEngines } from '@pushrelay/app-kit';
+import { applyEnvOverrides as applyKernelEnvOverrides, type ConfigWarning } from '@pushrelay/app-kit';
+import type { EphemeralConfig, QueueConfig, StoreConfig as EngineStoreConfig } from '@pushrelay/app-kit';
+import type { Environment } from '@pushrelay/core';
 import type { DigestAlgorithm } from '@pushrelay/sip';
-import { redisUrlProblem } from '@pushrelay/store-redis';
 import { REGISTRAR_SECTIONS, resolveRegistrarOptions, type RegistrarOptions } from './config-registrar.js';
 import { resolveEdgeConfig, type EdgeConfig, type EdgeConfigInput } from './edge/edge-config.js';
 
@@ -101,20 +104,9 @@ export interface BridgeConfig extends RegistrarOptions {
   edge?: EdgeConfig;
 }
 
-export type StoreConfig = { engine: 'memory' } | { engine: 'postgres'; url: string; schema: string; poolSize: number };
-export type QueueConfig =
-  | { engine: 'memory' }
-  | {
-      engine: 'bullmq';
-      redis: string;
-      prefix: string;
-      concurrency: number;
-      lockDurationMs: number;
-      stalledIntervalMs: number;
-      scheduleTimeoutMs: number;
-      closeGraceMs: number;
-    };
-export type EphemeralConfig = { engine: 'memory' } | { engine: 'redis'; redis: string; prefix: string };
+/** The bridge keeps its bindings in memory or PostgreSQL (SQLite serves one process only). */
+export type StoreConfig = Exclude<EngineStoreConfig, { engine: 'sqlite' }>;
+export type { EphemeralConfig, QueueConfig };
 
 /**
  * Everything optional: what a config file or a test supplies. `store`, `queue` and `ephemeral`
@@ -125,6 +117,8 @@ export type BridgeConfigInput = Omit<DeepPartial<BridgeConfig>, 'store' | 'queue
   store?: DeepPartial<StoreConfig> | string | null;
   queue?: DeepPartial<QueueConfig> | string | null;
   ephemeral?: DeepPartial<EphemeralConfig> | string | null;
+  /** Transport options by provider (the place of the old top-level `apns`, `fcm` and `hms`). */
+  providers?: { apns?: Record<string, unknown>; fcm?: Record<string, unknown>; hms?: Record<string, unknown> };
 };
 type DeepPartial<T> = T extends (infer U)[]
   ? U[]
@@ -132,105 +126,115 @@ type DeepPartial<T> = T extends (infer U)[]
     ? { [K in keyof T]?: DeepPartial<T[K]> | null }
     : T;
 
+/** The prefix the bridge's variables had before `PUSHRELAY_<SETTING>__<OPTION>`; still read, with a warning. */
 export const ENV_PREFIX = 'PUSHRELAY_SIP_BRIDGE__';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const ALGORITHMS = ['SHA-256', 'MD5'] as const;
 const PROVIDERS = ['apns', 'fcm', 'hms', 'webpush'] as const;
 export type PushProvider = (typeof PROVIDERS)[number];
 const HOSTNAME = /^[A-Za-z0-9.:-]+$/;
-const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
-const POSTGRES_URL = /^postgres(ql)?:\/\/[^\s]+$/;
-const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const PREFIX = /^[A-Za-z0-9._:{}-]{1,100}$/;
-/** Sections whose string form is a shortcut, in the file and as `PUSHRELAY_SIP_BRIDGE__<SECTION>`. */
-const ENGINE_SECTIONS = ['store', 'queue', 'ephemeral'] as const;
+const STORE_ENGINES = ['memory', 'postgres'] as const;
+
+/** The bridge's top-level options. */
+const SETTINGS = [
+  'domain',
+  'realm',
+  'tenant',
+  'listen',
+  'publicHost',
+  'users',
+  'digest',
+  'registration',
+  'calls',
+  'push',
+  'metrics',
+  'log',
+  'shutdownTimeoutMs',
+  'providers',
+  'apns',
+  'fcm',
+  'webpush',
+  'store',
+  'queue',
+  'ephemeral',
+  ...REGISTRAR_SECTIONS,
+  'mode',
+  'edge',
+];
+
+/** Provider sections the bridge reads under `providers`, as the HTTP gateway does. */
+const PROVIDER_SECTIONS = ['apns', 'fcm', 'hms', 'webpush'] as const;
+/** The provider sections that were read at the top level before `providers` existed. */
+const LEGACY_PROVIDER_SECTIONS = ['apns', 'fcm', 'hms'] as const;
+
+export interface ResolveConfigOptions {
+  /** Told of every old option name still read. */
+  onWarning?: (warning: ConfigWarning) => void;
+  /** Where `{env: NAME}` passwords are read. Default the process environment. */
+  env?: Record<string, string | undefined>;
+  /** Relative `{file: path}` passwords resolve against it. Default the working directory. */
+  baseDir?: string;
+}
+
+/**
+ * The provider sections under `providers` (their new place), moved to where the bridge reads
+ * them; the old top-level `apns`, `fcm` and `hms` still work, each with a warning.
+ */
+function normalizeProviders(root: Record<string, unknown>, r: ConfigReader): Record<string, unknown> {
+  const out = { ...root };
+  for (const name of LEGACY_PROVIDER_SECTIONS)
+    if (root[name] != null) r.warn(name, `is read for one more release: move it to providers.${name}`);
+  if (root['providers'] == null) return out;
+  delete out['providers'];
+  const providers = r.object(root['providers'], 'providers', 'must be an object of apns, fcm, hms and webpush options');
+  r.knownKeys(providers, 'providers', PROVIDER_SECTIONS);
+  for (const name of PROVIDER_SECTIONS) {
+    if (providers[name] == null) continue;
+    if (root[name] != null) r.fail(name, `is also given as providers.${name}: keep one`);
+    out[name] = providers[name];
+  }
+  return out;
+}
+
+/** Passwords given as `{env: NAME}` or `{file: path}` replaced by their value; inline ones stay. */
+function readPasswords(root: Record<string, unknown>, r: ConfigReader, options: ResolveConfigOptions) {
+  const ctx = {
+    env: options.env ?? process.env,
+    baseDir: options.baseDir ?? process.cwd(),
+    fail: (path: string, message: string) => r.fail(path, message),
+  };
+  const resolveIn = (holder: unknown, path: string): unknown => {
+    if (!isObject(holder) || !isObject(holder['password'])) return holder;
+    return { ...holder, password: readSecret(holder['password'], `${path}.password`, ctx) ?? '' };
+  };
+  const out = { ...root };
+  if (Array.isArray(root['users'])) out['users'] = root['users'].map((u, i) => resolveIn(u, `users[${i}]`));
+  if (isObject(root['trunk'])) {
+    const trunk = resolveIn(root['trunk'], 'trunk') as Record<string, unknown>;
+    out['trunk'] = {
+      ...trunk,
+      ...(trunk['inbound'] != null ? { inbound: resolveIn(trunk['inbound'], 'trunk.inbound') } : {}),
+    };
+  }
+  return out;
+}
 
 /**
  * Validates a config object and fills in the defaults. Every problem is reported at once,
- * each with its path, as a core ValidationError.
+ * each with its path, as one ConfigError (a core ValidationError).
  */
-export function resolveConfig(input: unknown): BridgeConfig {
-  const issues: Issue[] = [];
-  const fail = (path: string, message: string): void => void issues.push({ path, message });
-  const root = isObject(input) ? input : (fail('', 'must be a JSON object'), {});
-  const section = (name: string): Record<string, unknown> => {
-    const value = root[name];
-    if (value === undefined || value === null) return {};
-    if (!isObject(value)) {
-      fail(name, 'must be an object');
-      return {};
-    }
-    return value;
-  };
-  const known = [
-    'domain',
-    'realm',
-    'tenant',
-    'listen',
-    'publicHost',
-    'users',
-    'digest',
-    'registration',
-    'calls',
-    'push',
-    'metrics',
-    'log',
-    'shutdownTimeoutMs',
-    'apns',
-    'fcm',
-    'webpush',
-    ...ENGINE_SECTIONS,
-    ...REGISTRAR_SECTIONS,
-    'mode',
-    'edge',
-  ];
-  for (const key of Object.keys(root)) if (!known.includes(key)) fail(key, 'is not a known option');
-
-  const str = (value: unknown, path: string, fallback: string | undefined, pattern?: RegExp): string => {
-    if (value === undefined || value === null) {
-      if (fallback === undefined) fail(path, 'is required');
-      return fallback ?? '';
-    }
-    if (typeof value !== 'string' || value.trim() === '') {
-      fail(path, 'must be a non-empty string');
-      return fallback ?? '';
-    }
-    if (pattern && !pattern.test(value)) fail(path, `"${value.slice(0, 64)}" is not valid`);
-    return value;
-  };
-  const int = (value: unknown, path: string, fallback: number, min: number, max: number): number => {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      fail(path, `must be an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  };
-  const bool = (value: unknown, path: string, fallback: boolean): boolean => {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value !== 'boolean') {
-      fail(path, 'must be true or false');
-      return fallback;
-    }
-    return value;
-  };
-  const oneOf = <T extends string>(value: unknown, path: string, allowed: readonly T[], fallback: T): T => {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-      fail(path, `must be one of ${allowed.join(', ')}`);
-      return fallback;
-    }
-    return value as T;
-  };
-  const listOf = <T extends string>(value: unknown, path: string, allowed: readonly T[], fallback: T[]): T[] => {
-    if (value === undefined || value === null) return fallback;
-    if (!Array.isArray(value) || value.length === 0) {
-      fail(path, `must be a non-empty list of ${allowed.join(', ')}`);
-      return fallback;
-    }
-    return value.map((v, i) => oneOf(v, `${path}[${i}]`, allowed, allowed[0]!));
-  };
+export function resolveConfig(input: unknown, options: ResolveConfigOptions = {}): BridgeConfig {
+  const r = new ConfigReader({ unknownKey: 'is not a known option' });
+  const fail = (path: string, message: string): void => r.fail(path, message);
+  const given = isObject(input) ? input : (fail('', 'must be a JSON object'), {});
+  r.knownKeys(given, '', SETTINGS);
+  const root = readPasswords(normalizeProviders(given, r), r, options);
+  const section = (name: string): Record<string, unknown> => r.object(root[name], name);
+  const str = r.string.bind(r);
+  const int = r.int.bind(r);
+  const bool = r.bool.bind(r);
+  const oneOf = r.oneOf.bind(r);
+  const listOf = r.listOf.bind(r);
 
   // Edge mode: users and passwords live upstream, and the domain defaults to the upstream's.
   const mode = oneOf(root['mode'], 'mode', ['registrar', 'edge'] as const, 'registrar');
@@ -272,9 +276,7 @@ export function resolveConfig(input: unknown): BridgeConfig {
         user.ha1Sha256 = str(u['ha1Sha256'], `users[${i}].ha1Sha256`, undefined, /^[0-9a-fA-F]{64}$/);
       if (u['password'] != null || (user.ha1Md5 === undefined && user.ha1Sha256 === undefined))
         user.password = str(u['password'], `users[${i}].password`, undefined);
-      for (const key of Object.keys(u))
-        if (!['username', 'password', 'ha1Md5', 'ha1Sha256'].includes(key))
-          fail(`users[${i}].${key}`, 'is not a known option');
+      r.knownKeys(u, `users[${i}]`, ['username', 'password', 'ha1Md5', 'ha1Sha256']);
       if (seen.has(username)) fail(`users[${i}].username`, `"${username}" is listed twice`);
       seen.add(username);
       users.push(user);
@@ -376,85 +378,12 @@ export function resolveConfig(input: unknown): BridgeConfig {
   if (push.providers.includes('webpush') && !webpush)
     fail('webpush', 'is required when push.providers lists webpush (its VAPID key goes in Feature-Caps)');
 
-  // The same fields, defaults and messages as the HTTP gateway's, so one deployment reads alike.
-  const engineSection = (
-    name: (typeof ENGINE_SECTIONS)[number],
-    known: string[],
-  ): Record<string, unknown> | undefined => {
-    const value = expandShortcut(name, root[name]);
-    if (value === undefined || value === null) return undefined;
-    if (!isObject(value)) {
-      fail(name, typeof value === 'string' ? shortcutMessage(name) : 'must be an object with an engine');
-      return undefined;
-    }
-    for (const key of Object.keys(value))
-      if (key !== 'engine' && !known.includes(key)) fail(`${name}.${key}`, 'is not a known option');
-    return value;
-  };
-  const redisUrl = (value: unknown, path: string): string => {
-    if (value === undefined || value === null) {
-      fail(path, 'is required (redis://host:port/db)');
-      return '';
-    }
-    const url = str(value, path, '');
-    const problem = url === '' ? undefined : redisUrlProblem(url);
-    if (problem) fail(path, problem);
-    return url;
-  };
-  const prefixOf = (value: unknown, path: string): string => {
-    const prefix = str(value, path, 'pushrelay');
-    if (!PREFIX.test(prefix)) fail(path, 'may only hold letters, digits and . _ : { } - (1-100)');
-    return prefix;
-  };
-
-  let store: StoreConfig = { engine: 'memory' };
-  const storeIn = engineSection('store', ['url', 'schema', 'poolSize']);
-  if (storeIn && storeIn['engine'] === 'postgres') {
-    let url = '';
-    if (storeIn['url'] === undefined || storeIn['url'] === null)
-      fail('store.url', 'is required for a postgres store (postgres://user@host:5432/db)');
-    else {
-      url = str(storeIn['url'], 'store.url', '');
-      if (url !== '' && !POSTGRES_URL.test(url)) fail('store.url', 'must be a postgres:// or postgresql:// URL');
-    }
-    const schema = str(storeIn['schema'], 'store.schema', 'pushrelay');
-    if (!SCHEMA.test(schema))
-      fail('store.schema', 'must be a plain SQL identifier (letters, digits, _; not starting with a digit)');
-    store = { engine: 'postgres', url, schema, poolSize: int(storeIn['poolSize'], 'store.poolSize', 10, 1, 1000) };
-  } else if (storeIn && storeIn['engine'] !== 'memory') fail('store.engine', 'must be "memory" or "postgres"');
-
-  let queue: QueueConfig = { engine: 'memory' };
-  const queueIn = engineSection('queue', [
-    'redis',
-    'prefix',
-    'concurrency',
-    'lockDurationMs',
-    'stalledIntervalMs',
-    'scheduleTimeoutMs',
-    'closeGraceMs',
-  ]);
-  if (queueIn && queueIn['engine'] === 'bullmq') {
-    queue = {
-      engine: 'bullmq',
-      redis: redisUrl(queueIn['redis'], 'queue.redis'),
-      prefix: prefixOf(queueIn['prefix'], 'queue.prefix'),
-      concurrency: int(queueIn['concurrency'], 'queue.concurrency', 64, 1, 10_000),
-      lockDurationMs: int(queueIn['lockDurationMs'], 'queue.lockDurationMs', 30_000, 1000, 600_000),
-      stalledIntervalMs: int(queueIn['stalledIntervalMs'], 'queue.stalledIntervalMs', 30_000, 1000, 600_000),
-      scheduleTimeoutMs: int(queueIn['scheduleTimeoutMs'], 'queue.scheduleTimeoutMs', 5000, 100, 60_000),
-      closeGraceMs: int(queueIn['closeGraceMs'], 'queue.closeGraceMs', 5000, 100, 120_000),
-    };
-  } else if (queueIn && queueIn['engine'] !== 'memory') fail('queue.engine', 'must be "memory" or "bullmq"');
-
-  let ephemeral: EphemeralConfig = { engine: 'memory' };
-  const ephemeralIn = engineSection('ephemeral', ['redis', 'prefix']);
-  if (ephemeralIn && ephemeralIn['engine'] === 'redis') {
-    ephemeral = {
-      engine: 'redis',
-      redis: redisUrl(ephemeralIn['redis'], 'ephemeral.redis'),
-      prefix: prefixOf(ephemeralIn['prefix'], 'ephemeral.prefix'),
-    };
-  } else if (ephemeralIn && ephemeralIn['engine'] !== 'memory') fail('ephemeral.engine', 'must be "memory" or "redis"');
+  // The kernel's engine sections: the same fields, defaults and messages as the HTTP gateway's.
+  const engines = { storeEngines: STORE_ENGINES, shortcuts: true };
+  const read = readStore(r, root['store'], engines);
+  const store: StoreConfig = read.engine === 'sqlite' ? { engine: 'memory' } : read;
+  const queue = readQueue(r, root['queue'], engines);
+  const ephemeral = readEphemeral(r, root['ephemeral'], engines);
 
   // Registrar mode: request authentication, the trunk, where users come from, TLS, HMS, limits.
   const registrar = resolveRegistrarOptions(root, { fail, section, str, int, bool, oneOf }, store.engine);
@@ -464,7 +393,8 @@ export function resolveConfig(input: unknown): BridgeConfig {
     fail('trunk.inbound.username', 'is also a user; the trunk needs an account of its own');
   if (registrar.hms && !push.providers.includes('hms')) fail('push.providers', 'must list hms when hms is configured');
 
-  if (issues.length > 0) throw new ValidationError(issues, 'sip-bridge config');
+  r.finish('sip-bridge config');
+  for (const warning of r.warnings) options.onWarning?.(warning);
   const config: BridgeConfig = {
     ...registrar,
     domain,
@@ -493,78 +423,33 @@ export function resolveConfig(input: unknown): BridgeConfig {
 }
 
 /**
- * Applies `PUSHRELAY_SIP_BRIDGE__SECTION__OPTION_NAME=value` variables over a config object:
- * `__` separates path segments, SNAKE_CASE becomes camelCase, and values are read as JSON when
- * they parse (numbers, booleans, lists), as strings otherwise. `..._STORE`, `..._QUEUE` and
- * `..._EPHEMERAL` take `memory` or a URL (postgres:// for the store, redis:// for the others) and
- * keep the section's other options from the file.
+ * Applies the environment over a config object: `PUSHRELAY_<SECTION>__<OPTION_NAME>=value` for
+ * the bridge's options (`__` separates path segments, SNAKE_CASE becomes camelCase, values are
+ * JSON when they parse, strings otherwise), and the old `PUSHRELAY_SIP_BRIDGE__...` names before
+ * them, each with a warning. `PUSHRELAY_STORE`, `PUSHRELAY_QUEUE` and `PUSHRELAY_EPHEMERAL` take
+ * `memory` or a URL (postgres:// for the store, redis:// for the others) and keep the section's
+ * other options from the file.
  */
-export function applyEnvOverrides(input: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const out = structuredClone(input);
-  const overrides = Object.entries(env)
-    .filter((entry): entry is [string, string] => entry[0].startsWith(ENV_PREFIX) && entry[1] !== undefined)
-    .map(([name, raw]) => ({ path: name.slice(ENV_PREFIX.length).split('__').filter(Boolean).map(camel), raw }))
-    .filter(({ path }) => path.length > 0)
-    // Whole sections first, so `..._QUEUE=redis://...` and `..._QUEUE__PREFIX=x` combine in any order.
-    .sort((a, b) => a.path.length - b.path.length);
-  for (const { path, raw } of overrides) {
-    const [head] = path;
-    if (path.length === 1 && isEngineSection(head!)) {
-      // A URL shortcut keeps the section's other options from the file, as the gateway's does.
-      const expanded = expandShortcut(head, parseEnvValue(raw));
-      const before = out[head];
-      const keep =
-        isObject(before) &&
-        isObject(expanded) &&
-        expanded['engine'] !== 'memory' &&
-        (head !== 'store' || before['engine'] === 'postgres');
-      out[head] = keep ? { ...before, ...expanded } : expanded;
-      continue;
-    }
-    if (isEngineSection(head!) && typeof out[head] === 'string') out[head] = expandShortcut(head, out[head]);
-    let target: Record<string, unknown> = out;
-    for (const segment of path.slice(0, -1)) {
-      const next = target[segment];
-      if (!isObject(next)) target[segment] = {};
-      target = target[segment] as Record<string, unknown>;
-    }
-    target[path[path.length - 1]!] = parseEnvValue(raw);
-  }
-  return out;
-}
-
-function isEngineSection(name: string): name is (typeof ENGINE_SECTIONS)[number] {
-  return (ENGINE_SECTIONS as readonly string[]).includes(name);
-}
-
-/**
- * `memory`, a postgres:// URL (store) or a redis:// URL (queue: BullMQ, ephemeral: Redis) as
- * the section they stand for; anything else is returned as it is.
- */
-function expandShortcut(section: (typeof ENGINE_SECTIONS)[number], value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  if (value === 'memory') return { engine: 'memory' };
-  if (section === 'store') return POSTGRES_URL.test(value) ? { engine: 'postgres', url: value } : value;
-  if (!REDIS_URL.test(value)) return value;
-  return section === 'queue' ? { engine: 'bullmq', redis: value } : { engine: 'redis', redis: value };
-}
-
-function shortcutMessage(section: (typeof ENGINE_SECTIONS)[number]): string {
-  return section === 'store'
-    ? 'must be "memory", a postgres:// URL or an object with an engine'
-    : 'must be "memory", a redis:// URL or an object with an engine';
+export function applyEnvOverrides(
+  input: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  onWarning?: (warning: ConfigWarning) => void,
+): Record<string, unknown> {
+  return applyKernelEnvOverrides(input, env, {
+    settings: SETTINGS,
+    legacyPrefixes: [ENV_PREFIX],
+    storeEngines: STORE_ENGINES,
+    ...(onWarning ? { onWarning } : {}),
+  });
 }
 
 /** The config with the passwords of its database and Redis URLs replaced, safe to log. */
 export function redactedConfig(config: BridgeConfig): BridgeConfig {
-  const { store, queue, ephemeral } = config;
   return {
     ...config,
     users: config.users.map((u) => ({ username: u.username, password: '[redacted]' })),
     ...(config.trunk ? { trunk: redactedTrunk(config.trunk) } : {}),
-    store: store.engine === 'postgres' ? { ...store, url: withoutPassword(store.url) } : store,
-    queue: queue.engine === 'bullmq' ? { ...queue, redis: withoutPassword(queue.redis) } : queue,
-    ephemeral: ephemeral.engine === 'redis' ? { ...ephemeral, redis: withoutPassword(ephemeral.redis) } : ephemeral,
+    ...redactedEngines(config),
   };
 }
 
@@ -575,62 +460,17 @@ function redactedTrunk(trunk: NonNullable<BridgeConfig['trunk']>): NonNullable<B
   return out;
 }
 
-function withoutPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = 'redacted';
-    // pg also reads a password from the query string.
-    for (const name of [...u.searchParams.keys()]) if (/pass/i.test(name)) u.searchParams.set(name, 'redacted');
-    return u.toString();
-  } catch {
-    return '[redacted]';
-  }
-}
-
-function parseEnvValue(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
-  }
-}
-
-function camel(segment: string): string {
-  return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-/** Reads the JSON file (when given), applies the environment, validates. */
+/** Reads the JSON or YAML file (when given), applies the environment, validates. */
 export async function loadConfig(
   file: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  onWarning?: (warning: ConfigWarning) => void,
 ): Promise<BridgeConfig> {
-  let base: Record<string, unknown> = {};
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      throw new ValidationError(
-        [{ path: '', message: `cannot read ${file}: ${(error as Error).message}` }],
-        'sip-bridge config',
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new ValidationError(
-        [{ path: '', message: `${file} is not JSON: ${(error as Error).message}` }],
-        'sip-bridge config',
-      );
-    }
-    if (!isObject(parsed))
-      throw new ValidationError([{ path: '', message: `${file} must hold a JSON object` }], 'sip-bridge config');
-    base = parsed;
-  }
-  return resolveConfig(applyEnvOverrides(base, env));
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  const base = file === undefined ? {} : readConfigFile(file, 'sip-bridge config');
+  const warn = onWarning ? { onWarning } : {};
+  return resolveConfig(applyEnvOverrides(base, env, onWarning), {
+    ...warn,
+    env,
+    ...(file !== undefined ? { baseDir: dirname(resolve(file)) } : {}),
+  });
 }

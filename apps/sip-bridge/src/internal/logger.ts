@@ -1,31 +1,10 @@
-import { pino, type Logger } from 'pino';
+import { REDACT_PATHS, createLogger as createAppLogger, type Logger } from '@pushrelay/app-kit';
 
 export type { Logger };
 
-/**
- * Fields that may carry a push token, a phone number or a SIP address. Logs name calls and
- * devices by Call-ID and binding id instead; these paths are censored wherever they appear.
- */
-export const REDACTED_PATHS = [
-  'token',
-  '*.token',
-  'number',
-  '*.number',
-  'caller',
-  'callee',
-  'uri',
-  '*.uri',
-  'contact',
-  '*.contact',
-  'from',
-  'to',
-  'user',
-  'password',
-  '*.password',
-  'authorization',
-];
+/** What no log line shows: the app kit's one list, shared with the HTTP gateway. */
+export const REDACTED_PATHS = REDACT_PATHS;
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  const options = { level, base: { service: 'sip-bridge' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
-  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  return createAppLogger(level, 'sip-bridge', destination);
 }

@@ -1,162 +1,105 @@
-import { createServer, type Server } from 'node:http';
+import { MetricTable, serveMetrics as serveText, type MetricDefinition } from '@pushrelay/app-kit';
+import type { Server } from 'node:http';
 
-type Labels = Record<string, string>;
+/** The bridge's series: name, type, help and the labels each is given. */
+export const BRIDGE_METRICS = {
+  sip_bridge_registrations_total: {
+    type: 'counter',
+    help: 'Successful REGISTERs, by result (registered, unregistered)',
+    labels: ['result'],
+  },
+  sip_bridge_register_rejections_total: { type: 'counter', help: 'REGISTERs refused, by status', labels: ['status'] },
+  sip_bridge_push_bindings: { type: 'gauge', help: 'Devices reachable by push' },
+  sip_bridge_held_invites: { type: 'gauge', help: 'INVITEs held for a pushed device to re-register' },
+  sip_bridge_pushes_total: { type: 'counter', help: 'Notifications handed to the relay, by type', labels: ['type'] },
+  sip_bridge_push_deliveries_total: {
+    type: 'counter',
+    help: 'Push attempts by provider outcome',
+    labels: ['provider', 'outcome'],
+  },
+  sip_bridge_forwarded_invites_total: {
+    type: 'counter',
+    help: 'INVITEs forwarded to a device, by reason (direct, re-register)',
+    labels: ['reason'],
+  },
+  sip_bridge_calls_total: { type: 'counter', help: 'Calls ended, by final status class', labels: ['status'] },
+  sip_bridge_unavailable_total: { type: 'counter', help: '480 Temporarily Unavailable sent after the wait' },
+  // Registrar mode: requests from phones and the trunk, overload, and what is held in memory.
+  sip_bridge_request_rejections_total: {
+    type: 'counter',
+    help: 'Out-of-dialog requests not served, by method and status (407 challenge, 403 refused, 482 loop, 483 too many hops)',
+    labels: ['method', 'status'],
+  },
+  sip_bridge_trunk_requests_total: {
+    type: 'counter',
+    help: 'Requests sent to the trunk, by method',
+    labels: ['method'],
+  },
+  sip_bridge_trunk_responses_total: {
+    type: 'counter',
+    help: 'Final answers of requests sent to the trunk, by status class',
+    labels: ['status'],
+  },
+  sip_bridge_inbound_trunk_requests_total: {
+    type: 'counter',
+    help: 'Requests accepted from the trunk, by how (address, credentials)',
+    labels: ['how'],
+  },
+  sip_bridge_overload_rejections_total: {
+    type: 'counter',
+    help: 'Requests answered 503 without a transaction because limits.maxServerTransactions was reached',
+    labels: ['method'],
+  },
+  sip_bridge_transactions: { type: 'gauge', help: 'SIP transactions held, by side (server, client)', labels: ['side'] },
+  sip_bridge_timers: { type: 'gauge', help: 'Timers running: transaction timers and call timers' },
+  sip_bridge_calls_active: { type: 'gauge', help: 'Calls and trunk requests the bridge is in the middle of' },
+  sip_bridge_tls_reloads_total: {
+    type: 'counter',
+    help: 'TLS certificate reloads, by result (ok, failed)',
+    labels: ['result'],
+  },
+  sip_bridge_location_events_total: {
+    type: 'counter',
+    help: 'Registrations replicated between bridge processes, by direction and kind (register, unregister, invalid, stale)',
+    labels: ['direction', 'kind'],
+  },
+  // Edge mode.
+  sip_bridge_edge_forwarded_total: {
+    type: 'counter',
+    help: 'Requests forwarded statefully in edge mode, by direction (upstream, device) and method',
+    labels: ['direction', 'method'],
+  },
+  sip_bridge_edge_upstream_timeouts_total: {
+    type: 'counter',
+    help: 'Forwarded requests answered 408: no answer in time',
+    labels: ['method'],
+  },
+  sip_bridge_edge_loops_total: {
+    type: 'counter',
+    help: 'Requests refused with 482: a Via or Path loop through the bridge',
+    labels: ['method'],
+  },
+  sip_bridge_wake_pushes_total: {
+    type: 'counter',
+    help: 'Re-register pushes before an upstream binding expires, by outcome (sent, no-silent-push)',
+    labels: ['outcome'],
+  },
+  sip_bridge_wake_missed_total: {
+    type: 'counter',
+    help: 'Push phones that did not re-register before their upstream binding expired',
+  },
+} satisfies Record<string, MetricDefinition>;
 
-interface Series {
-  help: string;
-  type: 'counter' | 'gauge';
-  values: Map<string, number>;
-}
+export type BridgeMetricName = keyof typeof BRIDGE_METRICS;
 
-/** A handful of counters and gauges in the Prometheus text format; no client library needed. */
-export class Metrics {
-  private readonly series = new Map<string, Series>();
-
+/** The bridge's counters and gauges, on a prom-client registry of this bridge's own. */
+export class Metrics extends MetricTable<BridgeMetricName> {
   constructor() {
-    this.define(
-      'sip_bridge_registrations_total',
-      'counter',
-      'Successful REGISTERs, by result (registered, unregistered)',
-    );
-    this.define('sip_bridge_register_rejections_total', 'counter', 'REGISTERs refused, by status');
-    this.define('sip_bridge_push_bindings', 'gauge', 'Devices reachable by push');
-    this.define('sip_bridge_held_invites', 'gauge', 'INVITEs held for a pushed device to re-register');
-    this.define('sip_bridge_pushes_total', 'counter', 'Notifications handed to the relay, by type');
-    this.define('sip_bridge_push_deliveries_total', 'counter', 'Push attempts by provider outcome');
-    this.define(
-      'sip_bridge_forwarded_invites_total',
-      'counter',
-      'INVITEs forwarded to a device, by reason (direct, re-register)',
-    );
-    this.define('sip_bridge_calls_total', 'counter', 'Calls ended, by final status class');
-    this.define('sip_bridge_unavailable_total', 'counter', '480 Temporarily Unavailable sent after the wait');
-    // Registrar mode: requests from phones and the trunk, overload, and what is held in memory.
-    this.define(
-      'sip_bridge_request_rejections_total',
-      'counter',
-      'Out-of-dialog requests not served, by method and status (407 challenge, 403 refused, 482 loop, 483 too many hops)',
-    );
-    this.define('sip_bridge_trunk_requests_total', 'counter', 'Requests sent to the trunk, by method');
-    this.define(
-      'sip_bridge_trunk_responses_total',
-      'counter',
-      'Final answers of requests sent to the trunk, by status class',
-    );
-    this.define(
-      'sip_bridge_inbound_trunk_requests_total',
-      'counter',
-      'Requests accepted from the trunk, by how (address, credentials)',
-    );
-    this.define(
-      'sip_bridge_overload_rejections_total',
-      'counter',
-      'Requests answered 503 without a transaction because limits.maxServerTransactions was reached',
-    );
-    this.define('sip_bridge_transactions', 'gauge', 'SIP transactions held, by side (server, client)');
-    this.define('sip_bridge_timers', 'gauge', 'Timers running: transaction timers and call timers');
-    this.define('sip_bridge_calls_active', 'gauge', 'Calls and trunk requests the bridge is in the middle of');
-    this.define('sip_bridge_tls_reloads_total', 'counter', 'TLS certificate reloads, by result (ok, failed)');
-    this.define(
-      'sip_bridge_location_events_total',
-      'counter',
-      'Registrations replicated between bridge processes, by direction and kind (register, unregister, invalid, stale)',
-    );
-    // Edge mode.
-    this.define(
-      'sip_bridge_edge_forwarded_total',
-      'counter',
-      'Requests forwarded statefully in edge mode, by direction (upstream, device) and method',
-    );
-    this.define(
-      'sip_bridge_edge_upstream_timeouts_total',
-      'counter',
-      'Forwarded requests answered 408: no answer in time',
-    );
-    this.define(
-      'sip_bridge_edge_loops_total',
-      'counter',
-      'Requests refused with 482: a Via or Path loop through the bridge',
-    );
-    this.define(
-      'sip_bridge_wake_pushes_total',
-      'counter',
-      'Re-register pushes before an upstream binding expires, by outcome (sent, no-silent-push)',
-    );
-    this.define(
-      'sip_bridge_wake_missed_total',
-      'counter',
-      'Push phones that did not re-register before their upstream binding expired',
-    );
+    super(BRIDGE_METRICS);
   }
-
-  private readonly collectors: Array<() => void> = [];
-
-  /** `collect` runs before each render, to set gauges read from live objects (transaction counts...). */
-  addCollector(collect: () => void): void {
-    this.collectors.push(collect);
-  }
-
-  private define(name: string, type: Series['type'], help: string): void {
-    this.series.set(name, { help, type, values: new Map() });
-  }
-
-  inc(name: string, labels: Labels = {}, by = 1): void {
-    const series = this.series.get(name);
-    if (!series) throw new Error(`unknown metric ${name}`);
-    const key = labelKey(labels);
-    series.values.set(key, (series.values.get(key) ?? 0) + by);
-  }
-
-  set(name: string, value: number, labels: Labels = {}): void {
-    const series = this.series.get(name);
-    if (!series) throw new Error(`unknown metric ${name}`);
-    series.values.set(labelKey(labels), value);
-  }
-
-  get(name: string, labels: Labels = {}): number {
-    return this.series.get(name)?.values.get(labelKey(labels)) ?? 0;
-  }
-
-  render(): string {
-    for (const collect of this.collectors) collect();
-    const lines: string[] = [];
-    for (const [name, s] of this.series) {
-      lines.push(`# HELP ${name} ${s.help}`, `# TYPE ${name} ${s.type}`);
-      if (s.values.size === 0) lines.push(`${name} 0`);
-      for (const [key, value] of s.values) lines.push(`${name}${key} ${value}`);
-    }
-    return `${lines.join('\n')}\n`;
-  }
-}
-
-function labelKey(labels: Labels): string {
-  const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
-  if (entries.length === 0) return '';
-  return `{${entries.map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}`;
 }
 
 /** Serves GET /metrics; resolves with the bound port. */
-export async function serveMetrics(
-  metrics: Metrics,
-  host: string,
-  port: number,
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
-    } else if (req.method === 'GET' && req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  return { server, port: typeof address === 'object' && address ? address.port : port };
+export function serveMetrics(metrics: Metrics, host: string, port: number): Promise<{ server: Server; port: number }> {
+  return serveText(() => metrics.render(), host, port, metrics.registry.contentType);
 }

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { ConnectionOptions, SecureContextOptions } from 'node:tls';
-import { ValidationError } from '@pushrelay/core';
+import { ConfigError } from '@pushrelay/app-kit';
 import type { TlsConfig, TrunkConfig } from './config.js';
 import type { ResolvedTrunk } from './trunk.js';
 
@@ -14,7 +14,7 @@ export async function loadTlsCredentials(
     try {
       return await readFile(path, 'utf8');
     } catch (error) {
-      throw new ValidationError(
+      throw new ConfigError(
         [{ path: `tls.${field}`, message: `cannot read ${path}: ${(error as Error).message}` }],
         'sip-bridge config',
       );
@@ -38,7 +38,7 @@ export async function resolveTrunk(trunk: TrunkConfig): Promise<ResolvedTrunk> {
     try {
       return (await lookup(host, { family: 4 })).address;
     } catch (error) {
-      throw new ValidationError(
+      throw new ConfigError(
         [{ path, message: `cannot resolve ${host}: ${(error as Error).message}` }],
         'sip-bridge config',
       );

@@ -1,21 +1,18 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { DependencyContainer } from 'tsyringe';
-import type { Relay } from '@pushrelay/core';
 import { badRequest } from '../http-error.js';
 import type { Authenticate } from '../server.js';
-import type { SocketHub } from '../sockets.js';
-import { TOKENS } from '../tokens.js';
+import type { GatewayServices } from '../services.js';
 
 /**
  * `GET /v1/connect?userId=` upgrades to a WebSocket. While it is open the user is online: the
  * relay suppresses pushes and the notification arrives on the socket instead.
  */
-export const connectRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (
+export const connectRoutes: FastifyPluginAsync<{ services: GatewayServices; authenticate: Authenticate }> = async (
   app,
-  { container, authenticate },
+  { services, authenticate },
 ) => {
-  const hub = container.resolve<SocketHub>(TOKENS.sockets);
-  const relay = container.resolve<Relay>(TOKENS.relay);
+  const hub = services.sockets;
+  const relay = services.relay;
   relay.events.on('suppressed', ({ notification, reason }) => {
     if (reason === 'online') hub.deliver(notification);
   });

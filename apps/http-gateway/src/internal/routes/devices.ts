@@ -4,24 +4,19 @@ import {
   ValidationError,
   parseWebPushSubscription,
   webPushToken,
-  type BindingStore,
-  type Codec,
   type DeviceBinding,
   type DeviceBindingInput,
   type Environment,
   type Provider,
   type PushKind,
-  type Relay,
 } from '@pushrelay/core';
 import { webPushEndpointProblem } from '@pushrelay/transport-webpush';
 import type { FastifyPluginAsync } from 'fastify';
-import type { DependencyContainer } from 'tsyringe';
 import { HttpError, notFound } from '../http-error.js';
-import type { GatewayConfig } from '../config.js';
 import { FORMATS_WITH_PUSH_KEY, webPushPolicy, type WebPushPolicy } from '../registry.js';
 import { errorResponses, registerDeviceBody } from '../schemas.js';
 import type { Authenticate } from '../server.js';
-import { TOKENS } from '../tokens.js';
+import type { GatewayServices } from '../services.js';
 
 interface RegisterBody {
   userId: string;
@@ -87,14 +82,14 @@ function tokenOf(body: RegisterBody, policy: WebPushPolicy): string {
   return webPushToken(subscription);
 }
 
-export const deviceRoutes: FastifyPluginAsync<{ container: DependencyContainer; authenticate: Authenticate }> = async (
+export const deviceRoutes: FastifyPluginAsync<{ services: GatewayServices; authenticate: Authenticate }> = async (
   app,
-  { container, authenticate },
+  { services, authenticate },
 ) => {
-  const bindings = container.resolve<BindingStore>(TOKENS.bindings);
-  const relay = container.resolve<Relay>(TOKENS.relay);
-  const codecs = new Map(container.resolve<Codec[]>(TOKENS.codecs).map((c) => [c.id, c]));
-  const webPush = webPushPolicy(container.resolve<GatewayConfig>(TOKENS.config).providers);
+  const bindings = services.bindings;
+  const relay = services.relay;
+  const codecs = new Map(services.codecs.map((c) => [c.id, c]));
+  const webPush = webPushPolicy(services.config.providers);
   app.addHook('onRequest', authenticate);
 
   app.get(

@@ -1,14 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { DependencyContainer } from 'tsyringe';
-import type { GatewayMetrics } from '../metrics.js';
 import type { ServerState } from '../server.js';
-import { TOKENS } from '../tokens.js';
+import type { GatewayServices } from '../services.js';
 
-export const healthRoutes: FastifyPluginAsync<{ state: ServerState; container: DependencyContainer }> = async (
+export const healthRoutes: FastifyPluginAsync<{ state: ServerState; services: GatewayServices }> = async (
   app,
-  { state, container },
+  { state, services },
 ) => {
-  const metrics = container.resolve<GatewayMetrics>(TOKENS.metrics);
+  const metrics = services.metrics;
   const open = { security: [] };
   app.get('/healthz', { schema: { ...open, tags: ['health'], summary: 'The process is alive' } }, async () => ({
     status: 'ok',

@@ -1,13 +1,9 @@
-import type { CallNotification, Clock, Codec, Relay } from '@pushrelay/core';
+import type { CallNotification } from '@pushrelay/core';
 import { WAZO_RESERVED_TYPES } from '@pushrelay/codec-wazo';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { DependencyContainer } from 'tsyringe';
-import type { TenantDirectory } from '../auth.js';
-import type { GatewayConfig, TenantConfig } from '../config.js';
+import type { TenantConfig } from '../config.js';
 import { HttpError, unauthorized } from '../http-error.js';
-import type { GatewayMetrics } from '../metrics.js';
-import { TOKENS } from '../tokens.js';
-import type { ReplayGuard, WebhookVerifier } from '../webhooks.js';
+import type { GatewayServices } from '../services.js';
 
 /** How long a Kaleyra webhook's answer waits for its notifications to be queued. */
 const KALEYRA_ANSWER_WAIT_MS = 1000;
@@ -36,15 +32,15 @@ async function settledWithin(work: Promise<unknown>, ms: number): Promise<'pendi
 }
 
 /** Vendor entry points: each decodes its vendor's input with that vendor's codec. */
-export const ingressRoutes: FastifyPluginAsync<{ container: DependencyContainer }> = async (app, { container }) => {
-  const relay = container.resolve<Relay>(TOKENS.relay);
-  const clock = container.resolve<Clock>(TOKENS.clock);
-  const config = container.resolve<GatewayConfig>(TOKENS.config);
-  const tenants = container.resolve<TenantDirectory>(TOKENS.tenants);
-  const metrics = container.resolve<GatewayMetrics>(TOKENS.metrics);
-  const verifiers = container.resolve<Record<string, WebhookVerifier>>(TOKENS.webhookVerifiers);
-  const replay = container.resolve<ReplayGuard>(TOKENS.replayGuard);
-  const codecs = new Map(container.resolve<Codec[]>(TOKENS.codecs).map((c) => [c.id, c]));
+export const ingressRoutes: FastifyPluginAsync<{ services: GatewayServices }> = async (app, { services }) => {
+  const relay = services.relay;
+  const clock = services.clock;
+  const config = services.config;
+  const tenants = services.tenants;
+  const metrics = services.metrics;
+  const verifiers = services.webhookVerifiers;
+  const replay = services.replayGuard;
+  const codecs = new Map(services.codecs.map((c) => [c.id, c]));
 
   const decode = (codecId: string, input: unknown, tenant: string): CallNotification[] => {
     const codec = codecs.get(codecId);

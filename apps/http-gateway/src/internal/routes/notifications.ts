@@ -1,22 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { parseCallNotification, type Clock, type Relay } from '@pushrelay/core';
+import { parseCallNotification } from '@pushrelay/core';
 import type { FastifyPluginAsync } from 'fastify';
-import type { DependencyContainer } from 'tsyringe';
-import type { GatewayConfig } from '../config.js';
 import { HttpError, notFound } from '../http-error.js';
 import { errorResponses, notificationBody } from '../schemas.js';
 import type { Authenticate } from '../server.js';
-import { TOKENS } from '../tokens.js';
+import type { GatewayServices } from '../services.js';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:@+-]{1,200}$/;
 
 export const notificationRoutes: FastifyPluginAsync<{
-  container: DependencyContainer;
+  services: GatewayServices;
   authenticate: Authenticate;
-}> = async (app, { container, authenticate }) => {
-  const relay = container.resolve<Relay>(TOKENS.relay);
-  const clock = container.resolve<Clock>(TOKENS.clock);
-  const config = container.resolve<GatewayConfig>(TOKENS.config);
+}> = async (app, { services, authenticate }) => {
+  const relay = services.relay;
+  const clock = services.clock;
+  const config = services.config;
   app.addHook('onRequest', authenticate);
 
   app.post<{ Body: Record<string, unknown>; Querystring: { wait?: boolean } }>(

@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { pythonJsonDumps } from '@pushrelay/codec-wazo';
-import {
-  bundleIdOfTopic,
-  isVoipTopic,
-  type Clock,
-  type DeliveryOutcome,
-  type Provider,
-  type PushRequest,
-  type Transport,
-} from '@pushrelay/core';
+import { bundleIdOfTopic, isVoipTopic, type DeliveryOutcome, type PushRequest } from '@pushrelay/core';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { DependencyContainer } from 'tsyringe';
-import type { TenantDirectory } from '../auth.js';
-import type { GatewayConfig, TenantConfig } from '../config.js';
+import type { TenantConfig } from '../config.js';
 import { verifyHs256 } from '../jwt.js';
-import type { GatewayMetrics } from '../metrics.js';
-import { TOKENS } from '../tokens.js';
+import type { GatewayServices } from '../services.js';
 
 interface LegacyFcmBody {
   to: string;
@@ -29,12 +18,12 @@ interface LegacyFcmBody {
  * it is configured with, signed by the JWT in the wazo-auth token metadata. We verify that JWT
  * (HS256 with the tenant's `proxyJwtSecret`) and relay to the real provider with our credentials.
  */
-export const proxyRoutes: FastifyPluginAsync<{ container: DependencyContainer }> = async (app, { container }) => {
-  const tenants = container.resolve<TenantDirectory>(TOKENS.tenants);
-  const clock = container.resolve<Clock>(TOKENS.clock);
-  const config = container.resolve<GatewayConfig>(TOKENS.config);
-  const transports = container.resolve<Partial<Record<Provider, Transport>>>(TOKENS.transports);
-  const metrics = container.resolve<GatewayMetrics>(TOKENS.metrics);
+export const proxyRoutes: FastifyPluginAsync<{ services: GatewayServices }> = async (app, { services }) => {
+  const tenants = services.tenants;
+  const clock = services.clock;
+  const config = services.config;
+  const transports = services.transports;
+  const metrics = services.metrics;
 
   const verify = (jwt: string | undefined): { tenant: TenantConfig; claims: Record<string, unknown> } | undefined => {
     if (!jwt) return undefined;

@@ -1,0 +1,97 @@
+import { ConfigError, createQueue, openEphemeral, openStoresNow, registerRelay } from '@pushrelay/app-kit';
+import { singleton, value, type Get, type StoreHandle } from '@pushrelay/app-kit';
+import { systemClock } from '@pushrelay/core';
+import { ecssCodec } from '@pushrelay/codec-ecss';
+import { mizutechCodec } from '@pushrelay/codec-mizutech';
+import { PostgresSipUserStore } from '@pushrelay/store-postgres';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import type { BridgeOptions } from './bridge.js';
+import type { BridgeConfig } from './config.js';
+import { LocationService } from './locations.js';
+import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { SipPort } from './sip-port.js';
+import { registerSipServices } from './sip-services.js';
+import { TOKENS } from './tokens.js';
+import { transportsFromConfig } from './transports.js';
+import type { ResolvedTrunk } from './trunk.js';
+import { ConfigUserDirectory, PostgresUserDirectory } from './users.js';
+
+export { TOKENS } from './tokens.js';
+
+/** What startBridge prepares before composing: the opened postgres stores and the trunk's address. */
+export interface Prepared {
+  stores?: StoreHandle;
+  trunk?: ResolvedTrunk;
+}
+
+/** The object graph over a validated config; nothing is started and nothing is registered later. */
+export function compose(config: BridgeConfig, options: BridgeOptions, prepared: Prepared = {}): DependencyContainer {
+  const c = rootContainer.createChildContainer();
+  const clock = options.clock ?? systemClock;
+  const { store, queue, ephemeral } = config;
+  const transports = { ...transportsFromConfig(config), ...options.transports };
+  registerRelay(c, {
+    clock,
+    stores: () => prepared.stores ?? openStoresNow(notPostgres(store), { clock }),
+    missedCalls: sharedMissedCalls,
+    queue: () =>
+      options.queue ??
+      // Not the gateway's queue name: a gateway sharing the prefix must not run the bridge's jobs.
+      createQueue(queue, {
+        clock,
+        name: 'sip-bridge-deliveries',
+        connectionName: `${queue.engine === 'bullmq' ? queue.prefix : 'pushrelay'}:sip-bridge`,
+      }),
+    codecs: () => [mizutechCodec, ecssCodec, ...(options.codecs ?? [])],
+    transports: () => transports,
+    ...(options.bindings ? { bindings: options.bindings } : {}),
+    ...(options.reports ? { reports: options.reports } : {}),
+  });
+  function sharedMissedCalls(get: Get) {
+    if (options.missedCalls) return options.missedCalls;
+    if (ephemeral.engine !== 'redis') return undefined;
+    const shared = openEphemeral(ephemeral, {
+      connectionNames: { missedCalls: `${ephemeral.prefix}:sip-bridge-missed-calls` },
+    });
+    get(TOKENS.Resources).add(() => shared.close());
+    return shared.missedCalls;
+  }
+  const port = new SipPort();
+  value(c, TOKENS.Config, config);
+  value(c, TOKENS.SipPort, port);
+  c.register(TOKENS.SipLayer, { useFactory: () => port.layer });
+  c.register(TOKENS.LocalAddress, { useFactory: () => port.local });
+  singleton(c, TOKENS.Logger, () => options.logger ?? createLogger(config.log.level));
+  singleton(c, TOKENS.Metrics, () => new Metrics());
+  singleton(c, TOKENS.Database, (get) => {
+    const database = get(TOKENS.Stores).database;
+    if (!database) throw new ConfigError([{ path: 'store', message: 'is not a postgres store' }], 'sip-bridge config');
+    return database;
+  });
+  singleton(c, TOKENS.Locations, () => new LocationService());
+  singleton(c, TOKENS.Users, (get) => {
+    if (options.users) return options.users;
+    if (config.auth.users !== 'postgres') return new ConfigUserDirectory(config.users);
+    const source = new PostgresSipUserStore(get(TOKENS.Database));
+    return new PostgresUserDirectory(source, config.realm, clock, config.auth.userCacheTtlMs);
+  });
+  registerSipServices(c, config, port, clock, prepared.trunk);
+  return c;
+}
+
+/** A postgres store opens asynchronously, before composing (startBridge does). */
+function notPostgres<S extends BridgeConfig['store']>(store: S): S {
+  if (store.engine === 'postgres')
+    throw new ConfigError(
+      [
+        {
+          path: 'store',
+          message:
+            'a postgres store opens asynchronously: start the bridge with startBridge, or register TOKENS.Database',
+        },
+      ],
+      'sip-bridge config',
+    );
+  return store;
+}
