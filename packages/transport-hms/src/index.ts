@@ -1,6 +1,6 @@
 export { HmsTransport, createHmsTransport, DEFAULT_HMS_BASE_URL, HMS_API_HEADER } from './internal/transport.js';
 export type { HmsTransportOptions } from './internal/transport.js';
-export type { HmsApi, HmsAppCredential, HmsServiceAccount } from './internal/credentials.js';
+export type { CheckedServiceAccount, HmsApi, HmsAppCredential, HmsServiceAccount } from './internal/credentials.js';
 export {
   DEFAULT_HMS_TOKEN_URL,
   HMS_JWT_AUDIENCE,
