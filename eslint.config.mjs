@@ -1,12 +1,14 @@
 import nx from '@nx/eslint-plugin';
 
-// Which kinds of project may import which. Adapters see only core (tests may use testkit too);
-// transports may also use the provider kit (shared HTTP/OAuth plumbing, itself core-only);
-// apps may use anything but another app.
+// Which kinds of project may import which. Adapters see only core (tests may use testkit and the
+// simulators too); transports may also use the provider kit (shared HTTP/OAuth plumbing, itself
+// core-only); the simulators implement testkit's simulated-provider protocol; apps may use anything
+// but another app.
 const srcConstraints = [
   { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:none'] },
   { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:none'] },
   { sourceTag: 'type:testkit', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'type:simulators', onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] },
   { sourceTag: 'type:codec', onlyDependOnLibsWithTags: ['type:core'] },
   { sourceTag: 'type:provider-kit', onlyDependOnLibsWithTags: ['type:core'] },
   { sourceTag: 'type:transport', onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit'] },
@@ -23,6 +25,7 @@ const srcConstraints = [
       'type:store',
       'type:queue',
       'type:testkit',
+      'type:simulators',
     ],
   },
   { sourceTag: 'type:tool', notDependOnLibsWithTags: ['type:app'] },
@@ -31,11 +34,11 @@ const srcConstraints = [
 const adapterTags = ['type:codec', 'type:transport', 'type:store', 'type:queue'];
 const testConstraints = srcConstraints.map((c) =>
   c.sourceTag === 'type:transport'
-    ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit', 'type:testkit'] }
+    ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit', 'type:testkit', 'type:simulators'] }
     : adapterTags.includes(c.sourceTag)
-      ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
+      ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit', 'type:simulators'] }
       : c.sourceTag === 'type:protocol'
-        ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
+        ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit', 'type:simulators'] }
         : c,
 );
 

@@ -8,7 +8,7 @@ import {
   type FcmSimulator,
   type HmsSimulator,
   type WebPushSimulator,
-} from '@pushrelay/testkit';
+} from '@pushrelay/simulators';
 import { generateVapidKeys } from '@pushrelay/transport-webpush';
 import { parseConfig, sha256Hex, type GatewayConfig } from './config.js';
 import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';

@@ -7,9 +7,7 @@ import {
   type Transport,
 } from '@pushrelay/core';
 import type { TestApi } from '../runner.js';
-import type { SimulatorHandle } from '../simulators/base.js';
-import type { FaultAction, FaultSpec } from '../simulators/faults.js';
-import type { SimDelivery } from '../simulators/inspection.js';
+import type { FaultAction, FaultSpec, SimDelivery, SimulatedProvider } from './simulated-provider.js';
 
 export interface TransportFaultCase {
   name: string;
@@ -20,7 +18,7 @@ export interface TransportFaultCase {
   retryAfterMs?: number;
 }
 
-export interface TransportConformanceOptions<S extends SimulatorHandle = SimulatorHandle> {
+export interface TransportConformanceOptions<S extends SimulatedProvider = SimulatedProvider> {
   /** Names the suite, e.g. `transport-apns`. */
   name: string;
   createSimulator(): Promise<S>;
@@ -65,7 +63,7 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean
  * surfaced, recovery from GOAWAY and resets without losing or doubling a push, timeouts, and
  * close() freeing its connections.
  */
-export function describeTransportConformance<S extends SimulatorHandle>(
+export function describeTransportConformance<S extends SimulatedProvider>(
   t: TestApi,
   options: TransportConformanceOptions<S>,
 ): void {

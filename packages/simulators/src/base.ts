@@ -14,6 +14,7 @@ import {
   type SimDelivery,
   type SimRequestRecord,
 } from './inspection.js';
+import type { SimulatedProvider } from '@pushrelay/testkit';
 import type { CertificateAuthority } from './tls.js';
 
 export interface SimClock {
@@ -495,8 +496,8 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
   };
 }
 
-/** The inspection and scripting API every simulator handle has. */
-export interface SimulatorHandle {
+/** The inspection and scripting API every simulator handle has (what the transport conformance suite drives, and more). */
+export interface SimulatorHandle extends SimulatedProvider {
   readonly provider: string;
   /** Base URL of the (main) port. */
   readonly url: string;
@@ -504,16 +505,8 @@ export interface SimulatorHandle {
   /** PEM of the CA that signed the server certificate. */
   readonly ca: string;
   readonly authority: CertificateAuthority;
-  deliveries(filter?: { token?: string; environment?: string }): SimDelivery[];
-  requests(filter?: { token?: string; environment?: string }): SimRequestRecord[];
   clearDeliveries(): void;
-  /** Adds a scripted fault; returns its id. */
-  fault(spec: FaultSpec): number;
   clearFaults(): void;
-  /** Marks a token dead from `at` (epoch ms, default now): the provider answers as for an unregistered device. */
-  unregister(token: string, at?: number): void;
-  connections(): SimConnectionStats;
-  close(): Promise<void>;
 }
 
 export function simulatorHandle(
