@@ -76,6 +76,22 @@ export default [
     rules: boundaries(testConstraints),
   },
   {
+    // Test tooling never reaches an app's production code (the gateway's demo entry and the tests
+    // may use it): a production install has no simulators and no node-forge.
+    files: ['apps/*/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['@pushrelay/testkit', '@pushrelay/simulators'].map((name) => ({
+            name,
+            message: 'test tooling: only tests and the demo entry may import it',
+          })),
+        },
+      ],
+    },
+  },
+  {
     // Config files reach the shared root config by path; they are not part of any package's code.
     files: ['**/vitest.config.ts', '**/eslint.config.mjs', 'vitest.shared.mjs'],
     rules: { '@nx/enforce-module-boundaries': 'off' },
