@@ -45,7 +45,7 @@ import { EdgeService } from './edge/edge-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics, serveMetrics } from './metrics.js';
 import { Notifier } from './notifier.js';
-import { hasToTag, Proxy, type LocalAddress } from './proxy.js';
+import { CallProxy, hasToTag, type LocalAddress } from './proxy.js';
 import { Registrar } from './registrar.js';
 import { LocationReplicator } from './replication.js';
 import { RequestRouter } from './requests.js';
@@ -358,7 +358,7 @@ export function composeBridge(options: BridgeOptions): DependencyContainer {
     c,
     TOKENS.Proxy,
     (r) =>
-      new Proxy(
+      new CallProxy(
         config,
         () => r.resolve<TransactionLayer>(TOKENS.SipLayer),
         () => r.resolve<LocalAddress>(TOKENS.LocalAddress),
@@ -448,7 +448,7 @@ async function listen(
   const metrics = c.resolve<Metrics>(TOKENS.Metrics);
   const relay = c.resolve<Relay>(TOKENS.Relay);
   const registrar = c.resolve<Registrar>(TOKENS.Registrar);
-  const proxy = c.resolve<Proxy>(TOKENS.Proxy);
+  const proxy = c.resolve<CallProxy>(TOKENS.Proxy);
 
   relay.events.on('attempt', ({ binding, outcome }) =>
     metrics.inc('sip_bridge_push_deliveries_total', { provider: binding.provider, outcome: outcome.kind }),
