@@ -108,25 +108,30 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * Starts a Huawei Push Kit simulator with the OAuth client-credentials endpoint on the same
- * TLS + HTTP/2 port. It validates messages the way Push Kit does and answers `{code, msg,
- * requestId}` with Huawei's result codes, including partial success with `illegal_tokens`.
- */
-export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Promise<HmsSimulator> {
-  const state = new SimulatorState('hms', options.clock ? { clock: options.clock } : {});
-  const authority = options.authority ?? createCertificateAuthority('pushrelay HMS simulator CA');
-  const lifetimeS = options.accessTokenLifetimeS ?? 3600;
-  const apps = new Map<string, HmsApp>();
-  const projects = new Map<string, string>();
-  const denied = new Set<string>();
-  const grants = new Map<string, { appId: string; expiresAt: number }>();
-  const minted = new Map<string, number[]>();
-  const tokenApps = new Map<string, string>();
-  const totals = new Map<string, number>();
-  let requestCounter = 0;
+/** Push Kit as its clients see it: Huawei's OAuth endpoint and the v1/v2 send API. */
+class HmsService implements ProviderHandler {
+  readonly apps = new Map<string, HmsApp>();
+  readonly projects = new Map<string, string>();
+  readonly denied = new Set<string>();
+  readonly grants = new Map<string, { appId: string; expiresAt: number }>();
+  readonly minted = new Map<string, number[]>();
+  readonly tokenApps = new Map<string, string>();
+  readonly totals = new Map<string, number>();
+  private requestCounter = 0;
+  private appCounter = 0;
 
-  const mint = (form: URLSearchParams): SimResponse => {
+  constructor(
+    private readonly state: SimulatorState,
+    private readonly lifetimeS: number,
+  ) {}
+
+  /** Access tokens minted, for one app or all. */
+  issued(appId?: string): number {
+    return appId === undefined ? [...this.totals.values()].reduce((n, c) => n + c, 0) : (this.totals.get(appId) ?? 0);
+  }
+
+  /** Huawei's OAuth endpoint: client credentials of a registered app. */
+  private mint(form: URLSearchParams): SimResponse {
     if (form.get('grant_type') !== 'client_credentials') {
       return {
         status: 400,
@@ -134,7 +139,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
         body: { error: 1102, sub_error: 20001, error_description: 'unsupported grant_type' },
       };
     }
-    const app = apps.get(form.get('client_id') ?? '');
+    const app = this.apps.get(form.get('client_id') ?? '');
     if (!app || app.clientSecret !== form.get('client_secret')) {
       return {
         status: 400,
@@ -142,10 +147,10 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
         body: { error: 1101, sub_error: 20152, error_description: 'invalid client' },
       };
     }
-    const now = state.clock.now();
-    const recent = (minted.get(app.appId) ?? []).filter((at) => at > now - TOKEN_WINDOW_MS);
+    const now = this.state.clock.now();
+    const recent = (this.minted.get(app.appId) ?? []).filter((at) => at > now - TOKEN_WINDOW_MS);
     if (recent.length >= TOKENS_PER_WINDOW) {
-      minted.set(app.appId, recent);
+      this.minted.set(app.appId, recent);
       return {
         status: 429,
         reason: 'flow control',
@@ -153,25 +158,27 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       };
     }
     recent.push(now);
-    minted.set(app.appId, recent);
-    totals.set(app.appId, (totals.get(app.appId) ?? 0) + 1);
+    this.minted.set(app.appId, recent);
+    this.totals.set(app.appId, (this.totals.get(app.appId) ?? 0) + 1);
     const accessToken = `DQEB${randomBytes(24).toString('base64url')}`;
-    grants.set(accessToken, { appId: app.appId, expiresAt: now + lifetimeS * 1000 });
-    return { status: 200, body: { access_token: accessToken, expires_in: lifetimeS, token_type: 'Bearer' } };
-  };
+    this.grants.set(accessToken, { appId: app.appId, expiresAt: now + this.lifetimeS * 1000 });
+    return { status: 200, body: { access_token: accessToken, expires_in: this.lifetimeS, token_type: 'Bearer' } };
+  }
 
-  const send = (request: SimRequest, version: string, id: string): SimResponse => {
-    const requestId = `${state.clock.now()}${String(++requestCounter).padStart(6, '0')}`;
+  /** `messages:send` (v1 by app id, v2 by project id): the bearer checked, the message validated as Push Kit does. */
+  private send(request: SimRequest, version: string, id: string): SimResponse {
+    const requestId = `${this.state.clock.now()}${String(++this.requestCounter).padStart(6, '0')}`;
     const answer = (code: string, msg?: string) => hmsAnswer(code, msg, requestId);
-    const appId = version === 'v1' ? id : projects.get(id);
-    if (!appId || !apps.has(appId)) return answer('80200001', 'Oauth authentication error: unknown app or project.');
+    const appId = version === 'v1' ? id : this.projects.get(id);
+    if (!appId || !this.apps.has(appId))
+      return answer('80200001', 'Oauth authentication error: unknown app or project.');
     const auth = request.headers['authorization'];
     const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    const grant = bearer ? grants.get(bearer) : undefined;
+    const grant = bearer ? this.grants.get(bearer) : undefined;
     if (!grant || grant.appId !== appId) return answer('80200001');
-    const now = state.clock.now();
+    const now = this.state.clock.now();
     if (grant.expiresAt <= now) return answer('80200003');
-    if (denied.has(appId)) return answer('80300002');
+    if (this.denied.has(appId)) return answer('80300002');
     let body: unknown;
     try {
       body = JSON.parse(request.body.toString('utf8'));
@@ -216,8 +223,8 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       : [`/topics/${String(message['topic'] ?? message['condition'])}`];
     const illegal = Array.isArray(tokens)
       ? targets.filter((t) => {
-          const deadAt = state.tokens.unregisteredAt(t);
-          const owner = tokenApps.get(t);
+          const deadAt = this.state.tokens.unregisteredAt(t);
+          const owner = this.tokenApps.get(t);
           return (
             !TOKEN_SHAPE.test(t) || (deadAt !== undefined && deadAt <= now) || (owner !== undefined && owner !== appId)
           );
@@ -228,10 +235,9 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     // The first accepted token goes through the base's delivery log (which checks the client is
     // still there); the rest of a multicast are logged here.
     for (const token of accepted.slice(1)) {
-      state.recordDelivery({
+      this.state.recordDelivery({
         provider: 'hms',
         environment: 'hms',
-        ...(options.port !== undefined ? { port: options.port } : {}),
         token,
         headers: recordableHeaders(request.headers),
         payload: { ...message, token: [token] },
@@ -252,82 +258,98 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       token: first,
       delivery: { token: first, payload: { ...message, token: [first] }, id: requestId },
     };
-  };
+  }
 
-  const handler: ProviderHandler = {
-    tokenOf: (request) => {
-      if (!SEND_PATH.test(request.path)) return undefined;
-      try {
-        const tokens = (JSON.parse(request.body.toString('utf8')) as { message?: { token?: unknown } }).message?.token;
-        return Array.isArray(tokens) && typeof tokens[0] === 'string' ? tokens[0] : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    faultable: (request) => SEND_PATH.test(request.path),
-    faultResponse: (status, reason) => {
-      if (status === 503)
-        return {
-          status: 503,
-          reason: reason ?? 'flow control',
-          body: { code: '80300020', msg: 'Flow control.', requestId: '' },
-        };
-      const code = reason && /^\d{8}$/.test(reason) ? reason : (CODE_OF_STATUS[status] ?? '81000001');
-      return { ...hmsAnswer(code), status };
-    },
-    handle: (request) => {
-      const path = request.path.split('?')[0]!;
-      if (request.method === 'POST' && path === TOKEN_PATH)
-        return mint(new URLSearchParams(request.body.toString('utf8')));
-      const match = SEND_PATH.exec(path);
-      if (request.method === 'POST' && match) return send(request, match[1]!, decodeURIComponent(match[2]!));
-      return { status: 404, body: { code: '80100003', msg: `No route ${request.method} ${path}.`, requestId: '' } };
-    },
-    inspect: (request) => {
-      const route = `${request.method} ${request.path.split('?')[0]}`;
-      if (route === 'POST /__sim/apps') {
-        try {
-          const body = (request.body.length ? JSON.parse(request.body.toString('utf8')) : {}) as {
-            appId?: unknown;
-            projectId?: unknown;
-          };
-          const appId = typeof body.appId === 'string' ? body.appId : undefined;
-          const projectId = typeof body.projectId === 'string' ? body.projectId : undefined;
-          return { status: 201, body: registerApp(appId, projectId ? { projectId } : {}) };
-        } catch {
-          return { status: 400, body: { error: 'invalid JSON' } };
-        }
-      }
-      if (route === 'GET /__sim/oauth') return { status: 200, body: { accessTokensIssued: issued() } };
+  tokenOf(request: Pick<SimRequest, 'method' | 'path' | 'headers' | 'body'>): string | undefined {
+    if (!SEND_PATH.test(request.path)) return undefined;
+    try {
+      const tokens = (JSON.parse(request.body.toString('utf8')) as { message?: { token?: unknown } }).message?.token;
+      return Array.isArray(tokens) && typeof tokens[0] === 'string' ? tokens[0] : undefined;
+    } catch {
       return undefined;
-    },
-  };
+    }
+  }
 
-  const server = await startSimulatorServer({ state, handler, ca: authority, environment: 'hms' });
+  faultable(request: Pick<SimRequest, 'method' | 'path'>): boolean {
+    return SEND_PATH.test(request.path);
+  }
 
-  let appCounter = 0;
-  function registerApp(appId = String(100_000_000 + ++appCounter), opts: { projectId?: string } = {}): HmsApp {
+  faultResponse(status: number, reason: string | undefined): SimResponse {
+    if (status === 503)
+      return {
+        status: 503,
+        reason: reason ?? 'flow control',
+        body: { code: '80300020', msg: 'Flow control.', requestId: '' },
+      };
+    const code = reason && /^\d{8}$/.test(reason) ? reason : (CODE_OF_STATUS[status] ?? '81000001');
+    return { ...hmsAnswer(code), status };
+  }
+
+  handle(request: SimRequest): SimResponse {
+    const path = request.path.split('?')[0]!;
+    if (request.method === 'POST' && path === TOKEN_PATH)
+      return this.mint(new URLSearchParams(request.body.toString('utf8')));
+    const match = SEND_PATH.exec(path);
+    if (request.method === 'POST' && match) return this.send(request, match[1]!, decodeURIComponent(match[2]!));
+    return { status: 404, body: { code: '80100003', msg: `No route ${request.method} ${path}.`, requestId: '' } };
+  }
+
+  inspect(request: SimRequest): SimResponse | undefined {
+    const route = `${request.method} ${request.path.split('?')[0]}`;
+    if (route === 'POST /__sim/this.apps') {
+      try {
+        const body = (request.body.length ? JSON.parse(request.body.toString('utf8')) : {}) as {
+          appId?: unknown;
+          projectId?: unknown;
+        };
+        const appId = typeof body.appId === 'string' ? body.appId : undefined;
+        const projectId = typeof body.projectId === 'string' ? body.projectId : undefined;
+        return { status: 201, body: this.registerApp(appId, projectId ? { projectId } : {}) };
+      } catch {
+        return { status: 400, body: { error: 'invalid JSON' } };
+      }
+    }
+    if (route === 'GET /__sim/oauth') return { status: 200, body: { accessTokensIssued: this.issued() } };
+    return undefined;
+  }
+
+  registerApp(appId = String(100_000_000 + ++this.appCounter), opts: { projectId?: string } = {}): HmsApp {
     const app: HmsApp = { appId, clientSecret: randomBytes(32).toString('hex') };
     if (opts.projectId) {
       app.projectId = opts.projectId;
-      projects.set(opts.projectId, appId);
+      this.projects.set(opts.projectId, appId);
     }
-    apps.set(appId, app);
+    this.apps.set(appId, app);
     return { ...app };
   }
-  const issued = (appId?: string) =>
-    appId === undefined ? [...totals.values()].reduce((n, c) => n + c, 0) : (totals.get(appId) ?? 0);
+}
 
+/**
+ * Starts a Huawei Push Kit simulator with the OAuth client-credentials endpoint on the same
+ * TLS + HTTP/2 port. It validates messages the way Push Kit does and answers `{code, msg,
+ * requestId}` with Huawei's result codes, including partial success with `illegal_tokens`.
+ */
+export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Promise<HmsSimulator> {
+  const state = new SimulatorState('hms', options.clock ? { clock: options.clock } : {});
+  const authority = options.authority ?? createCertificateAuthority('pushrelay HMS simulator CA');
+  const service = new HmsService(state, options.accessTokenLifetimeS ?? 3600);
+  const server = await startSimulatorServer({
+    state,
+    handler: service,
+    ca: authority,
+    environment: 'hms',
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
   return {
     ...simulatorHandle(state, [server], authority),
     baseUrl: server.url,
     tokenUrl: `${server.url}${TOKEN_PATH}`,
-    registerApp,
-    accessTokensIssued: issued,
+    registerApp: (appId, opts) => service.registerApp(appId, opts),
+    accessTokensIssued: (appId) => service.issued(appId),
     expireAccessTokens: () => {
-      for (const grant of grants.values()) grant.expiresAt = 0;
+      for (const grant of service.grants.values()) grant.expiresAt = 0;
     },
-    denyPermission: (appId) => void denied.add(appId),
-    bindToken: (token, appId) => void tokenApps.set(token, appId),
+    denyPermission: (appId) => void service.denied.add(appId),
+    bindToken: (token, appId) => void service.tokenApps.set(token, appId),
   };
 }
