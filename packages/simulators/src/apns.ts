@@ -10,7 +10,7 @@ import {
   type SimulatorHandle,
 } from './base.js';
 import { PAYLOAD_LIMITS, VOIP_PAYLOAD_LIMIT } from '@pushrelay/core';
-import { createCertificateAuthority } from './tls.js';
+import { createCertificateAuthority, type CertificateAuthority } from './tls.js';
 
 export type ApnsEnvironment = 'production' | 'sandbox';
 
@@ -170,78 +170,77 @@ function decodeSegment(segment: string | undefined): Record<string, unknown> | u
   }
 }
 
-/**
- * Starts an APNs simulator: a production and a sandbox port sharing one CA, key set, device
- * registry, fault script and delivery log. It validates requests the way APNs does and answers
- * with APNs' status codes and reasons.
- */
-export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Promise<ApnsSimulatorHandle> {
-  const state = new SimulatorState('apns', options.clock ? { clock: options.clock } : {});
-  const clock = state.clock;
-  const authority = createCertificateAuthority('pushrelay APNs simulator CA');
-  const teamId = options.teamId ?? 'TEAM123456';
-  const apps = new Map<string, string>();
-  for (const app of options.apps ?? [{ bundleId: 'com.example.app' }]) apps.set(app.bundleId, app.teamId ?? teamId);
-  const keys = new Map<string, TrustedKey>();
-  for (const k of options.keys ?? []) {
-    keys.set(k.keyId, {
-      keyId: k.keyId,
-      teamId: k.teamId,
-      publicKey: createPublicKey(k.publicKey),
-      environments: k.environments ?? ['production', 'sandbox'],
-    });
-  }
-  const grants = new Map<string, ClientCertificateGrant>();
-  const devices = new Map<string, { bundleId: string; environment?: ApnsEnvironment }>();
-  /** JWTs whose signature checked out, with the key id they were checked against. */
-  const verifiedTokens = new Map<string, string>();
-  /** The key each connection authenticated with, and the newest token iat seen on it. */
-  const connectionTokens = new Map<string, { keyId: string; iat: number }>();
+function apnsError(status: number, reason: string, apnsId: string, extra: Record<string, unknown> = {}): SimResponse {
+  return { status, headers: { 'apns-id': apnsId }, body: { reason, ...extra }, reason };
+}
 
-  const addSigningKey = (o: { teamId?: string; environments?: ApnsEnvironment[] } = {}): ApnsSigningKey => {
+/** APNs as its clients see it: trusted keys and certificates, apps, devices, the send API. */
+class ApnsService {
+  readonly apps = new Map<string, string>();
+  private readonly keys = new Map<string, TrustedKey>();
+  private readonly grants = new Map<string, ClientCertificateGrant>();
+  readonly devices = new Map<string, { bundleId: string; environment?: ApnsEnvironment }>();
+  /** JWTs whose signature checked out, with the key id they were checked against. */
+  private readonly verifiedTokens = new Map<string, string>();
+  /** The key each connection authenticated with, and the newest token iat seen on it. */
+  private readonly connectionTokens = new Map<string, { keyId: string; iat: number }>();
+
+  constructor(
+    private readonly state: SimulatorState,
+    private readonly authority: CertificateAuthority,
+    readonly teamId: string,
+    options: ApnsSimulatorOptions,
+  ) {
+    for (const app of options.apps ?? [{ bundleId: 'com.example.app' }])
+      this.apps.set(app.bundleId, app.teamId ?? teamId);
+    for (const k of options.keys ?? []) {
+      this.keys.set(k.keyId, {
+        keyId: k.keyId,
+        teamId: k.teamId,
+        publicKey: createPublicKey(k.publicKey),
+        environments: k.environments ?? ['production', 'sandbox'],
+      });
+    }
+  }
+
+  /** A new ES256 key APNs trusts, for a team and the environments it may push to. */
+  addSigningKey(o: { teamId?: string; environments?: ApnsEnvironment[] } = {}): ApnsSigningKey {
     const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const keyId = randomId(10);
-    const team = o.teamId ?? teamId;
-    keys.set(keyId, {
+    const team = o.teamId ?? this.teamId;
+    this.keys.set(keyId, {
       keyId,
       teamId: team,
       publicKey: pair.publicKey,
       environments: o.environments ?? ['production', 'sandbox'],
     });
     return { keyId, teamId: team, key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
-  };
-  const signingKey = addSigningKey();
+  }
 
-  const error = (status: number, reason: string, apnsId: string, extra: Record<string, unknown> = {}): SimResponse => ({
-    status,
-    headers: { 'apns-id': apnsId },
-    body: { reason, ...extra },
-    reason,
-  });
-
-  const authenticate = (request: SimRequest, environment: ApnsEnvironment, apnsId: string): Auth | SimResponse => {
+  /** Who sends: a client certificate APNs issued, or a provider token (JWT) signed by a trusted key. */
+  private authenticate(request: SimRequest, environment: ApnsEnvironment, apnsId: string): Auth | SimResponse {
     const cert = request.clientCertificate;
     if (cert) {
-      const grant = grants.get(cert.serialNumber);
-      if (!cert.authorized || !grant) return error(403, 'BadCertificate', apnsId);
-      if (!grant.environments.includes(environment)) return error(403, 'BadCertificateEnvironment', apnsId);
+      const grant = this.grants.get(cert.serialNumber);
+      if (!cert.authorized || !grant) return apnsError(403, 'BadCertificate', apnsId);
+      if (!grant.environments.includes(environment)) return apnsError(403, 'BadCertificateEnvironment', apnsId);
       return { kind: 'certificate', grant };
     }
     const authorization = single(request.headers.authorization);
-    if (authorization === null) return error(400, 'DuplicateHeaders', apnsId);
-    if (!authorization) return error(403, 'MissingProviderToken', apnsId);
+    if (authorization === null) return apnsError(400, 'DuplicateHeaders', apnsId);
+    if (!authorization) return apnsError(403, 'MissingProviderToken', apnsId);
     const match = /^bearer (.+)$/i.exec(authorization);
     const parts = match?.[1]?.split('.') ?? [];
     const header = decodeSegment(parts[0]);
     const claims = decodeSegment(parts[1]);
     if (parts.length !== 3 || !header || !claims || header.alg !== 'ES256' || typeof header.kid !== 'string') {
-      return error(403, 'InvalidProviderToken', apnsId);
+      return apnsError(403, 'InvalidProviderToken', apnsId);
     }
-    const key = keys.get(header.kid);
-    if (!key) return error(403, 'InvalidProviderToken', apnsId);
+    const key = this.keys.get(header.kid);
+    if (!key) return apnsError(403, 'InvalidProviderToken', apnsId);
     // A client sends the same JWT for up to an hour: check its signature once (ECDSA verify
     // would otherwise dominate the simulator's CPU time under load).
-    let signatureOk = verifiedTokens.get(match![1]!) === key.keyId;
+    let signatureOk = this.verifiedTokens.get(match![1]!) === key.keyId;
     if (!signatureOk) {
       signatureOk = verify(
         'sha256',
@@ -250,109 +249,146 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
         Buffer.from(parts[2]!, 'base64url'),
       );
       if (signatureOk) {
-        if (verifiedTokens.size >= 1024) verifiedTokens.clear();
-        verifiedTokens.set(match![1]!, key.keyId);
+        if (this.verifiedTokens.size >= 1024) this.verifiedTokens.clear();
+        this.verifiedTokens.set(match![1]!, key.keyId);
       }
     }
     if (!signatureOk || claims.iss !== key.teamId || typeof claims.iat !== 'number') {
-      return error(403, 'InvalidProviderToken', apnsId);
+      return apnsError(403, 'InvalidProviderToken', apnsId);
     }
-    const nowS = Math.floor(clock.now() / 1000);
-    if (claims.iat > nowS + 60) return error(403, 'InvalidProviderToken', apnsId);
-    if (nowS - claims.iat > TOKEN_MAX_AGE_S) return error(403, 'ExpiredProviderToken', apnsId);
-    if (!key.environments.includes(environment)) return error(403, 'BadEnvironmentKeyInToken', apnsId);
+    const nowS = Math.floor(this.state.clock.now() / 1000);
+    if (claims.iat > nowS + 60) return apnsError(403, 'InvalidProviderToken', apnsId);
+    if (nowS - claims.iat > TOKEN_MAX_AGE_S) return apnsError(403, 'ExpiredProviderToken', apnsId);
+    if (!key.environments.includes(environment)) return apnsError(403, 'BadEnvironmentKeyInToken', apnsId);
     // APNs binds a connection to the first key it sees, and counts a new token on a connection
     // (a newer iat) within 20 minutes of the previous one as a needless refresh.
     const connectionKey = `${environment}:${request.connectionId}`;
-    const bound = connectionTokens.get(connectionKey);
-    if (bound !== undefined && bound.keyId !== key.keyId) return error(403, 'UnrelatedKeyIdInToken', apnsId);
+    const bound = this.connectionTokens.get(connectionKey);
+    if (bound !== undefined && bound.keyId !== key.keyId) return apnsError(403, 'UnrelatedKeyIdInToken', apnsId);
     if (bound !== undefined && claims.iat > bound.iat) {
-      if (claims.iat - bound.iat < TOKEN_MIN_REFRESH_S) return error(429, 'TooManyProviderTokenUpdates', apnsId);
+      if (claims.iat - bound.iat < TOKEN_MIN_REFRESH_S) return apnsError(429, 'TooManyProviderTokenUpdates', apnsId);
     }
     if (bound === undefined || claims.iat > bound.iat)
-      connectionTokens.set(connectionKey, { keyId: key.keyId, iat: claims.iat });
+      this.connectionTokens.set(connectionKey, { keyId: key.keyId, iat: claims.iat });
     return { kind: 'token', key };
-  };
+  }
 
-  const handlerFor = (environment: ApnsEnvironment): ProviderHandler => ({
-    tokenOf: (r) => /^\/3\/device\/([^/?]*)/.exec(r.path)?.[1],
-    faultable: (r) => !r.path.startsWith('/__sim/'),
-    faultResponse: (status, reason, r) => {
-      const apnsId = single(r.headers['apns-id']) || randomUUID();
-      const why = reason ?? DEFAULT_REASON[status] ?? 'InternalServerError';
-      return error(status, why, apnsId, status === 410 ? { timestamp: clock.now() } : {});
-    },
-    handle(r) {
-      const requestedId = single(r.headers['apns-id']);
-      const apnsId = typeof requestedId === 'string' && UUID_RE.test(requestedId) ? requestedId : randomUUID();
-      const path = /^\/3\/device\/([^/?]*)$/.exec(r.path);
-      if (!path) return error(404, 'BadPath', apnsId);
-      if (r.method !== 'POST') return error(405, 'MethodNotAllowed', apnsId);
-      for (const name of [
-        'apns-id',
-        'apns-topic',
-        'apns-push-type',
-        'apns-priority',
-        'apns-expiration',
-        'apns-collapse-id',
-      ]) {
-        if (single(r.headers[name]) === null) return error(400, 'DuplicateHeaders', apnsId);
-      }
-      if (requestedId !== undefined && requestedId !== null && !UUID_RE.test(requestedId)) {
-        return error(400, 'BadMessageId', apnsId);
-      }
-      const auth = authenticate(r, environment, apnsId);
-      if ('status' in auth) return auth;
+  /** The provider logic of one environment's port. */
+  handlerFor(environment: ApnsEnvironment): ProviderHandler {
+    return {
+      tokenOf: (r) => /^\/3\/device\/([^/?]*)/.exec(r.path)?.[1],
+      faultable: (r) => !r.path.startsWith('/__sim/'),
+      faultResponse: (status, reason, r) => {
+        const apnsId = single(r.headers['apns-id']) || randomUUID();
+        const why = reason ?? DEFAULT_REASON[status] ?? 'InternalServerError';
+        return apnsError(status, why, apnsId, status === 410 ? { timestamp: this.state.clock.now() } : {});
+      },
+      handle: (r) => this.send(r, environment),
+    };
+  }
 
-      const token = decodeURIComponent(path[1] ?? '');
-      if (token === '') return error(400, 'MissingDeviceToken', apnsId);
-      if (!TOKEN_RE.test(token)) return error(400, 'BadDeviceToken', apnsId);
+  /** `POST /3/device/<token>`: headers, auth, topic, priority, size and the device checked as APNs does. */
+  private send(r: SimRequest, environment: ApnsEnvironment): SimResponse {
+    const requestedId = single(r.headers['apns-id']);
+    const apnsId = typeof requestedId === 'string' && UUID_RE.test(requestedId) ? requestedId : randomUUID();
+    const path = /^\/3\/device\/([^/?]*)$/.exec(r.path);
+    if (!path) return apnsError(404, 'BadPath', apnsId);
+    if (r.method !== 'POST') return apnsError(405, 'MethodNotAllowed', apnsId);
+    for (const name of [
+      'apns-id',
+      'apns-topic',
+      'apns-push-type',
+      'apns-priority',
+      'apns-expiration',
+      'apns-collapse-id',
+    ]) {
+      if (single(r.headers[name]) === null) return apnsError(400, 'DuplicateHeaders', apnsId);
+    }
+    if (requestedId !== undefined && requestedId !== null && !UUID_RE.test(requestedId)) {
+      return apnsError(400, 'BadMessageId', apnsId);
+    }
+    const auth = this.authenticate(r, environment, apnsId);
+    if ('status' in auth) return auth;
 
-      let topic = single(r.headers['apns-topic']);
-      if (!topic) {
-        // A certificate names one app, so APNs takes its bundle id as the topic.
-        if (auth.kind === 'certificate') topic = auth.grant.bundleId;
-        else return error(400, 'MissingTopic', apnsId);
-      }
-      const pushType = single(r.headers['apns-push-type']);
-      if (!pushType || !PUSH_TYPES.has(pushType)) return error(400, 'InvalidPushType', apnsId);
-      const suffix = TOPIC_SUFFIX[pushType];
-      const usedSuffix = Object.values(TOPIC_SUFFIX).find((s) => topic!.endsWith(s));
-      if (suffix ? !topic.endsWith(suffix) : usedSuffix !== undefined) return error(400, 'InvalidPushType', apnsId);
-      const bundleId = usedSuffix ? topic.slice(0, -usedSuffix.length) : topic;
-      const owner = apps.get(bundleId);
-      if (owner === undefined) return error(400, 'BadTopic', apnsId);
-      if (auth.kind === 'token' && owner !== auth.key.teamId) return error(400, 'TopicDisallowed', apnsId);
-      if (auth.kind === 'certificate' && auth.grant.bundleId !== bundleId) return error(400, 'TopicDisallowed', apnsId);
+    const token = decodeURIComponent(path[1] ?? '');
+    if (token === '') return apnsError(400, 'MissingDeviceToken', apnsId);
+    if (!TOKEN_RE.test(token)) return apnsError(400, 'BadDeviceToken', apnsId);
 
-      const priority = single(r.headers['apns-priority']);
-      if (priority !== undefined && !['10', '5', '1'].includes(priority!)) return error(400, 'BadPriority', apnsId);
-      const expiration = single(r.headers['apns-expiration']);
-      if (expiration !== undefined && !/^\d{1,12}$/.test(expiration!)) return error(400, 'BadExpirationDate', apnsId);
-      const collapseId = single(r.headers['apns-collapse-id']);
-      if (collapseId && Buffer.byteLength(collapseId) > 64) return error(400, 'BadCollapseId', apnsId);
+    let topic = single(r.headers['apns-topic']);
+    if (!topic) {
+      // A certificate names one app, so APNs takes its bundle id as the topic.
+      if (auth.kind === 'certificate') topic = auth.grant.bundleId;
+      else return apnsError(400, 'MissingTopic', apnsId);
+    }
+    const pushType = single(r.headers['apns-push-type']);
+    if (!pushType || !PUSH_TYPES.has(pushType)) return apnsError(400, 'InvalidPushType', apnsId);
+    const suffix = TOPIC_SUFFIX[pushType];
+    const usedSuffix = Object.values(TOPIC_SUFFIX).find((s) => topic!.endsWith(s));
+    if (suffix ? !topic.endsWith(suffix) : usedSuffix !== undefined) return apnsError(400, 'InvalidPushType', apnsId);
+    const bundleId = usedSuffix ? topic.slice(0, -usedSuffix.length) : topic;
+    const owner = this.apps.get(bundleId);
+    if (owner === undefined) return apnsError(400, 'BadTopic', apnsId);
+    if (auth.kind === 'token' && owner !== auth.key.teamId) return apnsError(400, 'TopicDisallowed', apnsId);
+    if (auth.kind === 'certificate' && auth.grant.bundleId !== bundleId)
+      return apnsError(400, 'TopicDisallowed', apnsId);
 
-      const limit = pushType === 'voip' ? VOIP_PAYLOAD_LIMIT : PAYLOAD_LIMITS.apns;
-      if (r.bodyTruncated || r.body.length > limit) return error(413, 'PayloadTooLarge', apnsId);
-      if (r.body.length === 0) return error(400, 'PayloadEmpty', apnsId);
+    const priority = single(r.headers['apns-priority']);
+    if (priority !== undefined && !['10', '5', '1'].includes(priority!)) return apnsError(400, 'BadPriority', apnsId);
+    const expiration = single(r.headers['apns-expiration']);
+    if (expiration !== undefined && !/^\d{1,12}$/.test(expiration!)) return apnsError(400, 'BadExpirationDate', apnsId);
+    const collapseId = single(r.headers['apns-collapse-id']);
+    if (collapseId && Buffer.byteLength(collapseId) > 64) return apnsError(400, 'BadCollapseId', apnsId);
 
-      const device = devices.get(token.toLowerCase());
-      if (device && device.bundleId !== bundleId) return error(400, 'DeviceTokenNotForTopic', apnsId);
-      if (device?.environment && device.environment !== environment) return error(400, 'BadDeviceToken', apnsId);
-      const deadSince = state.tokens.unregisteredAt(token);
-      if (deadSince !== undefined) return error(410, 'Unregistered', apnsId, { timestamp: deadSince });
+    const limit = pushType === 'voip' ? VOIP_PAYLOAD_LIMIT : PAYLOAD_LIMITS.apns;
+    if (r.bodyTruncated || r.body.length > limit) return apnsError(413, 'PayloadTooLarge', apnsId);
+    if (r.body.length === 0) return apnsError(400, 'PayloadEmpty', apnsId);
 
-      let payload: unknown;
-      try {
-        payload = JSON.parse(r.body.toString('utf8'));
-      } catch {
-        payload = r.body.toString('utf8');
-      }
-      const headers: Record<string, string> = { 'apns-id': apnsId };
-      if (environment === 'sandbox') headers['apns-unique-id'] = randomUUID();
-      return { status: 200, headers, token, delivery: { token, payload, id: apnsId } };
-    },
-  });
+    const device = this.devices.get(token.toLowerCase());
+    if (device && device.bundleId !== bundleId) return apnsError(400, 'DeviceTokenNotForTopic', apnsId);
+    if (device?.environment && device.environment !== environment) return apnsError(400, 'BadDeviceToken', apnsId);
+    const deadSince = this.state.tokens.unregisteredAt(token);
+    if (deadSince !== undefined) return apnsError(410, 'Unregistered', apnsId, { timestamp: deadSince });
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(r.body.toString('utf8'));
+    } catch {
+      payload = r.body.toString('utf8');
+    }
+    const headers: Record<string, string> = { 'apns-id': apnsId };
+    if (environment === 'sandbox') headers['apns-unique-id'] = randomUUID();
+    return { status: 200, headers, token, delivery: { token, payload, id: apnsId } };
+  }
+
+  /** A client certificate for an app (Apple's subject and environment extensions), trusted by APNs. */
+  issueClientCertificate(
+    bundleId: string,
+    environment: ApnsEnvironment | 'both' = 'both',
+  ): { cert: string; key: string } {
+    const environments: ApnsEnvironment[] = environment === 'both' ? ['production', 'sandbox'] : [environment];
+    const issued = this.authority.issueClientCertificate(`Apple Push Services: ${bundleId}`, {
+      uid: bundleId,
+      markerExtensions: environments.map((e) => APPLE_CERTIFICATE_ENVIRONMENT_OIDS[e]),
+    });
+    this.grants.set(issued.serialNumber.toLowerCase().replace(/^0+/, ''), {
+      bundleId,
+      environments,
+    });
+    return { cert: issued.cert, key: issued.key };
+  }
+}
+
+/**
+ * Starts an APNs simulator: a production and a sandbox port sharing one CA, key set, device
+ * registry, fault script and delivery log. It validates requests the way APNs does and answers
+ * with APNs' status codes and reasons.
+ */
+export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Promise<ApnsSimulatorHandle> {
+  const state = new SimulatorState('apns', options.clock ? { clock: options.clock } : {});
+  const authority = createCertificateAuthority('pushrelay APNs simulator CA');
+  const teamId = options.teamId ?? 'TEAM123456';
+  const service = new ApnsService(state, authority, teamId, options);
+  const signingKey = service.addSigningKey();
 
   const common = {
     state,
@@ -363,13 +399,13 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
   };
   const production = await startSimulatorServer({
     ...common,
-    handler: handlerFor('production'),
+    handler: service.handlerFor('production'),
     environment: 'production',
     ...(options.productionPort !== undefined ? { port: options.productionPort } : {}),
   });
   const sandbox = await startSimulatorServer({
     ...common,
-    handler: handlerFor('sandbox'),
+    handler: service.handlerFor('sandbox'),
     environment: 'sandbox',
     ...(options.sandboxPort !== undefined ? { port: options.sandboxPort } : {}),
   }).catch(async (e: unknown) => {
@@ -387,21 +423,10 @@ export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Pr
     host: 'localhost',
     teamId,
     signingKey,
-    addSigningKey,
-    addApp: (bundleId, team) => void apps.set(bundleId, team ?? teamId),
-    issueClientCertificate(bundleId, environment = 'both') {
-      const environments: ApnsEnvironment[] = environment === 'both' ? ['production', 'sandbox'] : [environment];
-      const issued = authority.issueClientCertificate(`Apple Push Services: ${bundleId}`, {
-        uid: bundleId,
-        markerExtensions: environments.map((e) => APPLE_CERTIFICATE_ENVIRONMENT_OIDS[e]),
-      });
-      grants.set(issued.serialNumber.toLowerCase().replace(/^0+/, ''), {
-        bundleId,
-        environments,
-      });
-      return { cert: issued.cert, key: issued.key };
-    },
-    registerDevice: (token, device) => void devices.set(token.toLowerCase(), device),
+    addSigningKey: (o) => service.addSigningKey(o),
+    addApp: (bundleId, team) => void service.apps.set(bundleId, team ?? teamId),
+    issueClientCertificate: (bundleId, environment) => service.issueClientCertificate(bundleId, environment),
+    registerDevice: (token, device) => void service.devices.set(token.toLowerCase(), device),
     portOf: (environment) => (environment === 'production' ? production.port : sandbox.port),
   };
 }
