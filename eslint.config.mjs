@@ -1,13 +1,15 @@
 import nx from '@nx/eslint-plugin';
 
-// Which kinds of project may import which. Adapters see only core (tests may use testkit too);
-// transports may also use the provider kit (shared HTTP/OAuth plumbing, itself core-only);
-// the app kit (the apps' shared kernel) uses the adapters it builds from config; apps may use
-// anything but another app, and only apps may use the app kit.
+// Which kinds of project may import which. Adapters see only core (tests may use testkit and the
+// simulators too); transports may also use the provider kit (shared HTTP/OAuth plumbing, itself
+// core-only); the simulators implement testkit's simulated-provider protocol; the app kit (the
+// apps' shared kernel) uses the adapters it builds from config; apps may use anything but another
+// app, and only apps may use the app kit.
 const srcConstraints = [
   { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:none'] },
   { sourceTag: 'type:protocol', onlyDependOnLibsWithTags: ['type:none'] },
   { sourceTag: 'type:testkit', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'type:simulators', onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] },
   { sourceTag: 'type:codec', onlyDependOnLibsWithTags: ['type:core'] },
   { sourceTag: 'type:provider-kit', onlyDependOnLibsWithTags: ['type:core'] },
   { sourceTag: 'type:transport', onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit'] },
@@ -28,6 +30,7 @@ const srcConstraints = [
       'type:store',
       'type:queue',
       'type:testkit',
+      'type:simulators',
       'type:app-kit',
     ],
   },
@@ -37,13 +40,13 @@ const srcConstraints = [
 const adapterTags = ['type:codec', 'type:transport', 'type:store', 'type:queue'];
 const testConstraints = srcConstraints.map((c) =>
   c.sourceTag === 'type:transport'
-    ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit', 'type:testkit'] }
+    ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:provider-kit', 'type:testkit', 'type:simulators'] }
     : adapterTags.includes(c.sourceTag)
-      ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
+      ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit', 'type:simulators'] }
       : c.sourceTag === 'type:protocol'
-        ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit'] }
+        ? { ...c, onlyDependOnLibsWithTags: ['type:core', 'type:testkit', 'type:simulators'] }
         : c.sourceTag === 'type:app-kit'
-          ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testkit'] }
+          ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testkit', 'type:simulators'] }
           : c,
 );
 
@@ -79,6 +82,22 @@ export default [
   {
     files: ['**/test/**/*.ts', '**/*.test.ts', '**/bench/**/*.ts'],
     rules: boundaries(testConstraints),
+  },
+  {
+    // Test tooling never reaches an app's production code (the gateway's demo entry and the tests
+    // may use it): a production install has no simulators and no node-forge.
+    files: ['apps/*/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['@pushrelay/testkit', '@pushrelay/simulators'].map((name) => ({
+            name,
+            message: 'test tooling: only tests and the demo entry may import it',
+          })),
+        },
+      ],
+    },
   },
   {
     // Config files reach the shared root config by path; they are not part of any package's code.

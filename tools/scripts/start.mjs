@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// The main job: builds the HTTP gateway (and the packages it uses), then starts it. Without
-// arguments it runs the offline demo: the gateway on the APNs, FCM and HMS simulators.
-// `npm start -- serve --config pushrelay.yaml` runs it against real providers.
+// The main job. Without arguments it builds and runs the offline demo: the HTTP gateway on the
+// APNs, FCM, HMS and Web Push simulators with a demo tenant (a development entry, apps/http-gateway/demo:
+// the gateway's production install has no simulators). With arguments it builds the gateway and
+// runs its command line: `npm start -- serve --config pushrelay.yaml` runs it against real providers.
 import { spawnSync } from 'node:child_process';
 
-const build = spawnSync('npx', ['tsc', '--build', 'apps/http-gateway/tsconfig.app.json'], { stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
 const args = process.argv.slice(2);
-const run = spawnSync(process.execPath, ['apps/http-gateway/bin/pushrelay.mjs', ...(args.length ? args : ['demo'])], {
-  stdio: 'inherit',
-});
+const demo = args.length === 0;
+const tsconfig = demo ? 'apps/http-gateway/tsconfig.demo.json' : 'apps/http-gateway/tsconfig.app.json';
+const build = spawnSync('npx', ['tsc', '--build', tsconfig], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+const entry = demo ? 'apps/http-gateway/demo/pushrelay-demo.mjs' : 'apps/http-gateway/bin/pushrelay.mjs';
+const run = spawnSync(process.execPath, [entry, ...args], { stdio: 'inherit' });
 process.exit(run.status ?? 1);

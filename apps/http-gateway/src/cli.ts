@@ -12,7 +12,6 @@ import { onShutdownSignals } from '@pushrelay/app-kit';
 import { generateVapidKeys } from '@pushrelay/transport-webpush';
 import { ConfigError, loadConfigFile, redactedConfig, type GatewayConfig } from './internal/config.js';
 import { asConfigError, buildContainer, openStores } from './internal/container.js';
-import { startDemo } from './internal/demo.js';
 import { createGateway } from './internal/gateway.js';
 import { TOKENS } from './internal/tokens.js';
 
@@ -20,8 +19,6 @@ const USAGE = `pushrelay <command> [options]
 
 Commands:
   serve --config <file>        run the gateway (JSON or YAML config, PUSHRELAY_* env overrides)
-  demo [--port 8080] [--data <dir>] [--api-key <key>]
-                               run the gateway on the built-in APNs/FCM/HMS simulators with a demo tenant
   send --config <file> --provider apns|fcm|hms|webpush --token <t> --app <id> --format <codec>
        [--environment production|sandbox] [--push-kind voip|alert|data]
        [--file notification.json | --type incoming_call --from <number> --name <display name> --call-id <id>]
@@ -84,18 +81,10 @@ export async function main(
         onSignals(() => gateway.close(), gateway.config.shutdownTimeoutMs);
         return await new Promise<number>(() => {});
       }
-      case 'demo': {
-        const demo = await startDemo({
-          port: values.port ? Number(values.port) : 8080,
-          host: values.host ?? '127.0.0.1',
-          ...(values.data ? { sqlitePath: `${values.data}/pushrelay.db` } : {}),
-          ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
-          ...(process.env.PUSHRELAY_LOG_LEVEL === 'silent' ? { logger: false } : {}),
-        });
-        printDemo(demo.url, demo.apiKey, demo.sims, out);
-        onSignals(() => demo.close(), demo.gateway.config.shutdownTimeoutMs);
-        return await new Promise<number>(() => {});
-      }
+      case 'demo':
+        // The demo needs the simulators, which a production install does not have.
+        err('the demo runs from a checkout of the repository: npm start');
+        return 2;
       case 'check-config': {
         const config = needConfig();
         const container = buildContainer(config);
@@ -225,39 +214,6 @@ function vapidKeys(values: Record<string, string | boolean | undefined>, out: Ou
   );
   err('the page subscribes with applicationServerKey = publicKey; keep privateKey secret');
   return 0;
-}
-
-function printDemo(
-  url: string,
-  apiKey: string,
-  sims: {
-    apns: { url: string; sandboxUrl: string };
-    fcm: { url: string };
-    hms: { url: string };
-    webpush: { url: string };
-    vapidPublicKey: string;
-  },
-  out: Out,
-): void {
-  out(`
-pushrelay demo is running (simulated providers, nothing leaves this machine)
-
-  gateway        ${url}
-  API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
-  metrics        ${url}/metrics
-  tenant         demo
-  API key        ${apiKey}
-
-  APNs simulator ${sims.apns.sandboxUrl}/__sim/deliveries (sandbox)  ${sims.apns.url}/__sim/deliveries (production)
-  FCM simulator  ${sims.fcm.url}/__sim/deliveries
-  HMS simulator  ${sims.hms.url}/__sim/deliveries
-  Web Push sim   ${sims.webpush.url}/__sim/received   (POST ${sims.webpush.url}/__sim/subscriptions makes a subscription)
-  VAPID key      ${sims.vapidPublicKey}   (app web.example.com)
-  (the simulators use a private CA: curl -k)
-
-  export PUSHRELAY_URL=${url} PUSHRELAY_KEY=${apiKey}
-  See apps/http-gateway/README.md for the curl walkthrough. Ctrl-C stops everything.
-`);
 }
 
 /** SIGTERM/SIGINT drain and stop; the process exits within the shutdown bound whatever hangs. */

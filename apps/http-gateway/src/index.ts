@@ -18,5 +18,3 @@ export { signHs256, verifyHs256 } from './internal/jwt.js';
 export { SocketHub } from './internal/sockets.js';
 export { GatewayMetrics } from './internal/metrics.js';
 export { REDACT_PATHS } from './internal/server.js';
-export { startDemo, startSimulatedProviders, DEMO_APPS } from './internal/demo.js';
-export type { Demo, DemoOptions, SimulatedProviders } from './internal/demo.js';

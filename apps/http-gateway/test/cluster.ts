@@ -3,13 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  probeRedisServerBinary,
-  probeTcp,
-  requireService,
-  startFcmSimulator,
-  type FcmSimulator,
-} from '@pushrelay/testkit';
+import { probeTcp, requireService } from '@pushrelay/testkit';
+import { probeRedisServerBinary, startFcmSimulator, type FcmSimulator } from '@pushrelay/simulators';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { sha256Hex } from '../src/index.js';

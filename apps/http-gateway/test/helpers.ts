@@ -1,4 +1,4 @@
-import { startDemo, type Demo, type DemoOptions } from '../src/index.js';
+import { startDemo, type Demo, type DemoOptions } from '../demo/demo.js';
 
 export interface Stack extends Demo {
   /** JSON request to the gateway with the demo tenant's key unless `key` says otherwise. */

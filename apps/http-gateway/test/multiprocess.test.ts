@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer, type RedisServer } from '@pushrelay/testkit';
+import { startRedisServer, type RedisServer } from '@pushrelay/simulators';
 import {
   Cluster,
   FCM_PROJECT,

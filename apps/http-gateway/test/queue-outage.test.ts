@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
-import { probeRedisServerBinary, requireService, startRedisServer, type RedisServer } from '@pushrelay/testkit';
+import { requireService } from '@pushrelay/testkit';
+import { probeRedisServerBinary, startRedisServer, type RedisServer } from '@pushrelay/simulators';
 import { signWebhook } from '../src/index.js';
 import { ANDROID_TOKEN, startStack, type Stack } from './helpers.js';
 

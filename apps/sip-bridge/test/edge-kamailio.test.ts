@@ -8,7 +8,7 @@ import {
   type ApnsSimulatorHandle,
   type FcmSimulator,
   type SimDelivery,
-} from '@pushrelay/testkit';
+} from '@pushrelay/simulators';
 import { startBridge, TOKENS, type RunningBridge } from '../src/index.js';
 import type { EdgeService } from '../src/internal/edge/edge-service.js';
 import { Kamailio, kamailioService } from './kamailio.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallNotification } from '@pushrelay/core';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
-import { startFcmSimulator, type FcmSimulator, type SimDelivery } from '@pushrelay/testkit';
+import { startFcmSimulator, type FcmSimulator, type SimDelivery } from '@pushrelay/simulators';
 import { startBridge, TOKENS, type RunningBridge } from '../src/index.js';
 import { eventually, POSTGRES_URL, postgresService, REDIS_URL, redisService, TestBackends } from './backends.js';
 import { CALLER, TestPhone } from './phone.js';

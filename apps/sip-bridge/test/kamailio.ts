@@ -1,4 +1,5 @@
-import { probeKamailio, requireService } from '@pushrelay/testkit';
+import { requireService } from '@pushrelay/testkit';
+import { probeKamailio } from '@pushrelay/simulators';
 
 export {
   DEFAULT_KAMAILIO_USERS,
@@ -9,7 +10,7 @@ export {
   type KamailioBinding,
   type KamailioOptions,
   type KamailioUser,
-} from '@pushrelay/testkit';
+} from '@pushrelay/simulators';
 
 /**
  * Whether the Kamailio tests of a file run: skipped with a printed reason when kamailio is not

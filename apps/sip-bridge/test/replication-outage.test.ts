@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '@pushrelay/core';
-import { probeRedisServerBinary, requireService, startRedisServer, type RedisServer } from '@pushrelay/testkit';
+import { requireService } from '@pushrelay/testkit';
+import { probeRedisServerBinary, startRedisServer, type RedisServer } from '@pushrelay/simulators';
 import { Redis } from 'ioredis';
 import type { Device } from '../src/index.js';
 import { LocationService } from '../src/internal/locations.js';

@@ -14,7 +14,7 @@ import {
   type SipTransport,
   type SipResponse,
 } from '@pushrelay/sip';
-import { startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
+import { startFcmSimulator, type FcmSimulator } from '@pushrelay/simulators';
 import { startBridge, TOKENS, type Device, type RunningBridge } from '../src/index.js';
 import type { LocationService } from '../src/internal/locations.js';
 import { locationsChannel } from '../src/internal/replication.js';

@@ -5,12 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createCertificateAuthority,
-  startApnsSimulator,
-  type ApnsSimulatorHandle,
-  type SimDelivery,
-} from '@pushrelay/testkit';
+import { type SimDelivery } from '@pushrelay/testkit';
+import { createCertificateAuthority, startApnsSimulator, type ApnsSimulatorHandle } from '@pushrelay/simulators';
 import { startBridge, type BridgeConfigInput, type RunningBridge } from '../src/index.js';
 import { eventually } from './backends.js';
 import { freePort, runSipp, sippAvailability } from './support.js';

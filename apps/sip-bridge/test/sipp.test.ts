@@ -10,7 +10,7 @@ import {
   type ApnsSimulatorHandle,
   type FcmSimulator,
   type SimDelivery,
-} from '@pushrelay/testkit';
+} from '@pushrelay/simulators';
 import { startBridge, type RunningBridge } from '../src/index.js';
 import { freePort, runSipp, sippAvailability } from './support.js';
 

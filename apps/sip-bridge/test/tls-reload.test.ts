@@ -14,7 +14,7 @@ import {
   type SipRequest,
   type SipResponse,
 } from '@pushrelay/sip';
-import { createCertificateAuthority, startApnsSimulator, type ApnsSimulatorHandle } from '@pushrelay/testkit';
+import { createCertificateAuthority, startApnsSimulator, type ApnsSimulatorHandle } from '@pushrelay/simulators';
 import { eventually } from './backends.js';
 import { CALLER, TestPhone } from './phone.js';
 import { freePort } from './support.js';

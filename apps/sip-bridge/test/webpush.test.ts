@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryBindingStore, webPushToken } from '@pushrelay/core';
 import { getHeader, getHeaders, type SipResponse } from '@pushrelay/sip';
-import { startWebPushSimulator, type SimWebPushSubscription, type WebPushSimulator } from '@pushrelay/testkit';
+import { startWebPushSimulator, type SimWebPushSubscription, type WebPushSimulator } from '@pushrelay/simulators';
 import { generateVapidKeys } from '@pushrelay/transport-webpush';
 import { startBridge, type RunningBridge } from '../src/index.js';
 import { CALLER, TestPhone } from './phone.js';

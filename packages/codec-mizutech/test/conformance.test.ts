@@ -16,6 +16,6 @@ describeCodecConformance(
   { describe, it, expect },
   {
     codec: createMizutechCodec({ fcmDataKeys: ['nmsg'], texts: { title: () => 'incoming call' } }),
-    fixturesDir: fileURLToPath(new URL('../fixtures/minimal-fcm', import.meta.url)),
+    fixturesDir: fileURLToPath(new URL('../fixtures/fcm-nmsg-only', import.meta.url)),
   },
 );

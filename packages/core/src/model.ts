@@ -121,6 +121,11 @@ export type DeviceBindingInput = Omit<DeviceBinding, 'id' | 'createdAt' | 'updat
  */
 export const PUSH_TYPES = ['voip', 'alert', 'background'] as const;
 export type PushType = (typeof PUSH_TYPES)[number];
+/**
+ * @deprecated Renamed `PushType`: the same kinds drive APNs push types, HMS VoIP categories and FCM
+ * priorities. This alias is removed in the next minor release.
+ */
+export type ApnsPushType = PushType;
 
 /** What a transport sends: built by a codec, validated against size limits by the transport. */
 export interface PushRequest {

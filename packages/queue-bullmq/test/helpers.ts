@@ -1,4 +1,5 @@
-import { probeRedisServerBinary, probeTcp, requireService } from '@pushrelay/testkit';
+import { probeTcp, requireService } from '@pushrelay/testkit';
+import { probeRedisServerBinary } from '@pushrelay/simulators';
 
 export const REDIS_PORT = Number(process.env['PUSHRELAY_REDIS_PORT'] ?? 6379);
 export const redis = await requireService(`Redis on 127.0.0.1:${REDIS_PORT}`, () => probeTcp(REDIS_PORT));

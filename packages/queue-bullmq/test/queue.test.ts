@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { QueueUnavailableError, type DeliveryJob } from '@pushrelay/core';
-import { sampleNotification, startRedisServer, type RedisServer } from '@pushrelay/testkit';
+import { sampleNotification } from '@pushrelay/testkit';
+import { startRedisServer, type RedisServer } from '@pushrelay/simulators';
 import { BullMQQueue, type BullMQQueueOptions } from '../src/index.js';
 import { redis, redisBinary, REDIS_PORT, runPrefix } from './helpers.js';
 

@@ -1,4 +1,4 @@
-import { startApnsSimulator, toPkcs12, type ApnsSimulatorHandle } from '@pushrelay/testkit';
+import { startApnsSimulator, toPkcs12, type ApnsSimulatorHandle } from '@pushrelay/simulators';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApnsTransport } from '../src/index.js';
 import { deviceToken, simTransport, voipRequest } from './helpers.js';

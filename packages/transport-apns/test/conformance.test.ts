@@ -1,5 +1,6 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { describeTransportConformance, startApnsSimulator } from '@pushrelay/testkit';
+import { describeTransportConformance } from '@pushrelay/testkit';
+import { startApnsSimulator } from '@pushrelay/simulators';
 import { simTransport, voipRequest } from './helpers.js';
 
 describeTransportConformance(

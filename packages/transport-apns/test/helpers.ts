@@ -1,5 +1,5 @@
 import type { PushRequest } from '@pushrelay/core';
-import type { ApnsSimulatorHandle } from '@pushrelay/testkit';
+import type { ApnsSimulatorHandle } from '@pushrelay/simulators';
 import { ApnsTransport, type ApnsTransportOptions } from '../src/index.js';
 
 export function deviceToken(index: number): string {

@@ -7,7 +7,7 @@ import {
   type CallNotification,
   type Codec,
 } from '@pushrelay/core';
-import { startApnsSimulator, type ApnsSimulatorHandle } from '@pushrelay/testkit';
+import { startApnsSimulator, type ApnsSimulatorHandle } from '@pushrelay/simulators';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApnsTransport, createApnsTransport } from '../src/index.js';
 import { deviceToken, simTransport, voipRequest } from './helpers.js';

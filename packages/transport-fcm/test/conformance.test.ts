@@ -1,6 +1,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import type { PushRequest } from '@pushrelay/core';
-import { describeTransportConformance, startFcmSimulator, type FcmSimulator } from '@pushrelay/testkit';
+import { describeTransportConformance } from '@pushrelay/testkit';
+import { startFcmSimulator, type FcmSimulator } from '@pushrelay/simulators';
 import { FcmTransport } from '../src/index.js';
 
 const accounts = new WeakMap<FcmSimulator, ReturnType<FcmSimulator['createServiceAccount']>>();

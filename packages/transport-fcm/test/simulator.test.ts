@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, type DeliveryOutcome, type PushRequest } from '@pushrelay/core';
-import { startFcmSimulator, type FcmSimulator, type ServiceAccountJson } from '@pushrelay/testkit';
+import { startFcmSimulator, type FcmSimulator, type ServiceAccountJson } from '@pushrelay/simulators';
 import { Agent, request as undiciRequest } from 'undici';
 import { FcmTransport, firebaseAdminTokenProvider, type FcmTransportOptions } from '../src/index.js';
 import { parseServiceAccount } from '../src/internal/service-account.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import type { PushRequest } from '@pushrelay/core';
-import { describeTransportConformance, startHmsSimulator, type HmsApp, type HmsSimulator } from '@pushrelay/testkit';
+import { describeTransportConformance } from '@pushrelay/testkit';
+import { startHmsSimulator, type HmsApp, type HmsSimulator } from '@pushrelay/simulators';
 import { HmsTransport } from '../src/index.js';
 
 const apps = new WeakMap<HmsSimulator, HmsApp>();

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, TransportError, type DeliveryOutcome, type PushRequest } from '@pushrelay/core';
-import { startHmsSimulator, type HmsApp, type HmsSimulator } from '@pushrelay/testkit';
+import { startHmsSimulator, type HmsApp, type HmsSimulator } from '@pushrelay/simulators';
 import { HmsTransport, buildMessage, type HmsTransportOptions } from '../src/index.js';
 
 let sim: HmsSimulator;

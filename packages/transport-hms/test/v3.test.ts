@@ -2,7 +2,7 @@ import { constants, createPrivateKey as createPrivateKeyImpl, createPublicKey, v
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request as undiciRequest } from 'undici';
 import { ManualClock, TransportError, type PushRequest } from '@pushrelay/core';
-import { startHmsSimulator, type HmsApp, type HmsSimulator } from '@pushrelay/testkit';
+import { startHmsSimulator, type HmsApp, type HmsSimulator } from '@pushrelay/simulators';
 import {
   HMS_JWT_AUDIENCE,
   HmsTransport,

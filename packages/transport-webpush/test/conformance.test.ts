@@ -1,6 +1,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import type { PushRequest } from '@pushrelay/core';
-import { describeTransportConformance, startWebPushSimulator, type WebPushSimulator } from '@pushrelay/testkit';
+import { describeTransportConformance } from '@pushrelay/testkit';
+import { startWebPushSimulator, type WebPushSimulator } from '@pushrelay/simulators';
 import { WebPushTransport, generateVapidKeys } from '../src/index.js';
 
 const vapid = { app: 'web.example.com', subject: 'mailto:ops@example.com', ...generateVapidKeys() };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransportError, webPushToken, type PushRequest } from '@pushrelay/core';
-import { startWebPushSimulator, type WebPushSimulator } from '@pushrelay/testkit';
+import { startWebPushSimulator, type WebPushSimulator } from '@pushrelay/simulators';
 import {
   WebPushTransport,
   generateVapidKeys,

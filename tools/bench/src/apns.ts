@@ -34,7 +34,7 @@ import {
   type PushRequest,
   type Transport,
 } from '@pushrelay/core';
-import { startApnsSimulator } from '@pushrelay/testkit';
+import { startApnsSimulator } from '@pushrelay/simulators';
 import { ApnsTransport } from '@pushrelay/transport-apns';
 import { summarize, type RunResult } from './stats.js';
 

@@ -6,7 +6,7 @@
  *   npx nx build @pushrelay/bench && node tools/bench/dist/fcm.js   (BENCH_TOTAL, BENCH_WARMUP, BENCH_CONCURRENCY to tune)
  */
 import { createSign } from 'node:crypto';
-import { startFcmSimulator, type ServiceAccountJson } from '@pushrelay/testkit';
+import { startFcmSimulator, type ServiceAccountJson } from '@pushrelay/simulators';
 import { FcmTransport } from '@pushrelay/transport-fcm';
 import {
   CONNECTIONS,

@@ -1,8 +1,9 @@
 /**
  * Sustained notifications/s through the HTTP gateway to the simulated FCM, with HTTP latency,
  * end-to-end latency (notification created -> provider accepted, from the gateway's histogram)
- * and the gateway's RSS. The gateway runs as its own process (`pushrelay demo`), so the load
- * generator does not share its event loop.
+ * and the gateway's RSS. The gateway runs as its own process (the demo entry `npm start` runs, built
+ * with `tsc --build apps/http-gateway/tsconfig.demo.json`), so the load generator does not share its
+ * event loop.
  *
  *   npm run gateway -w @pushrelay/bench -- [--seconds 15] [--connections 50] [--devices 1] [--rate 0]
  */
@@ -30,7 +31,7 @@ const base = `http://127.0.0.1:${port}`;
 
 const child = spawn(
   process.execPath,
-  [resolve(root, 'apps/http-gateway/bin/pushrelay.mjs'), 'demo', '--port', String(port), '--api-key', key],
+  [resolve(root, 'apps/http-gateway/demo/pushrelay-demo.mjs'), '--port', String(port), '--api-key', key],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, PUSHRELAY_LOG_LEVEL: 'silent' },

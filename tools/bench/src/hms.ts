@@ -5,7 +5,7 @@
  *
  *   npx nx build @pushrelay/bench && node tools/bench/dist/hms.js   (BENCH_TOTAL, BENCH_WARMUP, BENCH_CONCURRENCY to tune)
  */
-import { startHmsSimulator, type HmsApp } from '@pushrelay/testkit';
+import { startHmsSimulator, type HmsApp } from '@pushrelay/simulators';
 import { HmsTransport } from '@pushrelay/transport-hms';
 import {
   CONNECTIONS,

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startFcmSimulator } from '@pushrelay/testkit';
+import { startFcmSimulator } from '@pushrelay/simulators';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 

@@ -27,7 +27,7 @@ import {
   type SipRequest,
   type SipResponse,
 } from '@pushrelay/sip';
-import { startApnsSimulator } from '@pushrelay/testkit';
+import { startApnsSimulator } from '@pushrelay/simulators';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({

@@ -30,7 +30,7 @@ import {
   type SipRequest,
   type SipResponse,
 } from '@pushrelay/sip';
-import { startApnsSimulator, startKamailio } from '@pushrelay/testkit';
+import { startApnsSimulator, startKamailio } from '@pushrelay/simulators';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({

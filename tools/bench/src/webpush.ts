@@ -7,7 +7,7 @@
  *   npx nx build @pushrelay/bench && node tools/bench/dist/webpush.js   (BENCH_TOTAL, BENCH_WARMUP, BENCH_CONCURRENCY to tune)
  */
 import webPush from 'web-push';
-import { startWebPushSimulator } from '@pushrelay/testkit';
+import { startWebPushSimulator } from '@pushrelay/simulators';
 import { createWebPushTransport, generateVapidKeys } from '@pushrelay/transport-webpush';
 import type { PushRequest } from '@pushrelay/core';
 import { configFromEnv, measure } from './harness.js';

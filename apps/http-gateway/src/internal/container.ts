@@ -42,7 +42,7 @@ export interface GatewayOverrides {
   log?: FastifyBaseLogger;
 }
 
-export type { EphemeralHandle, StoreHandle };
+export type { StoreHandle };
 
 const DAY_MS = 24 * 3600 * 1000;
 

@@ -8,14 +8,7 @@ import type { DigestAlgorithm } from '@pushrelay/sip';
 import { REGISTRAR_SECTIONS, resolveRegistrarOptions, type RegistrarOptions } from './config-registrar.js';
 import { resolveEdgeConfig, type EdgeConfig, type EdgeConfigInput } from './edge/edge-config.js';
 
-export type {
-  AuthConfig,
-  LimitsConfig,
-  RegistrarOptions,
-  SourceAddress,
-  TlsConfig,
-  TrunkConfig,
-} from './config-registrar.js';
+export type { RegistrarOptions, TlsConfig, TrunkConfig } from './config-registrar.js';
 
 /** A user of the `users` list: a password, or the digest HA1s (lower-case hex) in its place. */
 export interface SipUser {

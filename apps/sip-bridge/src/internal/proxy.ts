@@ -74,7 +74,7 @@ interface Call {
  * the others through the relay and holds the INVITE until they re-register, then forwards it
  * once per device; relays responses, CANCEL, and in-dialog requests through its Record-Route.
  */
-export class Proxy {
+export class CallProxy {
   private readonly calls = new Map<string, Call>();
   private readonly byTransaction = new Map<ServerTransaction, Call>();
 

@@ -9,7 +9,7 @@ import {
 import type { BridgeConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { hasToTag, type Proxy } from './proxy.js';
+import { hasToTag, type CallProxy } from './proxy.js';
 import { isLoop, type LocalAddress } from './routing.js';
 import type { TrunkRouter } from './trunk.js';
 import type { UserDirectory } from './users.js';
@@ -36,7 +36,7 @@ export class RequestRouter {
     private readonly config: BridgeConfig,
     private readonly digest: DigestServer,
     private readonly users: UserDirectory,
-    private readonly proxy: Proxy,
+    private readonly proxy: CallProxy,
     private readonly trunk: TrunkRouter | null,
     private readonly local: () => LocalAddress,
     private readonly log: Logger,

@@ -6,7 +6,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { BridgeConfig } from './config.js';
 import { EdgeService } from './edge/edge-service.js';
 import { Notifier } from './notifier.js';
-import { Proxy } from './proxy.js';
+import { CallProxy } from './proxy.js';
 import { Registrar } from './registrar.js';
 import { LocationReplicator } from './replication.js';
 import { RequestRouter } from './requests.js';
@@ -90,7 +90,7 @@ export function registerSipServices(
     c,
     TOKENS.Proxy,
     (get) =>
-      new Proxy(
+      new CallProxy(
         config,
         layer,
         local,

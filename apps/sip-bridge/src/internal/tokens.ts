@@ -7,7 +7,7 @@ import type { LocationService } from './locations.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Notifier } from './notifier.js';
-import type { LocalAddress, Proxy } from './proxy.js';
+import type { CallProxy, LocalAddress } from './proxy.js';
 import type { Registrar } from './registrar.js';
 import type { LocationReplicator } from './replication.js';
 import type { RequestRouter } from './requests.js';
@@ -38,7 +38,7 @@ export const TOKENS = {
   Digest: token<DigestServer>('pushrelay.sip-bridge.digest'),
   Notifier: token<Notifier>('pushrelay.sip-bridge.notifier'),
   Registrar: token<Registrar>('pushrelay.sip-bridge.registrar'),
-  Proxy: token<Proxy>('pushrelay.sip-bridge.proxy'),
+  Proxy: token<CallProxy>('pushrelay.sip-bridge.proxy'),
   /** The SIP layer and the address it listens on, bound once the sockets are (see SipPort). */
   SipPort: token<SipPort>('pushrelay.sip-bridge.sip-port'),
   SipLayer: token<TransactionLayer>('pushrelay.sip-bridge.sip-layer'),

@@ -305,13 +305,6 @@ export function getContacts(message: SipMessage): NameAddr[] | '*' {
   return values.map((v) => parseNameAddr(v, 'Contact'));
 }
 
-/** Sets the top Via (e.g. to add `received`/`rport` on arrival). */
-export function setTopVia(message: SipMessage, via: Via): void {
-  const index = message.headers.findIndex((h) => h.name === 'Via');
-  if (index < 0) setHeader(message, 'Via', formatVia(via));
-  else message.headers[index] = { name: 'Via', value: formatVia(via) };
-}
-
 export interface ForwardOptions {
   /** The proxy's own Via: a fresh z9hG4bK branch is generated when none is given. */
   via: { transport: string; host: string; port?: number; branch?: string };

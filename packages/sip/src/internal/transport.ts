@@ -7,7 +7,6 @@ import {
   type Endpoint,
   type MessageHandler,
   type SipTransport,
-  type TransportProtocol,
   type TransportStats,
 } from './endpoint.js';
 import { SipParseError } from './errors.js';
@@ -409,5 +408,3 @@ function reconnectTarget(response: SipMessage, to: Endpoint, protocol: 'tcp' | '
     return to;
   }
 }
-
-export type { TransportProtocol };

@@ -1,7 +1,6 @@
 import {
   ManualClock,
   RetentionSweeper,
-  settle,
   type BindingStore,
   type CallNotification,
   type DeliveryReport,
@@ -456,5 +455,3 @@ export function describeMissedCallStoreConformance(t: TestApi, options: MissedCa
     );
   });
 }
-
-export { settle };

@@ -11,7 +11,7 @@ import {
 } from '@pushrelay/sip';
 import type { Device, LocationService } from '../locations.js';
 import type { Metrics } from '../metrics.js';
-import { hasToTag, type LocalAddress, type Proxy } from '../proxy.js';
+import { hasToTag, type CallProxy, type LocalAddress } from '../proxy.js';
 import type { DeviceRefs, EdgeAddressing } from './addressing.js';
 import type { EdgeConfig } from './edge-config.js';
 import type { EdgeRegistrar } from './edge-registrar.js';
@@ -27,7 +27,7 @@ const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 export interface EdgeRouterParts {
   edge: EdgeConfig;
   registrar: EdgeRegistrar;
-  proxy: Proxy;
+  proxy: CallProxy;
   forwarder: StatefulForwarder;
   held: HeldRequests;
   locations: LocationService;

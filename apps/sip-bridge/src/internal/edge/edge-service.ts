@@ -13,7 +13,7 @@ import type { LocationService } from '../locations.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Notifier } from '../notifier.js';
-import type { LocalAddress, Proxy } from '../proxy.js';
+import type { CallProxy, LocalAddress } from '../proxy.js';
 import type { Registrar } from '../registrar.js';
 import { DeviceRefs, EdgeAddressing } from './addressing.js';
 import type { EdgeConfig } from './edge-config.js';
@@ -27,7 +27,7 @@ import { Upstream } from './upstream.js';
 export interface EdgeDependencies {
   config: BridgeConfig;
   registrar: Registrar;
-  proxy: Proxy;
+  proxy: CallProxy;
   locations: LocationService;
   bindings: BindingStore;
   notifier: Notifier;

@@ -34,17 +34,3 @@ export function decodeBase64(text: string): Uint8Array | undefined {
   }
   return out;
 }
-
-export function encodeBase64(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1];
-    const c = bytes[i + 2];
-    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
-    out += ALPHABET[(n >> 18) & 63]! + ALPHABET[(n >> 12) & 63]!;
-    out += b === undefined ? '=' : ALPHABET[(n >> 6) & 63]!;
-    out += c === undefined ? '=' : ALPHABET[n & 63]!;
-  }
-  return out;
-}

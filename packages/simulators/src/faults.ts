@@ -1,40 +1,6 @@
-/**
- * Scripted misbehaviour of a simulator. A fault applies to the next `count` matching requests
- * (or to a share of them), before the provider logic runs, so a faulted request is never a
- * delivery.
- */
-export type FaultAction =
-  /** Answer with this status and the provider's error body for `reason`. */
-  | {
-      kind: 'status';
-      status: number;
-      reason?: string;
-      retryAfter?: number | string;
-      headers?: Record<string, string>;
-      body?: unknown;
-    }
-  /** Answer the request normally, then send GOAWAY on that connection once it has served `afterStreams` streams. */
-  | { kind: 'goaway'; afterStreams?: number; reason?: string }
-  /** Destroy the connection without answering. */
-  | { kind: 'reset' }
-  /** Never answer (the stream stays open until the client gives up or the simulator closes). */
-  | { kind: 'hang' }
-  /** Answer normally after `delayMs`. */
-  | { kind: 'slow'; delayMs: number };
+import type { FaultSpec } from '@pushrelay/testkit';
 
-export type FaultSpec = FaultAction & {
-  /** How many matching requests this fault takes; default 1. Infinity (or `null` over HTTP) for all. */
-  count?: number | null;
-  /**
-   * A share in (0, 1] of matching requests the fault takes, spread evenly (deterministic:
-   * 0.25 takes every fourth). Combined with `count`, stops after `count` hits.
-   */
-  share?: number;
-  /** Only requests for this device token. */
-  token?: string;
-  /** Only requests whose path starts with this. */
-  pathPrefix?: string;
-};
+export type { FaultAction, FaultSpec } from '@pushrelay/testkit';
 
 export interface ActiveFault {
   id: number;

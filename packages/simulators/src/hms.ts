@@ -275,7 +275,6 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       state.recordDelivery({
         provider: 'hms',
         environment: 'hms',
-        ...(options.port !== undefined ? { port: options.port } : {}),
         token,
         headers: recordableHeaders(request.headers),
         payload: { ...message, token: [token] },
@@ -439,7 +438,6 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       state.recordDelivery({
         provider: 'hms',
         environment: 'hms',
-        ...(options.port !== undefined ? { port: options.port } : {}),
         token,
         headers: recordableHeaders(request.headers),
         payload: { ...body, target: { token: [token] } },
@@ -523,7 +521,13 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     },
   };
 
-  const server = await startSimulatorServer({ state, handler, ca: authority, environment: 'hms' });
+  const server = await startSimulatorServer({
+    state,
+    handler,
+    ca: authority,
+    environment: 'hms',
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
 
   let appCounter = 0;
   let keyCounter = 0;

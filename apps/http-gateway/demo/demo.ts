@@ -8,10 +8,18 @@ import {
   type FcmSimulator,
   type HmsSimulator,
   type WebPushSimulator,
-} from '@pushrelay/testkit';
+} from '@pushrelay/simulators';
 import { generateVapidKeys } from '@pushrelay/transport-webpush';
-import { parseConfig, sha256Hex, type GatewayConfig } from './config.js';
-import { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
+// The demo runs the gateway through its public entry, as an embedder would.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import {
+  createGateway,
+  parseConfig,
+  sha256Hex,
+  type Gateway,
+  type GatewayConfig,
+  type GatewayOptions,
+} from '@pushrelay/http-gateway';
 
 export const DEMO_APPS = {
   ios: 'com.example.phone',
@@ -33,7 +41,7 @@ export interface SimulatedProviders {
   close(): Promise<void>;
 }
 
-/** Starts the APNs, FCM, HMS and Web Push simulators of @pushrelay/testkit on 127.0.0.1 with demo apps. */
+/** Starts the APNs, FCM, HMS and Web Push simulators of @pushrelay/simulators on 127.0.0.1 with demo apps. */
 export async function startSimulatedProviders(): Promise<SimulatedProviders> {
   const apns = await startApnsSimulator({
     apps: [{ bundleId: DEMO_APPS.ios }, { bundleId: 'org.wazo-platform' }],

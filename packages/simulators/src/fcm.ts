@@ -141,23 +141,24 @@ function decodeSegment(segment: string | undefined): Record<string, unknown> | u
   }
 }
 
-/**
- * Starts a Firebase Cloud Messaging HTTP v1 simulator with Google's OAuth token endpoint on the
- * same TLS + HTTP/2 port. It checks the JWT bearer grant against the registered service
- * accounts and validates messages the way FCM does, answering with FCM's real error bodies.
- */
-export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Promise<FcmSimulator> {
-  const state = new SimulatorState('fcm', options.clock ? { clock: options.clock } : {});
-  const authority = options.authority ?? createCertificateAuthority('pushrelay FCM simulator CA');
-  const lifetimeS = options.accessTokenLifetimeS ?? 3599;
-  const accounts = new Map<string, Account>();
-  const grants = new Map<string, Grant>();
-  const tokenProjects = new Map<string, string>();
-  let issued = 0;
-  let messageCounter = 0;
-  let tokenUrl = '';
+/** FCM as its clients see it: Google's token endpoint and the HTTP v1 send API. */
+class FcmService implements ProviderHandler {
+  readonly accounts = new Map<string, Account>();
+  readonly grants = new Map<string, Grant>();
+  readonly tokenProjects = new Map<string, string>();
+  issued = 0;
+  /** The `aud` JWT grants must name: set once the port listens. */
+  tokenUrl = '';
+  private messageCounter = 0;
+  private accountCounter = 0;
 
-  const mint = (form: URLSearchParams): SimResponse => {
+  constructor(
+    private readonly state: SimulatorState,
+    private readonly lifetimeS: number,
+  ) {}
+
+  /** Google's token endpoint: a JWT bearer grant signed by a registered service account. */
+  private mint(form: URLSearchParams): SimResponse {
     if (form.get('grant_type') !== JWT_BEARER) return oauthError('unsupported_grant_type', 'Invalid grant_type.');
     const assertion = form.get('assertion') ?? '';
     const [h, c, s] = assertion.split('.');
@@ -165,7 +166,7 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
     const claims = decodeSegment(c);
     if (!header || !claims || !s) return oauthError('invalid_grant', 'Invalid JWT: malformed assertion.');
     if (header['alg'] !== 'RS256') return oauthError('invalid_grant', 'Invalid JWT: alg must be RS256.');
-    const account = accounts.get(String(header['kid'] ?? ''));
+    const account = this.accounts.get(String(header['kid'] ?? ''));
     if (!account) return oauthError('invalid_grant', 'Invalid JWT Signature.');
     const verify = createVerify('RSA-SHA256');
     verify.update(`${h}.${c}`);
@@ -174,11 +175,12 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
     }
     if (claims['iss'] !== account.clientEmail)
       return oauthError('invalid_grant', 'Invalid JWT: iss is not the key owner.');
-    if (claims['aud'] !== tokenUrl) return oauthError('invalid_grant', `Invalid JWT: aud must be ${tokenUrl}.`);
+    if (claims['aud'] !== this.tokenUrl)
+      return oauthError('invalid_grant', `Invalid JWT: aud must be ${this.tokenUrl}.`);
     const scopes = typeof claims['scope'] === 'string' ? claims['scope'].split(' ') : [];
     if (!scopes.includes(FCM_MESSAGING_SCOPE))
       return oauthError('invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
-    const nowS = state.clock.now() / 1000;
+    const nowS = this.state.clock.now() / 1000;
     const iat = Number(claims['iat']);
     const exp = Number(claims['exp']);
     if (!Number.isFinite(iat) || !Number.isFinite(exp) || exp <= iat || exp - iat > 3600) {
@@ -190,17 +192,21 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
         'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.',
       );
     }
-    issued++;
+    this.issued++;
     const accessToken = `ya29.sim-${randomBytes(24).toString('base64url')}`;
-    grants.set(accessToken, { projectId: account.projectId, expiresAt: state.clock.now() + lifetimeS * 1000 });
-    return { status: 200, body: { access_token: accessToken, expires_in: lifetimeS, token_type: 'Bearer' } };
-  };
+    this.grants.set(accessToken, {
+      projectId: account.projectId,
+      expiresAt: this.state.clock.now() + this.lifetimeS * 1000,
+    });
+    return { status: 200, body: { access_token: accessToken, expires_in: this.lifetimeS, token_type: 'Bearer' } };
+  }
 
-  const sendMessage = (request: SimRequest, projectId: string): SimResponse => {
+  /** `messages:send`: the bearer checked, the message validated the way FCM does. */
+  private sendMessage(request: SimRequest, projectId: string): SimResponse {
     const auth = request.headers['authorization'];
     const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    const grant = bearer ? grants.get(bearer) : undefined;
-    if (!grant || grant.expiresAt <= state.clock.now()) {
+    const grant = bearer ? this.grants.get(bearer) : undefined;
+    if (!grant || grant.expiresAt <= this.state.clock.now()) {
       return googleError(
         401,
         'UNAUTHENTICATED',
@@ -271,104 +277,114 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
       if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) {
         return badRequest('The registration token is not a valid FCM registration token', 'message.token');
       }
-      const deadAt = state.tokens.unregisteredAt(token);
-      if (deadAt !== undefined && deadAt <= state.clock.now())
+      const deadAt = this.state.tokens.unregisteredAt(token);
+      if (deadAt !== undefined && deadAt <= this.state.clock.now())
         return fcmError('UNREGISTERED', 'Requested entity was not found.');
-      const owner = tokenProjects.get(token);
+      const owner = this.tokenProjects.get(token);
       if (owner !== undefined && owner !== projectId) {
         return fcmError('SENDER_ID_MISMATCH', 'SenderId mismatch');
       }
     }
-    const name = `projects/${projectId}/messages/0:${state.clock.now()}${String(++messageCounter).padStart(6, '0')}%${randomBytes(8).toString('hex')}`;
+    const name = `projects/${projectId}/messages/0:${this.state.clock.now()}${String(++this.messageCounter).padStart(6, '0')}%${randomBytes(8).toString('hex')}`;
     if (body['validate_only'] === true)
       return { status: 200, body: { name: `projects/${projectId}/messages/fake_message_id` } };
     const target = typeof token === 'string' ? token : `/topics/${String(message['topic'] ?? message['condition'])}`;
     return { status: 200, body: { name }, token: target, delivery: { token: target, payload: message, id: name } };
-  };
+  }
 
-  const handler: ProviderHandler = {
-    tokenOf: (request) => {
-      if (!SEND_PATH.test(request.path)) return undefined;
-      try {
-        const token = (JSON.parse(request.body.toString('utf8')) as { message?: { token?: unknown } }).message?.token;
-        return typeof token === 'string' ? token : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    faultable: (request) => SEND_PATH.test(request.path),
-    faultResponse: (status, reason) => {
-      const code = reason ?? CODE_OF_STATUS[status] ?? 'INTERNAL';
-      if (STATUS_OF[code]) {
-        const response = fcmError(code, `Simulated ${code}.`);
-        response.status = status;
-        (response.body as { error: { code: number } }).error.code = status;
-        return response;
-      }
-      return googleError(status, code, `Simulated ${code}.`);
-    },
-    handle: (request) => {
-      if (request.method === 'POST' && request.path.split('?')[0] === TOKEN_PATH) {
-        return mint(new URLSearchParams(request.body.toString('utf8')));
-      }
-      const match = SEND_PATH.exec(request.path);
-      if (request.method === 'POST' && match) return sendMessage(request, decodeURIComponent(match[1]!));
-      return googleError(404, 'NOT_FOUND', `No route ${request.method} ${request.path}.`);
-    },
-    inspect: (request) => {
-      const route = `${request.method} ${request.path.split('?')[0]}`;
-      if (route === 'POST /__sim/service-accounts') {
-        let projectId: string | undefined;
-        try {
-          const body = request.body.length
-            ? (JSON.parse(request.body.toString('utf8')) as { projectId?: unknown })
-            : {};
-          projectId = typeof body.projectId === 'string' ? body.projectId : undefined;
-        } catch {
-          return { status: 400, body: { error: 'invalid JSON' } };
-        }
-        return { status: 201, body: createServiceAccount(projectId) };
-      }
-      if (route === 'GET /__sim/oauth') return { status: 200, body: { accessTokensIssued: issued } };
+  tokenOf(request: Pick<SimRequest, 'method' | 'path' | 'headers' | 'body'>): string | undefined {
+    if (!SEND_PATH.test(request.path)) return undefined;
+    try {
+      const token = (JSON.parse(request.body.toString('utf8')) as { message?: { token?: unknown } }).message?.token;
+      return typeof token === 'string' ? token : undefined;
+    } catch {
       return undefined;
-    },
-  };
+    }
+  }
 
-  const server = await startSimulatorServer({
-    state,
-    handler,
-    ca: authority,
-    environment: 'fcm',
-    ...(options.port !== undefined ? { port: options.port } : {}),
-    maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
-  });
-  tokenUrl = `${server.url}${TOKEN_PATH}`;
+  faultable(request: Pick<SimRequest, 'method' | 'path'>): boolean {
+    return SEND_PATH.test(request.path);
+  }
 
-  let accountCounter = 0;
-  function createServiceAccount(projectId = 'pushrelay-sim'): ServiceAccountJson {
+  faultResponse(status: number, reason: string | undefined): SimResponse {
+    const code = reason ?? CODE_OF_STATUS[status] ?? 'INTERNAL';
+    if (STATUS_OF[code]) {
+      const response = fcmError(code, `Simulated ${code}.`);
+      response.status = status;
+      (response.body as { error: { code: number } }).error.code = status;
+      return response;
+    }
+    return googleError(status, code, `Simulated ${code}.`);
+  }
+
+  handle(request: SimRequest): SimResponse {
+    if (request.method === 'POST' && request.path.split('?')[0] === TOKEN_PATH) {
+      return this.mint(new URLSearchParams(request.body.toString('utf8')));
+    }
+    const match = SEND_PATH.exec(request.path);
+    if (request.method === 'POST' && match) return this.sendMessage(request, decodeURIComponent(match[1]!));
+    return googleError(404, 'NOT_FOUND', `No route ${request.method} ${request.path}.`);
+  }
+
+  inspect(request: SimRequest): SimResponse | undefined {
+    const route = `${request.method} ${request.path.split('?')[0]}`;
+    if (route === 'POST /__sim/service-this.accounts') {
+      let projectId: string | undefined;
+      try {
+        const body = request.body.length ? (JSON.parse(request.body.toString('utf8')) as { projectId?: unknown }) : {};
+        projectId = typeof body.projectId === 'string' ? body.projectId : undefined;
+      } catch {
+        return { status: 400, body: { error: 'invalid JSON' } };
+      }
+      return { status: 201, body: this.createServiceAccount(projectId) };
+    }
+    if (route === 'GET /__sim/oauth') return { status: 200, body: { accessTokensIssued: this.issued } };
+    return undefined;
+  }
+
+  createServiceAccount(projectId = 'pushrelay-sim'): ServiceAccountJson {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const keyId = randomBytes(20).toString('hex');
-    const clientEmail = `sender-${++accountCounter}@${projectId}.iam.gserviceaccount.com`;
-    accounts.set(keyId, { projectId, clientEmail, publicKey });
+    const clientEmail = `sender-${++this.accountCounter}@${projectId}.iam.gserviceaccount.com`;
+    this.accounts.set(keyId, { projectId, clientEmail, publicKey });
     return {
       type: 'service_account',
       project_id: projectId,
       private_key_id: keyId,
       private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       client_email: clientEmail,
-      client_id: String(100_000_000_000 + accountCounter),
-      auth_uri: 'https://accounts.google.com/o/oauth2/auth',
-      token_uri: tokenUrl,
+      client_id: String(100_000_000_000 + this.accountCounter),
+      auth_uri: 'https://this.accounts.google.com/o/oauth2/auth',
+      token_uri: this.tokenUrl,
     };
   }
+}
 
+/**
+ * Starts a Firebase Cloud Messaging HTTP v1 simulator with Google's OAuth token endpoint on the
+ * same TLS + HTTP/2 port. It checks the JWT bearer grant against the registered service
+ * accounts and validates messages the way FCM does, answering with FCM's real error bodies.
+ */
+export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Promise<FcmSimulator> {
+  const state = new SimulatorState('fcm', options.clock ? { clock: options.clock } : {});
+  const authority = options.authority ?? createCertificateAuthority('pushrelay FCM simulator CA');
+  const service = new FcmService(state, options.accessTokenLifetimeS ?? 3599);
+  const server = await startSimulatorServer({
+    state,
+    handler: service,
+    ca: authority,
+    environment: 'fcm',
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
+  });
+  service.tokenUrl = `${server.url}${TOKEN_PATH}`;
   return {
     ...simulatorHandle(state, [server], authority),
     baseUrl: server.url,
-    tokenUrl,
-    createServiceAccount,
-    accessTokensIssued: () => issued,
-    revokeAccessTokens: () => grants.clear(),
-    bindToken: (token, projectId) => void tokenProjects.set(token, projectId),
+    tokenUrl: service.tokenUrl,
+    createServiceAccount: (projectId) => service.createServiceAccount(projectId),
+    accessTokensIssued: () => service.issued,
+    revokeAccessTokens: () => service.grants.clear(),
+    bindToken: (token, projectId) => void service.tokenProjects.set(token, projectId),
   };
 }

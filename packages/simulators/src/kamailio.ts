@@ -337,7 +337,7 @@ export function kamailioConfig(input: KamailioConfigInput): string {
     ? `    $du = ${cfgString(input.forwardUnknownTo)};\n    route(RELAY);`
     : '    send_reply("404", "Not Found");\n    exit;';
   return `#!KAMAILIO
-# Written by @pushrelay/testkit: a registrar with digest users, Path and routing between them.
+# Written by @pushrelay/simulators: a registrar with digest users, Path and routing between them.
 debug=2
 log_stderror=yes
 log_prefix="{$mt $hdr(CSeq) $ci} "

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeRedisServerBinary, probeTcp, requireService, startRedisServer, type RedisServer } from '../src/index.js';
+import { probeTcp, requireService } from '@pushrelay/testkit';
+import { probeRedisServerBinary, startRedisServer, type RedisServer } from '../src/index.js';
 
 const binary = await requireService('a redis-server binary', probeRedisServerBinary);
 

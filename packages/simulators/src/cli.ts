@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApnsSimulator } from './simulators/apns.js';
-import { startFcmSimulator } from './simulators/fcm.js';
-import { startHmsSimulator } from './simulators/hms.js';
-import { startWebPushSimulator } from './simulators/webpush.js';
-import type { SimulatorHandle } from './simulators/base.js';
+import { startApnsSimulator } from './apns.js';
+import { startFcmSimulator } from './fcm.js';
+import { startHmsSimulator } from './hms.js';
+import { startWebPushSimulator } from './webpush.js';
+import type { SimulatorHandle } from './base.js';
 
 /** What a started simulator tells its user: the handle and the lines to print. */
 interface Started {

@@ -14,6 +14,7 @@ import {
   type SimDelivery,
   type SimRequestRecord,
 } from './inspection.js';
+import type { SimulatedProvider } from '@pushrelay/testkit';
 import type { CertificateAuthority } from './tls.js';
 
 export interface SimClock {
@@ -209,53 +210,6 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     return info;
   };
 
-  const send = (res: Http2ServerResponse, response: SimResponse) => {
-    if (res.stream?.destroyed || res.writableEnded) return;
-    let body: Buffer | undefined;
-    const headers: Record<string, string> = { ...response.headers };
-    if (Buffer.isBuffer(response.body)) body = response.body;
-    else if (typeof response.body === 'string') body = Buffer.from(response.body);
-    else if (response.body !== undefined) {
-      body = Buffer.from(JSON.stringify(response.body));
-      headers['content-type'] ??= 'application/json; charset=utf-8';
-    }
-    if (body) headers['content-length'] = String(body.length);
-    res.writeHead(response.status, headers);
-    if (body) res.end(body);
-    else res.end();
-  };
-
-  const clientCertificateOf = (req: Http2ServerRequest): SimClientCertificate | undefined => {
-    const socket = (req.stream?.session?.socket ?? req.socket) as TLSSocket;
-    const cert = socket.getPeerCertificate?.();
-    if (!cert || Object.keys(cert).length === 0 || !cert.serialNumber) return undefined;
-    return {
-      serialNumber: cert.serialNumber.toLowerCase().replace(/^0+/, ''),
-      subject: { ...cert.subject },
-      authorized: socket.authorized,
-    };
-  };
-
-  const readBody = (req: Http2ServerRequest) =>
-    new Promise<{ body: Buffer; truncated: boolean }>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
-      req.on('data', (chunk: Buffer) => {
-        if (size + chunk.length > maxBodyBytes) {
-          truncated = true;
-          chunks.push(chunk.subarray(0, Math.max(0, maxBodyBytes - size)));
-          size = maxBodyBytes;
-        } else {
-          chunks.push(chunk);
-          size += chunk.length;
-        }
-      });
-      req.on('end', () => resolve({ body: Buffer.concat(chunks), truncated }));
-      req.on('error', reject);
-      req.on('aborted', () => reject(new Error('aborted')));
-    });
-
   const onRequest = async (req: Http2ServerRequest, res: Http2ServerResponse) => {
     const receivedAt = state.clock.now();
     const connection = connectionOf(req);
@@ -265,7 +219,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     const headers = req.headers as Record<string, string | string[] | undefined>;
     let read: { body: Buffer; truncated: boolean };
     try {
-      read = await readBody(req);
+      read = await readBody(req, maxBodyBytes);
     } catch {
       return;
     }
@@ -284,7 +238,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     if (clientCertificate) request.clientCertificate = clientCertificate;
 
     if (path.startsWith(INSPECTION_PREFIX)) {
-      send(res, await inspect(request));
+      sendResponse(res, await answerInspection(state, handler, request, stats));
       return;
     }
 
@@ -325,7 +279,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       if (fault.retryAfter !== undefined) response.headers['retry-after'] = String(fault.retryAfter);
       if (fault.body !== undefined) response.body = fault.body;
       record(response.status, { fault: 'status', ...(fault.reason !== undefined ? { reason: fault.reason } : {}) });
-      send(res, response);
+      sendResponse(res, response);
       return;
     }
     if (fault?.kind === 'reset') {
@@ -386,7 +340,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       ...(response.reason !== undefined ? { reason: response.reason } : {}),
       ...(fault ? { fault: fault.kind } : {}),
     });
-    send(res, response);
+    sendResponse(res, response);
 
     if (fault?.kind === 'goaway' && req.stream?.session && connection) {
       connection.goawayAfter = req.stream.id;
@@ -394,62 +348,6 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       const opaque = Buffer.from(JSON.stringify({ reason: fault.reason ?? 'Shutdown' }));
       session.goaway(http2.constants.NGHTTP2_NO_ERROR, req.stream.id, opaque);
       session.close();
-    }
-  };
-
-  const inspect = async (request: SimRequest): Promise<SimResponse> => {
-    const route = `${request.method} ${request.path.split('?')[0]}`;
-    const json = (): unknown => {
-      try {
-        return request.body.length ? JSON.parse(request.body.toString('utf8')) : undefined;
-      } catch {
-        return Symbol.for('invalid');
-      }
-    };
-    switch (route) {
-      case 'GET /__sim/deliveries':
-        return { status: 200, body: state.deliveries() };
-      case 'DELETE /__sim/deliveries':
-        state.clearDeliveries();
-        return { status: 204 };
-      case 'GET /__sim/requests':
-        return { status: 200, body: state.requests() };
-      case 'GET /__sim/connections':
-        return { status: 200, body: stats() };
-      case 'GET /__sim/faults':
-        return { status: 200, body: state.faults.list() };
-      case 'DELETE /__sim/faults':
-        state.faults.clear();
-        return { status: 204 };
-      case 'POST /__sim/faults': {
-        const body = json();
-        const specs = Array.isArray(body) ? body : [body];
-        const problems = specs.flatMap((s, i) =>
-          faultSpecProblems(s).map((p) => (specs.length > 1 ? `[${i}].${p}` : p)),
-        );
-        if (problems.length) return { status: 400, body: { error: 'invalid fault', problems } };
-        const ids = specs.map((s) => state.faults.add(s as FaultSpec));
-        return { status: 201, body: { ids } };
-      }
-      case 'POST /__sim/tokens': {
-        const body = json() as { token?: unknown; unregistered?: unknown; at?: unknown } | undefined;
-        if (!body || typeof body !== 'object' || typeof body.token !== 'string' || body.token === '') {
-          return {
-            status: 400,
-            body: { error: 'invalid token mark', problems: ['token: must be a non-empty string'] },
-          };
-        }
-        if (body.at !== undefined && typeof body.at !== 'number') {
-          return { status: 400, body: { error: 'invalid token mark', problems: ['at: must be epoch ms'] } };
-        }
-        if (body.unregistered === false) state.tokens.restore(body.token);
-        else state.tokens.unregister(body.token, (body.at as number | undefined) ?? state.clock.now());
-        return { status: 204 };
-      }
-      default: {
-        const own = await handler.inspect?.(request);
-        return own ?? { status: 404, body: { error: `no inspection route ${route}` } };
-      }
     }
   };
 
@@ -495,8 +393,8 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
   };
 }
 
-/** The inspection and scripting API every simulator handle has. */
-export interface SimulatorHandle {
+/** The inspection and scripting API every simulator handle has (what the transport conformance suite drives, and more). */
+export interface SimulatorHandle extends SimulatedProvider {
   readonly provider: string;
   /** Base URL of the (main) port. */
   readonly url: string;
@@ -504,16 +402,8 @@ export interface SimulatorHandle {
   /** PEM of the CA that signed the server certificate. */
   readonly ca: string;
   readonly authority: CertificateAuthority;
-  deliveries(filter?: { token?: string; environment?: string }): SimDelivery[];
-  requests(filter?: { token?: string; environment?: string }): SimRequestRecord[];
   clearDeliveries(): void;
-  /** Adds a scripted fault; returns its id. */
-  fault(spec: FaultSpec): number;
   clearFaults(): void;
-  /** Marks a token dead from `at` (epoch ms, default now): the provider answers as for an unregistered device. */
-  unregister(token: string, at?: number): void;
-  connections(): SimConnectionStats;
-  close(): Promise<void>;
 }
 
 export function simulatorHandle(
@@ -556,4 +446,115 @@ export function simulatorHandle(
       await Promise.all(servers.map((s) => s.close()));
     },
   };
+}
+
+/** Writes a simulator answer: JSON bodies get their content type, every body its length. */
+function sendResponse(res: Http2ServerResponse, response: SimResponse): void {
+  if (res.stream?.destroyed || res.writableEnded) return;
+  let body: Buffer | undefined;
+  const headers: Record<string, string> = { ...response.headers };
+  if (Buffer.isBuffer(response.body)) body = response.body;
+  else if (typeof response.body === 'string') body = Buffer.from(response.body);
+  else if (response.body !== undefined) {
+    body = Buffer.from(JSON.stringify(response.body));
+    headers['content-type'] ??= 'application/json; charset=utf-8';
+  }
+  if (body) headers['content-length'] = String(body.length);
+  res.writeHead(response.status, headers);
+  if (body) res.end(body);
+  else res.end();
+}
+
+/** The TLS client certificate a request came with, if any (checked by the handler, not by TLS). */
+function clientCertificateOf(req: Http2ServerRequest): SimClientCertificate | undefined {
+  const socket = (req.stream?.session?.socket ?? req.socket) as TLSSocket;
+  const cert = socket.getPeerCertificate?.();
+  if (!cert || Object.keys(cert).length === 0 || !cert.serialNumber) return undefined;
+  return {
+    serialNumber: cert.serialNumber.toLowerCase().replace(/^0+/, ''),
+    subject: { ...cert.subject },
+    authorized: socket.authorized,
+  };
+}
+
+/** Reads a request body up to `maxBodyBytes`, keeping what fits and saying whether more came. */
+function readBody(req: Http2ServerRequest, maxBodyBytes: number): Promise<{ body: Buffer; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
+    req.on('data', (chunk: Buffer) => {
+      if (size + chunk.length > maxBodyBytes) {
+        truncated = true;
+        chunks.push(chunk.subarray(0, Math.max(0, maxBodyBytes - size)));
+        size = maxBodyBytes;
+      } else {
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+    });
+    req.on('end', () => resolve({ body: Buffer.concat(chunks), truncated }));
+    req.on('error', reject);
+    req.on('aborted', () => reject(new Error('aborted')));
+  });
+}
+
+/** Answers the `/__sim/` inspection and scripting routes every simulator has, then the handler's own. */
+async function answerInspection(
+  state: SimulatorState,
+  handler: ProviderHandler,
+  request: SimRequest,
+  stats: () => SimConnectionStats,
+): Promise<SimResponse> {
+  const route = `${request.method} ${request.path.split('?')[0]}`;
+  const json = (): unknown => {
+    try {
+      return request.body.length ? JSON.parse(request.body.toString('utf8')) : undefined;
+    } catch {
+      return Symbol.for('invalid');
+    }
+  };
+  switch (route) {
+    case 'GET /__sim/deliveries':
+      return { status: 200, body: state.deliveries() };
+    case 'DELETE /__sim/deliveries':
+      state.clearDeliveries();
+      return { status: 204 };
+    case 'GET /__sim/requests':
+      return { status: 200, body: state.requests() };
+    case 'GET /__sim/connections':
+      return { status: 200, body: stats() };
+    case 'GET /__sim/faults':
+      return { status: 200, body: state.faults.list() };
+    case 'DELETE /__sim/faults':
+      state.faults.clear();
+      return { status: 204 };
+    case 'POST /__sim/faults': {
+      const body = json();
+      const specs = Array.isArray(body) ? body : [body];
+      const problems = specs.flatMap((s, i) => faultSpecProblems(s).map((p) => (specs.length > 1 ? `[${i}].${p}` : p)));
+      if (problems.length) return { status: 400, body: { error: 'invalid fault', problems } };
+      const ids = specs.map((s) => state.faults.add(s as FaultSpec));
+      return { status: 201, body: { ids } };
+    }
+    case 'POST /__sim/tokens': {
+      const body = json() as { token?: unknown; unregistered?: unknown; at?: unknown } | undefined;
+      if (!body || typeof body !== 'object' || typeof body.token !== 'string' || body.token === '') {
+        return {
+          status: 400,
+          body: { error: 'invalid token mark', problems: ['token: must be a non-empty string'] },
+        };
+      }
+      if (body.at !== undefined && typeof body.at !== 'number') {
+        return { status: 400, body: { error: 'invalid token mark', problems: ['at: must be epoch ms'] } };
+      }
+      if (body.unregistered === false) state.tokens.restore(body.token);
+      else state.tokens.unregister(body.token, (body.at as number | undefined) ?? state.clock.now());
+      return { status: 204 };
+    }
+    default: {
+      const own = await handler.inspect?.(request);
+      return own ?? { status: 404, body: { error: `no inspection route ${route}` } };
+    }
+  }
 }

@@ -1,0 +1,84 @@
+import { parseArgs } from 'node:util';
+import { onShutdownSignals } from '@pushrelay/app-kit';
+import { startDemo } from './demo.js';
+
+type Out = (line: string) => void;
+
+/**
+ * `npm start` without arguments: the gateway on the APNs, FCM, HMS and Web Push simulators with a
+ * demo tenant, until SIGINT or SIGTERM.
+ *
+ *   node apps/http-gateway/demo/pushrelay-demo.mjs [--port 8080] [--host 127.0.0.1] [--data <dir>] [--api-key <key>]
+ */
+export async function main(
+  argv: string[],
+  out: Out = (l) => process.stdout.write(`${l}\n`),
+  err: Out = (l) => process.stderr.write(`${l}\n`),
+): Promise<number> {
+  let values: { port?: string; host?: string; data?: string; 'api-key'?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        data: { type: 'string' },
+        'api-key': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    err(
+      `${(error as Error).message}\n\nusage: pushrelay-demo [--port 8080] [--host 127.0.0.1] [--data <dir>] [--api-key <key>]`,
+    );
+    return 2;
+  }
+  const demo = await startDemo({
+    port: values.port ? Number(values.port) : 8080,
+    host: values.host ?? '127.0.0.1',
+    ...(values.data ? { sqlitePath: `${values.data}/pushrelay.db` } : {}),
+    ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
+    ...(process.env.PUSHRELAY_LOG_LEVEL === 'silent' ? { logger: false } : {}),
+  });
+  printDemo(demo.url, demo.apiKey, demo.sims, out);
+  // SIGTERM/SIGINT drain and stop; the process exits within the shutdown bound whatever hangs.
+  onShutdownSignals({
+    stop: () => demo.close(),
+    timeoutMs: demo.gateway.config.shutdownTimeoutMs,
+    onSignal: (signal) => err(`${signal}: draining and shutting down`),
+  });
+  return await new Promise<number>(() => {});
+}
+
+function printDemo(
+  url: string,
+  apiKey: string,
+  sims: {
+    apns: { url: string; sandboxUrl: string };
+    fcm: { url: string };
+    hms: { url: string };
+    webpush: { url: string };
+    vapidPublicKey: string;
+  },
+  out: Out,
+): void {
+  out(`
+pushrelay demo is running (simulated providers, nothing leaves this machine)
+
+  gateway        ${url}
+  API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
+  metrics        ${url}/metrics
+  tenant         demo
+  API key        ${apiKey}
+
+  APNs simulator ${sims.apns.sandboxUrl}/__sim/deliveries (sandbox)  ${sims.apns.url}/__sim/deliveries (production)
+  FCM simulator  ${sims.fcm.url}/__sim/deliveries
+  HMS simulator  ${sims.hms.url}/__sim/deliveries
+  Web Push sim   ${sims.webpush.url}/__sim/received   (POST ${sims.webpush.url}/__sim/subscriptions makes a subscription)
+  VAPID key      ${sims.vapidPublicKey}   (app web.example.com)
+  (the simulators use a private CA: curl -k)
+
+  export PUSHRELAY_URL=${url} PUSHRELAY_KEY=${apiKey}
+  See apps/http-gateway/README.md for the curl walkthrough. Ctrl-C stops everything.
+`);
+}
