@@ -21,6 +21,8 @@ describe.skipIf(!kamailioService.available)('registrar mode with Kamailio as the
       // users Kamailio does not know go to it.
       trustedPorts: [bridgePort],
       forwardUnknownTo: `sip:127.0.0.1:${bridgePort}`,
+      // One worker, so the callee's 180 is relayed before its 200 and the test can see it.
+      children: 1,
     });
     bridge = await startBridge({
       config: {

@@ -62,6 +62,11 @@ export interface KamailioOptions {
   trustedPorts?: number[];
   /** Where requests for a user without a binding go (a trunk peer), e.g. `sip:127.0.0.1:5099`; 404 otherwise. */
   forwardUnknownTo?: string;
+  /**
+   * Worker processes per transport. Default 2. Workers relay in parallel, so a 180 sent just
+   * before its 200 may leave after it (and a proxy then drops it); 1 keeps them in order.
+   */
+  children?: number;
 }
 
 /** One binding of Kamailio's location table (usrloc), as `ul.dump` reports it. */
@@ -341,8 +346,8 @@ export function kamailioConfig(input: KamailioConfigInput): string {
 debug=2
 log_stderror=yes
 log_prefix="{$mt $hdr(CSeq) $ci} "
-children=2
-tcp_children=2
+children=${input.children ?? 2}
+tcp_children=${input.children ?? 2}
 auto_aliases=no
 listen=udp:127.0.0.1:${input.port}
 listen=tcp:127.0.0.1:${input.port}

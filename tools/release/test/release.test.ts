@@ -63,15 +63,24 @@ describe('nx release on a copy of this repository', () => {
     expect(tagsAtHead()).toEqual([]);
   });
 
-  it('releases the fix: the package and the app using it, their pins, changelogs and tags', () => {
+  it('releases the fix: the package, the app kit and the apps using it, their pins, changelogs and tags', () => {
     const r = repo.nx('release', '--skip-publish');
     expect(r.status, r.output).toBe(0);
-    expect(tagsAtHead()).toEqual(['@pushrelay/codec-wazo@0.1.1', '@pushrelay/http-gateway@0.1.1']);
+    // The app kit builds every codec from config, so both apps depend on codec-wazo through it.
+    expect(tagsAtHead()).toEqual([
+      '@pushrelay/app-kit@0.1.1',
+      '@pushrelay/codec-wazo@0.1.1',
+      '@pushrelay/http-gateway@0.1.1',
+      '@pushrelay/sip-bridge@0.1.1',
+    ]);
     expect(versionOf('packages/codec-wazo')).toBe('0.1.1');
+    expect(versionOf('packages/app-kit')).toBe('0.1.1');
     expect(versionOf('apps/http-gateway')).toBe('0.1.1');
-    for (const folder of published.filter((f) => f !== 'packages/codec-wazo'))
+    expect(versionOf('apps/sip-bridge')).toBe('0.1.1');
+    for (const folder of published.filter((f) => f !== 'packages/codec-wazo' && f !== 'packages/app-kit'))
       expect(versionOf(folder), folder).toBe('0.1.0');
     expect(repo.json('apps/http-gateway/package.json').dependencies?.['@pushrelay/codec-wazo']).toBe('^0.1.1');
+    expect(repo.json('packages/app-kit/package.json').dependencies?.['@pushrelay/codec-wazo']).toBe('^0.1.1');
 
     const changelog = repo.read('packages/codec-wazo/CHANGELOG.md');
     expect(changelog.indexOf('## 0.1.1')).toBeLessThan(changelog.indexOf('## 0.1.0'));
