@@ -6,7 +6,7 @@ import {
   openStores as openEngineStores,
   openStoresNow,
 } from '@pushrelay/app-kit';
-import { registerRelay, singleton, value, type EphemeralHandle, type StoreHandle } from '@pushrelay/app-kit';
+import { registerRelay, singleton, value, type StoreHandle } from '@pushrelay/app-kit';
 import {
   ConfigurationError,
   InMemoryPresence,
