@@ -14,23 +14,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  createRequest,
-  createUdpTransport,
-  digestClientAuthorization,
-  generateCallId,
-  getHeaders,
-  TransactionLayer,
-  type Endpoint,
-  type SipRequest,
-  type SipResponse,
-} from '@pushrelay/sip';
+import type { Endpoint } from '@pushrelay/sip';
 import { startApnsSimulator, startKamailio } from '@pushrelay/simulators';
+import { cpuSeconds, freePort, wakePhone, type Phone } from './sip-phone.js';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({
@@ -51,107 +41,24 @@ const tokenOf = (i: number): string => (i + 1).toString(16).padStart(64, '0');
 const passwordOf = (user: string): string => `${user}-secret`;
 const userOfToken = new Map<string, string>();
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => res(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 /** One phone life: REGISTER through the bridge (answering Kamailio's challenge), then answer every INVITE until the BYE. */
-async function phone(
+const phone = (
   user: string,
   domain: string,
   bridge: Endpoint,
   onInvite?: (latencyMs: number) => void,
-): Promise<{ done: Promise<void>; close: () => Promise<void>; invited: () => boolean; calls: () => number }> {
-  const transport = await createUdpTransport({ host: '127.0.0.1', port: 0 });
-  const port = transport.local.port;
-  let registeredAt = 0;
-  let invited = false;
-  let open = 0;
-  let calls = 0;
-  let finish: () => void = () => {};
-  const done = new Promise<void>((r) => (finish = r));
-  const layer = new TransactionLayer({
-    transports: [transport],
-    onRequest: (request, tx) => {
-      if (!tx) return;
-      if (request.method === 'INVITE') {
-        invited = true;
-        open++;
-        calls++;
-        onInvite?.(performance.now() - registeredAt);
-        tx.reply(180);
-        tx.reply(200, 'OK', { headers: [{ name: 'Contact', value: `<sip:${user}@127.0.0.1:${port}>` }] });
-      } else {
-        tx.reply(200);
-        if (request.method === 'BYE' && --open === 0) finish();
-      }
-    },
+): Promise<Phone> =>
+  wakePhone({
+    user,
+    password: passwordOf(user),
+    mpush: `i:${BUNDLE}:${tokenOf(Number(user.slice(5)))}`,
+    domain,
+    registrar: `sip:${domain}`,
+    bridge,
+    // Behind a NAT: the same private Contact from every socket; the bridge answers the flow.
+    contact: `<sip:${user}@127.0.0.2:5060>`,
+    ...(onInvite ? { onInvite } : {}),
   });
-  const callId = generateCallId('127.0.0.1');
-  const uri = `sip:${domain}`;
-  const register = (cseq: number, authorization?: string): SipRequest =>
-    createRequest({
-      method: 'REGISTER',
-      uri,
-      from: `<sip:${user}@${domain}>`,
-      to: `<sip:${user}@${domain}>`,
-      callId,
-      cseq,
-      via: { transport: 'UDP', host: '127.0.0.1', port },
-      // Behind a NAT: the same private Contact from every socket; the bridge answers the flow.
-      contact: `<sip:${user}@127.0.0.2:5060>`,
-      headers: [
-        { name: 'X-MPUSH', value: `i:${BUNDLE}:${tokenOf(Number(user.slice(5)))}` },
-        { name: 'Expires', value: '3600' },
-        ...(authorization ? [{ name: 'Authorization', value: authorization }] : []),
-      ],
-    });
-  const send = (request: SipRequest): Promise<SipResponse> =>
-    new Promise((res, rej) =>
-      layer.sendRequest(request, bridge, {
-        onResponse: (r) => r.status >= 200 && res(r),
-        onTimeout: () => rej(new Error('REGISTER timed out')),
-        onTransportError: (e) => rej(e as Error),
-      }),
-    );
-  const challenge = await send(register(1));
-  const header = getHeaders(challenge, 'WWW-Authenticate')[0];
-  if (challenge.status !== 401 || !header) throw new Error(`REGISTER of ${user} answered ${challenge.status}`);
-  registeredAt = performance.now();
-  const ok = await send(
-    register(
-      2,
-      digestClientAuthorization({
-        challenge: header,
-        method: 'REGISTER',
-        uri,
-        username: user,
-        password: passwordOf(user),
-      }),
-    ),
-  );
-  if (ok.status !== 200) throw new Error(`REGISTER of ${user} answered ${ok.status}`);
-  // A wake-up for a call this phone already took on another wake gets no INVITE: give up soon.
-  setTimeout(() => !invited && finish(), 3000).unref();
-  return { done, close: () => transport.close(), invited: () => invited, calls: () => calls };
-}
 
 async function main(): Promise<void> {
   const users = Array.from({ length: USERS }, (_, i) => `bench${i}`);
