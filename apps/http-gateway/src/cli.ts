@@ -12,6 +12,7 @@ import { onShutdownSignals } from '@pushrelay/app-kit';
 import { generateVapidKeys } from '@pushrelay/transport-webpush';
 import { ConfigError, loadConfigFile, redactedConfig, type GatewayConfig } from './internal/config.js';
 import { asConfigError, buildContainer, openStores } from './internal/container.js';
+import { loadCodecs } from './internal/registry.js';
 import { createGateway } from './internal/gateway.js';
 import { TOKENS } from './internal/tokens.js';
 
@@ -87,7 +88,7 @@ export async function main(
         return 2;
       case 'check-config': {
         const config = needConfig();
-        const container = buildContainer(config);
+        const container = buildContainer(config, { catalog: await loadCodecs() });
         try {
           const transports = container.resolve<Record<string, Transport>>(TOKENS.transports);
           container.resolve(TOKENS.codecs);
@@ -146,7 +147,7 @@ async function send(
   for (const f of ['token', 'app', 'format'] as const)
     if (!values[f]) issues.push({ path: `--${f}`, message: 'is required' });
   if (issues.length) throw new ConfigError(issues, 'arguments');
-  const container = buildContainer(config);
+  const container = buildContainer(config, { catalog: await loadCodecs() });
   const codecs = container.resolve<Codec[]>(TOKENS.codecs);
   const codec = codecs.find((c) => c.id === values.format);
   if (!codec)

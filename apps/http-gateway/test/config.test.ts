@@ -99,7 +99,7 @@ describe('configuration', () => {
     const out: string[] = [];
     expect(await main(['check-config', '--config', good], (l) => out.push(l))).toBe(0);
     expect(out.at(-1)).toBe(
-      'configuration is valid: 1 tenant(s), codecs wazo, kaleyra, signalwire, mizutech, ecss, providers none',
+      'configuration is valid: 1 tenant(s), codecs ecss, kaleyra, mizutech, signalwire, wazo, providers none',
     );
   });
 

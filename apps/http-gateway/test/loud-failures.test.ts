@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { CodecError, type BindingStore, type Codec, type Transport } from '@pushrelay/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKENS } from '../src/index.js';
-import { createCodecs } from '../src/internal/registry.js';
+import { loadCodecs } from '../src/internal/registry.js';
 import { startStack, type Stack } from './helpers.js';
 
 const lines: Record<string, unknown>[] = [];
@@ -40,7 +40,7 @@ beforeAll(async () => {
   s = await startStack({
     logger: { level: 'info', stream },
     transports: { fcm },
-    codecs: [...createCodecs(['wazo', 'kaleyra']), pickyCodec],
+    codecs: [...(await loadCodecs()).create(['wazo', 'kaleyra']), pickyCodec],
   });
   metrics = async () => (await s.call('GET', '/metrics', { key: null })).body as string;
 });

@@ -1,4 +1,5 @@
 export { startBridge, composeBridge, TOKENS } from './internal/bridge.js';
+export { loadCodecs } from './internal/codecs.js';
 export { Resources } from '@pushrelay/app-kit';
 export type { BridgeOptions, RunningBridge } from './internal/bridge.js';
 export { loadConfig, resolveConfig, applyEnvOverrides, redactedConfig, ENV_PREFIX } from './internal/config.js';

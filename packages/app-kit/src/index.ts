@@ -43,4 +43,11 @@ export { createTransports } from './internal/transports.js';
 export type { ProviderSections, TransportsOptions } from './internal/transports.js';
 export { RELAY_TOKENS, Resources, get, registerRelay, singleton, token, value } from './internal/di.js';
 export type { Get, RelayRegistration, Token } from './internal/di.js';
-export { CODECS, codecCatalog } from './internal/codecs.js';
+export {
+  codecCatalog,
+  discoverCodecs,
+  installedCodecPackages,
+  loadCodecCatalog,
+  readAppManifest,
+} from './internal/codecs.js';
+export type { AppManifest, CodecCatalog, CodecPackage, ImportModule } from './internal/codecs.js';

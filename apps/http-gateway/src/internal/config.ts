@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import {
-  codecCatalog,
   ConfigReader,
   LOG_LEVELS,
   applyEnvOverrides,
   isObject,
   readConfigFile,
+  installedCodecPackages,
+  readAppManifest,
   readEphemeral,
   readQueue,
   readSecret,
@@ -81,8 +82,16 @@ export interface GatewayConfig {
   logLevel: string;
 }
 
-/** The codec ids the gateway can enable, from the installed codec packages' metadata. */
-export const KNOWN_CODECS: readonly string[] = codecCatalog().ids;
+/** The gateway's package.json: its `@pushrelay/codec-*` dependencies are the codecs it offers. */
+export const GATEWAY_MANIFEST = new URL('../../package.json', import.meta.url);
+
+/**
+ * The codec ids the gateway can enable: those of the codec packages it depends on, known from
+ * their names; the packages themselves are imported when the gateway is composed.
+ */
+export const KNOWN_CODECS: readonly string[] = installedCodecPackages(readAppManifest(GATEWAY_MANIFEST)).map(
+  (p) => p.id,
+);
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');

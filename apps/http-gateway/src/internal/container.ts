@@ -6,7 +6,7 @@ import {
   openStores as openEngineStores,
   openStoresNow,
 } from '@pushrelay/app-kit';
-import { registerRelay, singleton, value, type StoreHandle } from '@pushrelay/app-kit';
+import { registerRelay, singleton, value, type CodecCatalog, type StoreHandle } from '@pushrelay/app-kit';
 import {
   ConfigurationError,
   InMemoryPresence,
@@ -24,7 +24,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { TenantDirectory } from './auth.js';
 import { ConfigError, engineStore, type GatewayConfig } from './config.js';
 import { GatewayMetrics } from './metrics.js';
-import { createCodecs, createTransports } from './registry.js';
+import { createTransports } from './registry.js';
 import { SocketHub } from './sockets.js';
 import { TOKENS } from './tokens.js';
 import { ReplayGuard, hmacTimestampVerifier, type WebhookVerifier } from './webhooks.js';
@@ -34,6 +34,11 @@ export interface GatewayOverrides {
   clock?: Clock;
   transports?: Partial<Record<Provider, Transport>>;
   codecs?: Codec[];
+  /**
+   * The installed codec packages (`loadCodecs()`), required: they are imported asynchronously,
+   * so `createGateway` loads them before composing.
+   */
+  catalog?: CodecCatalog;
   queue?: Queue;
   /** Opened stores; required for a postgres store (it opens asynchronously: see `openStores`). */
   stores?: StoreHandle;
@@ -86,11 +91,20 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
         clock: get(TOKENS.clock),
         connectionName: `${config.queue.engine === 'bullmq' ? config.queue.prefix : 'pushrelay'}:gateway`,
       }),
-    codecs: () => overrides.codecs ?? createCodecs(config.codecs),
+    codecs: (get) => overrides.codecs ?? get(TOKENS.codecCatalog).create(config.codecs),
     transports: () => overrides.transports ?? createTransports(config.providers),
     presence: (get) => get(TOKENS.presence),
   });
   value(c, TOKENS.config, config);
+  singleton(c, TOKENS.codecCatalog, () => {
+    if (overrides.catalog) return overrides.catalog;
+    throw new ConfigError([
+      {
+        path: 'codecs',
+        message: 'the codec packages load asynchronously: load them first (loadCodecs) and pass `catalog`',
+      },
+    ]);
+  });
   value(c, TOKENS.logger, overrides.log ?? createLogger('silent', 'http-gateway'));
   value(c, TOKENS.tenants, new TenantDirectory(config.tenants));
   value(c, TOKENS.presence, new InMemoryPresence());

@@ -5,6 +5,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { GatewayConfig } from './config.js';
 import { asConfigError, buildContainer, openStores, type GatewayOverrides } from './container.js';
 import { createServer, type ServerOptions, type ServerState } from './server.js';
+import { loadCodecs } from './registry.js';
 import { gatewayLogger, gatewayServices } from './services.js';
 import { TOKENS } from './tokens.js';
 
@@ -23,9 +24,10 @@ export interface Gateway {
 
 /** Builds the gateway from a validated configuration; throws ConfigError listing what is wrong. */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const catalog = options.catalog ?? (await loadCodecs());
   const stores = options.stores ?? (await openStores(config, options.clock));
   const log = gatewayLogger(config, options.logger);
-  const container = buildContainer(config, { ...options, stores, log });
+  const container = buildContainer(config, { ...options, catalog, stores, log });
   const state: ServerState = { draining: false };
   let app: FastifyInstance;
   let relay: Relay;

@@ -1,23 +1,16 @@
-import { codecCatalog, createTransports as createAppTransports } from '@pushrelay/app-kit';
-import { ConfigurationError, type Codec, type Provider, type Transport } from '@pushrelay/core';
-import type { GatewayConfig } from './config.js';
+import { discoverCodecs, createTransports as createAppTransports, type CodecCatalog } from '@pushrelay/app-kit';
+import type { Provider, Transport } from '@pushrelay/core';
+import { GATEWAY_MANIFEST, type GatewayConfig } from './config.js';
 
-const catalog = codecCatalog();
+export type { CodecCatalog };
 
-/** The codecs the gateway can enable by id, from each codec package's own metadata. */
-export const CODEC_FACTORIES: Record<string, () => Codec> = Object.fromEntries(
-  [...catalog.byId].map(([id, metadata]) => [id, () => metadata.create()]),
-);
-
-/** Formats whose devices get a per-device key the app must be given (kept in binding.secrets). */
-export const FORMATS_WITH_PUSH_KEY: ReadonlySet<string> = catalog.withPushKey;
-
-export function createCodecs(ids: readonly string[]): Codec[] {
-  return ids.map((id) => {
-    const factory = CODEC_FACTORIES[id];
-    if (!factory) throw new ConfigurationError(`unknown codec "${id}"`);
-    return factory();
-  });
+/**
+ * The codecs the gateway offers: every `@pushrelay/codec-*` package it depends on, imported here
+ * (so each resolves from the gateway) and described by its own `codecMetadata`. Module imports
+ * are cached, so composing again costs nothing.
+ */
+export function loadCodecs(): Promise<CodecCatalog> {
+  return discoverCodecs(GATEWAY_MANIFEST, (specifier) => import(/* @vite-ignore */ specifier));
 }
 
 /** Builds the transports the configuration has options for; their own checks name the bad field. */

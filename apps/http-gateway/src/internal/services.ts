@@ -14,6 +14,8 @@ export function gatewayServices(c: DependencyContainer) {
     metrics: get(c, TOKENS.metrics),
     bindings: get(c, TOKENS.bindings),
     codecs: get(c, TOKENS.codecs),
+    /** Formats whose devices get a key of their own, from the codec packages' metadata. */
+    pushKeyFormats: get(c, TOKENS.codecCatalog).withPushKey,
     sockets: get(c, TOKENS.sockets),
     transports: get(c, TOKENS.transports),
     webhookVerifiers: get(c, TOKENS.webhookVerifiers),

@@ -1,4 +1,4 @@
-import { RELAY_TOKENS, token, type EphemeralHandle } from '@pushrelay/app-kit';
+import { RELAY_TOKENS, token, type CodecCatalog, type EphemeralHandle } from '@pushrelay/app-kit';
 import type { InMemoryPresence, RetentionSweeper } from '@pushrelay/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TenantDirectory } from './auth.js';
@@ -11,6 +11,8 @@ import type { ReplayGuard, WebhookVerifier } from './webhooks.js';
 export const TOKENS = {
   ...RELAY_TOKENS,
   config: token<GatewayConfig>('pushrelay.config'),
+  /** The installed codec packages' metadata (`loadCodecs`), which `codecs` are made from. */
+  codecCatalog: token<CodecCatalog>('pushrelay.codecCatalog'),
   logger: token<FastifyBaseLogger>('pushrelay.logger'),
   presence: token<InMemoryPresence>('pushrelay.presence'),
   sockets: token<SocketHub>('pushrelay.sockets'),

@@ -24,6 +24,7 @@ import {
 } from '@pushrelay/sip';
 import type { DependencyContainer } from 'tsyringe';
 import { compose, TOKENS } from './compose.js';
+import { loadCodecs } from './codecs.js';
 import { redactedConfig, resolveConfig, type BridgeConfig, type BridgeConfigInput } from './config.js';
 import type { Logger } from './logger.js';
 import { serveMetrics, type Metrics } from './metrics.js';
@@ -53,7 +54,10 @@ export interface BridgeOptions {
   missedCalls?: MissedCallStore;
   reports?: ReportStore;
   queue?: Queue;
-  /** Extra codecs besides Mizutech and ECSS-10. */
+  /**
+   * Codecs over the installed ones (every `@pushrelay/codec-*` package the bridge depends on):
+   * one with an installed codec's id replaces it, others are added.
+   */
   codecs?: Codec[];
   /** Users over those of the config (`users` list or postgres). */
   users?: UserDirectory;
@@ -93,9 +97,19 @@ export interface RunningBridge {
   load(): BridgeLoad;
 }
 
-/** Builds the object graph in a child container; nothing is started. */
-export function composeBridge(options: BridgeOptions): DependencyContainer {
-  return compose(resolveConfig(options.config), options);
+/**
+ * Builds the object graph in a child container once the installed codec packages are imported;
+ * nothing is started.
+ */
+export async function composeBridge(options: BridgeOptions): Promise<DependencyContainer> {
+  const config = resolveConfig(options.config);
+  return compose(config, options, { codecs: await installedCodecs() });
+}
+
+/** The codecs of every codec package the bridge depends on, each with its default options. */
+async function installedCodecs(): Promise<Codec[]> {
+  const catalog = await loadCodecs();
+  return catalog.create(catalog.ids);
 }
 
 /** Binds UDP and TCP on one port (an ephemeral one when the config says 0), and TLS on its own. */
@@ -131,10 +145,11 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const clock = options.clock ?? systemClock;
   // What opens asynchronously is ready before the graph is built: the postgres store, the trunk's address.
   const trunk = config.trunk ? await resolveTrunk(config.trunk) : undefined;
+  const codecs = await installedCodecs();
   const opened = needsDatabase(config, options) ? await openStores(config.store, { clock }) : undefined;
   let c: DependencyContainer;
   try {
-    c = compose(config, options, { ...(opened ? { stores: opened } : {}), ...(trunk ? { trunk } : {}) });
+    c = compose(config, options, { codecs, ...(opened ? { stores: opened } : {}), ...(trunk ? { trunk } : {}) });
   } catch (error) {
     await opened?.close();
     throw error;

@@ -1,8 +1,6 @@
 import { ConfigError, createQueue, openEphemeral, openStoresNow, registerRelay } from '@pushrelay/app-kit';
 import { singleton, value, type Get, type StoreHandle } from '@pushrelay/app-kit';
-import { systemClock } from '@pushrelay/core';
-import { ecssCodec } from '@pushrelay/codec-ecss';
-import { mizutechCodec } from '@pushrelay/codec-mizutech';
+import { systemClock, type Codec } from '@pushrelay/core';
 import { PostgresSipUserStore } from '@pushrelay/store-postgres';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { BridgeOptions } from './bridge.js';
@@ -19,14 +17,18 @@ import { ConfigUserDirectory, PostgresUserDirectory } from './users.js';
 
 export { TOKENS } from './tokens.js';
 
-/** What startBridge prepares before composing: the opened postgres stores and the trunk's address. */
+/**
+ * What is ready before composing: the installed codecs (imported asynchronously, `loadCodecs`),
+ * and for startBridge the opened postgres stores and the trunk's address.
+ */
 export interface Prepared {
+  codecs: readonly Codec[];
   stores?: StoreHandle;
   trunk?: ResolvedTrunk;
 }
 
 /** The object graph over a validated config; nothing is started and nothing is registered later. */
-export function compose(config: BridgeConfig, options: BridgeOptions, prepared: Prepared = {}): DependencyContainer {
+export function compose(config: BridgeConfig, options: BridgeOptions, prepared: Prepared): DependencyContainer {
   const c = rootContainer.createChildContainer();
   const clock = options.clock ?? systemClock;
   const { store, queue, ephemeral } = config;
@@ -43,7 +45,7 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
         name: 'sip-bridge-deliveries',
         connectionName: `${queue.engine === 'bullmq' ? queue.prefix : 'pushrelay'}:sip-bridge`,
       }),
-    codecs: () => [mizutechCodec, ecssCodec, ...(options.codecs ?? [])],
+    codecs: () => withOverrides(prepared.codecs, options.codecs ?? []),
     transports: () => transports,
     ...(options.bindings ? { bindings: options.bindings } : {}),
     ...(options.reports ? { reports: options.reports } : {}),
@@ -78,6 +80,12 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
   });
   registerSipServices(c, config, port, clock, prepared.trunk);
   return c;
+}
+
+/** Every installed codec, except those the options replace (same id, other options), then the options' own. */
+function withOverrides(installed: readonly Codec[], given: readonly Codec[]): Codec[] {
+  const replaced = new Set(given.map((c) => c.id));
+  return [...installed.filter((c) => !replaced.has(c.id)), ...given];
 }
 
 /** A postgres store opens asynchronously, before composing (startBridge does). */

@@ -13,7 +13,7 @@ import {
 import { webPushEndpointProblem } from '@pushrelay/transport-webpush';
 import type { FastifyPluginAsync } from 'fastify';
 import { HttpError, notFound } from '../http-error.js';
-import { FORMATS_WITH_PUSH_KEY, webPushPolicy, type WebPushPolicy } from '../registry.js';
+import { webPushPolicy, type WebPushPolicy } from '../registry.js';
 import { errorResponses, registerDeviceBody } from '../schemas.js';
 import type { Authenticate } from '../server.js';
 import type { GatewayServices } from '../services.js';
@@ -89,6 +89,7 @@ export const deviceRoutes: FastifyPluginAsync<{ services: GatewayServices; authe
   const bindings = services.bindings;
   const relay = services.relay;
   const codecs = new Map(services.codecs.map((c) => [c.id, c]));
+  const pushKeyFormats = services.pushKeyFormats;
   const webPush = webPushPolicy(services.config.providers);
   app.addHook('onRequest', authenticate);
 
@@ -175,7 +176,7 @@ export const deviceRoutes: FastifyPluginAsync<{ services: GatewayServices; authe
         origin: 'api',
       };
       if (body.params) input.params = body.params;
-      if (FORMATS_WITH_PUSH_KEY.has(body.format)) {
+      if (pushKeyFormats.has(body.format)) {
         // Generated once per device: the app stored it at its first registration.
         input.secrets = {
           ...existing?.secrets,
