@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Fails when a codec or transport package lacks a piece every adapter must have, listing every
 // problem at once. No registry or CI list names the adapters: this walks packages/ instead.
+// Every codec must also be reachable from every app (apps/* tagged type:app): the apps offer the
+// codecs of the @pushrelay/codec-* packages they depend on, so each must depend on each codec,
+// and each codec must export the `codecMetadata` they read (checked where there are apps).
 //
 // Usage: node tools/scripts/check-adapters.mjs [workspaceRoot]
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -16,7 +19,36 @@ const KINDS = {
   },
 };
 const SCOPE_TAG = 'scope:pushrelay';
+const APP_TAG = 'type:app';
 const CORE = '@pushrelay/core';
+const EXPORTS_METADATA = /export\s+(?:const\s+codecMetadata\b|\{[^}]*\bcodecMetadata\b[^}]*\})/;
+
+/** @param {string} path */
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The apps of the workspace, each with the package names it depends on.
+ * @param {string} root
+ * @returns {{ where: string, dependencies: Set<string> }[]}
+ */
+function appsOf(root) {
+  const appsDir = join(root, 'apps');
+  if (!existsSync(appsDir)) return [];
+  const apps = [];
+  for (const folder of readdirSync(appsDir).sort()) {
+    const manifest = readJson(join(appsDir, folder, 'package.json'));
+    if (!manifest || !Array.isArray(manifest.nx?.tags) || !manifest.nx.tags.includes(APP_TAG)) continue;
+    const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
+    apps.push({ where: `apps/${folder}`, dependencies: new Set(names) });
+  }
+  return apps;
+}
 
 /** @param {string} dir */
 function listFiles(dir) {
@@ -52,6 +84,7 @@ export function checkAdapters(root) {
   /** @type {string[]} */
   const checked = [];
   if (!existsSync(packagesDir)) return { checked, problems };
+  const apps = appsOf(root);
 
   for (const folder of readdirSync(packagesDir).sort()) {
     const kindName = /^(codec|transport)-/.exec(folder)?.[1];
@@ -100,6 +133,20 @@ export function checkAdapters(root) {
     }
     if (!manifest.peerDependencies || typeof manifest.peerDependencies[CORE] !== 'string') {
       problem(`package.json lacks the peerDependency on ${CORE}`);
+    }
+
+    // What the apps need to reach a codec; a workspace without apps (an adapter's own) needs neither.
+    if (kindName === 'codec' && apps.length > 0) {
+      const index = join(dir, 'src', 'index.ts');
+      if (!existsSync(index) || !EXPORTS_METADATA.test(readFileSync(index, 'utf8'))) {
+        problem('src/index.ts does not export codecMetadata (what the apps discover the codec by)');
+      }
+      const name = `@pushrelay/${folder}`;
+      for (const app of apps) {
+        if (!app.dependencies.has(name)) {
+          problem(`not reachable from ${app.where}: its package.json does not depend on ${name}`);
+        }
+      }
     }
   }
   return { checked, problems };

@@ -135,6 +135,66 @@ describe('check-adapters', () => {
     );
   });
 
+  describe('reachability from the apps', () => {
+    function app(root: string, name: string, dependencies: Record<string, string>, tags = ['type:app']): void {
+      write(
+        root,
+        `apps/${name}/package.json`,
+        JSON.stringify({ name: `@pushrelay/${name}`, dependencies, nx: { tags } }),
+      );
+    }
+    function codecWithMetadata(root: string, name: string, index = 'export const codecMetadata = {};\n'): void {
+      completeAdapter(root, 'codec', name);
+      write(root, `packages/codec-${name}/src/index.ts`, index);
+    }
+
+    it('passes when every app depends on every codec and each exports its codecMetadata', () => {
+      const root = makeRoot();
+      codecWithMetadata(root, 'acme');
+      codecWithMetadata(root, 'beta', "export { codecMetadata, betaCodec } from './internal/codec.js';\n");
+      completeAdapter(root, 'transport', 'acme-push'); // transports are built from configuration, not discovered
+      app(root, 'gateway', { '@pushrelay/codec-acme': '0.1.0', '@pushrelay/codec-beta': '0.1.0' });
+      // Optional dependencies count: an app may offer a codec only where it is installed.
+      write(
+        root,
+        'apps/bridge/package.json',
+        JSON.stringify({
+          name: '@pushrelay/bridge',
+          dependencies: { '@pushrelay/codec-beta': '0.1.0' },
+          optionalDependencies: { '@pushrelay/codec-acme': '0.1.0' },
+          nx: { tags: ['type:app'] },
+        }),
+      );
+      app(root, 'docs', {}, ['type:tool']); // not an app: offers nothing
+      const r = check(root);
+      expect(r.out).toContain('check-adapters: 3 adapter package(s) complete');
+      expect(r.status).toBe(0);
+    });
+
+    it('fails for a codec an app does not depend on, or that exports no codecMetadata', () => {
+      const root = makeRoot();
+      codecWithMetadata(root, 'acme');
+      codecWithMetadata(root, 'lost');
+      codecWithMetadata(root, 'mute', 'export const muteCodec = {};\n// codecMetadata is only named here\n');
+      app(root, 'gateway', { '@pushrelay/codec-acme': '0.1.0', '@pushrelay/codec-mute': '0.1.0' });
+      app(root, 'sip-bridge', {
+        '@pushrelay/codec-acme': '0.1.0',
+        '@pushrelay/codec-lost': '0.1.0',
+        '@pushrelay/codec-mute': '0.1.0',
+      });
+      const r = check(root);
+      expect(r.status).toBe(1);
+      const problems = r.out
+        .split('\n')
+        .filter((l) => l.startsWith('  - '))
+        .map((l) => l.slice(4));
+      expect(problems).toEqual([
+        'packages/codec-lost: not reachable from apps/gateway: its package.json does not depend on @pushrelay/codec-lost',
+        'packages/codec-mute: src/index.ts does not export codecMetadata (what the apps discover the codec by)',
+      ]);
+    });
+  });
+
   it('passes on this workspace', () => {
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8', cwd: workspaceRoot });
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);

@@ -157,6 +157,43 @@ describe('codec generator', () => {
     ]);
   });
 
+  it('makes every app depend on the new codec, with the reference nx sync would add, and nothing else', async () => {
+    const app = (name: string, tags: string[], dependencies: Record<string, string>) => {
+      tree.write(
+        `apps/${name}/package.json`,
+        JSON.stringify({ name: `@pushrelay/${name}`, dependencies, nx: { tags } }),
+      );
+      tree.write(
+        `apps/${name}/tsconfig.app.json`,
+        JSON.stringify({ references: [{ path: '../../packages/core/tsconfig.lib.json' }] }),
+      );
+    };
+    app('gateway', ['scope:pushrelay', 'type:app'], { fastify: '^5', '@pushrelay/core': '0.1.0' });
+    app('bridge', ['scope:pushrelay', 'type:app'], { '@pushrelay/core': '0.1.0' });
+    app('docs-site', ['type:tool'], {});
+    await codecGenerator(tree, { vendor: 'acme-voice', skipInstall: true, skipFormat: true });
+    for (const name of ['gateway', 'bridge']) {
+      const manifest = readJson(tree, `apps/${name}/package.json`);
+      expect(Object.keys(manifest.dependencies)).toEqual([
+        '@pushrelay/codec-acme-voice',
+        '@pushrelay/core',
+        ...(name === 'gateway' ? ['fastify'] : []),
+      ]);
+      expect(manifest.dependencies['@pushrelay/codec-acme-voice']).toBe('0.1.0');
+      expect(readJson(tree, `apps/${name}/tsconfig.app.json`).references).toEqual([
+        { path: '../../packages/codec-acme-voice/tsconfig.lib.json' },
+        { path: '../../packages/core/tsconfig.lib.json' },
+      ]);
+    }
+    expect(readJson(tree, 'apps/docs-site/package.json').dependencies).toEqual({});
+  });
+
+  it('leaves the apps alone when it makes a transport (they build transports from configuration)', async () => {
+    tree.write('apps/gateway/package.json', JSON.stringify({ dependencies: {}, nx: { tags: ['type:app'] } }));
+    await transportGenerator(tree, { provider: 'acme-push', skipInstall: true, skipFormat: true });
+    expect(readJson(tree, 'apps/gateway/package.json').dependencies).toEqual({});
+  });
+
   it('refuses a name that is not kebab-case, before writing anything', async () => {
     for (const vendor of ['Acme', 'acme_voice', '1acme', 'acme--voice', '', 'acme/evil', '../acme']) {
       const fresh = createTreeWithEmptyWorkspace();

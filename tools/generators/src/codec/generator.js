@@ -14,7 +14,7 @@ const templateDir = join(dirname(fileURLToPath(import.meta.url)), 'files');
 
 /**
  * `nx g @pushrelay/tools:codec <vendor>`: packages/codec-<vendor> with a working FCM codec,
- * one fixture, the conformance test and a README.
+ * one fixture, the conformance test and a README, and a dependency of every app on it.
  * @param {import('@nx/devkit').Tree} tree
  * @param {CodecGeneratorSchema} options
  */
@@ -25,5 +25,7 @@ export default async function codecGenerator(tree, options) {
     templateDir,
     skipFormat: options.skipFormat ?? false,
     skipInstall: options.skipInstall ?? false,
+    // The apps discover their codecs from their dependencies: this alone makes it usable in each.
+    offerToApps: true,
   });
 }

@@ -20,6 +20,7 @@ export const ADAPTER_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
  * @property {Record<string, unknown>} [substitutions]
  * @property {boolean} [skipFormat]
  * @property {boolean} [skipInstall]
+ * @property {boolean} [offerToApps] make every app depend on the new package (what codec discovery reads)
  */
 
 /**
@@ -64,11 +65,47 @@ export async function scaffoldAdapter(tree, options) {
   });
   addPublishMetadata(tree, adapter.projectRoot);
   addRootReference(tree, adapter.projectRoot);
+  if (options.offerToApps) addToApps(tree, adapter);
   if (!options.skipFormat) await formatFiles(tree);
   return () => {
     // npm links the new workspace package and records it in package-lock.json (npm ci needs both).
     if (!options.skipInstall) installPackagesTask(tree, true);
   };
+}
+
+/**
+ * Each app (a project under apps/ tagged `type:app`) offers the codecs of the packages it depends
+ * on, so the new package becomes one of its dependencies, with the tsconfig.app.json reference
+ * `nx sync` would add for it. This is the `npm install <package> -w <app>` an operator would run;
+ * the apps' code is left alone.
+ * @param {import('@nx/devkit').Tree} tree
+ * @param {{ projectRoot: string, packageName: string }} adapter
+ */
+function addToApps(tree, adapter) {
+  if (!tree.exists('apps')) return;
+  const version = String(readJson(tree, `${adapter.projectRoot}/package.json`).version);
+  for (const app of tree.children('apps').sort()) {
+    const manifest = `apps/${app}/package.json`;
+    if (!tree.exists(manifest)) continue;
+    const tags = readJson(tree, manifest).nx?.tags;
+    if (!Array.isArray(tags) || !tags.includes('type:app')) continue;
+    updateJson(tree, manifest, (json) => {
+      const dependencies = { ...json.dependencies, [adapter.packageName]: version };
+      // npm keeps dependencies sorted; so does this, so a later `npm install` changes nothing.
+      json.dependencies = Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => (a < b ? -1 : 1)));
+      return json;
+    });
+    const tsconfig = `apps/${app}/tsconfig.app.json`;
+    if (!tree.exists(tsconfig)) continue;
+    const path = `../../${joinPathFragments(adapter.projectRoot)}/tsconfig.lib.json`;
+    updateJson(tree, tsconfig, (json) => {
+      /** @type {Array<{ path: string }>} */
+      const references = Array.isArray(json.references) ? json.references : [];
+      // First, as nx sync puts a new reference, so tsc builds dependencies before dependents.
+      if (!references.some((r) => r.path === path)) references.unshift({ path });
+      return { ...json, references };
+    });
+  }
 }
 
 /**
