@@ -30,6 +30,18 @@ const ROOT_FILES = [
 ];
 /** The projects every adapter needs: core, the conformance kits and the generators themselves. */
 const PROJECTS = ['packages/core', 'packages/testkit', 'tools/generators'];
+/** What a copy of the whole workspace takes from the root besides ROOT_FILES: the formatter's settings. */
+const WHOLE_ROOT_FILES = ['.prettierrc.json', '.prettierignore'];
+
+/** Every project of the real workspace (a folder of packages/, apps/ or tools/ with a package.json). */
+function allProjects(): string[] {
+  return ['packages', 'apps', 'tools'].flatMap((group) =>
+    readdirSync(join(workspaceRoot, group))
+      .sort()
+      .map((folder) => `${group}/${folder}`)
+      .filter((project) => existsSync(join(workspaceRoot, project, 'package.json'))),
+  );
+}
 const SKIPPED = new Set(['node_modules', 'dist', 'out-tsc', '.nx', 'coverage']);
 
 export const childEnv: NodeJS.ProcessEnv = {
@@ -58,8 +70,13 @@ export interface RunResult {
  */
 export class TempWorkspace {
   readonly root: string;
+  private readonly projects: readonly string[];
+  private readonly rootFiles: readonly string[];
 
-  constructor(prefix = 'pushrelay-ws-') {
+  /** `whole`: copy every project (the apps too), not only what an adapter needs. */
+  constructor(prefix = 'pushrelay-ws-', options: { whole?: boolean } = {}) {
+    this.projects = options.whole ? allProjects() : PROJECTS;
+    this.rootFiles = options.whole ? [...ROOT_FILES, ...WHOLE_ROOT_FILES] : ROOT_FILES;
     this.root = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
     try {
       this.populate();
@@ -70,14 +87,16 @@ export class TempWorkspace {
   }
 
   private populate(): void {
-    for (const file of ROOT_FILES) cpSync(join(workspaceRoot, file), join(this.root, file));
-    // Root references are rewritten to the copied projects only; generators append their own.
-    const references = PROJECTS.map((p) => `    { "path": "./${p}" }`).join(',\n');
-    this.write(
-      'tsconfig.json',
-      `{\n  "extends": "./tsconfig.base.json",\n  "compileOnSave": false,\n  "files": [],\n  "references": [\n${references}\n  ]\n}\n`,
-    );
-    for (const project of PROJECTS) {
+    for (const file of this.rootFiles) cpSync(join(workspaceRoot, file), join(this.root, file));
+    if (this.projects === PROJECTS) {
+      // Root references are rewritten to the copied projects only; generators append their own.
+      const references = PROJECTS.map((p) => `    { "path": "./${p}" }`).join(',\n');
+      this.write(
+        'tsconfig.json',
+        `{\n  "extends": "./tsconfig.base.json",\n  "compileOnSave": false,\n  "files": [],\n  "references": [\n${references}\n  ]\n}\n`,
+      );
+    } else cpSync(join(workspaceRoot, 'tsconfig.json'), join(this.root, 'tsconfig.json'));
+    for (const project of this.projects) {
       cpSync(join(workspaceRoot, project), join(this.root, project), {
         recursive: true,
         filter: (src) => !SKIPPED.has(basename(src)),
@@ -90,7 +109,7 @@ export class TempWorkspace {
       if (entry === '@pushrelay' || entry === '.package-lock.json' || entry.startsWith('.vite')) continue;
       symlinkSync(join(realModules, entry), join(modules, entry));
     }
-    for (const project of PROJECTS) this.link(project);
+    for (const project of this.projects) this.link(project);
   }
 
   /** Links a workspace package into node_modules/@pushrelay, as npm install would. */
