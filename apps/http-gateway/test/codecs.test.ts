@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { get } from '@pushrelay/app-kit';
 import { expect, it } from 'vitest';
 import { ConfigError, KNOWN_CODECS, TOKENS, buildContainer, loadCodecs, parseConfig, sha256Hex } from '../src/index.js';
 
@@ -23,12 +24,12 @@ it("offers the codecs of the @pushrelay/codec-* packages in the gateway's packag
 
 it('composes the configured codecs from the loaded packages, and refuses to compose without them', async () => {
   const composed = buildContainer(config, { catalog: await loadCodecs() });
-  expect(composed.resolve(TOKENS.codecs).map((c) => c.id)).toEqual(['wazo', 'signalwire']);
+  expect(get(composed, TOKENS.codecs).map((c) => c.id)).toEqual(['wazo', 'signalwire']);
 
   const bare = buildContainer(config);
   let thrown: unknown;
   try {
-    bare.resolve(TOKENS.codecs);
+    get(bare, TOKENS.codecs);
   } catch (error) {
     thrown = error;
   }
