@@ -4,6 +4,8 @@ import { createWazoCodec } from './internal/codec.js';
 export { createWazoCodec } from './internal/codec.js';
 export type { WazoCodecOptions } from './internal/codec.js';
 export type { WazoBusEvent, WazoNotificationRequest, WazoVendorData } from './internal/types.js';
+export { translateLegacyFcm, translateApnsProxy, PROXY_RECIPIENT } from './internal/proxy.js';
+export type { LegacyFcmSend, ApnsProxySend, ProxyContext, LegacyFcmContext, ProxiedPush } from './internal/proxy.js';
 export { pythonJsonDumps, pythonIsoformat } from './internal/python-json.js';
 export { RESERVED_TYPES as WAZO_RESERVED_TYPES, BUS_EVENTS as WAZO_BUS_EVENTS } from './internal/constants.js';
 

@@ -129,6 +129,11 @@ export interface DeliveryJob {
    * and was recorded is not sent twice.
    */
   redelivered?: boolean;
+  /**
+   * A push a vendor platform built itself and asked to have sent as it is (see `Relay.forward`):
+   * the job sends this request instead of encoding the notification for a stored binding.
+   */
+  forward?: { request: PushRequest; format: string };
 }
 
 export type JobHandler = (job: DeliveryJob) => Promise<void>;

@@ -86,6 +86,21 @@ export interface RelayEvents {
   error: { error: unknown; job?: DeliveryJob };
 }
 
+/**
+ * A push a vendor platform built itself (a push proxy's request) for the relay to send as it is,
+ * under the relay's policy: the notification's deadline, retries and a delivery report.
+ */
+export interface ForwardedPush {
+  /** What the push stands for: its tenant, id, type and deadline govern the report and the retries. */
+  notification: CallNotification;
+  request: PushRequest;
+  /** The codec whose translation built the request, recorded in the report. */
+  format: string;
+}
+
+/** The `bindingId` of a forwarded push's one device in its report: no stored binding stands behind it. */
+export const FORWARDED_DEVICE_ID = 'forwarded';
+
 export type SkipReason = 'no-codec' | 'no-transport' | 'device-removed' | 'not-pushed' | 'not-voip';
 
 const CALL_TYPES = new Set(['incoming_call', 'call_cancelled']);
@@ -141,14 +156,7 @@ export class Relay {
    * Resolves once it is durable in the queue, not when it is delivered.
    */
   async notify(notification: CallNotification): Promise<NotifyResult> {
-    if (this.closed)
-      throw new PushRelayError('relay_closed', 'Relay.notify after close(): the queue takes no more jobs');
-    if (!this.started && !this.options.acceptOnly) {
-      throw new ConfigurationError(
-        'Relay.notify before start(): nothing in this process would send it. Call relay.start() first, ' +
-          'or build the relay with acceptOnly: true when other processes sharing the queue deliver.',
-      );
-    }
+    this.assertAccepting('notify');
     const { tenant, recipient, id } = notification;
     // No read before the write: the store's atomic create decides what is a duplicate.
     const now = this.clock.now();
@@ -223,6 +231,65 @@ export class Relay {
     return { report, duplicate: false };
   }
 
+  /**
+   * Accepts a push the vendor built (see ForwardedPush): records a report with one device and
+   * queues the send. A token the provider declares dead is reported, not removed: the vendor
+   * platform that sent it owns it. Resolves once it is durable in the queue.
+   */
+  async forward(push: ForwardedPush): Promise<NotifyResult> {
+    this.assertAccepting('forward');
+    const { notification, request, format } = push;
+    const now = this.clock.now();
+    const nowIso = this.iso(now);
+    const device: DeviceDelivery = {
+      bindingId: FORWARDED_DEVICE_ID,
+      provider: request.provider,
+      app: request.app,
+      format,
+      status: 'pending',
+      attempts: [],
+      updatedAt: nowIso,
+    };
+    const noTransport = !this.options.transports[request.provider];
+    const detail = `no transport for provider "${request.provider}" is configured`;
+    if (noTransport) Object.assign(device, { status: 'skipped', detail });
+    const report: DeliveryReport = {
+      notificationId: notification.id,
+      tenant: notification.tenant,
+      recipient: notification.recipient,
+      type: notification.type,
+      acceptedAt: nowIso,
+      deadline: notification.deadline,
+      status: noTransport ? 'completed' : 'in-progress',
+      devices: [device],
+    };
+    if (noTransport) report.completedAt = nowIso;
+    if (!(await this.options.reports.create(report))) {
+      this.events.emit('duplicate', { notification });
+      const existing = await this.options.reports.get(notification.tenant, notification.id);
+      if (!existing) throw new PushRelayError('report_missing', `report ${notification.id} vanished`);
+      return { report: existing, duplicate: true };
+    }
+    if (!noTransport) {
+      await this.options.queue.schedule({
+        id: jobId(notification, FORWARDED_DEVICE_ID, 1),
+        notification,
+        bindingId: FORWARDED_DEVICE_ID,
+        attempt: 1,
+        runAt: now,
+        lane: CALL_TYPES.has(notification.type) ? 'call' : 'default',
+        credential: credentialKey(request),
+        forward: { request, format },
+      });
+    }
+    if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
+    if (noTransport) {
+      this.events.emit('skipped', { notification, bindingId: FORWARDED_DEVICE_ID, detail, reason: 'no-transport' });
+      this.events.emit('completed', { report });
+    }
+    return { report, duplicate: false };
+  }
+
   async report(tenant: string, notificationId: string): Promise<DeliveryReport | undefined> {
     return this.options.reports.get(tenant, notificationId);
   }
@@ -282,6 +349,17 @@ export class Relay {
   async close(): Promise<void> {
     this.closed = true;
     await this.options.queue.close();
+  }
+
+  private assertAccepting(method: string): void {
+    if (this.closed)
+      throw new PushRelayError('relay_closed', `Relay.${method} after close(): the queue takes no more jobs`);
+    if (!this.started && !this.options.acceptOnly) {
+      throw new ConfigurationError(
+        `Relay.${method} before start(): nothing in this process would send it. Call relay.start() first, ` +
+          'or build the relay with acceptOnly: true when other processes sharing the queue deliver.',
+      );
+    }
   }
 
   private async duplicateOf(notification: CallNotification): Promise<NotifyResult> {
@@ -349,6 +427,7 @@ export class Relay {
       this.announce(done);
       return;
     }
+    if (job.forward) return this.runForwarded(job, job.forward, now, deadline);
     const binding = await this.options.bindings.get(tenant, bindingId);
     if (!binding) {
       const done = await this.finish(job, 'skipped', 'device was removed before the push was sent');
@@ -397,7 +476,45 @@ export class Relay {
       this.announce(done);
       return;
     }
+    await this.send(job, binding, transport, request, now, deadline);
+  }
 
+  /** Runs one send of a forwarded push: no binding to read and nothing to encode. */
+  private async runForwarded(
+    job: DeliveryJob,
+    forward: NonNullable<DeliveryJob['forward']>,
+    now: number,
+    deadline: number,
+  ): Promise<void> {
+    const { notification, bindingId } = job;
+    const { request } = forward;
+    const transport = this.options.transports[request.provider];
+    if (!transport) {
+      const detail = `no transport for provider "${request.provider}" is configured`;
+      const done = await this.finish(job, 'skipped', detail);
+      this.events.emit('skipped', { notification, bindingId, detail, reason: 'no-transport' });
+      this.announce(done);
+      return;
+    }
+    if (!mayPushAs(notification.type, request.pushType)) {
+      const detail = `a ${notification.type} push reports no call and is never sent as a VoIP push`;
+      const done = await this.finish(job, 'skipped', detail);
+      this.events.emit('skipped', { notification, bindingId, detail, reason: 'not-voip' });
+      this.announce(done);
+      return;
+    }
+    await this.send(job, forwardedBinding(notification, forward), transport, request, now, deadline);
+  }
+
+  private async send(
+    job: DeliveryJob,
+    binding: DeviceBinding,
+    transport: Transport,
+    request: PushRequest,
+    now: number,
+    deadline: number,
+  ): Promise<void> {
+    const { notification, attempt } = job;
     let outcome: DeliveryOutcome;
     try {
       outcome = await transport.send(request, { deadline });
@@ -432,10 +549,11 @@ export class Relay {
       case 'invalid-token': {
         // A device that registered again after the provider saw the token die keeps its binding.
         const reRegistered = outcome.since !== undefined && Date.parse(binding.updatedAt) > Date.parse(outcome.since);
-        if (!reRegistered) await this.options.bindings.remove(binding.tenant, binding.id);
+        // A forwarded push's token is the vendor's: the report tells it, there is no binding to remove.
+        const remove = !reRegistered && !job.forward;
+        if (remove) await this.options.bindings.remove(binding.tenant, binding.id);
         const done = await this.record(job, 'invalid-token', outcome, startedAt, latencyMs, outcome.reason);
-        if (!reRegistered)
-          this.events.emit('binding-removed', { notification, binding, attempt, reason: outcome.reason });
+        if (remove) this.events.emit('binding-removed', { notification, binding, attempt, reason: outcome.reason });
         this.announce(done);
         return;
       }
@@ -547,6 +665,27 @@ export class Relay {
   private announce(report: DeliveryReport | undefined): void {
     if (report && this.events.has('completed')) this.events.emit('completed', { report });
   }
+}
+
+/** What the relay's events say of a forwarded push's device: built from the request, never stored. */
+function forwardedBinding(
+  notification: CallNotification,
+  { request, format }: NonNullable<DeliveryJob['forward']>,
+): DeviceBinding {
+  return {
+    id: FORWARDED_DEVICE_ID,
+    tenant: notification.tenant,
+    userId: notification.recipient,
+    provider: request.provider,
+    token: request.token,
+    app: request.app,
+    environment: request.environment,
+    pushKind: request.pushType === 'voip' ? 'voip' : request.pushType === 'alert' ? 'alert' : 'data',
+    format,
+    origin: 'api',
+    createdAt: notification.createdAt,
+    updatedAt: notification.createdAt,
+  };
 }
 
 export function jobId(notification: CallNotification, bindingId: string, attempt: number): string {

@@ -150,111 +150,130 @@ interface ConnectionInfo {
 
 const INSPECTION_PREFIX = '/__sim/';
 
-/** Starts one TLS + HTTP/2 port of a simulator on 127.0.0.1. */
-export async function startSimulatorServer(options: SimulatorServerOptions): Promise<SimulatorServer> {
-  const { state, handler, ca } = options;
-  const host = options.host ?? '127.0.0.1';
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-  const serverCert = ca.issueServerCertificate(['localhost', '127.0.0.1', '::1']);
-  const server: Http2SecureServer = http2.createSecureServer({
-    cert: serverCert.cert,
-    key: serverCert.key,
-    ca: [ca.cert],
-    allowHTTP1: options.allowHTTP1 ?? true,
-    requestCert: options.requestCert ?? false,
-    rejectUnauthorized: false,
-    settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
-  });
+type RecordRequest = (status: number, extra?: Partial<SimRequestRecord>) => void;
+type ScriptedFault = NonNullable<ReturnType<FaultScript['take']>>;
 
-  const sockets = new Map<TLSSocket, ConnectionInfo>();
-  const sessions = new Set<ServerHttp2Session>();
-  const sessionSocket = new WeakMap<ServerHttp2Session, ConnectionInfo>();
-  const byRemote = new Map<string, ConnectionInfo>();
-  const pendingTimers = new Set<NodeJS.Timeout>();
-  const hung = new Set<Http2ServerResponse>();
-  let opened = 0;
-  let closing = false;
+const remoteKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) =>
+  `${s.remoteAddress}:${s.remotePort}`;
 
-  const remoteKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) =>
-    `${s.remoteAddress}:${s.remotePort}`;
+/**
+ * One TLS + HTTP/2 port: its connections (to count streams and send GOAWAYs per connection),
+ * the scripted faults applied to each request, and the handler's answer.
+ */
+class SimulatorPort {
+  readonly server: Http2SecureServer;
+  private readonly sockets = new Map<TLSSocket, ConnectionInfo>();
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly sessionSocket = new WeakMap<ServerHttp2Session, ConnectionInfo>();
+  private readonly byRemote = new Map<string, ConnectionInfo>();
+  private readonly pendingTimers = new Set<NodeJS.Timeout>();
+  private readonly hung = new Set<Http2ServerResponse>();
+  private readonly maxBodyBytes: number;
+  private opened = 0;
+  private closing = false;
 
-  server.on('secureConnection', (socket: TLSSocket) => {
-    opened++;
-    const info: ConnectionInfo = { id: opened, socket, streams: 0 };
-    sockets.set(socket, info);
-    const key = remoteKey(socket);
-    byRemote.set(key, info);
-    socket.on('close', () => {
-      sockets.delete(socket);
-      if (byRemote.get(key) === info) byRemote.delete(key);
+  constructor(private readonly options: SimulatorServerOptions) {
+    const { ca } = options;
+    this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+    const serverCert = ca.issueServerCertificate(['localhost', '127.0.0.1', '::1']);
+    this.server = http2.createSecureServer({
+      cert: serverCert.cert,
+      key: serverCert.key,
+      ca: [ca.cert],
+      allowHTTP1: options.allowHTTP1 ?? true,
+      requestCert: options.requestCert ?? false,
+      rejectUnauthorized: false,
+      settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
     });
-  });
-  server.on('session', (session: ServerHttp2Session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-    session.on('error', () => {});
-  });
-  server.on('sessionError', () => {});
-  server.on('tlsClientError', () => {});
+    this.server.on('secureConnection', (socket: TLSSocket) => this.onSecureConnection(socket));
+    this.server.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.on('close', () => this.sessions.delete(session));
+      session.on('error', () => {});
+    });
+    this.server.on('sessionError', () => {});
+    this.server.on('tlsClientError', () => {});
+    this.server.on('request', (req, res) => {
+      void this.onRequest(req, res).catch(() => {
+        if (!res.headersSent) {
+          try {
+            res.writeHead(500).end();
+          } catch {
+            /* the stream is gone */
+          }
+        }
+      });
+    });
+  }
 
-  const connectionOf = (req: Http2ServerRequest): ConnectionInfo | undefined => {
+  stats(): SimConnectionStats {
+    return { opened: this.opened, open: this.sockets.size, openSessions: this.sessions.size };
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const timer of this.pendingTimers) clearTimeout(timer);
+    this.pendingTimers.clear();
+    for (const res of this.hung) res.stream?.close(http2.constants.NGHTTP2_CANCEL);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions) session.destroy();
+    for (const socket of this.sockets.keys()) socket.destroy();
+    await closed;
+  }
+
+  private onSecureConnection(socket: TLSSocket): void {
+    this.opened++;
+    const info: ConnectionInfo = { id: this.opened, socket, streams: 0 };
+    this.sockets.set(socket, info);
+    const key = remoteKey(socket);
+    this.byRemote.set(key, info);
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      if (this.byRemote.get(key) === info) this.byRemote.delete(key);
+    });
+  }
+
+  private connectionOf(req: Http2ServerRequest): ConnectionInfo | undefined {
     // The HTTP/2 session is made inside the server's own secureConnection listener, before ours
     // runs, so the two are linked here, at the first request.
     const session = req.stream?.session as ServerHttp2Session | undefined;
-    if (!session) return byRemote.get(remoteKey(req.socket));
-    let info = sessionSocket.get(session);
+    if (!session) return this.byRemote.get(remoteKey(req.socket));
+    let info = this.sessionSocket.get(session);
     if (!info) {
-      info = byRemote.get(remoteKey(session.socket));
-      if (info) sessionSocket.set(session, info);
+      info = this.byRemote.get(remoteKey(session.socket));
+      if (info) this.sessionSocket.set(session, info);
     }
     return info;
-  };
+  }
 
-  const onRequest = async (req: Http2ServerRequest, res: Http2ServerResponse) => {
+  private async onRequest(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
+    const { state, handler } = this.options;
     const receivedAt = state.clock.now();
-    const connection = connectionOf(req);
+    const connection = this.connectionOf(req);
     if (connection) connection.streams++;
     const sessionStreams = connection?.streams ?? 1;
-    const path = req.url ?? '/';
-    const headers = req.headers as Record<string, string | string[] | undefined>;
-    let read: { body: Buffer; truncated: boolean };
-    try {
-      read = await readBody(req, maxBodyBytes);
-    } catch {
-      return;
-    }
-    const request: SimRequest = {
-      method: req.method,
-      path,
-      headers,
-      body: read.body,
-      bodyTruncated: read.truncated,
-      httpVersion: req.httpVersion,
-      receivedAt,
-      connectionId: connection?.id ?? 0,
-      ...(options.environment !== undefined ? { environment: options.environment } : {}),
-    };
-    const clientCertificate = clientCertificateOf(req);
-    if (clientCertificate) request.clientCertificate = clientCertificate;
+    const request = await this.readRequest(req, connection, receivedAt);
+    if (!request) return;
 
-    if (path.startsWith(INSPECTION_PREFIX)) {
-      sendResponse(res, await answerInspection(state, handler, request, stats));
+    if (request.path.startsWith(INSPECTION_PREFIX)) {
+      sendResponse(res, await answerInspection(state, handler, request, () => this.stats()));
       return;
     }
 
     const token = handler.tokenOf?.(request);
-    const record = (status: number, extra: Partial<SimRequestRecord> = {}) =>
-      state.recordRequest({
-        provider: state.provider,
-        ...(options.environment !== undefined ? { environment: options.environment } : {}),
-        method: request.method,
-        path,
-        ...(token !== undefined ? { token } : {}),
-        headers: recordableHeaders(headers),
-        receivedAt,
-        status,
-        ...extra,
-      });
+    const record = this.recorder(request, token);
 
     // A stream the client opened after our GOAWAY was never processed: refuse it.
     const streamId = req.stream?.id;
@@ -272,45 +291,118 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     const fault =
       handler.faultable?.(request) === false
         ? undefined
-        : state.faults.take({ path, ...(token !== undefined ? { token } : {}), sessionStreams });
-    if (fault?.kind === 'status') {
-      const response = handler.faultResponse(fault.status, fault.reason, request);
-      response.headers = { ...response.headers, ...fault.headers };
-      if (fault.retryAfter !== undefined) response.headers['retry-after'] = String(fault.retryAfter);
-      if (fault.body !== undefined) response.body = fault.body;
-      record(response.status, { fault: 'status', ...(fault.reason !== undefined ? { reason: fault.reason } : {}) });
-      sendResponse(res, response);
-      return;
-    }
-    if (fault?.kind === 'reset') {
-      record(0, { fault: 'reset' });
-      const socket = connection?.socket;
-      if (socket) {
-        try {
-          socket.resetAndDestroy();
-        } catch {
-          socket.destroy();
-        }
-      } else req.stream?.session?.destroy();
-      return;
-    }
-    if (fault?.kind === 'hang') {
-      record(0, { fault: 'hang' });
-      hung.add(res);
-      res.on('close', () => hung.delete(res));
-      return;
-    }
-    if (fault?.kind === 'slow') {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          pendingTimers.delete(timer);
-          resolve();
-        }, fault.delayMs);
-        pendingTimers.add(timer);
-      });
-      if (closing) return;
-    }
+        : state.faults.take({
+            path: request.path,
+            ...(token !== undefined ? { token } : {}),
+            sessionStreams,
+          });
+    if (fault && !(await this.applyFault(fault, req, res, request, connection, record))) return;
+    await this.answer(req, res, request, connection, fault, record);
+  }
 
+  private async readRequest(
+    req: Http2ServerRequest,
+    connection: ConnectionInfo | undefined,
+    receivedAt: number,
+  ): Promise<SimRequest | undefined> {
+    let read: { body: Buffer; truncated: boolean };
+    try {
+      read = await readBody(req, this.maxBodyBytes);
+    } catch {
+      return undefined;
+    }
+    const request: SimRequest = {
+      method: req.method,
+      path: req.url ?? '/',
+      headers: req.headers as Record<string, string | string[] | undefined>,
+      body: read.body,
+      bodyTruncated: read.truncated,
+      httpVersion: req.httpVersion,
+      receivedAt,
+      connectionId: connection?.id ?? 0,
+      ...(this.options.environment !== undefined ? { environment: this.options.environment } : {}),
+    };
+    const clientCertificate = clientCertificateOf(req);
+    if (clientCertificate) request.clientCertificate = clientCertificate;
+    return request;
+  }
+
+  private recorder(request: SimRequest, token: string | undefined): RecordRequest {
+    const { state, environment } = this.options;
+    return (status, extra = {}) =>
+      state.recordRequest({
+        provider: state.provider,
+        ...(environment !== undefined ? { environment } : {}),
+        method: request.method,
+        path: request.path,
+        ...(token !== undefined ? { token } : {}),
+        headers: recordableHeaders(request.headers),
+        receivedAt: request.receivedAt,
+        status,
+        ...extra,
+      });
+  }
+
+  /** Plays a scripted fault; false when it took the request (nothing more is answered). */
+  private async applyFault(
+    fault: ScriptedFault,
+    req: Http2ServerRequest,
+    res: Http2ServerResponse,
+    request: SimRequest,
+    connection: ConnectionInfo | undefined,
+    record: RecordRequest,
+  ): Promise<boolean> {
+    switch (fault.kind) {
+      case 'status': {
+        const response = this.options.handler.faultResponse(fault.status, fault.reason, request);
+        response.headers = { ...response.headers, ...fault.headers };
+        if (fault.retryAfter !== undefined) response.headers['retry-after'] = String(fault.retryAfter);
+        if (fault.body !== undefined) response.body = fault.body;
+        record(response.status, { fault: 'status', ...(fault.reason !== undefined ? { reason: fault.reason } : {}) });
+        sendResponse(res, response);
+        return false;
+      }
+      case 'reset': {
+        record(0, { fault: 'reset' });
+        const socket = connection?.socket;
+        if (socket) {
+          try {
+            socket.resetAndDestroy();
+          } catch {
+            socket.destroy();
+          }
+        } else req.stream?.session?.destroy();
+        return false;
+      }
+      case 'hang':
+        record(0, { fault: 'hang' });
+        this.hung.add(res);
+        res.on('close', () => this.hung.delete(res));
+        return false;
+      case 'slow':
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.pendingTimers.delete(timer);
+            resolve();
+          }, fault.delayMs);
+          this.pendingTimers.add(timer);
+        });
+        return !this.closing;
+      default:
+        return true;
+    }
+  }
+
+  /** The handler's answer, logged; a `goaway` fault closes the connection after it. */
+  private async answer(
+    req: Http2ServerRequest,
+    res: Http2ServerResponse,
+    request: SimRequest,
+    connection: ConnectionInfo | undefined,
+    fault: ScriptedFault | undefined,
+    record: RecordRequest,
+  ): Promise<void> {
+    const { state, handler, environment } = this.options;
     let response: SimResponse;
     try {
       response = await handler.handle(request);
@@ -328,11 +420,11 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     if (response.delivery) {
       state.recordDelivery({
         provider: state.provider,
-        ...(options.environment !== undefined ? { environment: options.environment } : {}),
+        ...(environment !== undefined ? { environment } : {}),
         token: response.delivery.token,
-        headers: recordableHeaders(headers),
+        headers: recordableHeaders(request.headers),
         payload: response.delivery.payload,
-        receivedAt,
+        receivedAt: request.receivedAt,
         id: response.delivery.id,
       });
     }
@@ -349,47 +441,21 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       session.goaway(http2.constants.NGHTTP2_NO_ERROR, req.stream.id, opaque);
       session.close();
     }
-  };
+  }
+}
 
-  const stats = (): SimConnectionStats => ({ opened, open: sockets.size, openSessions: sessions.size });
-
-  server.on('request', (req, res) => {
-    void onRequest(req, res).catch(() => {
-      if (!res.headersSent) {
-        try {
-          res.writeHead(500).end();
-        } catch {
-          /* the stream is gone */
-        }
-      }
-    });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-
+/** Starts one TLS + HTTP/2 port of a simulator on 127.0.0.1. */
+export async function startSimulatorServer(options: SimulatorServerOptions): Promise<SimulatorServer> {
+  const host = options.host ?? '127.0.0.1';
+  const simulatorPort = new SimulatorPort(options);
+  const port = await simulatorPort.listen(host, options.port ?? 0);
   return {
     url: `https://localhost:${port}`,
     host,
     port,
     ...(options.environment !== undefined ? { environment: options.environment } : {}),
-    connections: stats,
-    async close() {
-      closing = true;
-      for (const timer of pendingTimers) clearTimeout(timer);
-      pendingTimers.clear();
-      for (const res of hung) res.stream?.close(http2.constants.NGHTTP2_CANCEL);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const session of sessions) session.destroy();
-      for (const socket of sockets.keys()) socket.destroy();
-      await closed;
-    },
+    connections: () => simulatorPort.stats(),
+    close: () => simulatorPort.close(),
   };
 }
 

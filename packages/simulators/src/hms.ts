@@ -149,28 +149,95 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Starts a Huawei Push Kit simulator with the OAuth client-credentials endpoint on the same
- * TLS + HTTP/2 port. It validates messages the way Push Kit does and answers `{code, msg,
- * requestId}` with Huawei's result codes, including partial success with `illegal_tokens`.
+ * Push Kit as the simulator's server sees it: the apps and their credentials, the OAuth
+ * endpoint, the v1/v2 and v3 send APIs and the inspection routes.
  */
-export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Promise<HmsSimulator> {
-  const state = new SimulatorState('hms', options.clock ? { clock: options.clock } : {});
-  const authority = options.authority ?? createCertificateAuthority('pushrelay HMS simulator CA');
-  const lifetimeS = options.accessTokenLifetimeS ?? 3600;
-  const apps = new Map<string, HmsApp>();
-  const projects = new Map<string, string>();
-  const denied = new Set<string>();
-  const grants = new Map<string, { appId: string; expiresAt: number }>();
-  const minted = new Map<string, number[]>();
-  const tokenApps = new Map<string, string>();
-  const totals = new Map<string, number>();
-  const serviceKeys = new Map<string, { appId: string; projectId: string; subAccount: string; publicKey: KeyObject }>();
-  const jwts = new Map<string, string>();
-  const expiredJwts = new Set<string>();
-  const testSends = new Map<string, number[]>();
-  let requestCounter = 0;
+class PushKit implements ProviderHandler {
+  readonly apps = new Map<string, HmsApp>();
+  private readonly projects = new Map<string, string>();
+  readonly denied = new Set<string>();
+  private readonly grants = new Map<string, { appId: string; expiresAt: number }>();
+  private readonly minted = new Map<string, number[]>();
+  readonly tokenApps = new Map<string, string>();
+  private readonly totals = new Map<string, number>();
+  private readonly serviceKeys = new Map<
+    string,
+    { appId: string; projectId: string; subAccount: string; publicKey: KeyObject }
+  >();
+  private readonly jwts = new Map<string, string>();
+  private readonly expiredJwts = new Set<string>();
+  private readonly testSends = new Map<string, number[]>();
+  private requestCounter = 0;
+  private appCounter = 0;
+  private keyCounter = 0;
 
-  const mint = (form: URLSearchParams): SimResponse => {
+  constructor(
+    readonly state: SimulatorState,
+    private readonly lifetimeS: number,
+  ) {}
+
+  tokenOf(request: SimRequest): string | undefined {
+    if (!SEND_PATH.test(request.path)) return undefined;
+    try {
+      const body = JSON.parse(request.body.toString('utf8')) as {
+        message?: { token?: unknown };
+        target?: { token?: unknown };
+      };
+      const tokens = body.message?.token ?? body.target?.token;
+      return Array.isArray(tokens) && typeof tokens[0] === 'string' ? tokens[0] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  faultable(request: Pick<SimRequest, 'method' | 'path'>): boolean {
+    return SEND_PATH.test(request.path);
+  }
+  faultResponse(status: number, reason: string | undefined): SimResponse {
+    if (status === 503)
+      return {
+        status: 503,
+        reason: reason ?? 'flow control',
+        body: { code: '80300020', msg: 'Flow control.', requestId: '' },
+      };
+    const code = reason && /^\d{8}$/.test(reason) ? reason : (CODE_OF_STATUS[status] ?? '81000001');
+    return { ...hmsAnswer(code), status };
+  }
+  handle(request: SimRequest): SimResponse {
+    const path = request.path.split('?')[0]!;
+    if (request.method === 'POST' && path === TOKEN_PATH)
+      return this.mint(new URLSearchParams(request.body.toString('utf8')));
+    const match = SEND_PATH.exec(path);
+    if (request.method === 'POST' && match?.[1] === 'v3') return this.sendV3(request, decodeURIComponent(match[2]!));
+    if (request.method === 'POST' && match) return this.send(request, match[1]!, decodeURIComponent(match[2]!));
+    return { status: 404, body: { code: '80100003', msg: `No route ${request.method} ${path}.`, requestId: '' } };
+  }
+  inspect(request: SimRequest): SimResponse | undefined {
+    const route = `${request.method} ${request.path.split('?')[0]}`;
+    if (route === 'POST /__sim/this.apps') {
+      try {
+        const body = (request.body.length ? JSON.parse(request.body.toString('utf8')) : {}) as {
+          appId?: unknown;
+          projectId?: unknown;
+          serviceAccount?: unknown;
+        };
+        const appId = typeof body.appId === 'string' ? body.appId : undefined;
+        const projectId = typeof body.projectId === 'string' ? body.projectId : undefined;
+        return {
+          status: 201,
+          body: this.registerApp(appId, {
+            ...(projectId ? { projectId } : {}),
+            ...(body.serviceAccount === true ? { serviceAccount: true } : {}),
+          }),
+        };
+      } catch {
+        return { status: 400, body: { error: 'invalid JSON' } };
+      }
+    }
+    if (route === 'GET /__sim/oauth') return { status: 200, body: { accessTokensIssued: this.issued() } };
+    return undefined;
+  }
+
+  private mint(form: URLSearchParams): SimResponse {
     if (form.get('grant_type') !== 'client_credentials') {
       return {
         status: 400,
@@ -178,7 +245,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
         body: { error: 1102, sub_error: 20001, error_description: 'unsupported grant_type' },
       };
     }
-    const app = apps.get(form.get('client_id') ?? '');
+    const app = this.apps.get(form.get('client_id') ?? '');
     if (!app || app.clientSecret !== form.get('client_secret')) {
       return {
         status: 400,
@@ -186,10 +253,10 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
         body: { error: 1101, sub_error: 20152, error_description: 'invalid client' },
       };
     }
-    const now = state.clock.now();
-    const recent = (minted.get(app.appId) ?? []).filter((at) => at > now - TOKEN_WINDOW_MS);
+    const now = this.state.clock.now();
+    const recent = (this.minted.get(app.appId) ?? []).filter((at) => at > now - TOKEN_WINDOW_MS);
     if (recent.length >= TOKENS_PER_WINDOW) {
-      minted.set(app.appId, recent);
+      this.minted.set(app.appId, recent);
       return {
         status: 429,
         reason: 'flow control',
@@ -197,25 +264,27 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       };
     }
     recent.push(now);
-    minted.set(app.appId, recent);
-    totals.set(app.appId, (totals.get(app.appId) ?? 0) + 1);
+    this.minted.set(app.appId, recent);
+    this.totals.set(app.appId, (this.totals.get(app.appId) ?? 0) + 1);
     const accessToken = `DQEB${randomBytes(24).toString('base64url')}`;
-    grants.set(accessToken, { appId: app.appId, expiresAt: now + lifetimeS * 1000 });
-    return { status: 200, body: { access_token: accessToken, expires_in: lifetimeS, token_type: 'Bearer' } };
-  };
+    this.grants.set(accessToken, { appId: app.appId, expiresAt: now + this.lifetimeS * 1000 });
+    return { status: 200, body: { access_token: accessToken, expires_in: this.lifetimeS, token_type: 'Bearer' } };
+  }
 
-  const send = (request: SimRequest, version: string, id: string): SimResponse => {
-    const requestId = `${state.clock.now()}${String(++requestCounter).padStart(6, '0')}`;
+  /** The v1 and v2 send APIs: an OAuth bearer of the app, Push Kit's `message`. */
+  private send(request: SimRequest, version: string, id: string): SimResponse {
+    const requestId = `${this.state.clock.now()}${String(++this.requestCounter).padStart(6, '0')}`;
     const answer = (code: string, msg?: string) => hmsAnswer(code, msg, requestId);
-    const appId = version === 'v1' ? id : projects.get(id);
-    if (!appId || !apps.has(appId)) return answer('80200001', 'Oauth authentication error: unknown app or project.');
+    const appId = version === 'v1' ? id : this.projects.get(id);
+    if (!appId || !this.apps.has(appId))
+      return answer('80200001', 'Oauth authentication error: unknown app or project.');
     const auth = request.headers['authorization'];
     const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    const grant = bearer ? grants.get(bearer) : undefined;
+    const grant = bearer ? this.grants.get(bearer) : undefined;
     if (!grant || grant.appId !== appId) return answer('80200001');
-    const now = state.clock.now();
+    const now = this.state.clock.now();
     if (grant.expiresAt <= now) return answer('80200003');
-    if (denied.has(appId)) return answer('80300002');
+    if (this.denied.has(appId)) return answer('80300002');
     let body: unknown;
     try {
       body = JSON.parse(request.body.toString('utf8'));
@@ -260,8 +329,8 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       : [`/topics/${String(message['topic'] ?? message['condition'])}`];
     const illegal = Array.isArray(tokens)
       ? targets.filter((t) => {
-          const deadAt = state.tokens.unregisteredAt(t);
-          const owner = tokenApps.get(t);
+          const deadAt = this.state.tokens.unregisteredAt(t);
+          const owner = this.tokenApps.get(t);
           return (
             !TOKEN_SHAPE.test(t) || (deadAt !== undefined && deadAt <= now) || (owner !== undefined && owner !== appId)
           );
@@ -272,7 +341,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     // The first accepted token goes through the base's delivery log (which checks the client is
     // still there); the rest of a multicast are logged here.
     for (const token of accepted.slice(1)) {
-      state.recordDelivery({
+      this.state.recordDelivery({
         provider: 'hms',
         environment: 'hms',
         token,
@@ -295,10 +364,10 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       token: first,
       delivery: { token: first, payload: { ...message, token: [first] }, id: requestId },
     };
-  };
+  }
 
   /** Checks a v3 bearer: a PS256 service-account JWT of the project's key, fresh and short-lived. */
-  const checkJwt = (bearer: string | undefined, projectId: string): string | undefined => {
+  private checkJwt(bearer: string | undefined, projectId: string): string | undefined {
     const fail = (msg = MSG_OF['80200001']) => ({ code: '80200001', msg });
     const parts = bearer?.split('.') ?? [];
     if (parts.length !== 3) return JSON.stringify(fail('Authentication Error: not a JWT (v3 takes no OAuth token).'));
@@ -316,7 +385,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     if (!header || !body || header['alg'] !== 'PS256' || header['typ'] !== 'JWT') {
       return JSON.stringify(fail('Authentication Error: JWT header must be {kid, typ: JWT, alg: PS256}.'));
     }
-    const key = typeof header['kid'] === 'string' ? serviceKeys.get(header['kid']) : undefined;
+    const key = typeof header['kid'] === 'string' ? this.serviceKeys.get(header['kid']) : undefined;
     if (!key) return JSON.stringify(fail('Authentication Error: unknown kid.'));
     const valid = verify(
       'sha256',
@@ -338,26 +407,27 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     if (typeof iat !== 'number' || typeof exp !== 'number')
       return JSON.stringify(fail('Authentication Error: iat and exp are required.'));
     if (exp - iat > MAX_JWT_LIFETIME_S) return JSON.stringify({ code: '80300036', msg: MSG_OF['80300036'] });
-    if (exp * 1000 <= state.clock.now() || expiredJwts.has(bearer!)) {
+    if (exp * 1000 <= this.state.clock.now() || this.expiredJwts.has(bearer!)) {
       return JSON.stringify({ code: '80200005', msg: MSG_OF['80200005'] });
     }
-    jwts.set(bearer!, key.appId);
+    this.jwts.set(bearer!, key.appId);
     return undefined;
-  };
+  }
 
-  const sendV3 = (request: SimRequest, projectId: string): SimResponse => {
-    const requestId = `${state.clock.now()}${String(++requestCounter).padStart(6, '0')}`;
+  /** The v3 (HarmonyOS NEXT) send API: a service-account JWT, `payload` and `target`. */
+  private sendV3(request: SimRequest, projectId: string): SimResponse {
+    const requestId = `${this.state.clock.now()}${String(++this.requestCounter).padStart(6, '0')}`;
     const answer = (code: string, msg?: string) => hmsAnswer(code, msg, requestId);
-    const appId = projects.get(projectId);
-    if (!appId || !apps.has(appId)) return answer('80200001', 'Authentication Error: unknown project.');
+    const appId = this.projects.get(projectId);
+    if (!appId || !this.apps.has(appId)) return answer('80200001', 'Authentication Error: unknown project.');
     const auth = request.headers['authorization'];
     const bearer = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    const refused = checkJwt(bearer, projectId);
+    const refused = this.checkJwt(bearer, projectId);
     if (refused) {
       const { code, msg } = JSON.parse(refused) as { code: string; msg: string };
       return answer(code, msg);
     }
-    if (denied.has(appId)) return answer('80300002');
+    if (this.denied.has(appId)) return answer('80300002');
     const pushType = request.headers['push-type'];
     if (typeof pushType !== 'string' || !V3_PUSH_TYPES.has(pushType)) {
       return answer('80100001', 'Check Parameter Error: push-type header is missing or invalid.');
@@ -409,19 +479,19 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
     const withoutTarget = { ...body };
     delete withoutTarget['target'];
     if (payloadSize({ payload: withoutTarget }) > PAYLOAD_LIMITS.hms) return answer('80300008', MSG_OF['80300008']);
-    const now = state.clock.now();
+    const now = this.state.clock.now();
     if (test === true) {
       if (tokens.length > MAX_TEST_TOKENS) return answer('80300030');
-      const recent = (testSends.get(projectId) ?? []).filter((at) => at > now - 86_400_000);
+      const recent = (this.testSends.get(projectId) ?? []).filter((at) => at > now - 86_400_000);
       if (recent.length >= TEST_MESSAGES_PER_DAY) return answer('80300029');
       recent.push(now);
-      testSends.set(projectId, recent);
+      this.testSends.set(projectId, recent);
     }
     const illegal = new Map<string, string[]>();
     const accepted: string[] = [];
     for (const t of tokens as string[]) {
-      const deadAt = state.tokens.unregisteredAt(t);
-      const owner = tokenApps.get(t);
+      const deadAt = this.state.tokens.unregisteredAt(t);
+      const owner = this.tokenApps.get(t);
       const reason = !TOKEN_SHAPE.test(t)
         ? 'tokenFormatError'
         : (deadAt !== undefined && deadAt <= now) || (owner !== undefined && owner !== appId)
@@ -435,7 +505,7 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       return answer('80300007', JSON.stringify({ illegalTokens: Object.fromEntries(illegal), failure }));
     }
     for (const token of accepted.slice(1)) {
-      state.recordDelivery({
+      this.state.recordDelivery({
         provider: 'hms',
         environment: 'hms',
         token,
@@ -458,119 +528,72 @@ export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Prom
       token: first,
       delivery: { token: first, payload: { ...body, target: { token: [first] } }, id: requestId },
     };
-  };
+  }
 
-  const handler: ProviderHandler = {
-    tokenOf: (request) => {
-      if (!SEND_PATH.test(request.path)) return undefined;
-      try {
-        const body = JSON.parse(request.body.toString('utf8')) as {
-          message?: { token?: unknown };
-          target?: { token?: unknown };
-        };
-        const tokens = body.message?.token ?? body.target?.token;
-        return Array.isArray(tokens) && typeof tokens[0] === 'string' ? tokens[0] : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    faultable: (request) => SEND_PATH.test(request.path),
-    faultResponse: (status, reason) => {
-      if (status === 503)
-        return {
-          status: 503,
-          reason: reason ?? 'flow control',
-          body: { code: '80300020', msg: 'Flow control.', requestId: '' },
-        };
-      const code = reason && /^\d{8}$/.test(reason) ? reason : (CODE_OF_STATUS[status] ?? '81000001');
-      return { ...hmsAnswer(code), status };
-    },
-    handle: (request) => {
-      const path = request.path.split('?')[0]!;
-      if (request.method === 'POST' && path === TOKEN_PATH)
-        return mint(new URLSearchParams(request.body.toString('utf8')));
-      const match = SEND_PATH.exec(path);
-      if (request.method === 'POST' && match?.[1] === 'v3') return sendV3(request, decodeURIComponent(match[2]!));
-      if (request.method === 'POST' && match) return send(request, match[1]!, decodeURIComponent(match[2]!));
-      return { status: 404, body: { code: '80100003', msg: `No route ${request.method} ${path}.`, requestId: '' } };
-    },
-    inspect: (request) => {
-      const route = `${request.method} ${request.path.split('?')[0]}`;
-      if (route === 'POST /__sim/apps') {
-        try {
-          const body = (request.body.length ? JSON.parse(request.body.toString('utf8')) : {}) as {
-            appId?: unknown;
-            projectId?: unknown;
-            serviceAccount?: unknown;
-          };
-          const appId = typeof body.appId === 'string' ? body.appId : undefined;
-          const projectId = typeof body.projectId === 'string' ? body.projectId : undefined;
-          return {
-            status: 201,
-            body: registerApp(appId, {
-              ...(projectId ? { projectId } : {}),
-              ...(body.serviceAccount === true ? { serviceAccount: true } : {}),
-            }),
-          };
-        } catch {
-          return { status: 400, body: { error: 'invalid JSON' } };
-        }
-      }
-      if (route === 'GET /__sim/oauth') return { status: 200, body: { accessTokensIssued: issued() } };
-      return undefined;
-    },
-  };
-
-  const server = await startSimulatorServer({
-    state,
-    handler,
-    ca: authority,
-    environment: 'hms',
-    ...(options.port !== undefined ? { port: options.port } : {}),
-  });
-
-  let appCounter = 0;
-  let keyCounter = 0;
-  function registerApp(
-    appId = String(100_000_000 + ++appCounter),
+  registerApp(
+    appId = String(100_000_000 + ++this.appCounter),
     opts: { projectId?: string; serviceAccount?: boolean } = {},
   ): HmsApp {
     const app: HmsApp = { appId, clientSecret: randomBytes(32).toString('hex') };
-    const serial = opts.serviceAccount ? ++keyCounter : 0;
+    const serial = opts.serviceAccount ? ++this.keyCounter : 0;
     const projectId = opts.projectId ?? (opts.serviceAccount ? String(388_421_841_200 + serial) : undefined);
     if (projectId) {
       app.projectId = projectId;
-      projects.set(projectId, appId);
+      this.projects.set(projectId, appId);
     }
     if (opts.serviceAccount && projectId) {
       const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const keyId = randomBytes(16).toString('hex');
       const subAccount = String(100_000_000_000 + serial);
-      serviceKeys.set(keyId, { appId, projectId, subAccount, publicKey });
+      this.serviceKeys.set(keyId, { appId, projectId, subAccount, publicKey });
       app.serviceAccount = {
         keyId,
         subAccount,
         privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       };
     }
-    apps.set(appId, app);
+    this.apps.set(appId, app);
     return { ...app };
   }
-  const issued = (appId?: string) =>
-    appId === undefined ? [...totals.values()].reduce((n, c) => n + c, 0) : (totals.get(appId) ?? 0);
+  issued(appId?: string): number {
+    return appId === undefined ? [...this.totals.values()].reduce((n, c) => n + c, 0) : (this.totals.get(appId) ?? 0);
+  }
 
+  expire(): void {
+    for (const grant of this.grants.values()) grant.expiresAt = 0;
+    for (const jwt of this.jwts.keys()) this.expiredJwts.add(jwt);
+  }
+
+  jwtsSeen(appId?: string): number {
+    return [...this.jwts.values()].filter((owner) => appId === undefined || owner === appId).length;
+  }
+}
+
+/**
+ * Starts a Huawei Push Kit simulator with the OAuth client-credentials endpoint on the same
+ * TLS + HTTP/2 port. It validates messages the way Push Kit does and answers `{code, msg,
+ * requestId}` with Huawei's result codes, including partial success with `illegal_tokens`.
+ */
+export async function startHmsSimulator(options: HmsSimulatorOptions = {}): Promise<HmsSimulator> {
+  const state = new SimulatorState('hms', options.clock ? { clock: options.clock } : {});
+  const authority = options.authority ?? createCertificateAuthority('pushrelay HMS simulator CA');
+  const kit = new PushKit(state, options.accessTokenLifetimeS ?? 3600);
+  const server = await startSimulatorServer({
+    state,
+    handler: kit,
+    ca: authority,
+    environment: 'hms',
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
   return {
     ...simulatorHandle(state, [server], authority),
     baseUrl: server.url,
     tokenUrl: `${server.url}${TOKEN_PATH}`,
-    registerApp,
-    accessTokensIssued: issued,
-    expireAccessTokens: () => {
-      for (const grant of grants.values()) grant.expiresAt = 0;
-      for (const jwt of jwts.keys()) expiredJwts.add(jwt);
-    },
-    jwtsSeen: (appId?: string) => [...jwts.values()].filter((owner) => appId === undefined || owner === appId).length,
-    denyPermission: (appId) => void denied.add(appId),
-    bindToken: (token, appId) => void tokenApps.set(token, appId),
+    registerApp: (appId, opts) => kit.registerApp(appId, opts),
+    accessTokensIssued: (appId) => kit.issued(appId),
+    expireAccessTokens: () => kit.expire(),
+    jwtsSeen: (appId) => kit.jwtsSeen(appId),
+    denyPermission: (appId) => void kit.denied.add(appId),
+    bindToken: (token, appId) => void kit.tokenApps.set(token, appId),
   };
 }

@@ -1,4 +1,5 @@
 export { ApnsTransport } from './internal/transport.js';
+export { parseApnsTransportOptions } from './internal/options.js';
 export type { ApnsTransportOptions, ApnsAppOptions, ApnsCredential } from './internal/transport.js';
 export { outcomeOf as apnsOutcome, parseRetryAfter } from './internal/outcome.js';
 export type { ApnsAnswer } from './internal/outcome.js';

@@ -1,4 +1,5 @@
 export { FcmTransport, createFcmTransport, DEFAULT_FCM_BASE_URL } from './internal/transport.js';
+export { parseFcmTransportOptions } from './internal/options.js';
 export type { FcmTransportOptions, FcmProjectCredential } from './internal/transport.js';
 export { firebaseAdminTokenProvider } from './internal/token-providers.js';
 export type { GoogleOAuthCredential } from './internal/token-providers.js';

@@ -1,4 +1,5 @@
 export { HmsTransport, createHmsTransport, DEFAULT_HMS_BASE_URL, HMS_API_HEADER } from './internal/transport.js';
+export { parseHmsTransportOptions } from './internal/options.js';
 export type { HmsTransportOptions } from './internal/transport.js';
 export type { CheckedServiceAccount, HmsApi, HmsAppCredential, HmsServiceAccount } from './internal/credentials.js';
 export {

@@ -1,4 +1,5 @@
 export { WebPushTransport, createWebPushTransport } from './internal/transport.js';
+export { parseWebPushTransportOptions } from './internal/options.js';
 export type { WebPushTransportOptions } from './internal/transport.js';
 export { generateVapidKeys } from './internal/vapid.js';
 export type { VapidKeySet, VapidKeyPair } from './internal/vapid.js';

@@ -61,6 +61,39 @@ export async function createServer(services: GatewayServices, state: ServerState
   app.addSchema(bindingSchema);
   app.addSchema(reportSchema);
 
+  await registerDocs(app, config.publicUrl);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  // While draining, answers close their connection so keep-alive sockets do not hold the shutdown.
+  app.addHook('onSend', async (_request, reply) => {
+    if (state.draining) reply.header('connection', 'close');
+  });
+
+  app.decorateRequest('tenant', undefined);
+  app.decorateRequest('rawBody', undefined);
+
+  app.setErrorHandler(errorHandler(metrics));
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: [] }),
+  );
+
+  const authenticate = authenticator(tenants);
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(healthRoutes, { state, services });
+  await app.register(deviceRoutes, { services, authenticate });
+  await app.register(notificationRoutes, { services, authenticate });
+  await app.register(ingressRoutes, { services });
+  await app.register(proxyRoutes, { services });
+  await app.register(connectRoutes, { services, authenticate });
+  logRelayEvents(app, relay);
+  return app;
+}
+
+export type Authenticate = (request: FastifyRequest) => Promise<void>;
+
+async function registerDocs(app: FastifyInstance, publicUrl: string | undefined): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -69,7 +102,7 @@ export async function createServer(services: GatewayServices, state: ServerState
         version: '0.1.0',
         description: 'Wakes phones for calls through APNs, FCM and HMS',
       },
-      ...(config.publicUrl ? { servers: [{ url: config.publicUrl }] } : {}),
+      ...(publicUrl ? { servers: [{ url: publicUrl }] } : {}),
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: "the tenant's API key" },
@@ -88,17 +121,11 @@ export async function createServer(services: GatewayServices, state: ServerState
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+}
 
-  // While draining, answers close their connection so keep-alive sockets do not hold the shutdown.
-  app.addHook('onSend', async (_request, reply) => {
-    if (state.draining) reply.header('connection', 'close');
-  });
-
-  app.decorateRequest('tenant', undefined);
-  app.decorateRequest('rawBody', undefined);
-
-  app.setErrorHandler((error, request, reply) => {
+/** Every error answers `{error, message, details}`; bad input is a 4xx with the path of each problem. */
+function errorHandler(metrics: GatewayServices['metrics']): Parameters<FastifyInstance['setErrorHandler']>[0] {
+  return (error, request, reply) => {
     const send = (status: number, code: string, message: string, details: unknown[] = []) =>
       reply.status(status).type('application/json').send({ error: code, message, details });
     if (error instanceof HttpError) return send(error.status, error.code, error.message, error.details);
@@ -159,15 +186,12 @@ export async function createServer(services: GatewayServices, state: ServerState
     }
     request.log.error({ err: error }, 'request failed');
     return send(500, 'internal_error', 'the request could not be handled');
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: [] }),
-  );
+  };
+}
 
-  /** Authenticates `Authorization: Bearer <key>` (or `?access_token=` for WebSockets). */
-  const authenticate = async (request: FastifyRequest) => {
+/** Authenticates `Authorization: Bearer <key>` (or `?access_token=` for WebSockets). */
+function authenticator(tenants: GatewayServices['tenants']): Authenticate {
+  return async (request: FastifyRequest) => {
     const query = request.query as Record<string, unknown> | undefined;
     const key =
       bearerToken(request.headers.authorization) ??
@@ -178,15 +202,10 @@ export async function createServer(services: GatewayServices, state: ServerState
     request.tenant = tenant;
     request.log = request.log.child({ tenant: tenant.id });
   };
+}
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(healthRoutes, { state, services });
-  await app.register(deviceRoutes, { services, authenticate });
-  await app.register(notificationRoutes, { services, authenticate });
-  await app.register(ingressRoutes, { services });
-  await app.register(proxyRoutes, { services });
-  await app.register(connectRoutes, { services, authenticate });
-
+/** What the relay does that an operator reads in the log. */
+function logRelayEvents(app: FastifyInstance, relay: GatewayServices['relay']): void {
   relay.events.on('error', ({ error, job }) =>
     app.log.error(
       { err: error, notificationId: job?.notification.id, tenant: job?.notification.tenant },
@@ -237,7 +256,4 @@ export async function createServer(services: GatewayServices, state: ServerState
       'notification completed',
     ),
   );
-  return app;
 }
-
-export type Authenticate = (request: FastifyRequest) => Promise<void>;

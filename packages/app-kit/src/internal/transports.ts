@@ -1,19 +1,22 @@
-import { TransportError, type Provider, type Transport } from '@pushrelay/core';
-import { createApnsTransport, type ApnsTransportOptions } from '@pushrelay/transport-apns';
-import { createFcmTransport, type FcmTransportOptions } from '@pushrelay/transport-fcm';
-import { createHmsTransport, type HmsTransportOptions } from '@pushrelay/transport-hms';
-import { createWebPushTransport, type WebPushTransportOptions } from '@pushrelay/transport-webpush';
+import { TransportError, ValidationError, type Provider, type Transport } from '@pushrelay/core';
+import { createApnsTransport, parseApnsTransportOptions } from '@pushrelay/transport-apns';
+import { createFcmTransport, parseFcmTransportOptions } from '@pushrelay/transport-fcm';
+import { createHmsTransport, parseHmsTransportOptions } from '@pushrelay/transport-hms';
+import { createWebPushTransport, parseWebPushTransportOptions } from '@pushrelay/transport-webpush';
 import { ConfigError } from './config-error.js';
 
 /** Transport options by provider, as a configuration holds them (secrets already read). */
 export type ProviderSections = Partial<Record<Provider, Record<string, unknown>>>;
 
-// The transports check their options themselves and name the bad field in a TransportError.
-const FACTORIES: Record<Provider, (options: Record<string, unknown>) => Transport> = {
-  apns: (o) => createApnsTransport(o as unknown as ApnsTransportOptions),
-  fcm: (o) => createFcmTransport(o as unknown as FcmTransportOptions),
-  hms: (o) => createHmsTransport(o as unknown as HmsTransportOptions),
-  webpush: (o) => createWebPushTransport(o as unknown as WebPushTransportOptions),
+/**
+ * Each transport package reads its own section (a ValidationError with the path of every
+ * problem) and then checks what only building it can (keys, certificates: a TransportError).
+ */
+const FACTORIES: Record<Provider, (section: unknown, path: string) => Transport> = {
+  apns: (section, path) => createApnsTransport(parseApnsTransportOptions(section, path)),
+  fcm: (section, path) => createFcmTransport(parseFcmTransportOptions(section, path)),
+  hms: (section, path) => createHmsTransport(parseHmsTransportOptions(section, path)),
+  webpush: (section, path) => createWebPushTransport(parseWebPushTransportOptions(section, path)),
 };
 
 export interface TransportsOptions {
@@ -33,12 +36,14 @@ export function createTransports(
   const out: Partial<Record<Provider, Transport>> = {};
   for (const [provider, section] of Object.entries(sections) as [Provider, Record<string, unknown> | undefined][]) {
     if (!section) continue;
+    const at = options.path(provider);
     try {
-      out[provider] = FACTORIES[provider](section);
+      out[provider] = FACTORIES[provider](section, at);
     } catch (error) {
       for (const t of Object.values(out)) void t.close();
+      if (error instanceof ValidationError) throw new ConfigError(error.issues, options.source);
       if (!(error instanceof TransportError)) throw error;
-      const path = `${options.path(provider)}${error.field ? `.${error.field}` : ''}`;
+      const path = `${at}${error.field ? `.${error.field}` : ''}`;
       throw new ConfigError([{ path, message: error.message }], options.source);
     }
   }

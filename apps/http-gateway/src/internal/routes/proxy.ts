@@ -1,29 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { pythonJsonDumps } from '@pushrelay/codec-wazo';
-import { bundleIdOfTopic, isVoipTopic, type DeliveryOutcome, type PushRequest } from '@pushrelay/core';
+import { translateApnsProxy, translateLegacyFcm, type LegacyFcmSend, type ProxiedPush } from '@pushrelay/codec-wazo';
+import type { DeliveryOutcome, DeviceDelivery } from '@pushrelay/core';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TenantConfig } from '../config.js';
 import { verifyHs256 } from '../jwt.js';
 import type { GatewayServices } from '../services.js';
 
-interface LegacyFcmBody {
-  to: string;
-  priority?: string;
-  data?: { notification_type?: string; items?: unknown; [k: string]: unknown };
-  notification?: { title?: string; body?: string; android_channel_id?: string; badge?: number };
+/** How long past its deadline a proxied push's request waits for the report to settle. */
+const REPORT_GRACE_MS = 2000;
+
+/** Where the final answer of a proxied push's one device stands, once the relay is done with it. */
+interface ProxyResult {
+  device: DeviceDelivery | undefined;
+  outcome: DeliveryOutcome | undefined;
 }
 
 /**
  * Wazo push-proxy mode: wazo-webhookd without provider credentials sends its pushes to the URL
  * it is configured with, signed by the JWT in the wazo-auth token metadata. We verify that JWT
- * (HS256 with the tenant's `proxyJwtSecret`) and relay to the real provider with our credentials.
+ * (HS256 with the tenant's `proxyJwtSecret`); codec-wazo translates the request and the relay
+ * sends it with our credentials under its deadline and retries. The answer, in the provider's
+ * own terms, waits for the delivery report, which the tenant can also read at
+ * `/v1/notifications/{x-pushrelay-notification}`.
  */
 export const proxyRoutes: FastifyPluginAsync<{ services: GatewayServices }> = async (app, { services }) => {
   const tenants = services.tenants;
   const clock = services.clock;
   const config = services.config;
-  const transports = services.transports;
-  const metrics = services.metrics;
+  const relay = services.relay;
 
   const verify = (jwt: string | undefined): { tenant: TenantConfig; claims: Record<string, unknown> } | undefined => {
     if (!jwt) return undefined;
@@ -35,16 +39,14 @@ export const proxyRoutes: FastifyPluginAsync<{ services: GatewayServices }> = as
     }
     return found;
   };
-  const send = async (request: PushRequest): Promise<DeliveryOutcome> => {
-    const transport = transports[request.provider];
-    if (!transport) return { kind: 'rejected', reason: `no ${request.provider} transport is configured` };
-    const started = Date.now();
-    const outcome = await transport
-      .send(request)
-      .catch((error: unknown): DeliveryOutcome => ({ kind: 'rejected', reason: String(error) }));
-    metrics.notifications.inc({ provider: request.provider, push_type: request.pushType, result: outcome.kind });
-    metrics.providerLatency.observe({ provider: request.provider }, (Date.now() - started) / 1000);
-    return outcome;
+  const forward = async (push: ProxiedPush, reply: FastifyReply): Promise<ProxyResult> => {
+    const { notification } = push;
+    reply.header('x-pushrelay-notification', notification.id);
+    await relay.forward({ ...push, format: 'wazo' });
+    const timeoutMs = Math.max(0, Date.parse(notification.deadline) - clock.now()) + REPORT_GRACE_MS;
+    const report = await relay.waitForCompletion(notification.tenant, notification.id, { timeoutMs });
+    const device = report?.devices[0];
+    return { device, outcome: device?.attempts.at(-1)?.outcome };
   };
   const defaultFcmProject = (): string | undefined => {
     const first = (
@@ -58,7 +60,7 @@ export const proxyRoutes: FastifyPluginAsync<{ services: GatewayServices }> = as
     return sa?.project_id;
   };
 
-  app.post<{ Body: LegacyFcmBody }>(
+  app.post<{ Body: LegacyFcmSend }>(
     '/fcm/send',
     {
       schema: {
@@ -72,6 +74,7 @@ export const proxyRoutes: FastifyPluginAsync<{ services: GatewayServices }> = as
           properties: {
             to: { type: 'string', minLength: 1, maxLength: 4096 },
             priority: { type: 'string' },
+            time_to_live: { type: 'integer', minimum: 0 },
             data: { type: 'object', additionalProperties: true },
             notification: { type: 'object', additionalProperties: true },
           },
@@ -93,51 +96,33 @@ export const proxyRoutes: FastifyPluginAsync<{ services: GatewayServices }> = as
         return reply
           .status(400)
           .send({ error: 'no_fcm_project', message: 'no FCM project is configured', details: [] });
-      const body = request.body;
-      const { items, notification_type, ...rest } = body.data ?? {};
-      const data: Record<string, string> = {};
-      for (const [k, v] of Object.entries(rest)) data[k] = typeof v === 'string' ? v : JSON.stringify(v);
-      data.notification_type = String(notification_type ?? '');
-      // What wazo-webhookd's own FCM v1 client would send: items as sorted, compact, ASCII JSON.
-      data.items =
-        items === undefined || items === null || (typeof items === 'object' && Object.keys(items).length === 0)
-          ? ''
-          : pythonJsonDumps(items);
-      const android: Record<string, unknown> = { priority: 'high', ttl: '0s' };
-      if (body.notification?.title) {
-        android.notification = {
-          title: body.notification.title,
-          ...(body.notification.body !== undefined ? { body: body.notification.body } : {}),
-          channel_id: body.notification.android_channel_id ?? 'io.wazo.songbird',
-          notification_count: body.notification.badge ?? 1,
-        };
-      }
-      const outcome = await send({
-        provider: 'fcm',
-        token: body.to,
-        app: project,
-        environment: 'production',
-        pushType: 'background',
-        priority: 'high',
-        expiresAt: null,
-        payload: { android, data },
+      const push = translateLegacyFcm(request.body, {
+        tenant: who.tenant.id,
+        id: randomUUID(),
+        now: clock.now(),
+        project,
       });
-      request.log.info({ tenant: who.tenant.id, outcome: outcome.kind }, 'wazo proxy fcm push');
-      const ok = outcome.kind === 'delivered';
+      const { device, outcome } = await forward(push, reply);
+      const status = device?.status ?? 'expired';
+      request.log.info({ tenant: who.tenant.id, notification: push.notification.id, status }, 'wazo proxy fcm push');
+      const ok = status === 'delivered';
+      // Legacy FCM's own words: a push still failing when the deadline ends is Unavailable.
+      const unavailable = status === 'expired' || status === 'retrying' || status === 'pending';
       const error =
-        outcome.kind === 'invalid-token'
+        status === 'invalid-token'
           ? 'NotRegistered'
-          : outcome.kind === 'retry'
+          : unavailable
             ? 'Unavailable'
-            : outcome.kind === 'auth-failed'
+            : status === 'auth-failed'
               ? 'MismatchSenderId'
               : 'InvalidRegistration';
-      return reply.status(outcome.kind === 'retry' ? 503 : 200).send({
+      const providerId = outcome?.kind === 'delivered' ? outcome.providerId : undefined;
+      return reply.status(unavailable ? 503 : 200).send({
         multicast_id: Date.now(),
         success: ok ? 1 : 0,
         failure: ok ? 0 : 1,
         canonical_ids: 0,
-        results: [ok ? { message_id: outcome.providerId ?? randomUUID() } : { error }],
+        results: [ok ? { message_id: providerId ?? randomUUID() } : { error }],
       });
     },
   );
@@ -158,42 +143,31 @@ export const proxyRoutes: FastifyPluginAsync<{ services: GatewayServices }> = as
       const jwt = /^bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
       const who = verify(jwt);
       if (!who) return apnsError(403, 'InvalidProviderToken');
-      const h = request.headers;
-      const topic = typeof h['apns-topic'] === 'string' ? h['apns-topic'] : undefined;
-      if (!topic) return apnsError(400, 'MissingTopic');
-      const pushType =
-        h['apns-push-type'] === 'voip' || isVoipTopic(topic)
-          ? 'voip'
-          : h['apns-push-type'] === 'background'
-            ? 'background'
-            : 'alert';
-      const expiration = Number(h['apns-expiration'] ?? 0);
-      const outcome = await send({
-        provider: 'apns',
-        token: request.params.token,
-        app: bundleIdOfTopic(topic),
-        environment: h['x-use-sandbox'] === '1' || h['x-use-sandbox'] === 'true' ? 'sandbox' : 'production',
-        pushType,
-        priority: h['apns-priority'] === '5' ? 'normal' : 'high',
-        expiresAt: expiration > 0 ? expiration * 1000 : null,
-        headers: { 'apns-topic': topic },
-        payload: request.body ?? {},
-      });
-      request.log.info({ tenant: who.tenant.id, outcome: outcome.kind }, 'wazo proxy apns push');
-      switch (outcome.kind) {
+      if (typeof request.headers['apns-topic'] !== 'string') return apnsError(400, 'MissingTopic');
+      const push = translateApnsProxy(
+        { token: request.params.token, headers: request.headers, body: request.body },
+        { tenant: who.tenant.id, id: randomUUID(), now: clock.now() },
+      );
+      const { device, outcome } = await forward(push, reply);
+      const status = device?.status ?? 'expired';
+      request.log.info({ tenant: who.tenant.id, notification: push.notification.id, status }, 'wazo proxy apns push');
+      const reason = outcome && 'reason' in outcome ? outcome.reason : (device?.detail ?? status);
+      switch (status) {
         case 'delivered':
           return reply
             .status(200)
-            .header('apns-id', outcome.providerId ?? randomUUID())
+            .header('apns-id', (outcome?.kind === 'delivered' ? outcome.providerId : undefined) ?? randomUUID())
             .send();
         case 'invalid-token':
-          return apnsError(410, outcome.reason);
-        case 'retry':
+          return apnsError(410, reason);
+        case 'expired':
+        case 'retrying':
+        case 'pending':
           return apnsError(503, 'ServiceUnavailable');
         case 'auth-failed':
-          return apnsError(403, outcome.reason);
+          return apnsError(403, reason);
         default:
-          return apnsError(400, outcome.reason);
+          return apnsError(400, reason);
       }
     },
   );
