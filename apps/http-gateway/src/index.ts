@@ -10,6 +10,7 @@ export {
 } from './internal/config.js';
 export type { GatewayConfig, TenantConfig, StoreConfig, ParseConfigOptions } from './internal/config.js';
 export { buildContainer } from './internal/container.js';
+export { createCodecs } from './internal/registry.js';
 export type { GatewayOverrides } from './internal/container.js';
 export { TOKENS } from './internal/tokens.js';
 export { hmacTimestampVerifier, signWebhook, ReplayGuard } from './internal/webhooks.js';
