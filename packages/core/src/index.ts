@@ -21,6 +21,7 @@ export { webCallPayload, webPushRequest } from './web-call.js';
 export type { WebCallPayload } from './web-call.js';
 export { parseCallNotification, utf8Length, DEFAULT_RING_TIMEOUT_MS, MAX_DEADLINE_MS } from './validate.js';
 export type { ParseNotificationOptions } from './validate.js';
+export { CALL_NOTIFICATION_SCHEMA, COLLAPSE_KEY_MAX_BYTES } from './notification-schema.js';
 export { OptionsReader, definedOnly, optionPath, readUrl } from './options.js';
 export { Relay, jobId, credentialKey, FORWARDED_DEVICE_ID } from './relay.js';
 export type { RelayOptions, RelayEvents, DeviceEvent, NotifyResult, SkipReason, ForwardedPush } from './relay.js';

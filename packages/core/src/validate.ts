@@ -1,8 +1,7 @@
 import { ValidationError } from './errors.js';
 import { Checker, join } from './internal/check.js';
+import { CALL_NOTIFICATION_SCHEMA, COLLAPSE_KEY_MAX_BYTES } from './notification-schema.js';
 import {
-  NOTIFICATION_TYPES,
-  PRIORITIES,
   type CallInfo,
   type CallNotification,
   type CallParty,
@@ -26,27 +25,13 @@ export interface ParseNotificationOptions {
 export const MAX_DEADLINE_MS = 28 * 24 * 3600 * 1000;
 export const DEFAULT_RING_TIMEOUT_MS = 30_000;
 
-const TOP_LEVEL_KEYS = [
-  'id',
-  'type',
-  'tenant',
-  'recipient',
-  'bindingIds',
-  'call',
-  'missed',
-  'message',
-  'customType',
-  'createdAt',
-  'deadline',
-  'priority',
-  'collapseKey',
-  'vendor',
-] as const;
-
-const ID_PATTERN = /^[A-Za-z0-9._:@+-]+$/;
-const CUSTOM_TYPE_PATTERN = /^[A-Za-z0-9_]+$/;
-const MAX_MISSED = 100;
-const MAX_BINDING_IDS = 100;
+const S = CALL_NOTIFICATION_SCHEMA.properties;
+const TOP_LEVEL_KEYS = Object.keys(S);
+const PARTY = S.call.properties.from.properties;
+const CALL = S.call.properties;
+const MISSED = S.missed.items.properties;
+const ID_PATTERN = new RegExp(S.id.pattern);
+const CUSTOM_TYPE_PATTERN = new RegExp(S.customType.pattern);
 
 /**
  * Reads a CallNotification from untrusted JSON. Every problem is reported at once with its path;
@@ -59,7 +44,7 @@ export function parseCallNotification(input: unknown, options: ParseNotification
   c.onlyKeys(obj, '', TOP_LEVEL_KEYS);
 
   let id = c.string(obj.id, 'id', {
-    max: 200,
+    max: S.id.maxLength,
     pattern: ID_PATTERN,
     patternText: 'may only hold letters, digits and . _ : @ + -',
   });
@@ -67,8 +52,8 @@ export function parseCallNotification(input: unknown, options: ParseNotification
     if (options.generateId) id = options.generateId();
     else c.fail('id', 'is required');
   }
-  const type = c.oneOf(obj.type, 'type', NOTIFICATION_TYPES, true);
-  let tenant = c.string(obj.tenant, 'tenant', { max: 100 });
+  const type = c.oneOf(obj.type, 'type', S.type.enum, true);
+  let tenant = c.string(obj.tenant, 'tenant', { max: S.tenant.maxLength });
   if (options.tenant !== undefined) {
     if (tenant !== undefined && tenant !== options.tenant) {
       c.fail('tenant', 'does not match the authenticated tenant');
@@ -77,14 +62,20 @@ export function parseCallNotification(input: unknown, options: ParseNotification
   } else if (obj.tenant === undefined) {
     c.fail('tenant', 'is required');
   }
-  const recipient = c.string(obj.recipient, 'recipient', { required: true, max: 200 });
+  const recipient = c.string(obj.recipient, 'recipient', { required: true, max: S.recipient.maxLength });
 
   let bindingIds: string[] | undefined;
   if (obj.bindingIds !== undefined) {
-    if (!Array.isArray(obj.bindingIds) || obj.bindingIds.length === 0 || obj.bindingIds.length > MAX_BINDING_IDS) {
-      c.fail('bindingIds', `must be a list of 1 to ${MAX_BINDING_IDS} binding ids`);
+    if (
+      !Array.isArray(obj.bindingIds) ||
+      obj.bindingIds.length < S.bindingIds.minItems ||
+      obj.bindingIds.length > S.bindingIds.maxItems
+    ) {
+      c.fail('bindingIds', `must be a list of ${S.bindingIds.minItems} to ${S.bindingIds.maxItems} binding ids`);
     } else {
-      const ids = obj.bindingIds.map((v: unknown, i: number) => c.string(v, `bindingIds[${i}]`, { max: 200 }));
+      const ids = obj.bindingIds.map((v: unknown, i: number) =>
+        c.string(v, `bindingIds[${i}]`, { max: S.bindingIds.items.maxLength }),
+      );
       if (ids.every((v): v is string => v !== undefined)) bindingIds = ids;
     }
   }
@@ -115,10 +106,10 @@ export function parseCallNotification(input: unknown, options: ParseNotification
   if (obj.message !== undefined) {
     const m = c.object(obj.message, 'message');
     if (m) {
-      c.onlyKeys(m, 'message', ['title', 'body']);
+      c.onlyKeys(m, 'message', Object.keys(S.message.properties));
       message = {};
-      const title = c.string(m.title, 'message.title', { max: 1024 });
-      const body = c.string(m.body, 'message.body', { max: 4096 });
+      const title = c.string(m.title, 'message.title', { max: S.message.properties.title.maxLength });
+      const body = c.string(m.body, 'message.body', { max: S.message.properties.body.maxLength });
       if (title !== undefined) message.title = title;
       if (body !== undefined) message.body = body;
     }
@@ -127,17 +118,17 @@ export function parseCallNotification(input: unknown, options: ParseNotification
   }
 
   const customType = c.string(obj.customType, 'customType', {
-    max: 100,
+    max: S.customType.maxLength,
     pattern: CUSTOM_TYPE_PATTERN,
     patternText: 'may only hold letters, digits and _',
   });
   if (obj.customType === undefined && type === 'custom') c.fail('customType', 'is required for custom');
 
-  const priority = c.oneOf(obj.priority, 'priority', PRIORITIES) ?? (isCallType(type) ? 'high' : 'normal');
+  const priority = c.oneOf(obj.priority, 'priority', S.priority.enum) ?? (isCallType(type) ? 'high' : 'normal');
 
   const collapseKey = c.string(obj.collapseKey, 'collapseKey');
-  if (collapseKey !== undefined && utf8Length(collapseKey) > 64) {
-    c.fail('collapseKey', 'must be at most 64 bytes');
+  if (collapseKey !== undefined && utf8Length(collapseKey) > COLLAPSE_KEY_MAX_BYTES) {
+    c.fail('collapseKey', `must be at most ${COLLAPSE_KEY_MAX_BYTES} bytes`);
   }
 
   let vendor: Record<string, unknown> | undefined;
@@ -174,11 +165,11 @@ function readParty(c: Checker, value: unknown, path: string, required: boolean):
   }
   const p = c.object(value, path);
   if (!p) return undefined;
-  c.onlyKeys(p, path, ['number', 'uri', 'displayName']);
+  c.onlyKeys(p, path, Object.keys(PARTY));
   const party: CallParty = {};
-  const number = c.string(p.number, join(path, 'number'), { max: 64 });
-  const uri = c.string(p.uri, join(path, 'uri'), { max: 1024 });
-  const displayName = c.string(p.displayName, join(path, 'displayName'), { max: 256 });
+  const number = c.string(p.number, join(path, 'number'), { max: PARTY.number.maxLength });
+  const uri = c.string(p.uri, join(path, 'uri'), { max: PARTY.uri.maxLength });
+  const displayName = c.string(p.displayName, join(path, 'displayName'), { max: PARTY.displayName.maxLength });
   if (number !== undefined) party.number = number;
   if (uri !== undefined) party.uri = uri;
   if (displayName !== undefined) party.displayName = displayName;
@@ -191,8 +182,8 @@ function readParty(c: Checker, value: unknown, path: string, required: boolean):
 function readCall(c: Checker, value: unknown, path: string, now: number): CallInfo | undefined {
   const o = c.object(value, path);
   if (!o) return undefined;
-  c.onlyKeys(o, path, ['id', 'from', 'to', 'video', 'startedAt']);
-  const id = c.string(o.id, join(path, 'id'), { required: true, max: 256 });
+  c.onlyKeys(o, path, Object.keys(CALL));
+  const id = c.string(o.id, join(path, 'id'), { required: true, max: CALL.id.maxLength });
   const from = readParty(c, o.from, join(path, 'from'), true);
   const to = readParty(c, o.to, join(path, 'to'), false);
   const video = c.boolean(o.video, join(path, 'video')) ?? false;
@@ -205,15 +196,15 @@ function readCall(c: Checker, value: unknown, path: string, now: number): CallIn
 
 function readMissed(c: Checker, value: unknown): MissedCall[] | undefined {
   if (!Array.isArray(value)) return c.fail('missed', 'must be an array');
-  if (value.length === 0) return c.fail('missed', 'must not be empty');
-  if (value.length > MAX_MISSED) return c.fail('missed', `must have at most ${MAX_MISSED} entries`);
+  if (value.length < S.missed.minItems) return c.fail('missed', 'must not be empty');
+  if (value.length > S.missed.maxItems) return c.fail('missed', `must have at most ${S.missed.maxItems} entries`);
   const out: MissedCall[] = [];
   value.forEach((entry, i) => {
     const path = join('missed', i);
     const o = c.object(entry, path);
     if (!o) return;
-    c.onlyKeys(o, path, ['callId', 'from', 'at']);
-    const callId = c.string(o.callId, join(path, 'callId'), { required: true, max: 256 });
+    c.onlyKeys(o, path, Object.keys(MISSED));
+    const callId = c.string(o.callId, join(path, 'callId'), { required: true, max: MISSED.callId.maxLength });
     const from = readParty(c, o.from, join(path, 'from'), true);
     const at = c.dateTime(o.at, join(path, 'at'), true);
     if (callId !== undefined && from !== undefined && at !== undefined) {

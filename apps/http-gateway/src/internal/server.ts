@@ -13,7 +13,7 @@ import { ingressRoutes } from './routes/ingress.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { proxyRoutes } from './routes/proxy.js';
 import { connectRoutes } from './routes/connect.js';
-import { bindingSchema, errorSchema, reportSchema } from './schemas.js';
+import { bindingSchema, reportSchema } from './schemas.js';
 import type { GatewayServices, LoggerOption } from './services.js';
 
 declare module 'fastify' {
@@ -57,7 +57,13 @@ export async function createServer(services: GatewayServices, state: ServerState
     parseJson(req, (body as Buffer).toString('utf8'), done);
   });
 
-  app.addSchema(errorSchema);
+  // Every operation gets a stable operationId (the generated clients' method names) unless it names one.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || (route.schema as { hide?: boolean }).hide) return;
+    const schema = route.schema as { operationId?: string };
+    const method = (Array.isArray(route.method) ? route.method[0] : route.method)!.toLowerCase();
+    schema.operationId ??= operationId(method, route.url);
+  });
   app.addSchema(bindingSchema);
   app.addSchema(reportSchema);
 
@@ -100,9 +106,11 @@ async function registerDocs(app: FastifyInstance, publicUrl: string | undefined)
       info: {
         title: 'pushrelay HTTP gateway',
         version: '0.1.0',
-        description: 'Wakes phones for calls through APNs, FCM and HMS',
+        description:
+          'Wakes phones for calls through APNs, FCM, HMS and Web Push. Every error is `{error, message, details: [{path, message}]}`.',
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       },
-      ...(publicUrl ? { servers: [{ url: publicUrl }] } : {}),
+      servers: [publicUrl ? { url: publicUrl } : { url: '/', description: 'this gateway' }],
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: "the tenant's API key" },
@@ -256,4 +264,15 @@ function logRelayEvents(app: FastifyInstance, relay: GatewayServices['relay']): 
       'notification completed',
     ),
   );
+}
+
+/** `post /v1/devices/:id` -> `postV1DevicesById`. */
+function operationId(method: string, url: string): string {
+  const words = url
+    .split('/')
+    .filter(Boolean)
+    .map((part) => (part.startsWith(':') ? `by-${part.slice(1)}` : part))
+    .flatMap((part) => part.split(/[^A-Za-z0-9]+/))
+    .filter(Boolean);
+  return [method, ...words].map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
 }

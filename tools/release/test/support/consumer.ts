@@ -32,9 +32,9 @@ function readManifest(dir: string): PublishedManifest {
   return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PublishedManifest;
 }
 
-/** Every package under packages/ that is not private, by folder name. */
+/** Every package under packages/ and apps/ that is not private, by folder name. */
 export function publishablePackages(): { name: string; folder: string }[] {
-  const manifests = must('git', ['ls-files', '-z', 'packages/*/package.json'], workspaceRoot)
+  const manifests = must('git', ['ls-files', '-z', 'packages/*/package.json', 'apps/*/package.json'], workspaceRoot)
     .split('\0')
     .filter(Boolean)
     .map((file) => ({ folder: dirname(file), manifest: readManifest(join(workspaceRoot, dirname(file))) }));
@@ -51,7 +51,8 @@ export function buildAndPack(destination: string): PackedPackage[] {
     [
       join(workspaceRoot, 'node_modules', 'typescript', 'bin', 'tsc'),
       '--build',
-      ...packages.map((p) => `${p.folder}/tsconfig.lib.json`),
+      // An app that is also a library (the gateway) builds from its tsconfig.app.json.
+      ...packages.map((p) => `${p.folder}/${p.folder.startsWith('apps/') ? 'tsconfig.app.json' : 'tsconfig.lib.json'}`),
     ],
     workspaceRoot,
   );

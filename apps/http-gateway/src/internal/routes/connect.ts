@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { badRequest } from '../http-error.js';
+import { connectResponses } from '../schemas.js';
 import type { Authenticate } from '../server.js';
 import type { GatewayServices } from '../services.js';
 
@@ -27,8 +28,12 @@ export const connectRoutes: FastifyPluginAsync<{ services: GatewayServices; auth
         querystring: {
           type: 'object',
           required: ['userId'],
-          properties: { userId: { type: 'string', minLength: 1, maxLength: 200 }, access_token: { type: 'string' } },
+          properties: {
+            userId: { type: 'string', minLength: 1, maxLength: 200 },
+            access_token: { type: 'string', description: 'the API key, for clients that cannot set a header' },
+          },
         },
+        response: connectResponses,
       },
       preValidation: async (request) => {
         await authenticate(request);

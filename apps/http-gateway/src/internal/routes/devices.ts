@@ -14,7 +14,14 @@ import { webPushEndpointProblem } from '@pushrelay/transport-webpush';
 import type { FastifyPluginAsync } from 'fastify';
 import { HttpError, notFound } from '../http-error.js';
 import { webPushPolicy, type WebPushPolicy } from '../registry.js';
-import { errorResponses, registerDeviceBody } from '../schemas.js';
+import {
+  deleteDeviceResponses,
+  deviceListResponses,
+  idParams,
+  registerDeviceBody,
+  registerDeviceResponses,
+  webPushKeysResponses,
+} from '../schemas.js';
 import type { Authenticate } from '../server.js';
 import type { GatewayServices } from '../services.js';
 
@@ -99,21 +106,7 @@ export const deviceRoutes: FastifyPluginAsync<{ services: GatewayServices; authe
       schema: {
         tags: ['devices'],
         summary: 'The VAPID public keys a page subscribes with (PushManager.subscribe applicationServerKey)',
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              keys: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: { app: { type: 'string' }, publicKey: { type: 'string' } },
-                },
-              },
-            },
-          },
-          ...errorResponses,
-        },
+        response: webPushKeysResponses,
       },
     },
     async () => ({ keys: [...webPush.keys].map(([name, publicKey]) => ({ app: name, publicKey })) }),
@@ -126,7 +119,7 @@ export const deviceRoutes: FastifyPluginAsync<{ services: GatewayServices; authe
         tags: ['devices'],
         summary: 'Register or refresh a device (idempotent per provider and token)',
         body: registerDeviceBody,
-        response: { 200: { $ref: 'Device#' }, 201: { $ref: 'Device#' }, ...errorResponses },
+        response: registerDeviceResponses,
       },
     },
     async (request, reply) => {
@@ -203,10 +196,7 @@ export const deviceRoutes: FastifyPluginAsync<{ services: GatewayServices; authe
           required: ['userId'],
           properties: { userId: { type: 'string', minLength: 1, maxLength: 200 } },
         },
-        response: {
-          200: { type: 'object', properties: { devices: { type: 'array', items: { $ref: 'Device#' } } } },
-          ...errorResponses,
-        },
+        response: deviceListResponses,
       },
     },
     async (request) => {
@@ -221,8 +211,8 @@ export const deviceRoutes: FastifyPluginAsync<{ services: GatewayServices; authe
       schema: {
         tags: ['devices'],
         summary: 'Unregister a device',
-        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } },
-        response: { 204: { type: 'null' }, ...errorResponses },
+        params: idParams,
+        response: deleteDeviceResponses,
       },
     },
     async (request, reply) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseCallNotification } from '@pushrelay/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { HttpError, notFound } from '../http-error.js';
-import { errorResponses, notificationBody } from '../schemas.js';
+import { notificationBody, reportResponses, sendNotificationResponses, idParams } from '../schemas.js';
 import type { Authenticate } from '../server.js';
 import type { GatewayServices } from '../services.js';
 
@@ -17,7 +17,7 @@ export const notificationRoutes: FastifyPluginAsync<{
   const config = services.config;
   app.addHook('onRequest', authenticate);
 
-  app.post<{ Body: Record<string, unknown>; Querystring: { wait?: boolean } }>(
+  app.post<{ Body: unknown; Querystring: { wait?: 'true' | 'false' } }>(
     '/v1/notifications',
     {
       schema: {
@@ -32,17 +32,32 @@ export const notificationRoutes: FastifyPluginAsync<{
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { wait: { type: 'string', enum: ['true', 'false'] } },
+          properties: {
+            wait: {
+              type: 'string',
+              enum: ['true', 'false'],
+              description: 'true: answer 200 with the delivery report once every device is done',
+            },
+          },
         },
-        body: notificationBody,
-        response: { ...errorResponses },
+        response: sendNotificationResponses,
+      },
+      // The body is documented with core's schema and checked by core alone (parseCallNotification),
+      // so a notification is refused in one way, with core's issues, whatever is wrong with it.
+      config: {
+        swaggerTransform: ({ schema, url }: { schema: object; url: string }) => ({
+          schema: { ...schema, body: notificationBody },
+          url,
+        }),
       },
     },
     async (request, reply) => {
       const tenant = request.tenant!.id;
       const header = request.headers['idempotency-key'];
-      const body = { ...request.body };
-      if (typeof header === 'string') {
+      const given: unknown = request.body;
+      // Anything but an object goes to core as it came, to be refused there like any other problem.
+      const body: unknown = isObject(given) ? { ...given } : given;
+      if (typeof header === 'string' && isObject(body)) {
         if (body.id !== undefined && body.id !== header) {
           throw new HttpError(400, 'validation_failed', 'the Idempotency-Key header and the body id differ', [
             { path: 'id', message: 'must equal the Idempotency-Key header when both are given' },
@@ -62,7 +77,7 @@ export const notificationRoutes: FastifyPluginAsync<{
         { type: notification.type, duplicate: result.duplicate, devices: result.report.devices.length },
         'notification accepted',
       );
-      if ((request.query as { wait?: string }).wait === 'true') {
+      if (request.query.wait === 'true') {
         const report = await relay.waitForCompletion(tenant, notification.id, {
           timeoutMs: config.waitTimeoutMs,
           pollMs: 1000,
@@ -82,8 +97,8 @@ export const notificationRoutes: FastifyPluginAsync<{
       schema: {
         tags: ['notifications'],
         summary: 'The delivery report of a notification',
-        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } } },
-        response: { 200: { $ref: 'Report#' }, ...errorResponses },
+        params: idParams,
+        response: reportResponses,
       },
     },
     async (request) => {
@@ -93,3 +108,7 @@ export const notificationRoutes: FastifyPluginAsync<{
     },
   );
 };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
