@@ -4,8 +4,11 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 
 /** The gateway's Prometheus metrics, fed from the relay's events. One registry per gateway. */
 export class GatewayMetrics {
-  readonly registry = createProcessRegistry({ processPrefix: 'pushrelay_process_' });
+  // Standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds...), so stock Node.js
+  // dashboards and alerts find them.
+  readonly registry = createProcessRegistry({ processPrefix: '' });
   readonly notifications: Counter<'provider' | 'push_type' | 'result'>;
+  readonly deviceOutcomes: Counter<'provider' | 'result'>;
   readonly accepted: Counter<'type'>;
   readonly suppressed: Counter<'reason'>;
   readonly providerLatency: Histogram<'provider'>;
@@ -22,8 +25,14 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.notifications = new Counter({
       name: 'pushrelay_notifications_total',
-      help: 'Push attempts and final device outcomes by provider, push type and result',
+      help: 'Push attempts (each send to a provider, retries included) by provider, push type and outcome',
       labelNames: ['provider', 'push_type', 'result'],
+      registers,
+    });
+    this.deviceOutcomes = new Counter({
+      name: 'pushrelay_device_outcomes_total',
+      help: 'Final outcome of each device of a notification (delivered, invalid-token, rejected, auth-failed, expired, skipped), once per device',
+      labelNames: ['provider', 'result'],
       registers,
     });
     this.accepted = new Counter({
@@ -123,12 +132,12 @@ export class GatewayMetrics {
     });
     relay.events.on('binding-removed', ({ binding }) => this.invalidations.inc({ provider: binding.provider }));
     relay.events.on('retry-scheduled', ({ binding }) => this.retries.inc({ provider: binding.provider }));
-    relay.events.on('expired', () =>
-      this.notifications.inc({ provider: 'none', push_type: 'none', result: 'expired' }),
-    );
-    relay.events.on('skipped', ({ reason }) => {
-      this.notifications.inc({ provider: 'none', push_type: 'none', result: 'skipped' });
-      this.skipped.inc({ reason });
+    relay.events.on('skipped', ({ reason }) => this.skipped.inc({ reason }));
+    // A report completes once, when its last device reaches a final status: each device counts once,
+    // however many attempts it took.
+    relay.events.on('completed', ({ report }) => {
+      for (const device of report.devices)
+        this.deviceOutcomes.inc({ provider: device.provider, result: device.status });
     });
     relay.events.on('rejected', ({ codec }) => {
       if (codec) this.codecRejections.inc({ codec, stage: 'encode' });

@@ -1,4 +1,9 @@
-import { MetricTable, serveMetrics as serveText, type MetricDefinition } from '@pushrelay/app-kit';
+import {
+  MetricTable,
+  createProcessRegistry,
+  serveMetrics as serveText,
+  type MetricDefinition,
+} from '@pushrelay/app-kit';
 import type { Server } from 'node:http';
 
 /** The bridge's series: name, type, help and the labels each is given. */
@@ -95,7 +100,8 @@ export type BridgeMetricName = keyof typeof BRIDGE_METRICS;
 /** The bridge's counters and gauges, on a prom-client registry of this bridge's own. */
 export class Metrics extends MetricTable<BridgeMetricName> {
   constructor() {
-    super(BRIDGE_METRICS);
+    // With the default process metrics under their standard names (process_cpu_seconds_total...).
+    super(BRIDGE_METRICS, createProcessRegistry({ processPrefix: '' }));
   }
 }
 
