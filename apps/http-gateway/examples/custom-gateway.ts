@@ -1,5 +1,7 @@
 // A gateway of your own: the configured codecs plus one more, composed with createGateway.
 import type { Codec } from '@pushrelay/core';
+// The example uses the public entry, as an embedder does.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { createGateway, loadCodecs, type Gateway, type GatewayConfig } from '@pushrelay/http-gateway';
 
 /** Acme's Android app wants `{event, caller}` as FCM data; a codec is pure translation. */

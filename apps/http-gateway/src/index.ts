@@ -8,15 +8,25 @@ export {
   sha256Hex,
   KNOWN_CODECS,
 } from './internal/config.js';
-export type { GatewayConfig, TenantConfig, StoreConfig, ParseConfigOptions } from './internal/config.js';
+export type {
+  GatewayConfig,
+  TenantConfig,
+  StoreConfig,
+  ParseConfigOptions,
+  RetentionConfig,
+} from './internal/config.js';
+export type { LoggerOption } from './internal/services.js';
+export type { TenantDirectory } from './internal/auth.js';
+export type { PushSocket } from './internal/sockets.js';
 export { buildContainer } from './internal/container.js';
 export { loadCodecs } from './internal/registry.js';
 export type { CodecCatalog } from './internal/registry.js';
 export type { GatewayOverrides } from './internal/container.js';
 export { TOKENS } from './internal/tokens.js';
 export { hmacTimestampVerifier, signWebhook, ReplayGuard } from './internal/webhooks.js';
-export type { WebhookVerifier, WebhookRequest, VerifyResult } from './internal/webhooks.js';
+export type { WebhookVerifier, WebhookRequest, VerifyResult, SharedClaims } from './internal/webhooks.js';
 export { signHs256, verifyHs256 } from './internal/jwt.js';
+export type { JwtResult } from './internal/jwt.js';
 export { SocketHub } from './internal/sockets.js';
 export { GatewayMetrics } from './internal/metrics.js';
 export { REDACT_PATHS } from './internal/server.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, sha256Hex } from '@pushrelay/http-gateway';
+import { parseConfig, sha256Hex } from '../src/index.js';
 import { startSimulatedProviders, type SimulatedProviders } from '../demo/demo.js';
 import { startAcmeGateway } from '../examples/custom-gateway.js';
 
@@ -30,7 +30,10 @@ const call = async (method: string, path: string, body?: unknown) => {
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: res.status, body: (await res.json()) as any };
+  return {
+    status: res.status,
+    body: (await res.json()) as { error?: string; report?: { devices: { status: string }[] } },
+  };
 };
 
 describe('a custom gateway with one extra codec', () => {
@@ -50,7 +53,7 @@ describe('a custom gateway with one extra codec', () => {
       recipient: 'alice',
       call: { id: 'c-1', from: { number: '8001', displayName: 'Bob' } },
     });
-    expect(sent.body.report.devices.map((d: { status: string }) => d.status)).toEqual(['delivered']);
+    expect(sent.body.report?.devices.map((d) => d.status)).toEqual(['delivered']);
     const [delivery] = sims.fcm.deliveries({ token });
     expect(delivery?.payload).toMatchObject({ data: { event: 'ring', call_id: 'c-1', caller: 'Bob' } });
   });
