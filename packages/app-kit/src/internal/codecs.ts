@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Codec, CodecMetadata, Issue, Provider } from '@pushrelay/core';
+import { PROVIDERS, type Codec, type CodecMetadata, type Issue } from '@pushrelay/core';
 import { ConfigError } from './config-error.js';
 
 /**
@@ -9,7 +9,6 @@ import { ConfigError } from './config-error.js';
  * checked before any package is imported.
  */
 const CODEC_PACKAGE = /^@pushrelay\/codec-([a-z][a-z0-9]*(?:-[a-z0-9]+)*)$/;
-const PROVIDERS: readonly Provider[] = ['apns', 'fcm', 'hms', 'webpush'];
 
 /** The dependency sections of an app's package.json that can hold a codec package. */
 export interface AppManifest {
@@ -105,7 +104,7 @@ function metadataProblem(value: unknown, pkg: CodecPackage): string | undefined 
   if (typeof value !== 'object' || value === null) return 'exports no codecMetadata';
   const m = value as Partial<Record<keyof CodecMetadata, unknown>>;
   if (m.id !== pkg.id) return `codecMetadata.id is ${JSON.stringify(m.id)}, expected "${pkg.id}" (the package name's)`;
-  if (!Array.isArray(m.providers) || !m.providers.every((p) => PROVIDERS.includes(p as Provider)))
+  if (!Array.isArray(m.providers) || !m.providers.every((p: unknown) => (PROVIDERS as readonly unknown[]).includes(p)))
     return `codecMetadata.providers must list some of ${PROVIDERS.join(', ')}`;
   if (typeof m.devicePushKey !== 'boolean') return 'codecMetadata.devicePushKey must be a boolean';
   if (typeof m.create !== 'function') return 'codecMetadata.create must be a function';
