@@ -328,7 +328,7 @@ class FcmService implements ProviderHandler {
 
   inspect(request: SimRequest): SimResponse | undefined {
     const route = `${request.method} ${request.path.split('?')[0]}`;
-    if (route === 'POST /__sim/service-this.accounts') {
+    if (route === 'POST /__sim/service-accounts') {
       let projectId: string | undefined;
       try {
         const body = request.body.length ? (JSON.parse(request.body.toString('utf8')) as { projectId?: unknown }) : {};
@@ -354,7 +354,7 @@ class FcmService implements ProviderHandler {
       private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       client_email: clientEmail,
       client_id: String(100_000_000_000 + this.accountCounter),
-      auth_uri: 'https://this.accounts.google.com/o/oauth2/auth',
+      auth_uri: 'https://accounts.google.com/o/oauth2/auth',
       token_uri: this.tokenUrl,
     };
   }

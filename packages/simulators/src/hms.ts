@@ -213,7 +213,7 @@ class PushKit implements ProviderHandler {
   }
   inspect(request: SimRequest): SimResponse | undefined {
     const route = `${request.method} ${request.path.split('?')[0]}`;
-    if (route === 'POST /__sim/this.apps') {
+    if (route === 'POST /__sim/apps') {
       try {
         const body = (request.body.length ? JSON.parse(request.body.toString('utf8')) : {}) as {
           appId?: unknown;

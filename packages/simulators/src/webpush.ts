@@ -185,53 +185,88 @@ function verifyVapid(header: unknown, audience: string, now: number): VapidClaim
   return { aud: audience, exp, sub, publicKey: key };
 }
 
-/**
- * Starts a Web Push service (RFC 8030) on 127.0.0.1 over TLS + HTTP/2: it hands out
- * subscriptions with real keys, takes pushes only with a valid VAPID JWT (aud, exp, sub,
- * signature) and RFC 8291 headers, decrypts each with the subscription's private keys and
- * records what the browser would receive. Answers as push services do: 201 with Location,
- * 404 unknown / 410 gone subscriptions, 413 too large, 400 malformed, 401/403 VAPID refused.
- */
-export async function startWebPushSimulator(options: WebPushSimulatorOptions = {}): Promise<WebPushSimulator> {
-  const state = new SimulatorState('webpush', options.clock ? { clock: options.clock } : {});
-  const authority = options.authority ?? createCertificateAuthority('pushrelay Web Push simulator CA');
-  const subscriptions = new Map<string, SimWebPushSubscription>();
-  const received: WebPushReceived[] = [];
-  let url = '';
-  let messages = 0;
-
-  const error = (status: number, reason: string, message = reason): SimResponse => ({
+/** An error answer with Mozilla autopush's body. */
+function pushError(status: number, reason: string, message = reason): SimResponse {
+  return {
     status,
     reason: message,
-    // Mozilla autopush's error body.
     body: { code: status, errno: status === 410 ? 106 : 999, error: reason, message },
-  });
+  };
+}
 
-  const push = (request: SimRequest, id: string): SimResponse => {
-    const sub = subscriptions.get(id);
-    if (!sub) return error(404, 'Not Found', 'no such subscription');
-    const now = state.clock.now();
-    const goneAt = state.tokens.unregisteredAt(sub.token);
+/** The push service behind the simulator's port: its subscriptions and what browsers received. */
+class PushService implements ProviderHandler {
+  readonly subscriptions = new Map<string, SimWebPushSubscription>();
+  readonly received: WebPushReceived[] = [];
+  /** The port's URL, known once it listens: endpoints and VAPID audiences name it. */
+  url = '';
+  private messages = 0;
+
+  constructor(readonly state: SimulatorState) {}
+
+  tokenOf(request: SimRequest): string | undefined {
+    const match = PUSH_PATH.exec(request.path.split('?')[0]!);
+    return match ? this.subscriptions.get(match[1]!)?.token : undefined;
+  }
+  faultable(request: Pick<SimRequest, 'method' | 'path'>): boolean {
+    return PUSH_PATH.test(request.path.split('?')[0]!);
+  }
+  faultResponse(status: number, reason: string | undefined): SimResponse {
+    return pushError(status, reason ?? `HTTP ${status}`);
+  }
+  handle(request: SimRequest): SimResponse {
+    const path = request.path.split('?')[0]!;
+    const match = PUSH_PATH.exec(path);
+    if (request.method === 'POST' && match) return this.push(request, match[1]!);
+    return pushError(404, 'Not Found', `no route ${request.method} ${path}`);
+  }
+  inspect(request: SimRequest): SimResponse | undefined {
+    const route = `${request.method} ${request.path.split('?')[0]}`;
+    if (route === 'POST /__sim/subscriptions') {
+      let key: unknown;
+      try {
+        key = request.body.length
+          ? (JSON.parse(request.body.toString('utf8')) as { applicationServerKey?: unknown }).applicationServerKey
+          : undefined;
+      } catch {
+        return { status: 400, body: { error: 'invalid JSON' } };
+      }
+      if (key !== undefined && typeof key !== 'string') {
+        return { status: 400, body: { error: 'applicationServerKey must be a base64url string' } };
+      }
+      return { status: 201, body: this.subscribe(key === undefined ? {} : { applicationServerKey: key }) };
+    }
+    if (route === 'GET /__sim/received') return { status: 200, body: this.received };
+    return undefined;
+  }
+
+  /** A push to subscription `id`: VAPID, RFC 8291 headers and body, decrypted as the browser would. */
+  private push(request: SimRequest, id: string): SimResponse {
+    const sub = this.subscriptions.get(id);
+    if (!sub) return pushError(404, 'Not Found', 'no such subscription');
+    const now = this.state.clock.now();
+    const goneAt = this.state.tokens.unregisteredAt(sub.token);
     if (goneAt !== undefined && goneAt <= now)
-      return error(410, 'Gone', 'the subscription has expired or was unsubscribed');
-    const vapid = verifyVapid(request.headers['authorization'], url, now);
-    if ('problem' in vapid) return error(401, 'Unauthorized', vapid.problem);
+      return pushError(410, 'Gone', 'the subscription has expired or was unsubscribed');
+    const vapid = verifyVapid(request.headers['authorization'], this.url, now);
+    if ('problem' in vapid) return pushError(401, 'Unauthorized', vapid.problem);
     if (sub.applicationServerKey !== undefined && vapid.publicKey !== sub.applicationServerKey) {
-      return error(403, 'Forbidden', 'the VAPID key is not the one the subscription was made with');
+      return pushError(403, 'Forbidden', 'the VAPID key is not the one the subscription was made with');
     }
     const ttlHeader = request.headers['ttl'];
-    if (typeof ttlHeader !== 'string' || !/^\d+$/.test(ttlHeader)) return error(400, 'Bad Request', 'TTL is required');
+    if (typeof ttlHeader !== 'string' || !/^\d+$/.test(ttlHeader))
+      return pushError(400, 'Bad Request', 'TTL is required');
     const urgency = request.headers['urgency'] ?? 'normal';
-    if (typeof urgency !== 'string' || !URGENCIES.has(urgency)) return error(400, 'Bad Request', 'bad Urgency');
+    if (typeof urgency !== 'string' || !URGENCIES.has(urgency)) return pushError(400, 'Bad Request', 'bad Urgency');
     const topic = request.headers['topic'];
     if (topic !== undefined && (typeof topic !== 'string' || !TOPIC.test(topic))) {
-      return error(400, 'Bad Request', 'Topic must be at most 32 base64url characters');
+      return pushError(400, 'Bad Request', 'Topic must be at most 32 base64url characters');
     }
     if (request.bodyTruncated || request.body.length > MAX_BODY_BYTES) {
-      return error(413, 'Payload Too Large', `the body is over ${MAX_BODY_BYTES} bytes`);
+      return pushError(413, 'Payload Too Large', `the body is over ${MAX_BODY_BYTES} bytes`);
     }
     if (request.headers['content-encoding'] !== 'aes128gcm') {
-      return error(400, 'Bad Request', 'Content-Encoding must be aes128gcm');
+      return pushError(400, 'Bad Request', 'Content-Encoding must be aes128gcm');
     }
     let plain: Buffer;
     try {
@@ -242,7 +277,7 @@ export async function startWebPushSimulator(options: WebPushSimulatorOptions = {
       });
     } catch (e) {
       // A real push service cannot decrypt and would accept it; the browser would drop it.
-      return error(400, 'Bad Request', `the browser could not decrypt it: ${(e as Error).message}`);
+      return pushError(400, 'Bad Request', `the browser could not decrypt it: ${(e as Error).message}`);
     }
     const text = plain.toString('utf8');
     let json: unknown;
@@ -251,8 +286,8 @@ export async function startWebPushSimulator(options: WebPushSimulatorOptions = {
     } catch {
       json = undefined;
     }
-    const messageId = `m${++messages}-${randomBytes(6).toString('hex')}`;
-    received.push({
+    const messageId = `m${++this.messages}-${randomBytes(6).toString('hex')}`;
+    this.received.push({
       token: sub.token,
       text,
       json,
@@ -265,62 +300,18 @@ export async function startWebPushSimulator(options: WebPushSimulatorOptions = {
     });
     return {
       status: 201,
-      headers: { location: `${url}/message/${messageId}`, ttl: ttlHeader },
+      headers: { location: `${this.url}/message/${messageId}`, ttl: ttlHeader },
       token: sub.token,
       delivery: { token: sub.token, payload: json ?? text, id: messageId },
     };
-  };
+  }
 
-  const handler: ProviderHandler = {
-    tokenOf: (request) => {
-      const match = PUSH_PATH.exec(request.path.split('?')[0]!);
-      return match ? subscriptions.get(match[1]!)?.token : undefined;
-    },
-    faultable: (request) => PUSH_PATH.test(request.path.split('?')[0]!),
-    faultResponse: (status, reason) => error(status, reason ?? `HTTP ${status}`),
-    handle: (request) => {
-      const path = request.path.split('?')[0]!;
-      const match = PUSH_PATH.exec(path);
-      if (request.method === 'POST' && match) return push(request, match[1]!);
-      return error(404, 'Not Found', `no route ${request.method} ${path}`);
-    },
-    inspect: (request) => {
-      const route = `${request.method} ${request.path.split('?')[0]}`;
-      if (route === 'POST /__sim/subscriptions') {
-        let key: unknown;
-        try {
-          key = request.body.length
-            ? (JSON.parse(request.body.toString('utf8')) as { applicationServerKey?: unknown }).applicationServerKey
-            : undefined;
-        } catch {
-          return { status: 400, body: { error: 'invalid JSON' } };
-        }
-        if (key !== undefined && typeof key !== 'string') {
-          return { status: 400, body: { error: 'applicationServerKey must be a base64url string' } };
-        }
-        return { status: 201, body: subscribe(key === undefined ? {} : { applicationServerKey: key }) };
-      }
-      if (route === 'GET /__sim/received') return { status: 200, body: received };
-      return undefined;
-    },
-  };
-
-  const server = await startSimulatorServer({
-    state,
-    handler,
-    ca: authority,
-    environment: 'webpush',
-    maxBodyBytes: MAX_BODY_BYTES + 1,
-    ...(options.port !== undefined ? { port: options.port } : {}),
-  });
-  url = server.url;
-
-  function subscribe(opts: { applicationServerKey?: string } = {}): SimWebPushSubscription {
+  subscribe(opts: { applicationServerKey?: string } = {}): SimWebPushSubscription {
     const ecdh = createECDH('prime256v1');
     ecdh.generateKeys();
     const id = randomBytes(16).toString('base64url');
     const subscription: WebPushSubscription = {
-      endpoint: `${url}/push/${id}`,
+      endpoint: `${this.url}/push/${id}`,
       keys: { p256dh: ecdh.getPublicKey('base64url'), auth: randomBytes(16).toString('base64url') },
     };
     const made: SimWebPushSubscription = {
@@ -332,10 +323,32 @@ export async function startWebPushSimulator(options: WebPushSimulatorOptions = {
       ),
       ...(opts.applicationServerKey !== undefined ? { applicationServerKey: opts.applicationServerKey } : {}),
     };
-    subscriptions.set(id, made);
+    this.subscriptions.set(id, made);
     return structuredClone(made);
   }
+}
 
+/**
+ * Starts a Web Push service (RFC 8030) on 127.0.0.1 over TLS + HTTP/2: it hands out
+ * subscriptions with real keys, takes pushes only with a valid VAPID JWT (aud, exp, sub,
+ * signature) and RFC 8291 headers, decrypts each with the subscription's private keys and
+ * records what the browser would receive. Answers as push services do: 201 with Location,
+ * 404 unknown / 410 gone subscriptions, 413 too large, 400 malformed, 401/403 VAPID refused.
+ */
+export async function startWebPushSimulator(options: WebPushSimulatorOptions = {}): Promise<WebPushSimulator> {
+  const state = new SimulatorState('webpush', options.clock ? { clock: options.clock } : {});
+  const authority = options.authority ?? createCertificateAuthority('pushrelay Web Push simulator CA');
+  const service = new PushService(state);
+  const server = await startSimulatorServer({
+    state,
+    handler: service,
+    ca: authority,
+    environment: 'webpush',
+    maxBodyBytes: MAX_BODY_BYTES + 1,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
+  service.url = server.url;
+  const received = service.received;
   const handle = simulatorHandle(state, [server], authority);
   return {
     ...handle,
@@ -343,7 +356,7 @@ export async function startWebPushSimulator(options: WebPushSimulatorOptions = {
       handle.clearDeliveries();
       received.length = 0;
     },
-    subscribe,
+    subscribe: (opts) => service.subscribe(opts),
     received: (token) =>
       received.filter((r) => token === undefined || r.token === token).map((r) => structuredClone(r)),
   };

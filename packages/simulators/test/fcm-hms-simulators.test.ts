@@ -249,3 +249,45 @@ describe('HMS simulator', () => {
     expect((answer.body as { code: string }).code).toBe('80200003');
   });
 });
+
+describe('inspection routes that make credentials', () => {
+  const post = (url: string, ca: string, path: string, body: unknown) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const session = http2.connect(url, { ca });
+      session.on('error', reject);
+      const stream = session.request({ ':method': 'POST', ':path': path });
+      let status = 0;
+      let data = '';
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.setEncoding('utf8');
+      stream.on('data', (c: string) => (data += c));
+      stream.on('end', () => {
+        session.close();
+        resolve({ status, body: JSON.parse(data) });
+      });
+      stream.end(JSON.stringify(body));
+    });
+
+  it('the FCM simulator makes a service account over POST /__sim/service-accounts', async () => {
+    const fcm = await startFcmSimulator();
+    try {
+      const made = await post(fcm.url, fcm.ca, '/__sim/service-accounts', { projectId: 'p-http' });
+      expect(made.status).toBe(201);
+      expect(made.body).toMatchObject({ project_id: 'p-http', auth_uri: 'https://accounts.google.com/o/oauth2/auth' });
+    } finally {
+      await fcm.close();
+    }
+  });
+
+  it('the HMS simulator registers an app over POST /__sim/apps', async () => {
+    const hms = await startHmsSimulator();
+    try {
+      const made = await post(hms.url, hms.ca, '/__sim/apps', { appId: '4242', projectId: 'proj-http' });
+      expect(made.status).toBe(201);
+      expect(made.body).toMatchObject({ appId: '4242', projectId: 'proj-http' });
+      expect(typeof made.body.clientSecret).toBe('string');
+    } finally {
+      await hms.close();
+    }
+  });
+});
