@@ -259,6 +259,7 @@ async function listen(
     metrics.set('sip_bridge_timers', now.timers);
     metrics.set('sip_bridge_calls_active', now.calls);
     metrics.set('sip_bridge_event_loop_lag_ms', Math.round(overload.eventLoopLagMs * 10) / 10);
+    metrics.set('sip_bridge_heap_used_bytes', process.memoryUsage().heapUsed);
   });
   const reloadTls = async (): Promise<void> => {
     if (!config.tls || !tlsTransport) throw new Error('no TLS listener configured');

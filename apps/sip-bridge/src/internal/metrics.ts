@@ -50,6 +50,7 @@ export const BRIDGE_METRICS = {
     help: 'Requests answered 503 with Retry-After and no transaction, by method and the bound reached (transactions, held_calls, event_loop_lag)',
     labels: ['method', 'reason'],
   },
+  sip_bridge_heap_used_bytes: { type: 'gauge', help: 'V8 heap in use (process.memoryUsage().heapUsed)' },
   sip_bridge_event_loop_lag_ms: { type: 'gauge', help: 'Event-loop lag the overload control sees (smoothed)' },
   sip_bridge_transactions: { type: 'gauge', help: 'SIP transactions held, by side (server, client)', labels: ['side'] },
   sip_bridge_timers: { type: 'gauge', help: 'Timers running: transaction timers and call timers' },
