@@ -11,7 +11,7 @@
  * the bridge answered, kernel UDP drops (/proc/net/snmp and the bridge socket's /proc/net/udp
  * drops), and the bridge's heap before, right after, and `--settle` seconds (default 60) after.
  * Usage (after `npx nx run-many -t build -p @pushrelay/sip-bridge @pushrelay/bench`):
- *   node tools/bench/dist/sip-bridge.js [--calls 500] [--rate 50] [--users 100]
+ *   node tools/bench/dist/sip-bridge.js [--calls 500] [--rate 50] [--users 100] [--cpu-prof DIR]
  *   node tools/bench/dist/sip-bridge.js --capacity 200 --multiple 2 --users 1000 [--seconds 20] [--settle 60]
  */
 import { spawn } from 'node:child_process';
@@ -86,6 +86,7 @@ const { values } = parseArgs({
     multiple: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '20' },
     settle: { type: 'string', default: '60' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const CAPACITY = values.capacity === undefined ? undefined : Number(values.capacity);
@@ -170,7 +171,11 @@ async function main(): Promise<void> {
   writeFileSync(join(work, 'bridge.json'), JSON.stringify(config));
   const bridgeProcess = spawn(
     process.execPath,
-    [join(root, 'apps/sip-bridge/dist/main.js'), join(work, 'bridge.json')],
+    [
+      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : []),
+      join(root, 'apps/sip-bridge/dist/main.js'),
+      join(work, 'bridge.json'),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const bridge: Endpoint = { transport: 'udp', address: '127.0.0.1', port };
