@@ -14,6 +14,8 @@ export interface OverloadGauges {
 
 /** How often the event loop is sampled; the lag is how late such a timer fires. */
 const SAMPLE_MS = 20;
+/** The share of wall time on the CPU from which a lagging event loop counts as overload. */
+const BUSY_SHARE = 0.5;
 
 /**
  * Admission of new work under overload. Past a bound of held calls, open transactions or
@@ -25,7 +27,11 @@ const SAMPLE_MS = 20;
 export class OverloadControl {
   /** Smoothed lag: one late timer (a GC pause) does not shed load, a run of them does. */
   private lagMs = 0;
+  /** Smoothed share of wall time the process spent on the CPU. */
+  private busy = 0;
   private expectedAt = 0;
+  private lastCpu = process.cpuUsage();
+  private lastAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private tick: (() => void) | undefined;
 
@@ -39,12 +45,19 @@ export class OverloadControl {
   start(): void {
     if (this.limits.maxEventLoopLagMs <= 0 || this.timer) return;
     this.expectedAt = performance.now() + SAMPLE_MS;
+    this.lastAt = performance.now();
+    this.lastCpu = process.cpuUsage();
     this.tick = () => {
       const now = performance.now();
       const late = Math.max(0, now - this.expectedAt);
       this.lagMs = this.lagMs * 0.6 + late * 0.4;
       // Back under a tenth of a millisecond reads as none, so an idle bridge shows 0.
       if (this.lagMs < 0.1) this.lagMs = 0;
+      const cpu = process.cpuUsage(this.lastCpu);
+      const wall = now - this.lastAt;
+      if (wall > 0) this.busy = this.busy * 0.6 + Math.min(1, (cpu.user + cpu.system) / 1000 / wall) * 0.4;
+      this.lastCpu = process.cpuUsage();
+      this.lastAt = now;
       this.expectedAt = now + SAMPLE_MS;
     };
     this.timer = setInterval(this.tick, SAMPLE_MS);
@@ -60,12 +73,19 @@ export class OverloadControl {
     return this.lagMs;
   }
 
+  /** Smoothed share of wall time the process spent on the CPU (0 to 1, more with worker threads). */
+  get cpuBusy(): number {
+    return this.busy;
+  }
+
   /** Which bound is past now, if any. */
   overloaded(): OverloadReason | undefined {
     const l = this.limits;
     if (this.gauges.heldCalls() >= l.maxHeldCalls) return 'held_calls';
     if (this.gauges.openTransactions() >= l.maxOpenTransactions) return 'transactions';
-    if (l.maxEventLoopLagMs > 0 && this.lagMs > l.maxEventLoopLagMs) return 'event_loop_lag';
+    // Late timers alone may be other processes holding the CPU: only a bridge busy with its own
+    // work (over half the wall time on the CPU) sheds load for it.
+    if (l.maxEventLoopLagMs > 0 && this.lagMs > l.maxEventLoopLagMs && this.busy > BUSY_SHARE) return 'event_loop_lag';
     return undefined;
   }
 
