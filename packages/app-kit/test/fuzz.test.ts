@@ -55,7 +55,8 @@ describe('config loaders on arbitrary input', () => {
       }),
       { numRuns: 2000 },
     );
-  });
+    // Generous: a loaded machine may take several times the usual second.
+  }, 60_000);
 
   it('environment overrides and secret references throw nothing but ConfigError', () => {
     const env = fc.dictionary(
@@ -92,5 +93,6 @@ describe('config loaders on arbitrary input', () => {
       }),
       { numRuns: 2000 },
     );
-  });
+    // Generous: a loaded machine may take several times the usual second.
+  }, 60_000);
 });
