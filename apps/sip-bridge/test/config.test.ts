@@ -47,7 +47,13 @@ describe('config', () => {
       queue: { engine: 'memory' },
       ephemeral: { engine: 'memory' },
       auth: { requests: true, users: 'config', userCacheTtlMs: 30_000 },
-      limits: { maxServerTransactions: 10_000 },
+      limits: {
+        maxServerTransactions: 10_000,
+        maxHeldCalls: 2000,
+        maxOpenTransactions: 40_000,
+        maxEventLoopLagMs: 50,
+        retryAfterSeconds: 5,
+      },
       mode: 'registrar',
     });
   });

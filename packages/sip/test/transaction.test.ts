@@ -500,4 +500,45 @@ describe('leak and overload accounting', () => {
     layer.receive(request('CANCEL', 'UDP', 'z9hG4bKc1'), udpPeer);
     expect((sent.at(-1)!.message as SipResponse).status).toBe(481);
   });
+
+  it('refuses what `refuse` says with a stateless 503, and absorbs the retransmissions and the ACK of it', () => {
+    const overloaded: string[] = [];
+    let full = true;
+    const { clock, sent, layer, requests } = setup({
+      refuse: (r) => (full && r.method === 'INVITE' ? 3 : undefined),
+      onOverload: (r, _from, cause) => overloaded.push(`${r.method} ${cause}`),
+    });
+    const invite = request('INVITE', 'UDP', 'z9hG4bKi1');
+    layer.receive(invite, udpPeer);
+    expect(requests).toHaveLength(0);
+    expect(layer.serverTransactionCount).toBe(0);
+    expect(overloaded).toEqual(['INVITE refused']);
+    const refusal = sent.at(-1)!.message as SipResponse;
+    expect([refusal.status, refusal.headers.find((h) => h.name === 'Retry-After')?.value]).toEqual([503, '3']);
+    expect(layer.refusedCount).toBe(1);
+
+    // Room again, but a retransmission of the refused INVITE is still that refused request.
+    full = false;
+    layer.receive(invite, udpPeer);
+    expect((sent.at(-1)!.message as SipResponse).status).toBe(503);
+    expect(sent).toHaveLength(2);
+    layer.receive({ ...invite, method: 'ACK' }, udpPeer);
+    expect(sent).toHaveLength(2);
+    expect(requests).toHaveLength(0);
+    expect(overloaded).toHaveLength(1);
+
+    // A new request is admitted; the refused key is forgotten within two spans of 64*T1.
+    layer.receive(request('INVITE', 'UDP', 'z9hG4bKi2'), udpPeer);
+    expect(requests).toHaveLength(1);
+    clock.advance(2 * 64 * layer.timers.t1);
+    expect(layer.refusedCount).toBe(0);
+    expect(layer.timerCount).toBe(0);
+  });
+
+  it('holds a bounded number of refused keys', () => {
+    const { layer } = setup({ refuse: () => 5, maxRefusedRemembered: 10 });
+    for (let i = 0; i < 100; i++) layer.receive(request('REGISTER', 'UDP', `z9hG4bKf${i}`), udpPeer);
+    expect(layer.refusedCount).toBeLessThanOrEqual(20);
+    expect(layer.serverTransactionCount).toBe(0);
+  });
 });

@@ -23,3 +23,5 @@ export type {
   SimRequestRecord,
   SimulatedProvider,
 } from './conformance/simulated-provider.js';
+export { runFuzzTargets } from './fuzz.js';
+export type { FuzzOptions, FuzzResult, FuzzTarget, FuzzTargetResult } from './fuzz.js';

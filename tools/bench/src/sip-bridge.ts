@@ -6,8 +6,13 @@
  * phones (one new UDP socket per wake-up, as a phone coming back on a new port) run here; sipp
  * places the calls at a fixed rate. Latency is measured phone-side, from sending the authenticated
  * re-REGISTER to receiving the forwarded INVITE.
+ * Overload: `--capacity C --multiple M` offers M times the measured capacity C (calls/s) for
+ * `--seconds` (default 20) and reports the calls admitted and completed per second, the 503s
+ * the bridge answered, kernel UDP drops (/proc/net/snmp and the bridge socket's /proc/net/udp
+ * drops), and the bridge's heap before, right after, and `--settle` seconds (default 60) after.
  * Usage (after `npx nx run-many -t build -p @pushrelay/sip-bridge @pushrelay/bench`):
- *   node tools/bench/dist/sip-bridge.js [--calls 500] [--rate 50] [--users 100]
+ *   node tools/bench/dist/sip-bridge.js [--calls 500] [--rate 50] [--users 100] [--cpu-prof DIR]
+ *   node tools/bench/dist/sip-bridge.js --capacity 200 --multiple 2 --users 1000 [--seconds 20] [--settle 60]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
@@ -20,15 +25,75 @@ import { startApnsSimulator } from '@pushrelay/simulators';
 import { cpuSeconds, freePort, wakePhone, type Phone } from './sip-phone.js';
 import { percentile } from './stats.js';
 
+/** Kernel UDP counters of /proc/net/snmp (RcvbufErrors: datagrams dropped for a full socket buffer). */
+function udpCounters(): { inErrors: number; rcvbufErrors: number } {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]!.split(/\s+/);
+    const counts = lines[1]!.split(/\s+/).map(Number);
+    return { inErrors: counts[names.indexOf('InErrors')]!, rcvbufErrors: counts[names.indexOf('RcvbufErrors')]! };
+  } catch {
+    return { inErrors: NaN, rcvbufErrors: NaN };
+  }
+}
+
+/** The drops column of /proc/net/udp for the socket bound to `port`. */
+function socketDrops(port: number): number {
+  try {
+    const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    const line = readFileSync('/proc/net/udp', 'utf8')
+      .split('\n')
+      .find((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${hex}`));
+    return line ? Number(line.trim().split(/\s+/).at(-1)) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Sums the samples of one series in a Prometheus text exposition. */
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+async function scrape(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  return res.text();
+}
+
+/** The bridge's heap in MB: the lowest of a few samples, so a GC not run yet does not count. */
+async function heapMb(port: number): Promise<number> {
+  let low = Infinity;
+  for (let i = 0; i < 10; i++) {
+    low = Math.min(low, metricSum(await scrape(port), 'sip_bridge_heap_used_bytes'));
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return Math.round((low / 1e6) * 10) / 10;
+}
+
 const { values } = parseArgs({
   options: {
     calls: { type: 'string', default: '500' },
     rate: { type: 'string', default: '50' },
     users: { type: 'string', default: '100' },
+    capacity: { type: 'string' },
+    multiple: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '20' },
+    settle: { type: 'string', default: '60' },
+    'cpu-prof': { type: 'string' },
   },
 });
-const CALLS = Number(values.calls);
-const RATE = Number(values.rate);
+const CAPACITY = values.capacity === undefined ? undefined : Number(values.capacity);
+const MULTIPLE = Number(values.multiple);
+const RATE = CAPACITY === undefined ? Number(values.rate) : Math.round(CAPACITY * MULTIPLE);
+const CALLS = CAPACITY === undefined ? Number(values.calls) : RATE * Number(values.seconds);
+const SETTLE_S = Number(values.settle);
 const USERS = Number(values.users);
 const BUNDLE = 'com.example.bench';
 const PASSWORD = 'bench-secret';
@@ -49,6 +114,36 @@ const phone = (user: string, bridge: Endpoint, onInvite?: (latencyMs: number) =>
     ...(onInvite ? { onInvite } : {}),
   });
 
+/**
+ * The caller scenario with a 503 branch: a refused INVITE is ACKed (same branch, RFC 3261
+ * §17.1.1.3) and the call ends there, instead of waiting for a 200 that never comes.
+ */
+function overloadAware(scenario: string): string {
+  const ack = `
+  <label id="refused"/>
+  <send>
+    <![CDATA[
+      ACK sip:[field0]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-9];rport
+      From: "Bob Caller" <sip:+15551234567@[local_ip]:[local_port]>;tag=[pid]caller[call_number]
+      To: <sip:[field0]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="done"/>
+</scenario>`;
+  const withRefusal = scenario.replace(
+    '<recv response="200" rtd="true" rrs="true"/>',
+    '<recv response="503" optional="true" next="refused"/>\n  <recv response="200" rtd="true" rrs="true"/>',
+  );
+  const lastRecv = withRefusal.lastIndexOf('<recv response="200"/>');
+  return withRefusal.slice(0, lastRecv) + '<recv response="200" next="done"/>' + ack;
+}
+
 async function main(): Promise<void> {
   const sim = await startApnsSimulator({ apps: [{ bundleId: BUNDLE }] });
   const work = mkdtempSync(join(tmpdir(), 'bench-sip-bridge-'));
@@ -57,13 +152,14 @@ async function main(): Promise<void> {
   users.forEach((u, i) => userOfToken.set(tokenOf(i), u));
   // sipp stands for the PBX: its INVITEs are the trunk's, accepted by address without a challenge.
   const callerPort = await freePort();
+  const metricsPort = await freePort();
   const config = {
     domain: '127.0.0.1',
     trunk: { uri: `sip:127.0.0.1:${callerPort}` },
     listen: { host: '127.0.0.1', port, tcp: false },
     users: users.map((username) => ({ username, password: PASSWORD })),
     calls: { ringTimeoutMs: 30_000, pushWaitMs: 10_000 },
-    metrics: null,
+    metrics: { host: '127.0.0.1', port: metricsPort },
     log: { level: 'warn' },
     apns: {
       apps: [{ bundleId: BUNDLE, credential: { type: 'token', ...sim.signingKey } }],
@@ -75,7 +171,11 @@ async function main(): Promise<void> {
   writeFileSync(join(work, 'bridge.json'), JSON.stringify(config));
   const bridgeProcess = spawn(
     process.execPath,
-    [join(root, 'apps/sip-bridge/dist/main.js'), join(work, 'bridge.json')],
+    [
+      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : []),
+      join(root, 'apps/sip-bridge/dist/main.js'),
+      join(work, 'bridge.json'),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const bridge: Endpoint = { transport: 'udp', address: '127.0.0.1', port };
@@ -123,12 +223,14 @@ async function main(): Promise<void> {
       }
     }, 2);
 
-    const scenario = readFileSync(join(root, 'apps/sip-bridge/test/sipp/caller.xml'), 'utf8').replaceAll(
-      '[callee]',
-      '[field0]',
+    const scenario = overloadAware(
+      readFileSync(join(root, 'apps/sip-bridge/test/sipp/caller.xml'), 'utf8').replaceAll('[callee]', '[field0]'),
     );
     writeFileSync(join(work, 'caller.xml'), scenario);
     writeFileSync(join(work, 'callees.csv'), `SEQUENTIAL\n${users.join('\n')}\n`);
+    const heapBefore = await heapMb(metricsPort);
+    const udpBefore = udpCounters();
+    const dropsBefore = socketDrops(port);
     const cpuBefore = cpuSeconds(bridgeProcess.pid!);
     const started = performance.now();
     const sippExit = await new Promise<number | null>((res) => {
@@ -173,9 +275,16 @@ async function main(): Promise<void> {
     });
     await Promise.race([Promise.all(wakes), new Promise((r) => setTimeout(r, 40_000))]);
     clearInterval(poll);
+    const udpAfter = udpCounters();
+    const dropsAfter = socketDrops(port);
+    const metricsAfter = await scrape(metricsPort);
+    const refused = metricSum(metricsAfter, 'sip_bridge_overload_rejections_total');
+    const heapAfter = await heapMb(metricsPort);
     // sipp waits for its -timeout when a call went wrong: the calls' own span ends with the last BYE.
     const elapsed = ((lastByeAt || performance.now()) - started) / 1000;
     const bridgeCpu = cpuSeconds(bridgeProcess.pid!) - cpuBefore;
+    await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+    const heapSettled = await heapMb(metricsPort);
     // sipp's statistics file: `;`-separated, a header line, then cumulative counts each second.
     const stats = existsSync(join(work, 'sipp-stats.csv'))
       ? readFileSync(join(work, 'sipp-stats.csv'), 'utf8').trim().split('\n')
@@ -188,6 +297,7 @@ async function main(): Promise<void> {
       mode: 'registrar',
       calls: CALLS,
       rate: RATE,
+      ...(CAPACITY !== undefined ? { capacity: CAPACITY, multiple: MULTIPLE } : {}),
       users: USERS,
       sippExit,
       sippSuccessful: total('SuccessfulCall(C)'),
@@ -200,6 +310,15 @@ async function main(): Promise<void> {
       reRegisterToInviteP50Ms: Math.round(percentile(sorted, 50) * 100) / 100,
       reRegisterToInviteP99Ms: Math.round(percentile(sorted, 99) * 100) / 100,
       bridgeCpuMsPerCall: Math.round(((bridgeCpu * 1000) / Math.max(1, answered)) * 100) / 100,
+      // Calls admitted and completed through the whole cycle, over the time sipp offered them.
+      admittedCompletedPerSecond: Math.round((answered / Math.max(elapsed, CALLS / RATE)) * 10) / 10,
+      refused503: refused,
+      udpRcvbufErrors: udpAfter.rcvbufErrors - udpBefore.rcvbufErrors,
+      udpInErrors: udpAfter.inErrors - udpBefore.inErrors,
+      bridgeSocketDrops: dropsAfter - dropsBefore,
+      heapMbBefore: heapBefore,
+      heapMbAfter: heapAfter,
+      [`heapMb${SETTLE_S}sAfter`]: heapSettled,
     };
     console.log(JSON.stringify(result));
     console.log(`sipp errors, if any: ${join(work, 'sipp-errors.log')}`);

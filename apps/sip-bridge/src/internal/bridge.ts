@@ -28,6 +28,7 @@ import { loadCodecs } from './codecs.js';
 import { redactedConfig, resolveConfig, type BridgeConfig, type BridgeConfigInput } from './config.js';
 import type { Logger } from './logger.js';
 import { serveMetrics, type Metrics } from './metrics.js';
+import { OverloadControl } from './overload.js';
 import { hasToTag, type LocalAddress } from './proxy.js';
 import { loadTlsCredentials, resolveTrunk } from './startup.js';
 import type { UserDirectory } from './users.js';
@@ -75,6 +76,12 @@ export interface BridgeLoad {
   calls: number;
   /** In-dialog requests forwarded and not answered yet. */
   inFlight: number;
+  /** Calls held for a pushed device to re-register. */
+  heldCalls: number;
+  /** Delivery reports in progress and push ids remembered against repeats (bridge's in-memory store). */
+  reports: number;
+  /** Requests refused lately with 503, remembered to absorb their retransmissions. */
+  refused: number;
 }
 
 export interface RunningBridge {
@@ -201,12 +208,27 @@ async function listen(
   const local: LocalAddress = { host: config.publicHost, port: transports[0]!.local.port };
   if (tlsTransport) local.tlsPort = tlsTransport.local.port;
   let draining = false;
-  const layer = new TransactionLayer({
+  // Read only from the layer's own callbacks, so `layer` exists by then.
+  const overload: OverloadControl = new OverloadControl(
+    config.limits,
+    {
+      heldCalls: () => proxy.heldCount + (edge?.pendingCount ?? 0),
+      openTransactions: (): number => layer.serverTransactionCount + layer.clientTransactionCount,
+      awaited: (user) => proxy.awaits(user),
+    },
+    metrics,
+  );
+  const layer: TransactionLayer = new TransactionLayer({
     transports,
     clock,
     ...(options.sipTimers ? { timers: options.sipTimers } : {}),
     maxServerTransactions: config.limits.maxServerTransactions,
-    onOverload: (request) => metrics.inc('sip_bridge_overload_rejections_total', { method: request.method }),
+    overloadRetryAfterSeconds: config.limits.retryAfterSeconds,
+    refuse: (request) => (draining ? undefined : overload.refuse(request)),
+    onOverload: (request, _from, cause) => {
+      if (cause === 'limit')
+        metrics.inc('sip_bridge_overload_rejections_total', { method: request.method, reason: 'transactions' });
+    },
     onRequest: async (request, tx, from) => {
       if (edge && !tx) return edge.onRequest(request, tx, from);
       if (!tx) {
@@ -231,13 +253,19 @@ async function listen(
         'SIP message handling failed',
       ),
   });
+  overload.start();
   get(c, TOKENS.SipPort).bind(layer, local);
+  const callReports = get(c, TOKENS.CallReports);
+  if (callReports) resources.add(() => callReports.close());
   const load = (): BridgeLoad => ({
     serverTransactions: layer.serverTransactionCount,
     clientTransactions: layer.clientTransactionCount,
     timers: layer.timerCount + proxy.timerCount,
     calls: proxy.activeCount + (trunk?.activeCount ?? 0),
     inFlight: proxy.inFlight,
+    heldCalls: proxy.heldCount,
+    reports: callReports?.size ?? 0,
+    refused: layer.refusedCount,
   });
   metrics.addCollector(() => {
     const now = load();
@@ -245,6 +273,8 @@ async function listen(
     metrics.set('sip_bridge_transactions', now.clientTransactions, { side: 'client' });
     metrics.set('sip_bridge_timers', now.timers);
     metrics.set('sip_bridge_calls_active', now.calls);
+    metrics.set('sip_bridge_event_loop_lag_ms', Math.round(overload.eventLoopLagMs * 10) / 10);
+    metrics.set('sip_bridge_heap_used_bytes', process.memoryUsage().heapUsed);
   });
   const reloadTls = async (): Promise<void> => {
     if (!config.tls || !tlsTransport) throw new Error('no TLS listener configured');
@@ -290,6 +320,7 @@ async function listen(
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       draining = true;
+      overload.stop();
       log.info('sip-bridge stopping');
       proxy.abortAll();
       trunk?.abortAll();

@@ -4,6 +4,7 @@ import { systemClock, type Codec } from '@pushrelay/core';
 import { PostgresSipUserStore } from '@pushrelay/store-postgres';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { BridgeOptions } from './bridge.js';
+import { CallReportStore } from './call-reports.js';
 import type { BridgeConfig } from './config.js';
 import { LocationService } from './locations.js';
 import { createLogger } from './logger.js';
@@ -33,6 +34,10 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
   const clock = options.clock ?? systemClock;
   const { store, queue, ephemeral } = config;
   const transports = { ...transportsFromConfig(config), ...options.transports };
+  // In memory, a report per call would stay for the retention period: the bridge keeps its
+  // reports only while their pushes run (see CallReportStore).
+  const reports =
+    options.reports ?? (store.engine === 'memory' ? new CallReportStore(clock, config.calls.ringTimeoutMs) : undefined);
   registerRelay(c, {
     clock,
     stores: () => prepared.stores ?? openStoresNow(notPostgres(store), { clock }),
@@ -48,7 +53,7 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
     codecs: () => withOverrides(prepared.codecs, options.codecs ?? []),
     transports: () => transports,
     ...(options.bindings ? { bindings: options.bindings } : {}),
-    ...(options.reports ? { reports: options.reports } : {}),
+    ...(reports ? { reports } : {}),
   });
   function sharedMissedCalls(get: Get) {
     if (options.missedCalls) return options.missedCalls;
@@ -66,6 +71,8 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
   c.register(TOKENS.LocalAddress, { useFactory: () => port.local });
   singleton(c, TOKENS.Logger, () => options.logger ?? createLogger(config.log.level));
   singleton(c, TOKENS.Metrics, () => new Metrics());
+  const callReports = reports instanceof CallReportStore ? reports : null;
+  c.register(TOKENS.CallReports, { useFactory: () => callReports });
   singleton(c, TOKENS.Database, (get) => {
     const database = get(TOKENS.Stores).database;
     if (!database) throw new ConfigError([{ path: 'store', message: 'is not a postgres store' }], 'sip-bridge config');

@@ -48,6 +48,14 @@ export interface TlsConfig {
 export interface LimitsConfig {
   /** Server transactions held at once; beyond it requests get a stateless 503 with Retry-After. */
   maxServerTransactions: number;
+  /** Calls held for a pushed device at once; beyond it new INVITEs and REGISTERs get 503. */
+  maxHeldCalls: number;
+  /** Server plus client transactions open at once; beyond it new INVITEs and REGISTERs get 503. */
+  maxOpenTransactions: number;
+  /** Smoothed event-loop lag (ms); beyond it new INVITEs and REGISTERs get 503. 0: not watched. */
+  maxEventLoopLagMs: number;
+  /** Seconds in the Retry-After of every overload 503. */
+  retryAfterSeconds: number;
 }
 
 export interface RegistrarOptions {
@@ -97,18 +105,43 @@ export function resolveRegistrarOptions(
 
   const options: RegistrarOptions = {
     auth,
-    limits: { maxServerTransactions: 10_000 },
+    limits: {
+      maxServerTransactions: 10_000,
+      maxHeldCalls: 0,
+      maxOpenTransactions: 0,
+      maxEventLoopLagMs: 0,
+      retryAfterSeconds: 0,
+    },
   };
 
   const limitsIn = section('limits');
-  known('limits', limitsIn, ['maxServerTransactions']);
-  options.limits.maxServerTransactions = int(
+  known('limits', limitsIn, [
+    'maxServerTransactions',
+    'maxHeldCalls',
+    'maxOpenTransactions',
+    'maxEventLoopLagMs',
+    'retryAfterSeconds',
+  ]);
+  const limits = options.limits;
+  limits.maxServerTransactions = int(
     limitsIn['maxServerTransactions'],
     'limits.maxServerTransactions',
     10_000,
     1,
     10_000_000,
   );
+  limits.maxHeldCalls = int(limitsIn['maxHeldCalls'], 'limits.maxHeldCalls', 2000, 1, 10_000_000);
+  limits.maxOpenTransactions = int(
+    limitsIn['maxOpenTransactions'],
+    'limits.maxOpenTransactions',
+    // Most open transactions are finished ones waiting out Timer J/L/M (64*T1 over UDP): about
+    // seven per call for half a minute, so this is the held-call bound's size, not its count.
+    40_000,
+    1,
+    10_000_000,
+  );
+  limits.maxEventLoopLagMs = int(limitsIn['maxEventLoopLagMs'], 'limits.maxEventLoopLagMs', 50, 0, 60_000);
+  limits.retryAfterSeconds = int(limitsIn['retryAfterSeconds'], 'limits.retryAfterSeconds', 5, 1, 3600);
 
   if (root['trunk'] != null) {
     const trunkIn = section('trunk');

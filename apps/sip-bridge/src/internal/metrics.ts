@@ -52,9 +52,11 @@ export const BRIDGE_METRICS = {
   },
   sip_bridge_overload_rejections_total: {
     type: 'counter',
-    help: 'Requests answered 503 without a transaction because limits.maxServerTransactions was reached',
-    labels: ['method'],
+    help: 'Requests answered 503 with Retry-After and no transaction, by method and the bound reached (transactions, held_calls, event_loop_lag)',
+    labels: ['method', 'reason'],
   },
+  sip_bridge_heap_used_bytes: { type: 'gauge', help: 'V8 heap in use (process.memoryUsage().heapUsed)' },
+  sip_bridge_event_loop_lag_ms: { type: 'gauge', help: 'Event-loop lag the overload control sees (smoothed)' },
   sip_bridge_transactions: { type: 'gauge', help: 'SIP transactions held, by side (server, client)', labels: ['side'] },
   sip_bridge_timers: { type: 'gauge', help: 'Timers running: transaction timers and call timers' },
   sip_bridge_calls_active: { type: 'gauge', help: 'Calls and trunk requests the bridge is in the middle of' },

@@ -67,6 +67,8 @@ interface Call {
   pushWaitOver: boolean;
   best?: SipResponse;
   timers: TimerHandle[];
+  /** Counted in `held` (ringing and awaiting a pushed device). */
+  held: boolean;
 }
 
 /**
@@ -77,6 +79,9 @@ interface Call {
 export class CallProxy {
   private readonly calls = new Map<string, Call>();
   private readonly byTransaction = new Map<ServerTransaction, Call>();
+  /** Calls ringing and awaiting a pushed device, kept as counts so overload checks stay O(1). */
+  private held = 0;
+  private readonly heldByUser = new Map<string, number>();
 
   constructor(
     private readonly config: BridgeConfig,
@@ -98,9 +103,12 @@ export class CallProxy {
   }
 
   get heldCount(): number {
-    let held = 0;
-    for (const call of this.calls.values()) if (call.state === 'ringing' && call.awaiting.size > 0) held++;
-    return held;
+    return this.held;
+  }
+
+  /** Whether a held call awaits a pushed device of `user`. */
+  awaits(user: string): boolean {
+    return this.heldByUser.has(user);
   }
 
   /** In-dialog requests forwarded and not answered yet. */
@@ -155,6 +163,7 @@ export class CallProxy {
       pushed: pushed.length > 0,
       pushWaitOver: false,
       timers: [],
+      held: false,
     };
     if (only) {
       call.only = only.key;
@@ -171,7 +180,7 @@ export class CallProxy {
         .catch((error: unknown) => this.log.error({ err: error, callId }, 'push failed'));
     }
     call.timers.push(this.clock.setTimer(() => this.finish(call, 480), this.config.calls.ringTimeoutMs));
-    this.updateGauge();
+    this.updateGauge(call);
   }
 
   /**
@@ -200,6 +209,7 @@ export class CallProxy {
       // Once the wait for pushed devices is over, a late phone is not rung.
       if (call.pushWaitOver) continue;
       this.forward(call, device, 're-register');
+      this.syncHeld(call);
     }
     this.updateGauge();
   }
@@ -309,7 +319,7 @@ export class CallProxy {
     call.awaiting.clear();
     if (call.branches.length === 0) this.finish(call, 480);
     else this.maybeComplete(call);
-    this.updateGauge();
+    this.updateGauge(call);
   }
 
   private finish(call: Call, status: number): void {
@@ -334,7 +344,7 @@ export class CallProxy {
         .catch((error: unknown) => this.log.error({ err: error }, 'missed-call store failed'));
     }
     this.log.info({ callId: call.facts.callId, status, state: call.state }, 'call ended');
-    this.updateGauge();
+    this.updateGauge(call);
   }
 
   private cancelBranches(call: Call): void {
@@ -427,8 +437,25 @@ export class CallProxy {
     for (const call of [...this.calls.values()]) this.finish(call, 480);
   }
 
-  private updateGauge(): void {
-    this.metrics.set('sip_bridge_held_invites', this.heldCount);
+  private syncHeld(call: Call): void {
+    const held = this.calls.get(call.key) === call && call.state === 'ringing' && call.awaiting.size > 0;
+    if (held === call.held) return;
+    call.held = held;
+    const user = call.facts.user;
+    if (held) {
+      this.held++;
+      this.heldByUser.set(user, (this.heldByUser.get(user) ?? 0) + 1);
+    } else {
+      this.held--;
+      const left = (this.heldByUser.get(user) ?? 1) - 1;
+      if (left > 0) this.heldByUser.set(user, left);
+      else this.heldByUser.delete(user);
+    }
+  }
+
+  private updateGauge(call?: Call): void {
+    if (call) this.syncHeld(call);
+    this.metrics.set('sip_bridge_held_invites', this.held);
   }
 }
 

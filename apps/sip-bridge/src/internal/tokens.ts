@@ -1,6 +1,7 @@
 import { RELAY_TOKENS, token } from '@pushrelay/app-kit';
 import type { DigestServer, TransactionLayer } from '@pushrelay/sip';
 import type { PostgresDatabase } from '@pushrelay/store-postgres';
+import type { CallReportStore } from './call-reports.js';
 import type { BridgeConfig } from './config.js';
 import type { EdgeService } from './edge/edge-service.js';
 import type { LocationService } from './locations.js';
@@ -23,6 +24,8 @@ export const TOKENS = {
   Metrics: token<Metrics>('pushrelay.sip-bridge.metrics'),
   BindingStore: RELAY_TOKENS.bindings,
   ReportStore: RELAY_TOKENS.reports,
+  /** The bridge's own in-memory report store (see CallReportStore), or null when another is used. */
+  CallReports: token<CallReportStore | null>('pushrelay.sip-bridge.call-reports'),
   Queue: RELAY_TOKENS.queue,
   MissedCallStore: RELAY_TOKENS.missedCalls,
   Codecs: RELAY_TOKENS.codecs,

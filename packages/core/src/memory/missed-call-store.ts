@@ -35,6 +35,8 @@ export class InMemoryMissedCallStore implements MissedCallStore {
     const live = calls?.get(ref);
     if (!calls || !live) return false;
     calls.delete(ref);
+    // An answered call leaves nothing behind, not even the user's empty map.
+    if (calls.size === 0) this.users.delete(key(tenant, userId));
     return live.expiresAt > this.clock.now();
   }
 

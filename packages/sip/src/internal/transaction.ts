@@ -350,8 +350,24 @@ export interface TransactionLayerOptions {
   maxServerTransactions?: number;
   /** Seconds in the Retry-After of those 503s. Default 5. */
   overloadRetryAfterSeconds?: number;
-  /** A request was refused with 503 because maxServerTransactions was reached. */
-  onOverload?(request: SipRequest, from: Endpoint): void;
+  /**
+   * Asked for each new request that would open a server transaction (not ACK, not CANCEL, not a
+   * retransmission): a number refuses it with a stateless `503` whose `Retry-After` is that many
+   * seconds, like `maxServerTransactions` does. For a TU's own overload bounds (held calls,
+   * event-loop lag); it runs before any transaction exists, so it must be cheap.
+   */
+  refuse?(request: SipRequest, from: Endpoint): number | undefined;
+  /**
+   * Refused requests remembered so that their retransmissions and the ACK of their 503 are
+   * absorbed without reaching the TU (a retransmitted request gets the 503 again). Default 10 000;
+   * at most twice this many keys are held, each for 64*T1 to 128*T1.
+   */
+  maxRefusedRemembered?: number;
+  /**
+   * A request was refused with 503: `limit` when maxServerTransactions was reached, `refused`
+   * when the `refuse` callback said so.
+   */
+  onOverload?(request: SipRequest, from: Endpoint, cause: 'limit' | 'refused'): void;
   /** A new request with its server transaction; `tx` is null for an ACK that matched none (2xx ACK). */
   onRequest(request: SipRequest, tx: ServerTransaction | null, from: Endpoint): void | Promise<void>;
   /** A CANCEL matched a pending INVITE; the CANCEL has been answered 200, the INVITE still needs its 487. */
@@ -384,11 +400,13 @@ export class TransactionLayer {
   private readonly ctx: Context;
   private readonly transportByProtocol = new Map<string, SipTransport>();
   private readonly live = { timers: 0 };
+  private readonly refused: RefusedKeys;
 
   constructor(options: TransactionLayerOptions) {
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.timers = { ...DEFAULT_TIMERS, ...options.timers };
+    this.refused = new RefusedKeys(64 * this.timers.t1, options.maxRefusedRemembered ?? 10_000);
     for (const transport of options.transports ?? []) {
       this.transportByProtocol.set(transport.protocol, transport);
       transport.onMessage((message, from) => this.receive(message, from));
@@ -467,19 +485,26 @@ export class TransactionLayer {
       existing.receiveRequest(request, from);
       return;
     }
+    const refused = this.refused.size > 0 ? this.refused.seen(key, this.clock.now()) : undefined;
+    if (refused !== undefined) {
+      // A retransmission of a refused request, or the ACK of its 503: no new work.
+      if (request.method !== 'ACK') this.sendRefusal(request, from, refused);
+      return;
+    }
     if (request.method === 'ACK') {
       this.deliver(request, null, from);
       return;
     }
-    const limit = this.options.maxServerTransactions;
-    if (limit !== undefined && this.servers.size >= limit && request.method !== 'CANCEL') {
-      const retryAfter = String(this.options.overloadRetryAfterSeconds ?? 5);
-      const refusal = createResponse(request, 503, undefined, {
-        headers: [{ name: 'Retry-After', value: retryAfter }],
-      });
-      this.sendRaw(refusal, responseEndpoint(request, from)).catch(() => {});
-      this.options.onOverload?.(request, from);
-      return;
+    if (request.method !== 'CANCEL') {
+      const limit = this.options.maxServerTransactions;
+      const full = limit !== undefined && this.servers.size >= limit;
+      const retryAfter = full ? (this.options.overloadRetryAfterSeconds ?? 5) : this.options.refuse?.(request, from);
+      if (retryAfter !== undefined) {
+        this.refused.add(key, retryAfter, this.clock.now());
+        this.sendRefusal(request, from, retryAfter);
+        this.options.onOverload?.(request, from, full ? 'limit' : 'refused');
+        return;
+      }
     }
     const events: ServerEvents = {
       onServerTimeout: (t) => this.options.onServerTimeout?.(t),
@@ -505,6 +530,19 @@ export class TransactionLayer {
     this.deliver(request, tx, from);
   }
 
+  /** RFC 3261 §21.5.4: a stateless 503 with Retry-After. */
+  private sendRefusal(request: SipRequest, from: Endpoint, retryAfterSeconds: number): void {
+    const refusal = createResponse(request, 503, undefined, {
+      headers: [{ name: 'Retry-After', value: String(retryAfterSeconds) }],
+    });
+    this.sendRaw(refusal, responseEndpoint(request, from)).catch(() => {});
+  }
+
+  /** Keys of requests refused lately, held by the refused-request memory. */
+  get refusedCount(): number {
+    return this.refused.heldAt(this.clock.now());
+  }
+
   private deliver(request: SipRequest, tx: ServerTransaction | null, from: Endpoint): void {
     const result = this.options.onRequest(request, tx, from);
     // An async handler's rejection must not become an unhandled rejection.
@@ -514,6 +552,58 @@ export class TransactionLayer {
   /** Finds the pending server transaction of an INVITE, e.g. to answer it after a push. */
   findServerTransaction(request: SipRequest): ServerTransaction | undefined {
     return this.servers.get(serverKey(request));
+  }
+}
+
+/**
+ * Two generations of keys, swapped when the newer one is older than `spanMs` or full: a key
+ * lives between one and two spans, memory stays bounded, and no timer runs.
+ */
+class RefusedKeys {
+  private current = new Map<string, number>();
+  private previous = new Map<string, number>();
+  private since = 0;
+
+  constructor(
+    private readonly spanMs: number,
+    private readonly cap: number,
+  ) {}
+
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+
+  /** Keys still held at `now` (stale generations are dropped first). */
+  heldAt(now: number): number {
+    this.rotate(now);
+    return this.size;
+  }
+
+  add(key: string, retryAfter: number, now: number): void {
+    this.rotate(now);
+    if (this.current.size >= this.cap) this.swap(now);
+    this.current.set(key, retryAfter);
+  }
+
+  /** The Retry-After the key was refused with, if it was refused lately. */
+  seen(key: string, now: number): number | undefined {
+    this.rotate(now);
+    return this.current.get(key) ?? this.previous.get(key);
+  }
+
+  private rotate(now: number): void {
+    if (now - this.since < this.spanMs) return;
+    // Two spans without a refusal: both generations are stale.
+    if (now - this.since >= 2 * this.spanMs) this.previous = new Map();
+    else this.previous = this.current;
+    this.current = new Map();
+    this.since = now;
+  }
+
+  private swap(now: number): void {
+    this.previous = this.current;
+    this.current = new Map();
+    this.since = now;
   }
 }
 
