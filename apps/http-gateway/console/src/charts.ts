@@ -124,10 +124,15 @@ export function queueSparkline(history: number[]): HTMLElement {
   const current = history.at(-1);
   return h(
     'figure',
-    { class: 'chart' },
+    { class: 'chart queue' },
     svg(
       'svg',
-      { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `queue depth ${current ?? 'unknown'}` },
+      {
+        viewBox: `0 0 ${width} ${height}`,
+        preserveAspectRatio: 'none',
+        role: 'img',
+        'aria-label': `queue depth ${current ?? 'unknown'}`,
+      },
       svg('polyline', { points, fill: 'none', stroke: '#1565c0', 'stroke-width': 2 }),
     ),
     h('figcaption', {}, `queue depth: ${current ?? '—'} (max ${max} over ${history.length} samples)`),

@@ -228,7 +228,11 @@ async function mountConsole(api: Api, root: HTMLElement, signal: AbortSignal): P
   );
   const refreshDeviceChoice = () => {
     const current = pushDevice.value;
+    const users = [...new Set([...known.values()].map((d) => d.userId))];
     pushDevice.replaceChildren(
+      ...users.map((u) =>
+        h('option', { value: `user:${u}`, selected: `user:${u}` === current }, `all devices of ${u}`),
+      ),
       ...[...known.values()].map((d) =>
         h(
           'option',
@@ -251,7 +255,12 @@ async function mountConsole(api: Api, root: HTMLElement, signal: AbortSignal): P
     void sendTestPush();
   });
   const sendTestPush = async () => {
-    const device = known.get(pushDevice.value);
+    const choice = pushDevice.value;
+    const recipient = choice.startsWith('user:') ? choice.slice(5) : undefined;
+    const targets = recipient
+      ? [...known.values()].filter((d) => d.userId === recipient)
+      : [known.get(choice)].filter((d) => d !== undefined);
+    const device = targets[0];
     if (!device) {
       pushResult.textContent = 'Choose a device first (list a user’s devices or add a demo phone).';
       return;
@@ -269,18 +278,23 @@ async function mountConsole(api: Api, root: HTMLElement, signal: AbortSignal): P
     }
     if (type === 'custom') notification.customType = 'console-test';
     // A SignalWire app answers the call with the verto invite: the console sends a sample one.
-    if (device.format === 'signalwire' && type === 'incoming_call')
+    if (type === 'incoming_call' && targets.some((d) => d.format === 'signalwire')) {
       notification.vendor = { invite: sampleInvite(call, from, device.userId) };
-    pushResult.replaceChildren(h('p', {}, `Sending ${type} to ${device.provider} device ${device.id.slice(0, 8)}…`));
+    }
+    const target = recipient ? `every device of ${recipient}` : `${device.provider} device ${device.id.slice(0, 8)}`;
+    pushResult.replaceChildren(h('p', {}, `Sending ${type} to ${target}…`));
     const outcome = h('ul', { class: 'attempts', id: 'push-attempts' });
     pushResult.append(outcome);
     try {
-      const sent = await api.call<{ id: string; status: string }>('POST', '/v1/console/test-push', {
-        bindingId: device.id,
-        notification,
-      });
+      const sent = recipient
+        ? await api.call<{ id: string; status: string }>('POST', '/v1/notifications', { ...notification, recipient })
+        : await api.call<{ id: string; status: string }>('POST', '/v1/console/test-push', {
+            bindingId: device.id,
+            notification,
+          });
       pushResult.firstChild!.textContent = `Queued ${sent.id} (${sent.status})`;
       watching.set(sent.id, (event) => {
+        if (event.kind === 'suppressed') outcome.append(h('li', {}, `not pushed: ${event.reason}`));
         if (event.kind === 'attempt' || event.kind === 'device') {
           outcome.append(
             h(
