@@ -9,7 +9,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireService } from '@pushrelay/testkit';
 import { IOS_TOKEN, startStack, type Stack } from './helpers.js';
@@ -51,8 +50,6 @@ describe.skipIf(!browserService.available)('the operator console in a real brows
   let browser: Browser;
 
   beforeAll(async () => {
-    // What `npm start` and `npm run build` do: the console's static files in dist/console.
-    await build({ configFile: join(gatewayDir, 'vite.console.config.mjs'), logLevel: 'warn' });
     stack = await startStack({ extraTenants: [{ id: 'other', apiKey: OTHER_KEY }] });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
