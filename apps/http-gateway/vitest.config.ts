@@ -7,6 +7,8 @@ export default defineProject({
     name: '@pushrelay/http-gateway',
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // The console's static files, built once for every suite (test/console*.test.ts serve them).
+    globalSetup: ['test/global-setup.ts'],
     // Each suite starts three TLS simulators and a gateway.
     hookTimeout: 60_000,
     testTimeout: 30_000,

@@ -20,6 +20,7 @@ import {
   type GatewayConfig,
   type GatewayOptions,
 } from '@pushrelay/http-gateway';
+import { demoPhoneRoutes } from './phones.js';
 
 export const DEMO_APPS = {
   ios: 'com.example.phone',
@@ -147,6 +148,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       { env },
     );
     const gateway = await createGateway(config, options);
+    await gateway.app.register(
+      demoPhoneRoutes(gateway, sims, {
+        ios: DEMO_APPS.ios,
+        fcmProject: DEMO_APPS.fcmProject,
+        hmsApp: DEMO_APPS.hmsApp,
+      }),
+    );
     const url = await gateway.listen();
     return {
       gateway,

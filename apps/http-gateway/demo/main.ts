@@ -66,6 +66,7 @@ function printDemo(
 pushrelay demo is running (simulated providers, nothing leaves this machine)
 
   gateway        ${url}
+  console        ${url}/console   (sign in with the API key below; the demo phones ring there)
   API docs       ${url}/docs   (OpenAPI: ${url}/openapi.json)
   metrics        ${url}/metrics
   tenant         demo

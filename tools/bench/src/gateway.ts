@@ -5,7 +5,12 @@
  * with `tsc --build apps/http-gateway/tsconfig.demo.json`), so the load generator does not share its
  * event loop.
  *
- *   npm run gateway -w @pushrelay/bench -- [--seconds 15] [--connections 50] [--devices 1] [--rate 0]
+ * It also gives the gateway's idle RSS (registered, before the load, after a settle) and its CPU
+ * time per notification (user + system over the load and the drain, per accepted notification);
+ * `--console` keeps an operator console stream (/v1/console/events) open throughout, and
+ * `--entry` runs another build of the demo entry (a checkout of another commit, to compare).
+ *
+ *   npm run gateway -w @pushrelay/bench -- [--seconds 15] [--connections 50] [--devices 1] [--rate 0] [--console] [--entry <demo.mjs>]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,6 +27,8 @@ const { values } = parseArgs({
     port: { type: 'string', default: '18181' },
     /** Requests/s in total; 0 = as fast as the connections go. */
     rate: { type: 'string', default: '0' },
+    console: { type: 'boolean', default: false },
+    entry: { type: 'string' },
   },
 });
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -31,7 +38,13 @@ const base = `http://127.0.0.1:${port}`;
 
 const child = spawn(
   process.execPath,
-  [resolve(root, 'apps/http-gateway/demo/pushrelay-demo.mjs'), '--port', String(port), '--api-key', key],
+  [
+    values.entry ? resolve(values.entry) : resolve(root, 'apps/http-gateway/demo/pushrelay-demo.mjs'),
+    '--port',
+    String(port),
+    '--api-key',
+    key,
+  ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, PUSHRELAY_LOG_LEVEL: 'silent' },
@@ -49,6 +62,12 @@ await new Promise<void>((ok, fail) => {
 const rssMb = () => {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+};
+/** CPU time the gateway process used so far (user + system), in ms. */
+const cpuMs = () => {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 };
 const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 for (let i = 0; i < Number(values.devices); i++) {
@@ -71,7 +90,18 @@ const body = JSON.stringify({
   recipient: 'bench',
   call: { id: 'bench-call', from: { number: '+15550100', displayName: 'Bench' } },
 });
-const rssBefore = rssMb();
+let consoleStream: AbortController | undefined;
+if (values.console) {
+  consoleStream = new AbortController();
+  const res = await fetch(`${base}/v1/console/events`, { headers, signal: consoleStream.signal });
+  if (!res.ok) throw new Error(`console stream refused: ${res.status}`);
+  void res.body!.pipeTo(new WritableStream()).catch(() => {});
+}
+// Idle: registered (and the console stream open with --console), nothing sent yet.
+await new Promise((r) => setTimeout(r, 3000));
+const rssIdle = rssMb();
+const cpuBefore = cpuMs();
+const rssBefore = rssIdle;
 let rssPeak = rssBefore;
 const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb())), 250);
 
@@ -93,6 +123,8 @@ for (let i = 0; i < 600; i++) {
 }
 clearInterval(sampler);
 const drainedAfterS = (Date.now() - loadStarted) / 1000;
+const cpuUsed = cpuMs() - cpuBefore;
+consoleStream?.abort();
 const metrics = await (await fetch(`${base}/metrics`)).text();
 child.kill('SIGTERM');
 if (process.env.BENCH_DEBUG)
@@ -118,7 +150,7 @@ const total = buckets.at(-1)?.count ?? 0;
 const quantile = (q: number) => buckets.find((b) => b.count >= q * total)?.le ?? NaN;
 
 const figures = {
-  command: `npm run gateway -w @pushrelay/bench -- --seconds ${values.seconds} --connections ${values.connections} --devices ${values.devices}${Number(values.rate) > 0 ? ` --rate ${values.rate}` : ''}`,
+  command: `npm run gateway -w @pushrelay/bench -- --seconds ${values.seconds} --connections ${values.connections} --devices ${values.devices}${Number(values.rate) > 0 ? ` --rate ${values.rate}` : ''}${values.console ? ' --console' : ''}${values.entry ? ` --entry ${values.entry}` : ''}`,
   node: process.version,
   accepted202: result['2xx'],
   non2xx: result.non2xx,
@@ -129,6 +161,7 @@ const figures = {
   secondsUntilQueueEmpty: Math.round(drainedAfterS * 10) / 10,
   httpLatencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
   endToEndSecondsUpperBound: { p50: quantile(0.5), p99: quantile(0.99) },
-  gatewayRssMb: { before: Math.round(rssBefore), peak: Math.round(rssPeak) },
+  gatewayRssMb: { idle: Math.round(rssIdle * 10) / 10, peak: Math.round(rssPeak) },
+  gatewayCpuMsPerNotification: result['2xx'] ? Math.round((cpuUsed / result['2xx']) * 1000) / 1000 : null,
 };
 console.log(JSON.stringify(figures, null, 2));

@@ -13,6 +13,7 @@ import { ingressRoutes } from './routes/ingress.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { proxyRoutes } from './routes/proxy.js';
 import { connectRoutes } from './routes/connect.js';
+import { consoleRoutes } from './routes/console.js';
 import { bindingSchema, reportSchema } from './schemas.js';
 import type { GatewayServices, LoggerOption } from './services.js';
 
@@ -93,6 +94,7 @@ export async function createServer(services: GatewayServices, state: ServerState
   await app.register(ingressRoutes, { services });
   await app.register(proxyRoutes, { services });
   await app.register(connectRoutes, { services, authenticate });
+  await app.register(consoleRoutes, { services, authenticate });
   logRelayEvents(app, relay);
   return app;
 }
