@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { onShutdownSignals } from '@pushrelay/app-kit';
+import { onShutdownSignals, startTracing } from '@pushrelay/app-kit';
 import { startDemo } from './demo.js';
 
 type Out = (line: string) => void;
@@ -33,6 +33,7 @@ export async function main(
     );
     return 2;
   }
+  const tracing = await startTracing({ serviceName: 'pushrelay-http-gateway' });
   const demo = await startDemo({
     port: values.port ? Number(values.port) : 8080,
     host: values.host ?? '127.0.0.1',
@@ -43,7 +44,7 @@ export async function main(
   printDemo(demo.url, demo.apiKey, demo.sims, out);
   // SIGTERM/SIGINT drain and stop; the process exits within the shutdown bound whatever hangs.
   onShutdownSignals({
-    stop: () => demo.close(),
+    stop: () => demo.close().finally(() => tracing?.shutdown()),
     timeoutMs: demo.gateway.config.shutdownTimeoutMs,
     onSignal: (signal) => err(`${signal}: draining and shutting down`),
   });

@@ -8,7 +8,7 @@ import {
   type Provider,
   type Transport,
 } from '@pushrelay/core';
-import { onShutdownSignals } from '@pushrelay/app-kit';
+import { onShutdownSignals, startTracing } from '@pushrelay/app-kit';
 import { generateVapidKeys } from '@pushrelay/transport-webpush';
 import { ConfigError, loadConfigFile, redactedConfig, type GatewayConfig } from './internal/config.js';
 import { asConfigError, buildContainer, openStores } from './internal/container.js';
@@ -92,10 +92,13 @@ const COMMANDS: Record<string, CommandSpec> = {
     },
     env: CONFIG_ENV,
     async run(values, io) {
-      const gateway = await createGateway(withListen(configFrom(values, io), values));
+      const config = withListen(configFrom(values, io), values);
+      // Before the gateway is built: its request spans are set up only when tracing is on.
+      const tracing = await startTracing({ serviceName: 'pushrelay-http-gateway' });
+      const gateway = await createGateway(config);
       const url = await gateway.listen();
       io.out(`pushrelay listening on ${url}`);
-      onSignals(() => gateway.close(), gateway.config.shutdownTimeoutMs);
+      onSignals(() => gateway.close().finally(() => tracing?.shutdown()), gateway.config.shutdownTimeoutMs);
       return await new Promise<number>(() => {});
     },
   },

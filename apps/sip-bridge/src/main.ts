@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { onShutdownSignals, type ConfigWarning } from '@pushrelay/app-kit';
+import { onShutdownSignals, startTracing, type ConfigWarning } from '@pushrelay/app-kit';
 import { ValidationError } from '@pushrelay/core';
 import { startBridge } from './internal/bridge.js';
 import { loadConfig } from './internal/config.js';
@@ -83,10 +83,12 @@ async function main(): Promise<void> {
   let config;
   let bridge;
   let logger;
+  let tracing;
   try {
     config = await loadConfig(file, process.env, (w) => warnings.push(w));
     logger = createLogger(config.log.level);
     for (const w of warnings) logger.warn({ option: w.path }, `config: ${w.path} ${w.message}`);
+    tracing = await startTracing({ serviceName: 'pushrelay-sip-bridge' });
     bridge = await startBridge({ config, logger });
   } catch (error) {
     if (error instanceof ValidationError) {
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
   }
   const log = logger;
   onShutdownSignals({
-    stop: () => bridge.stop(),
+    stop: () => bridge.stop().finally(() => tracing?.shutdown()),
     timeoutMs: config.shutdownTimeoutMs,
     onSignal: (signal) => log.info({ signal }, 'shutdown requested'),
     onError: (error) => log.error({ err: error }, 'shutdown failed'),

@@ -51,3 +51,5 @@ export {
   readAppManifest,
 } from './internal/codecs.js';
 export type { AppManifest, CodecCatalog, CodecPackage, ImportModule } from './internal/codecs.js';
+export { startTracing, tracingWanted } from './internal/tracing.js';
+export type { Tracing, TracingOptions } from './internal/tracing.js';

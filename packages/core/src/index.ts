@@ -27,6 +27,7 @@ export { Relay, jobId, credentialKey, FORWARDED_DEVICE_ID } from './relay.js';
 export type { RelayOptions, RelayEvents, DeviceEvent, NotifyResult, SkipReason, ForwardedPush } from './relay.js';
 export { DEFAULT_RETRY_POLICY, retryDelay, nextAttemptAt } from './retry.js';
 export type { RetryPolicy } from './retry.js';
+export { activeTracer, traceProviderRequest, TRACER_NAME } from './tracing.js';
 export { EventHub } from './events.js';
 export { RetentionSweeper, DEFAULT_RETENTION_DAYS } from './retention.js';
 export type { RetentionSweeperOptions, SweepResult } from './retention.js';

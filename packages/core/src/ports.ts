@@ -134,6 +134,12 @@ export interface DeliveryJob {
    * the job sends this request instead of encoding the notification for a stored binding.
    */
   forward?: { request: PushRequest; format: string };
+  /**
+   * The W3C trace context (`traceparent`, `tracestate`) of the span that scheduled the job, set
+   * only while tracing is on: the run of the job continues that trace, in this process or in
+   * another one sharing the queue. A queue carries it as it carries the rest of the job.
+   */
+  trace?: Record<string, string>;
 }
 
 export type JobHandler = (job: DeliveryJob) => Promise<void>;

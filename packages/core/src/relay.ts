@@ -27,6 +27,8 @@ import type {
   Transport,
 } from './ports.js';
 import { DEFAULT_RETRY_POLICY, nextAttemptAt, type RetryPolicy } from './retry.js';
+import { SpanKind } from '@opentelemetry/api';
+import { activeTracer, carrierOf, contextFrom, setActiveSpanAttribute, withSpan } from './tracing.js';
 
 export interface RelayOptions {
   bindings: BindingStore;
@@ -222,8 +224,8 @@ export class Relay {
       credential: credentialKey(binding),
     });
     // One device is the common case: no array of promises for it.
-    if (due.length === 1) await this.options.queue.schedule(job(due[0]!));
-    else if (due.length > 1) await Promise.all(due.map((binding) => this.options.queue.schedule(job(binding))));
+    if (due.length === 1) await this.schedule(job(due[0]!));
+    else if (due.length > 1) await Promise.all(due.map((binding) => this.schedule(job(binding))));
     if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
     for (const s of skipped ?? []) this.events.emit('skipped', { notification, ...s });
     if (bindings.length === 0) this.events.emit('suppressed', { notification, reason: 'no-devices' });
@@ -382,7 +384,7 @@ export class Relay {
     for (const device of report.devices) {
       if (device.status !== 'pending' || device.attempts.length > 0) continue;
       const binding = await this.options.bindings.get(notification.tenant, device.bindingId);
-      await this.options.queue.schedule({
+      await this.schedule({
         id: jobId(notification, device.bindingId, 1),
         notification,
         bindingId: device.bindingId,
@@ -407,8 +409,32 @@ export class Relay {
     return undefined;
   }
 
-  /** Runs one queued send. Store failures propagate so the queue can run the job again. */
+  /**
+   * Queues a job. While tracing is on, it is queued inside a producer span whose context the
+   * job carries, so that its run continues the trace of whoever scheduled it.
+   */
+  private schedule(job: DeliveryJob): Promise<boolean> {
+    if (!activeTracer()) return this.options.queue.schedule(job);
+    return withSpan('send delivery', { kind: SpanKind.PRODUCER, attributes: jobAttributes(job, 'send') }, (span) => {
+      const carrier = span && carrierOf(span);
+      return this.options.queue.schedule(carrier ? { ...job, trace: carrier } : job);
+    });
+  }
+
+  /**
+   * Runs one queued send. Store failures propagate so the queue can run the job again. While
+   * tracing is on, the run is a consumer span, the child of the span that scheduled the job.
+   */
   async runJob(job: DeliveryJob): Promise<void> {
+    if (!activeTracer()) return this.deliverJob(job);
+    return withSpan(
+      'process delivery',
+      { kind: SpanKind.CONSUMER, attributes: jobAttributes(job, 'process'), parent: contextFrom(job.trace) },
+      () => this.deliverJob(job),
+    );
+  }
+
+  private async deliverJob(job: DeliveryJob): Promise<void> {
     const { notification, bindingId, attempt } = job;
     const { tenant } = notification;
     // A queue shared by processes runs a job again when the process running it died; if that
@@ -593,7 +619,7 @@ export class Relay {
           await this.options.queue.pauseCredential(job.credential, now + outcome.retryAfterMs);
         }
         const { redelivered: _redelivered, ...next } = job;
-        await this.options.queue.schedule({
+        await this.schedule({
           ...next,
           id: jobId(notification, binding.id, attempt + 1),
           attempt: attempt + 1,
@@ -636,6 +662,7 @@ export class Relay {
   /** Stores a device change; returns the report when this change completed it. */
   private async update(job: DeliveryJob, change: DeviceUpdate): Promise<DeliveryReport | undefined> {
     const { tenant, id } = job.notification;
+    setActiveSpanAttribute('pushrelay.device.status', change.status);
     const result = await this.options.reports.recordAttempt(tenant, id, job.bindingId, change);
     return result?.completedNow ? result.report : undefined;
   }
@@ -686,6 +713,24 @@ function forwardedBinding(
     createdAt: notification.createdAt,
     updatedAt: notification.createdAt,
   };
+}
+
+/** A job on a span: which notification, device and attempt; never the device's token. */
+function jobAttributes(job: DeliveryJob, operation: 'send' | 'process'): Record<string, string | number> {
+  const { notification } = job;
+  const attributes: Record<string, string | number> = {
+    'messaging.system': 'pushrelay',
+    'messaging.operation.type': operation,
+    'messaging.destination.name': job.lane,
+    'messaging.message.id': job.id,
+    'pushrelay.tenant': notification.tenant,
+    'pushrelay.notification.id': notification.id,
+    'pushrelay.notification.type': notification.type,
+    'pushrelay.binding.id': job.bindingId,
+    'pushrelay.attempt': job.attempt,
+  };
+  if (notification.call?.id !== undefined) attributes['pushrelay.call.id'] = notification.call.id;
+  return attributes;
 }
 
 export function jobId(notification: CallNotification, bindingId: string, attempt: number): string {

@@ -16,6 +16,7 @@ import { connectRoutes } from './routes/connect.js';
 import { consoleRoutes } from './routes/console.js';
 import { bindingSchema, reportSchema } from './schemas.js';
 import type { GatewayServices, LoggerOption } from './services.js';
+import { traceRequests } from './tracing.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,6 +50,8 @@ export async function createServer(services: GatewayServices, state: ServerState
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: true } },
   });
+
+  traceRequests(app);
 
   // Keeps the raw bytes for webhook signatures; parsing stays Fastify's (prototype-poisoning safe).
   const parseJson = app.getDefaultJsonParser('error', 'error');

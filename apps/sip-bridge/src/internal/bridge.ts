@@ -31,6 +31,7 @@ import { serveMetrics, type Metrics } from './metrics.js';
 import { OverloadControl } from './overload.js';
 import { hasToTag, type LocalAddress } from './proxy.js';
 import { loadTlsCredentials, resolveTrunk } from './startup.js';
+import { traceTransaction } from './tracing.js';
 import type { UserDirectory } from './users.js';
 
 export { TOKENS } from './compose.js';
@@ -239,9 +240,11 @@ async function listen(
         tx.reply(503, 'Service Unavailable', { headers: [{ name: 'Retry-After', value: '5' }] });
         return;
       }
-      if (edge) return edge.onRequest(request, tx, from);
-      if (request.method === 'REGISTER') return registrar.handle(request, tx, from);
-      return requests.handle(request, tx, from);
+      return traceTransaction(request, tx, () => {
+        if (edge) return edge.onRequest(request, tx, from);
+        if (request.method === 'REGISTER') return registrar.handle(request, tx, from);
+        return requests.handle(request, tx, from);
+      });
     },
     onCancel: (invite) => {
       if (edge) edge.cancel(invite);

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { constants as h2, sensitiveHeaders, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Span } from '@opentelemetry/api';
 import {
   PUSH_TYPES,
   TransportError,
+  activeTracer,
+  traceProviderRequest,
   payloadLimit,
   voipTopic,
   type Clock,
@@ -131,6 +134,8 @@ class Push implements Dispatchable {
   errorBody = '';
   resends = 0;
   onAbort: (() => void) | undefined = undefined;
+  /** The provider request's span, while tracing is on. */
+  span: Span | undefined = undefined;
 
   constructor(
     readonly owner: ApnsTransport,
@@ -235,6 +240,10 @@ class Push implements Dispatchable {
 
   finish(outcome: DeliveryOutcome): void {
     this.settled = true;
+    if (this.span?.isRecording()) {
+      if (this.status !== 0) this.span.setAttribute('http.response.status_code', this.status);
+      if (this.resends > 0) this.span.setAttribute('pushrelay.resends', this.resends);
+    }
     if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
     this.owner.settled(this);
     this.resolve(outcome);
@@ -378,6 +387,9 @@ export class ApnsTransport implements Transport {
 
   send(request: PushRequest, options: SendOptions = {}): Promise<DeliveryOutcome> {
     if (this.closing) return Promise.resolve({ kind: 'retry', reason: 'transport is closing' });
+    if (activeTracer()) {
+      return traceProviderRequest('apns', String(request?.app), async (span) => this.start(request, options, span));
+    }
     try {
       return this.start(request, options);
     } catch (error) {
@@ -409,7 +421,7 @@ export class ApnsTransport implements Transport {
   }
 
   /** Checks a request, works out its APNs headers and starts it; a `rejected` outcome for what APNs would refuse. */
-  private start(request: PushRequest, options: SendOptions): Promise<DeliveryOutcome> {
+  private start(request: PushRequest, options: SendOptions, span?: Span): Promise<DeliveryOutcome> {
     if (!request || typeof request !== 'object') fail('request', 'must be a PushRequest');
     if (request.provider !== 'apns') fail('provider', `must be "apns", got ${JSON.stringify(request.provider)}`);
     const route = this.routes.get(request.app);
@@ -469,6 +481,7 @@ export class ApnsTransport implements Transport {
         signal,
         resolve,
       );
+      push.span = span;
       if (signal) {
         push.onAbort = () => push.giveUp('aborted');
         signal.addEventListener('abort', push.onAbort, { once: true });

@@ -1,5 +1,8 @@
 import type { Agent } from 'undici';
+import type { Span } from '@opentelemetry/api';
 import {
+  activeTracer,
+  traceProviderRequest,
   TransportError,
   type DeliveryOutcome,
   type PushRequest,
@@ -133,6 +136,11 @@ export class FcmTransport implements Transport {
       if (error instanceof TransportError) return { kind: 'rejected', reason: error.message };
       throw error;
     }
+    if (activeTracer()) {
+      return this.inflight.track(
+        traceProviderRequest('fcm', project.id, (span) => this.deliver(project, body, options, span)),
+      );
+    }
     return this.inflight.track(this.deliver(project, body, options));
   }
 
@@ -148,7 +156,12 @@ export class FcmTransport implements Transport {
     return project;
   }
 
-  private async deliver(project: Project, body: string, { signal, deadline }: SendOptions): Promise<DeliveryOutcome> {
+  private async deliver(
+    project: Project,
+    body: string,
+    { signal, deadline }: SendOptions,
+    span?: Span,
+  ): Promise<DeliveryOutcome> {
     const answer = await sendWithAccessToken(
       project.tokens,
       (accessToken) =>
@@ -166,6 +179,7 @@ export class FcmTransport implements Transport {
       (a) => a.status === 401 && ['UNAUTHENTICATED', 'HTTP_401'].includes(readFcmError(a.status, a.body).code),
     );
     if (answer.kind === 'outcome') return answer.outcome;
+    if (span?.isRecording()) span.setAttribute('http.response.status_code', answer.status);
     if (answer.status === 200) {
       const name = (answer.body as { name?: unknown } | undefined)?.name;
       return typeof name === 'string' ? { kind: 'delivered', providerId: name } : { kind: 'delivered' };

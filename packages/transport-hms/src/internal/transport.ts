@@ -1,5 +1,8 @@
 import type { Agent } from 'undici';
+import type { Span } from '@opentelemetry/api';
 import {
+  activeTracer,
+  traceProviderRequest,
   TransportError,
   type DeliveryOutcome,
   type PushRequest,
@@ -202,6 +205,13 @@ export class HmsTransport implements Transport {
       if (error instanceof TransportError) return tokens.map(() => ({ kind: 'rejected', reason: error.message }));
       throw error;
     }
+    if (activeTracer()) {
+      return this.inflight.track(
+        traceProviderRequest('hms', app.appId, (span) =>
+          this.deliver(app, route, headers, body, tokens, options, span),
+        ),
+      );
+    }
     return this.inflight.track(this.deliver(app, route, headers, body, tokens, options));
   }
 
@@ -212,6 +222,7 @@ export class HmsTransport implements Transport {
     body: string,
     tokens: readonly string[],
     { signal, deadline }: SendOptions,
+    span?: Span,
   ): Promise<DeliveryOutcome[]> {
     const v3 = route.api === 'v3';
     const answer = await sendWithAccessToken(
@@ -231,6 +242,7 @@ export class HmsTransport implements Transport {
       (a) => readHmsAnswer(a.body)?.code === (v3 ? HMS_JWT_EXPIRED : HMS_TOKEN_EXPIRED),
     );
     if (answer.kind === 'outcome') return tokens.map(() => answer.outcome);
+    if (span?.isRecording()) span.setAttribute('http.response.status_code', answer.status);
     const hms = readHmsAnswer(answer.body);
     if (hms && (hms.code === HMS_SUCCESS || hms.code === HMS_PARTIAL)) route.proven = true;
     if (hms?.code === HMS_ALL_TOKENS_INVALID && !route.proven) route.unprovenAllInvalid++;

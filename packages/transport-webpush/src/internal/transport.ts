@@ -1,5 +1,8 @@
 import { Agent } from 'undici';
+import type { Span } from '@opentelemetry/api';
 import {
+  activeTracer,
+  traceProviderRequest,
   TransportError,
   type DeliveryOutcome,
   type PushRequest,
@@ -121,6 +124,13 @@ export class WebPushTransport implements Transport {
       if (error instanceof TransportError) return { kind: 'rejected', reason: error.message };
       throw error;
     }
+    if (activeTracer()) {
+      return this.inflight.track(
+        traceProviderRequest('webpush', request.app, (span) =>
+          this.deliver(origin, path, headers, body, options, span),
+        ),
+      );
+    }
     return this.inflight.track(this.deliver(origin, path, headers, body, options));
   }
 
@@ -130,6 +140,7 @@ export class WebPushTransport implements Transport {
     headers: Record<string, string>,
     body: Buffer,
     { signal, deadline }: SendOptions,
+    span?: Span,
   ): Promise<DeliveryOutcome> {
     const answer = await postBody(this.agent, {
       origin,
@@ -142,6 +153,7 @@ export class WebPushTransport implements Transport {
       now: this.now,
     });
     if (answer.kind === 'outcome') return answer.outcome;
+    if (span?.isRecording()) span.setAttribute('http.response.status_code', answer.status);
     return outcomeOf(answer.status, answer.body, parseRetryAfter(answer.retryAfter, this.now()), answer.location);
   }
 
