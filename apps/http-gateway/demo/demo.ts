@@ -99,6 +99,8 @@ export interface DemoOptions extends GatewayOptions {
   /** Extra tenants (tests use a second one to prove isolation). */
   extraTenants?: { id: string; apiKey: string; kaleyraSecret?: string; proxyJwtSecret?: string }[];
   kaleyraSecret?: string;
+  /** The demo tenant's webhook secrets by codec id (`kaleyraSecret` is the `kaleyra` one). */
+  webhookSecrets?: Record<string, string>;
   proxyJwtSecret?: string;
   ringTimeoutMs?: number;
   bodyLimitBytes?: number;
@@ -118,16 +120,20 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const sims = await startSimulatedProviders();
   const apiKey = options.apiKey ?? `demo-${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {};
-  const tenant = (id: string, key: string, kaleyra?: string, jwt?: string) => {
-    if (kaleyra) env[`KALEYRA_SECRET_${id.toUpperCase().replace(/\W/g, '_')}`] = kaleyra;
-    if (jwt) env[`PROXY_JWT_${id.toUpperCase().replace(/\W/g, '_')}`] = jwt;
+  const envName = (prefix: string, id: string) => `${prefix}_${id.toUpperCase().replace(/\W/g, '_')}`;
+  const tenant = (id: string, key: string, kaleyra?: string, jwt?: string, secrets: Record<string, string> = {}) => {
+    const webhookSecrets: Record<string, { env: string }> = {};
+    for (const [codec, secret] of Object.entries(kaleyra ? { ...secrets, kaleyra } : secrets)) {
+      const name = envName(`${codec.toUpperCase()}_SECRET`, id);
+      env[name] = secret;
+      webhookSecrets[codec] = { env: name };
+    }
+    if (jwt) env[envName('PROXY_JWT', id)] = jwt;
     return {
       id,
       apiKeySha256: [sha256Hex(key)],
-      ...(kaleyra
-        ? { webhookSecrets: { kaleyra: { env: `KALEYRA_SECRET_${id.toUpperCase().replace(/\W/g, '_')}` } } }
-        : {}),
-      ...(jwt ? { proxyJwtSecret: { env: `PROXY_JWT_${id.toUpperCase().replace(/\W/g, '_')}` } } : {}),
+      ...(Object.keys(webhookSecrets).length > 0 ? { webhookSecrets } : {}),
+      ...(jwt ? { proxyJwtSecret: { env: envName('PROXY_JWT', id) } } : {}),
     };
   };
   try {
@@ -139,7 +145,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
         waitTimeoutMs: 10_000,
         tenants: [
-          tenant('demo', apiKey, options.kaleyraSecret, options.proxyJwtSecret),
+          tenant('demo', apiKey, options.kaleyraSecret, options.proxyJwtSecret, options.webhookSecrets),
           ...(options.extraTenants ?? []).map((t) => tenant(t.id, t.apiKey, t.kaleyraSecret, t.proxyJwtSecret)),
         ],
         providers: sims.providers,

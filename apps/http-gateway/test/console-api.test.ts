@@ -112,7 +112,10 @@ describe('the console routes', () => {
     });
     expect([other.status, other.body.error]).toEqual([404, 'not_found']);
     const mismatch = await stack.call('POST', '/v1/console/test-push', {
-      body: { bindingId: ios.id, notification: { type: 'incoming_call', recipient: 'dave', call: { id: 'x' } } },
+      body: {
+        bindingId: ios.id,
+        notification: { type: 'incoming_call', recipient: 'dave', call: { id: 'x', from: { number: '1' } } },
+      },
     });
     expect([mismatch.status, mismatch.body.details[0].path]).toEqual([400, 'notification.recipient']);
     const bad = await stack.call('POST', '/v1/console/test-push', { body: { bindingId: ios.id } });

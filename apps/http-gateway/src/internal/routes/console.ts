@@ -242,7 +242,19 @@ export const consoleRoutes: FastifyPluginAsync<{
           description:
             'text/event-stream; events `accepted`, `attempt`, `device`, `completed`, `suppressed`, each a JSON object. ' +
             'Send the key in the Authorization header (read the stream with fetch), never in the URL.',
-          response: { ...errorResponses },
+          response: {
+            200: {
+              description:
+                'The stream: `retry: 2000`, then one `event:`/`data:` pair per event, and comments to keep it open',
+              content: {
+                'text/event-stream': {
+                  schema: { type: 'string' },
+                  example: 'retry: 2000\n\nevent: accepted\ndata: {"kind":"accepted","notificationId":"call-0001"}\n\n',
+                },
+              },
+            },
+            ...errorResponses,
+          },
         },
       },
       async (request, reply) => {

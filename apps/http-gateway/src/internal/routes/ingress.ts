@@ -3,7 +3,9 @@ import { WAZO_RESERVED_TYPES } from '@pushrelay/codec-wazo';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TenantConfig } from '../config.js';
 import { HttpError, unauthorized } from '../http-error.js';
+import { errorResponse, errorResponses, bodyErrorResponses } from '../schemas.js';
 import type { GatewayServices } from '../services.js';
+import { hmacTimestampVerifier } from '../webhooks.js';
 
 /** How long a Kaleyra webhook's answer waits for its notifications to be queued. */
 const KALEYRA_ANSWER_WAIT_MS = 1000;
@@ -75,9 +77,9 @@ export const ingressRoutes: FastifyPluginAsync<{ services: GatewayServices }> = 
         );
         return;
       }
-      notifyAll(notifications, log).catch(() => setTimeout(again, KALEYRA_RETRY_MS).unref());
+      notifyAll(notifications, log).catch(() => clock.setTimer(again, KALEYRA_RETRY_MS));
     };
-    setTimeout(again, KALEYRA_RETRY_MS).unref();
+    clock.setTimer(again, KALEYRA_RETRY_MS);
   };
 
   // wazo-webhookd's custom push API: same path, headers, validation and status codes.
@@ -134,7 +136,11 @@ export const ingressRoutes: FastifyPluginAsync<{ services: GatewayServices }> = 
     },
   );
 
-  const kaleyraTenant = (request: FastifyRequest): TenantConfig => {
+  /**
+   * Who sends a vendor's input: a Bearer API key, or `?tenant=<id>` when that tenant signs this
+   * vendor's webhooks (a secret under `webhookSecrets.<codec>`).
+   */
+  const ingressTenant = (request: FastifyRequest, codecId: string): TenantConfig => {
     const auth = request.headers.authorization;
     if (auth) {
       const m = /^Bearer\s+(\S+)$/i.exec(auth);
@@ -144,10 +150,32 @@ export const ingressRoutes: FastifyPluginAsync<{ services: GatewayServices }> = 
     }
     const id = (request.query as Record<string, unknown>).tenant;
     const tenant = typeof id === 'string' ? tenants.tenant(id) : undefined;
-    if (!tenant || !tenant.webhookSecrets.kaleyra) {
+    if (!tenant || !tenant.webhookSecrets[codecId]) {
       throw unauthorized('sign the webhook with the tenant secret (?tenant=<id>) or send Authorization: Bearer <key>');
     }
     return tenant;
+  };
+
+  /**
+   * Checks the signature when the tenant has a secret for this vendor, and claims it against
+   * replays; returns the claim, to be given back if the input cannot be queued.
+   */
+  const verifySignature = async (request: FastifyRequest, codecId: string): Promise<string | undefined> => {
+    const secret = request.tenant!.webhookSecrets[codecId];
+    if (!secret) return undefined;
+    const verifier = verifiers[codecId] ?? defaultVerifier;
+    const result = verifier.verify({ headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0) }, secret);
+    const claim = result.ok ? `${codecId}:${result.replayKey}` : undefined;
+    const fresh = result.ok ? await replay.check(claim!, result.timestampMs) : result;
+    if (!fresh.ok) {
+      metrics.webhookFailures.inc({ vendor: codecId });
+      throw new HttpError(401, 'invalid_signature', fresh.reason);
+    }
+    return claim;
+  };
+  // Bounded: the claim may live in the very Redis that is away, and the 503 must not wait.
+  const releaseClaim = async (claim: string | undefined): Promise<void> => {
+    if (claim !== undefined) await settledWithin(replay.release(claim), REPLAY_RELEASE_WAIT_MS);
   };
 
   app.post(
@@ -166,27 +194,12 @@ export const ingressRoutes: FastifyPluginAsync<{ services: GatewayServices }> = 
         },
       },
       onRequest: async (request) => {
-        request.tenant = kaleyraTenant(request);
+        request.tenant = ingressTenant(request, 'kaleyra');
       },
     },
     async (request, reply) => {
-      const tenant = request.tenant!;
-      const secret = tenant.webhookSecrets.kaleyra;
-      let replayKey: string | undefined;
-      if (secret) {
-        const verifier = verifiers.kaleyra!;
-        const result = verifier.verify(
-          { headers: request.headers, rawBody: request.rawBody ?? Buffer.alloc(0) },
-          secret,
-        );
-        const fresh = result.ok ? await replay.check(`kaleyra:${result.replayKey}`, result.timestampMs) : result;
-        if (result.ok) replayKey = result.replayKey;
-        if (!fresh.ok) {
-          metrics.webhookFailures.inc({ vendor: 'kaleyra' });
-          throw new HttpError(401, 'invalid_signature', fresh.reason);
-        }
-      }
-      const notifications = decode('kaleyra', request.body, tenant.id);
+      const claim = await verifySignature(request, 'kaleyra');
+      const notifications = decode('kaleyra', request.body, request.tenant!.id);
       // Kaleyra gives up on a slow webhook, so the answer waits for the queue only briefly: a queue
       // that cannot be reached is a 503 the sender can retry (ids come from the webhook, so a retry
       // is idempotent); a queue that is merely slow gets the 200 and finishes in the background.
@@ -196,12 +209,90 @@ export const ingressRoutes: FastifyPluginAsync<{ services: GatewayServices }> = 
         // Answered 200 already, so nobody will send this again: keep trying while it can ring.
         accepting.catch(() => retryAccepting(notifications, request.log));
       } else if (early.error) {
-        // Bounded: the claim may live in the very Redis that is away, and the 503 must not wait.
-        if (secret && replayKey !== undefined)
-          await settledWithin(replay.release(`kaleyra:${replayKey}`), REPLAY_RELEASE_WAIT_MS);
+        await releaseClaim(claim);
         throw early.error;
       }
       return reply.status(200).send({ accepted: notifications.map((n) => n.id) });
     },
   );
+
+  // Every other codec that decodes a vendor's input (SignalWire's call-to-deliver, Wazo's custom
+  // push with an API key): one door, answered once the notifications are queued.
+  const decoding = services.codecs.filter((c) => c.decode && c.id !== 'kaleyra').map((c) => c.id);
+  app.post<{ Params: { codec: string }; Querystring: { tenant?: string } }>(
+    '/v1/ingress/:codec',
+    {
+      schema: {
+        tags: ['ingress'],
+        summary: "A vendor's input, decoded by that vendor's codec and queued",
+        description: `Decodes the body with the codec named in the path (enabled here: ${decoding.join(', ') || 'none'}). Authenticated by a Bearer API key, or signed (X-Pushrelay-Timestamp + X-Pushrelay-Signature) with \`?tenant=<id>\` when the tenant has a \`webhookSecrets.<codec>\` secret.`,
+        params: {
+          type: 'object',
+          required: ['codec'],
+          properties: { codec: { type: 'string', minLength: 1, maxLength: 64, examples: decoding.slice(0, 1) } },
+        },
+        querystring: { type: 'object', properties: { tenant: { type: 'string', maxLength: 100 } } },
+        response: ingressResponses,
+      },
+      onRequest: async (request) => {
+        const { codec } = request.params as { codec: string };
+        if (!decoding.includes(codec)) {
+          throw new HttpError(404, 'not_found', `no codec ${codec} that decodes a vendor's input is enabled`);
+        }
+        request.tenant = ingressTenant(request, codec);
+      },
+    },
+    async (request, reply) => {
+      const { codec } = request.params;
+      const claim = await verifySignature(request, codec);
+      const notifications = decode(codec, request.body, request.tenant!.id);
+      try {
+        await notifyAll(notifications, request.log);
+      } catch (error) {
+        // Nothing was answered: the sender may send the very same signed request again.
+        await releaseClaim(claim);
+        throw error;
+      }
+      return reply.status(202).send({ accepted: notifications.map((n) => n.id) });
+    },
+  );
 };
+
+const defaultVerifier = hmacTimestampVerifier();
+
+const ingressResponses = {
+  202: {
+    description:
+      'Decoded and queued: the ids of the notifications made from the input (their reports are at /v1/notifications/{id})',
+    type: 'object',
+    required: ['accepted'],
+    properties: { accepted: { type: 'array', items: { type: 'string' } } },
+    examples: [{ accepted: ['5c3c2f0e-7a0b-4c51-9d1e-2b8f6a4d3c21'] }],
+  },
+  400: errorResponse('The codec refused the input (the field that failed is in `details`), or the JSON is malformed', {
+    error: 'invalid_vendor_input',
+    message: 'signalwire: callee_user_id: is required',
+    details: [{ path: 'callee_user_id', message: 'signalwire: callee_user_id: is required' }],
+  }),
+  401: errorResponse(
+    'No valid API key, or a signature that is missing, does not match, is stale or was seen before',
+    {
+      error: 'unauthorized',
+      message: 'sign the webhook with the tenant secret (?tenant=<id>) or send Authorization: Bearer <key>',
+    },
+    { error: 'invalid_signature', message: 'signature does not match' },
+  ),
+  404: errorResponse('No enabled codec of that name decodes a vendor input', {
+    error: 'not_found',
+    message: "no codec ecss that decodes a vendor's input is enabled",
+  }),
+  500: errorResponses[500],
+  ...bodyErrorResponses,
+  503: errorResponse(
+    'The delivery queue cannot be reached (`Retry-After: 1`): send the same input again, its ids make it idempotent',
+    {
+      error: 'queue_unavailable',
+      message: 'the delivery queue cannot be reached; send the request again with the same Idempotency-Key (or id)',
+    },
+  ),
+} as const;
