@@ -16,6 +16,11 @@ export interface OverloadGauges {
 const SAMPLE_MS = 20;
 /** The share of wall time on the CPU from which a lagging event loop counts as overload. */
 const BUSY_SHARE = 0.5;
+/**
+ * How long the lag must stay past its bound before it sheds load: one long pause (a GC, a
+ * synchronous start-up step) is over before this, a backlog of work is not.
+ */
+const SUSTAINED_MS = 250;
 
 /**
  * Admission of new work under overload. Past a bound of held calls, open transactions or
@@ -29,11 +34,13 @@ export class OverloadControl {
   private lagMs = 0;
   /** Smoothed share of wall time the process spent on the CPU. */
   private busy = 0;
+  /** Since when (ms, the sampler's clock) the lag has been past its bound with the CPU busy. */
+  private laggingSince: number | undefined;
+  private lagging = false;
   private expectedAt = 0;
-  private lastCpu = process.cpuUsage();
+  private lastCpuMicros = 0;
   private lastAt = 0;
   private timer: NodeJS.Timeout | undefined;
-  private tick: (() => void) | undefined;
 
   constructor(
     private readonly limits: LimitsConfig,
@@ -44,24 +51,39 @@ export class OverloadControl {
   /** Starts sampling the event loop (an unref'd timer) when a lag bound is configured. */
   start(): void {
     if (this.limits.maxEventLoopLagMs <= 0 || this.timer) return;
-    this.expectedAt = performance.now() + SAMPLE_MS;
-    this.lastAt = performance.now();
-    this.lastCpu = process.cpuUsage();
-    this.tick = () => {
-      const now = performance.now();
-      const late = Math.max(0, now - this.expectedAt);
-      this.lagMs = this.lagMs * 0.6 + late * 0.4;
-      // Back under a tenth of a millisecond reads as none, so an idle bridge shows 0.
-      if (this.lagMs < 0.1) this.lagMs = 0;
-      const cpu = process.cpuUsage(this.lastCpu);
-      const wall = now - this.lastAt;
-      if (wall > 0) this.busy = this.busy * 0.6 + Math.min(1, (cpu.user + cpu.system) / 1000 / wall) * 0.4;
-      this.lastCpu = process.cpuUsage();
-      this.lastAt = now;
-      this.expectedAt = now + SAMPLE_MS;
-    };
-    this.timer = setInterval(this.tick, SAMPLE_MS);
+    this.restart(performance.now(), cpuMicros());
+    this.timer = setInterval(() => this.sample(performance.now(), cpuMicros()), SAMPLE_MS);
     this.timer.unref();
+  }
+
+  /** Begins a run of samples at `now` (ms) with the process's CPU time so far (µs). */
+  restart(now: number, cpu: number): void {
+    this.expectedAt = now + SAMPLE_MS;
+    this.lastAt = now;
+    this.lastCpuMicros = cpu;
+  }
+
+  /**
+   * One sample of the event loop, taken by a timer due every SAMPLE_MS: `now` in ms and the
+   * process's CPU time so far in µs (given, so that the rule can be checked sample by sample).
+   */
+  sample(now: number, cpu: number): void {
+    const late = Math.max(0, now - this.expectedAt);
+    this.lagMs = this.lagMs * 0.6 + late * 0.4;
+    // Back under a tenth of a millisecond reads as none, so an idle bridge shows 0.
+    if (this.lagMs < 0.1) this.lagMs = 0;
+    const wall = now - this.lastAt;
+    if (wall > 0) this.busy = this.busy * 0.6 + Math.min(1, (cpu - this.lastCpuMicros) / 1000 / wall) * 0.4;
+    this.lastCpuMicros = cpu;
+    this.lastAt = now;
+    this.expectedAt = now + SAMPLE_MS;
+    // Late timers alone may be other processes holding the CPU: only a bridge busy with its own
+    // work (over half the wall time on the CPU) sheds load for it.
+    const past =
+      this.limits.maxEventLoopLagMs > 0 && this.lagMs > this.limits.maxEventLoopLagMs && this.busy > BUSY_SHARE;
+    if (!past) this.laggingSince = undefined;
+    else this.laggingSince ??= now;
+    this.lagging = this.laggingSince !== undefined && now - this.laggingSince >= SUSTAINED_MS;
   }
 
   stop(): void {
@@ -83,9 +105,7 @@ export class OverloadControl {
     const l = this.limits;
     if (this.gauges.heldCalls() >= l.maxHeldCalls) return 'held_calls';
     if (this.gauges.openTransactions() >= l.maxOpenTransactions) return 'transactions';
-    // Late timers alone may be other processes holding the CPU: only a bridge busy with its own
-    // work (over half the wall time on the CPU) sheds load for it.
-    if (l.maxEventLoopLagMs > 0 && this.lagMs > l.maxEventLoopLagMs && this.busy > BUSY_SHARE) return 'event_loop_lag';
+    if (this.lagging) return 'event_loop_lag';
     return undefined;
   }
 
@@ -105,6 +125,11 @@ export class OverloadControl {
     this.metrics.inc('sip_bridge_overload_rejections_total', { method, reason });
     return this.limits.retryAfterSeconds;
   }
+}
+
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 function toOf(request: SipRequest): { user: string | undefined; tag: string | undefined } | undefined {
