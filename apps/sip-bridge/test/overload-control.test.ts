@@ -60,7 +60,7 @@ describe('the overload control on a lagging event loop', () => {
     t = run(overload, t, 1, 400, 1);
     expect(overload.eventLoopLagMs).toBeGreaterThan(LIMITS.maxEventLoopLagMs);
     expect(overload.overloaded()).toBeUndefined();
-    t = run(overload, t, 20, 0, 1);
+    run(overload, t, 20, 0, 1);
     expect(overload.overloaded()).toBeUndefined();
     expect(overload.refuse(invite)).toBeUndefined();
     expect(metrics.get('sip_bridge_overload_rejections_total', { method: 'INVITE', reason: 'event_loop_lag' })).toBe(0);
