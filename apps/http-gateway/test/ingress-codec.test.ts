@@ -8,27 +8,12 @@ import { InMemoryQueue, QueueUnavailableError, type DeliveryJob, type JobHandler
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../src/index.js';
 import { startStack, type Stack } from './helpers.js';
+import { vertoInvite } from './fixtures/verto-invite.js';
 
 const SECRET = 'signalwire-shared-secret';
 const TOKEN = 'signalwire-android-token-1';
 
-const invite = {
-  node_id: '6b0b0a8a-2c34-4b0e-9f4e-2d1c5e0c9a11@puc',
-  params: {
-    jsonrpc: '2.0',
-    id: 'e1d2c3b4-a596-4877-8899-aabbccddeeff',
-    method: 'verto.invite',
-    params: {
-      callID: '5c3c2f0e-7a0b-4c51-9d1e-2b8f6a4d3c21',
-      sdp: 'v=0\r\no=FreeSWITCH 1700000000 1700000001 IN IP4 203.0.113.10\r\ns=FreeSWITCH\r\nc=IN IP4 203.0.113.10\r\nt=0 0\r\nm=audio 24580 UDP/TLS/RTP/SAVPF 111 0 8\r\na=rtpmap:111 opus/48000/2\r\n',
-      caller_id_name: 'Tester',
-      caller_id_number: '0123456789',
-      callee_id_name: 'Erin',
-      callee_id_number: '/public/erin',
-      display_direction: 'inbound',
-    },
-  },
-};
+const invite = vertoInvite('Erin');
 
 /** Fails `failures` schedules with QueueUnavailableError, then queues as usual. */
 class FailingQueue implements Queue {
