@@ -102,6 +102,8 @@ export interface DemoOptions extends GatewayOptions {
   /** The demo tenant's webhook secrets by codec id (`kaleyraSecret` is the `kaleyra` one). */
   webhookSecrets?: Record<string, string>;
   proxyJwtSecret?: string;
+  /** The `admission` section of the configuration; the gateway's defaults otherwise. */
+  admission?: Record<string, number>;
   ringTimeoutMs?: number;
   bodyLimitBytes?: number;
 }
@@ -144,6 +146,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         ringTimeoutMs: options.ringTimeoutMs ?? 30_000,
         ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
         waitTimeoutMs: 10_000,
+        ...(options.admission ? { admission: options.admission } : {}),
         tenants: [
           tenant('demo', apiKey, options.kaleyraSecret, options.proxyJwtSecret, options.webhookSecrets),
           ...(options.extraTenants ?? []).map((t) => tenant(t.id, t.apiKey, t.kaleyraSecret, t.proxyJwtSecret)),

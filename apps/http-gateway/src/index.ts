@@ -14,6 +14,7 @@ export type {
   StoreConfig,
   ParseConfigOptions,
   RetentionConfig,
+  AdmissionConfig,
 } from './internal/config.js';
 export type { LoggerOption } from './internal/services.js';
 export type { TenantDirectory } from './internal/auth.js';

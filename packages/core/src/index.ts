@@ -25,6 +25,8 @@ export { CALL_NOTIFICATION_SCHEMA, COLLAPSE_KEY_MAX_BYTES } from './notification
 export { OptionsReader, definedOnly, optionPath, readUrl } from './options.js';
 export { Relay, jobId, credentialKey, FORWARDED_DEVICE_ID } from './relay.js';
 export type { RelayOptions, RelayEvents, DeviceEvent, NotifyResult, SkipReason, ForwardedPush } from './relay.js';
+export { DEFAULT_ADMISSION_POLICY, OverloadedError } from './admission.js';
+export type { AdmissionOptions, AdmissionPolicy, OverloadReason } from './admission.js';
 export { DEFAULT_RETRY_POLICY, retryDelay, nextAttemptAt } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { activeTracer, traceProviderRequest, TRACER_NAME } from './tracing.js';

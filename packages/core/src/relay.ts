@@ -27,6 +27,7 @@ import type {
   Transport,
 } from './ports.js';
 import { DEFAULT_RETRY_POLICY, nextAttemptAt, type RetryPolicy } from './retry.js';
+import { AdmissionControl, DEFAULT_ADMISSION_POLICY, type AdmissionOptions } from './admission.js';
 import { SpanKind } from '@opentelemetry/api';
 import { activeTracer, carrierOf, contextFrom, setActiveSpanAttribute, withSpan } from './tracing.js';
 
@@ -48,6 +49,11 @@ export interface RelayOptions {
    * throws ConfigurationError, since nothing in this process would ever send what it queued.
    */
   acceptOnly?: boolean;
+  /**
+   * Bounds on accepted but unsent work (DEFAULT_ADMISSION_POLICY unless given; `false`: none).
+   * Past one, `notify` and `forward` throw OverloadedError before they write anything.
+   */
+  admission?: AdmissionOptions | false;
 }
 
 export interface NotifyResult {
@@ -118,6 +124,7 @@ export class Relay {
   private readonly clock: Clock;
   private readonly random: RandomSource;
   private readonly retry: RetryPolicy;
+  private readonly admission: AdmissionControl | undefined;
   private started = false;
   private closed = false;
   private lastIsoMs = NaN;
@@ -143,6 +150,11 @@ export class Relay {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    if (options.admission !== false) {
+      const { residentMemory, ...given } = options.admission ?? {};
+      const policy = { ...DEFAULT_ADMISSION_POLICY, ...given };
+      this.admission = new AdmissionControl(policy, options.queue, this.clock, residentMemory);
+    }
     this.events.onListenerError = (error) => this.events.emit('error', { error });
   }
 
@@ -211,6 +223,8 @@ export class Relay {
       report.completedAt = nowIso;
       if (bindings.length === 0) report.suppressedReason = 'no-devices';
     }
+    // Refused before anything is written: the sender may send the very same notification again.
+    if (this.admission) await this.admission.admit(notification.type, due.length);
     if (!(await this.options.reports.create(report))) return this.duplicateOf(notification);
 
     const lane = CALL_TYPES.has(notification.type) ? 'call' : 'default';
@@ -266,6 +280,7 @@ export class Relay {
       devices: [device],
     };
     if (noTransport) report.completedAt = nowIso;
+    if (this.admission) await this.admission.admit(notification.type, noTransport ? 0 : 1);
     if (!(await this.options.reports.create(report))) {
       this.events.emit('duplicate', { notification });
       const existing = await this.options.reports.get(notification.tenant, notification.id);
@@ -273,7 +288,7 @@ export class Relay {
       return { report: existing, duplicate: true };
     }
     if (!noTransport) {
-      await this.options.queue.schedule({
+      await this.schedule({
         id: jobId(notification, FORWARDED_DEVICE_ID, 1),
         notification,
         bindingId: FORWARDED_DEVICE_ID,

@@ -42,6 +42,18 @@ export type StoreConfig =
   | { kind: 'sqlite'; path: string }
   | { kind: 'postgres'; url: string; schema: string; poolSize: number };
 
+/** Bounds on accepted but unsent work: past one, new notifications get 503 `overloaded`. */
+export interface AdmissionConfig {
+  /** Sends waiting or running in the queue (all processes of a shared queue); 0: no bound. */
+  maxPendingJobs: number;
+  /** Percent of that bound kept for call pushes: other types are refused first. */
+  callReservePercent: number;
+  /** This process's resident memory (MB) past which new notifications are refused; 0: no bound. */
+  maxRssMb: number;
+  /** The `Retry-After` of a refusal. */
+  retryAfterSeconds: number;
+}
+
 /** How long delivery reports and missed calls are kept, and how the purge is paced. */
 export interface RetentionConfig {
   /** Days a delivery report is kept after it was accepted; also the missed calls' time to live. */
@@ -67,6 +79,7 @@ export interface GatewayConfig {
   queue: QueueConfig;
   ephemeral: EphemeralConfig;
   retention: RetentionConfig;
+  admission: AdmissionConfig;
   codecs: string[];
   tenants: TenantConfig[];
   /**
@@ -110,6 +123,7 @@ const SETTINGS = [
   'queue',
   'ephemeral',
   'retention',
+  'admission',
   'codecs',
   'tenants',
   'providers',
@@ -162,6 +176,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
   const queue = readQueue(r, obj.queue);
   const ephemeral = readEphemeral(r, obj.ephemeral);
   const retention = parseRetention(r, obj.retention);
+  const admission = parseAdmission(r, obj.admission);
   const codecs = parseCodecs(r, obj.codecs);
   const tenants = parseTenants(r, obj.tenants, secrets);
 
@@ -198,6 +213,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
     queue,
     ephemeral,
     retention,
+    admission,
     codecs,
     tenants,
     providers,
@@ -308,6 +324,17 @@ function parseRetention(r: ConfigReader, raw: unknown): RetentionConfig {
     reportsDays: r.int(s.reportsDays, 'retention.reportsDays', 7, 1, 3650),
     sweepIntervalMs: r.int(s.sweepIntervalMs, 'retention.sweepIntervalMs', 60_000, 1000, 24 * 3600_000),
     batchSize: r.int(s.batchSize, 'retention.batchSize', 500, 1, 100_000),
+  };
+}
+
+function parseAdmission(r: ConfigReader, raw: unknown): AdmissionConfig {
+  const s = r.object(raw, 'admission');
+  r.knownKeys(s, 'admission', ['maxPendingJobs', 'callReservePercent', 'maxRssMb', 'retryAfterSeconds']);
+  return {
+    maxPendingJobs: r.int(s.maxPendingJobs, 'admission.maxPendingJobs', 10_000, 0, 10_000_000),
+    callReservePercent: r.int(s.callReservePercent, 'admission.callReservePercent', 20, 0, 90),
+    maxRssMb: r.int(s.maxRssMb, 'admission.maxRssMb', 1024, 0, 1024 * 1024),
+    retryAfterSeconds: r.int(s.retryAfterSeconds, 'admission.retryAfterSeconds', 1, 1, 3600),
   };
 }
 

@@ -74,8 +74,15 @@ function ephemeralConnectionNames(config: GatewayConfig): { missedCalls: string;
 export function buildContainer(config: GatewayConfig, overrides: GatewayOverrides = {}): DependencyContainer {
   const c = rootContainer.createChildContainer();
   const ttl = missedCallTtlMs(config);
+  const { admission } = config;
   registerRelay(c, {
     clock: overrides.clock ?? systemClock,
+    admission: {
+      maxPendingJobs: admission.maxPendingJobs,
+      callReservePercent: admission.callReservePercent,
+      maxRssBytes: admission.maxRssMb * 1048576,
+      retryAfterMs: admission.retryAfterSeconds * 1000,
+    },
     stores: (get) => {
       if (overrides.stores) return overrides.stores;
       if (config.store.kind === 'postgres')

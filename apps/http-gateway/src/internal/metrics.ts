@@ -19,6 +19,7 @@ export class GatewayMetrics {
   readonly purged: Counter<'what'>;
   readonly skipped: Counter<'reason'>;
   readonly codecRejections: Counter<'codec' | 'stage'>;
+  readonly overloadRejections: Counter<'reason'>;
   readonly sockets: Gauge;
 
   constructor(queue: Queue, socketCount: () => number) {
@@ -90,6 +91,12 @@ export class GatewayMetrics {
       name: 'pushrelay_codec_rejections_total',
       help: 'Vendor input a codec refused to decode, and notifications it refused to encode for a device',
       labelNames: ['codec', 'stage'],
+      registers,
+    });
+    this.overloadRejections = new Counter({
+      name: 'pushrelay_overload_rejections_total',
+      help: 'Notifications refused with 503 overloaded, by the bound reached (pending-jobs, memory)',
+      labelNames: ['reason'],
       registers,
     });
     this.purged = new Counter({

@@ -29,6 +29,7 @@ const ERROR_CODES = [
   'unsupported_media_type',
   'internal_error',
   'queue_unavailable',
+  'overloaded',
 ] as const;
 
 const errorProperties = {
@@ -350,10 +351,14 @@ export const reportSchema = {
 } as const;
 
 const queueUnavailable = errorResponse(
-  'The delivery queue cannot be reached (`Retry-After: 1`): send the same request again with the same Idempotency-Key',
+  'The delivery queue cannot be reached (`Retry-After: 1`), or the gateway is over an admission bound (`overloaded`, nothing was written; `Retry-After: admission.retryAfterSeconds`): send the same request again later',
   {
     error: 'queue_unavailable',
     message: 'the delivery queue cannot be reached; send the request again with the same Idempotency-Key (or id)',
+  },
+  {
+    error: 'overloaded',
+    message: 'the relay has 8000 sends waiting, its bound for this type is 8000; try again later',
   },
 );
 

@@ -40,6 +40,9 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
     options.reports ?? (store.engine === 'memory' ? new CallReportStore(clock, config.calls.ringTimeoutMs) : undefined);
   registerRelay(c, {
     clock,
+    // The bridge sheds load where SIP can say so (a stateless 503 to a new INVITE or REGISTER):
+    // a call it admitted is never refused by the relay after its 100 Trying.
+    admission: false,
     stores: () => prepared.stores ?? openStoresNow(notPostgres(store), { clock }),
     missedCalls: sharedMissedCalls,
     queue: () =>

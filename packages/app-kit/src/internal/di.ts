@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import {
   Relay,
+  type AdmissionOptions,
   type BindingStore,
   type Clock,
   type Codec,
@@ -85,6 +86,8 @@ export interface RelayRegistration {
   bindings?: BindingStore;
   reports?: ReportStore;
   presence?: (get: Get) => Presence;
+  /** The relay's admission bounds (core's defaults unless given; `false`: none). */
+  admission?: AdmissionOptions | false;
 }
 
 /**
@@ -113,6 +116,7 @@ export function registerRelay(container: DependencyContainer, r: RelayRegistrati
         codecs: get(T.codecs),
         transports: get(T.transports),
         ...(r.presence ? { presence: r.presence(get) } : {}),
+        ...(r.admission !== undefined ? { admission: r.admission } : {}),
         clock: r.clock,
       }),
   );

@@ -1,0 +1,76 @@
+/**
+ * Admission control through the gateway: past its bound on pending sends, a notification gets
+ * 503 `overloaded` with Retry-After before anything is written, calls keep their reserved share,
+ * and every vendor door answers the same.
+ */
+import { InMemoryQueue, type DeliveryJob, type JobHandler, type Queue } from '@pushrelay/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './helpers.js';
+
+/** Takes jobs and never runs them, as a queue whose workers are all busy. */
+class StuckQueue implements Queue {
+  private readonly inner = new InMemoryQueue();
+  schedule(job: DeliveryJob): Promise<boolean> {
+    return this.inner.schedule(job);
+  }
+  process(_handler: JobHandler): void {}
+  size(): Promise<number> {
+    return this.inner.size();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+const USER = '123e4567-e89b-12d3-a456-426614174000';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack({
+    queue: new StuckQueue(),
+    admission: { maxPendingJobs: 4, callReservePercent: 50, retryAfterSeconds: 3 },
+  });
+  const res = await s.call('POST', '/v1/devices', {
+    body: { userId: USER, provider: 'fcm', token: 'stuck-1', app: 'demo-project', pushKind: 'data', format: 'wazo' },
+  });
+  expect(res.status).toBe(201);
+});
+afterAll(async () => s?.close());
+
+const message = (id: string) => ({ id, type: 'message', recipient: USER, message: { body: 'hello' } });
+const call = (id: string) => ({ id, type: 'incoming_call', recipient: USER, call: { id, from: { number: '100' } } });
+
+describe('a gateway over its admission bound', () => {
+  it('refuses other types first and keeps room for calls, with 503 overloaded, Retry-After and nothing written', async () => {
+    for (const id of ['m1', 'm2'])
+      expect((await s.call('POST', '/v1/notifications', { body: message(id) })).status).toBe(202);
+    const refused = await s.call('POST', '/v1/notifications', { body: message('m3') });
+    expect([refused.status, refused.headers.get('retry-after'), refused.body.error, refused.body.details]).toEqual([
+      503,
+      '3',
+      'overloaded',
+      [],
+    ]);
+    expect((await s.call('GET', '/v1/notifications/m3')).status).toBe(404);
+
+    for (const id of ['c1', 'c2'])
+      expect((await s.call('POST', '/v1/notifications', { body: call(id) })).status).toBe(202);
+    const full = await s.call('POST', '/v1/notifications', { body: call('c3') });
+    expect([full.status, full.body.error]).toEqual([503, 'overloaded']);
+    expect((await s.call('GET', '/v1/notifications/c3')).status).toBe(404);
+  });
+
+  it('answers the vendor doors the same way', async () => {
+    const wazo = await s.call('POST', '/1.0/mobile/notifications', {
+      key: null,
+      headers: { 'x-auth-token': s.apiKey },
+      body: { notification_type: 'plugin', user_uuid: USER, title: 't', body: 'b' },
+    });
+    expect([wazo.status, wazo.body.error, wazo.headers.get('retry-after')]).toEqual([503, 'overloaded', '3']);
+  });
+
+  it('counts the refusals by the bound reached', async () => {
+    const metrics = await s.call('GET', '/metrics', { key: null });
+    expect(metrics.body).toContain('pushrelay_overload_rejections_total{reason="pending-jobs"} 3');
+  });
+});
