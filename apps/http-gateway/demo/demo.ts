@@ -104,6 +104,8 @@ export interface DemoOptions extends GatewayOptions {
   proxyJwtSecret?: string;
   /** The `admission` section of the configuration; the gateway's defaults otherwise. */
   admission?: Record<string, number>;
+  /** The top-level `rateLimit` of the configuration (every tenant's). */
+  rateLimit?: { notificationsPerSecond: number; burst: number };
   ringTimeoutMs?: number;
   bodyLimitBytes?: number;
 }
@@ -147,6 +149,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
         waitTimeoutMs: 10_000,
         ...(options.admission ? { admission: options.admission } : {}),
+        ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
         tenants: [
           tenant('demo', apiKey, options.kaleyraSecret, options.proxyJwtSecret, options.webhookSecrets),
           ...(options.extraTenants ?? []).map((t) => tenant(t.id, t.apiKey, t.kaleyraSecret, t.proxyJwtSecret)),

@@ -15,6 +15,7 @@ export type {
   ParseConfigOptions,
   RetentionConfig,
   AdmissionConfig,
+  RateLimitConfig,
 } from './internal/config.js';
 export type { LoggerOption } from './internal/services.js';
 export type { TenantDirectory } from './internal/auth.js';

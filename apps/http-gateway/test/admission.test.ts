@@ -74,3 +74,30 @@ describe('a gateway over its admission bound', () => {
     expect(metrics.body).toContain('pushrelay_overload_rejections_total{reason="pending-jobs"} 3');
   });
 });
+
+describe('a tenant over its notification rate', () => {
+  let r: Stack;
+  beforeAll(async () => {
+    r = await startStack({
+      rateLimit: { notificationsPerSecond: 1, burst: 2 },
+      extraTenants: [{ id: 'other', apiKey: 'other-key-123456' }],
+    });
+  });
+  afterAll(async () => r?.close());
+
+  it("gets 429 rate_limited with Retry-After and nothing written, while another tenant's bucket is its own", async () => {
+    for (const id of ['r1', 'r2'])
+      expect((await r.call('POST', '/v1/notifications', { body: call(id) })).status).toBe(202);
+    const limited = await r.call('POST', '/v1/notifications', { body: call('r3') });
+    expect([limited.status, limited.body.error, limited.headers.get('retry-after')]).toEqual([
+      429,
+      'rate_limited',
+      '1',
+    ]);
+    expect((await r.call('GET', '/v1/notifications/r3')).status).toBe(404);
+    for (const id of ['o1', 'o2'])
+      expect((await r.call('POST', '/v1/notifications', { key: 'other-key-123456', body: call(id) })).status).toBe(202);
+    const metrics = await r.call('GET', '/metrics', { key: null });
+    expect(metrics.body).toContain('pushrelay_rate_limited_total{tenant="demo"} 1');
+  });
+});

@@ -27,6 +27,8 @@ export { Relay, jobId, credentialKey, FORWARDED_DEVICE_ID } from './relay.js';
 export type { RelayOptions, RelayEvents, DeviceEvent, NotifyResult, SkipReason, ForwardedPush } from './relay.js';
 export { DEFAULT_ADMISSION_POLICY, OverloadedError } from './admission.js';
 export type { AdmissionOptions, AdmissionPolicy, OverloadReason } from './admission.js';
+export { InMemoryRateLimiter, RateLimitedError, MAX_WAIT_MS } from './rate-limit.js';
+export type { InMemoryRateLimiterOptions, RateLimit, RateLimiter } from './rate-limit.js';
 export { DEFAULT_RETRY_POLICY, retryDelay, nextAttemptAt } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { activeTracer, traceProviderRequest, TRACER_NAME } from './tracing.js';

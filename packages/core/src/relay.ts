@@ -28,6 +28,7 @@ import type {
 } from './ports.js';
 import { DEFAULT_RETRY_POLICY, nextAttemptAt, type RetryPolicy } from './retry.js';
 import { AdmissionControl, DEFAULT_ADMISSION_POLICY, type AdmissionOptions } from './admission.js';
+import { RateLimitedError, type RateLimit, type RateLimiter } from './rate-limit.js';
 import { SpanKind } from '@opentelemetry/api';
 import { activeTracer, carrierOf, contextFrom, setActiveSpanAttribute, withSpan } from './tracing.js';
 
@@ -54,6 +55,15 @@ export interface RelayOptions {
    * Past one, `notify` and `forward` throw OverloadedError before they write anything.
    */
   admission?: AdmissionOptions | false;
+  /**
+   * Notifications per second per tenant: each `notify` or `forward` takes a token from its
+   * tenant's bucket first and throws RateLimitedError, before anything is written, when none is left.
+   */
+  rateLimit?: {
+    limiter: RateLimiter;
+    /** The tenant's bucket; undefined for a tenant without a limit. */
+    limitFor(tenant: string): RateLimit | undefined;
+  };
 }
 
 export interface NotifyResult {
@@ -172,6 +182,7 @@ export class Relay {
   async notify(notification: CallNotification): Promise<NotifyResult> {
     this.assertAccepting('notify');
     const { tenant, recipient, id } = notification;
+    if (this.options.rateLimit) await this.takeToken(tenant);
     // No read before the write: the store's atomic create decides what is a duplicate.
     const now = this.clock.now();
     const nowIso = this.iso(now);
@@ -255,6 +266,7 @@ export class Relay {
   async forward(push: ForwardedPush): Promise<NotifyResult> {
     this.assertAccepting('forward');
     const { notification, request, format } = push;
+    if (this.options.rateLimit) await this.takeToken(notification.tenant);
     const now = this.clock.now();
     const nowIso = this.iso(now);
     const device: DeviceDelivery = {
@@ -422,6 +434,14 @@ export class Relay {
       return { reason: 'no-transport', detail: `no transport for provider "${binding.provider}" is configured` };
     }
     return undefined;
+  }
+
+  private async takeToken(tenant: string): Promise<void> {
+    const { limiter, limitFor } = this.options.rateLimit!;
+    const limit = limitFor(tenant);
+    if (!limit) return;
+    const waitMs = await limiter.take(`notifications:${tenant}`, limit);
+    if (waitMs > 0) throw new RateLimitedError(tenant, waitMs);
   }
 
   /**

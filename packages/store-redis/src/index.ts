@@ -3,3 +3,4 @@ export type { RedisMissedCallStoreOptions } from './internal/missed-call-store.j
 export { RedisDedupe } from './internal/dedupe.js';
 export type { RedisConnectionOptions } from './internal/connection.js';
 export { redisOptionsFromUrl, redisUrlProblem } from './internal/url.js';
+export { RedisRateLimiter } from './internal/rate-limiter.js';

@@ -34,6 +34,14 @@ export interface TenantConfig {
   proxyJwtSecret?: string;
   /** Which binding format Wazo traffic of this tenant is encoded with. Default `wazo`. */
   wazoFormat: string;
+  /** The tenant's notification rate (the top-level `rateLimit` unless it has its own). */
+  rateLimit: RateLimitConfig;
+}
+
+/** A token bucket: `notificationsPerSecond` come back each second, up to `burst`; 0 per second: no limit. */
+export interface RateLimitConfig {
+  notificationsPerSecond: number;
+  burst: number;
 }
 
 /** The store section as the gateway names its engine (`kind`); every other app says `engine`. */
@@ -80,6 +88,8 @@ export interface GatewayConfig {
   ephemeral: EphemeralConfig;
   retention: RetentionConfig;
   admission: AdmissionConfig;
+  /** Every tenant's rate unless it sets its own. */
+  rateLimit: RateLimitConfig;
   codecs: string[];
   tenants: TenantConfig[];
   /**
@@ -124,6 +134,7 @@ const SETTINGS = [
   'ephemeral',
   'retention',
   'admission',
+  'rateLimit',
   'codecs',
   'tenants',
   'providers',
@@ -178,7 +189,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
   const retention = parseRetention(r, obj.retention);
   const admission = parseAdmission(r, obj.admission);
   const codecs = parseCodecs(r, obj.codecs);
-  const tenants = parseTenants(r, obj.tenants, secrets);
+  const rateLimit = parseRateLimit(r, obj.rateLimit, 'rateLimit', { notificationsPerSecond: 500, burst: 1000 });
+  const tenants = parseTenants(r, obj.tenants, secrets, rateLimit);
 
   const providers: GatewayConfig['providers'] = {};
   if (obj.providers !== undefined) {
@@ -214,6 +226,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
     ephemeral,
     retention,
     admission,
+    rateLimit,
     codecs,
     tenants,
     providers,
@@ -258,7 +271,12 @@ function parseCodecs(r: ConfigReader, value: unknown): string[] {
   return codecs;
 }
 
-function parseTenants(r: ConfigReader, value: unknown, secrets: SecretContext): TenantConfig[] {
+function parseTenants(
+  r: ConfigReader,
+  value: unknown,
+  secrets: SecretContext,
+  rateLimit: RateLimitConfig,
+): TenantConfig[] {
   const tenants: TenantConfig[] = [];
   if (!Array.isArray(value) || value.length === 0) {
     r.fail('tenants', 'must be a non-empty list');
@@ -269,7 +287,7 @@ function parseTenants(r: ConfigReader, value: unknown, secrets: SecretContext): 
   value.forEach((t, i) => {
     const path = `tenants[${i}]`;
     if (!isObject(t)) return void r.fail(path, 'must be an object');
-    r.knownKeys(t, path, ['id', 'apiKeySha256', 'webhookSecrets', 'proxyJwtSecret', 'wazoFormat']);
+    r.knownKeys(t, path, ['id', 'apiKeySha256', 'webhookSecrets', 'proxyJwtSecret', 'wazoFormat', 'rateLimit']);
     const id = r.optionalString(t.id, `${path}.id`);
     if (t.id === undefined) r.fail(`${path}.id`, 'is required');
     if (id && !/^[A-Za-z0-9._-]{1,100}$/.test(id))
@@ -304,6 +322,8 @@ function parseTenants(r: ConfigReader, value: unknown, secrets: SecretContext): 
     const proxyJwtSecret =
       t.proxyJwtSecret === undefined ? undefined : readSecret(t.proxyJwtSecret, `${path}.proxyJwtSecret`, secrets);
     const wazoFormat = r.optionalString(t.wazoFormat, `${path}.wazoFormat`) ?? 'wazo';
+    const tenantRate =
+      t.rateLimit === undefined ? rateLimit : parseRateLimit(r, t.rateLimit, `${path}.rateLimit`, rateLimit);
     if (id)
       tenants.push({
         id,
@@ -311,6 +331,7 @@ function parseTenants(r: ConfigReader, value: unknown, secrets: SecretContext): 
         webhookSecrets,
         ...(proxyJwtSecret !== undefined ? { proxyJwtSecret } : {}),
         wazoFormat,
+        rateLimit: tenantRate,
       });
   });
   return tenants;
@@ -325,6 +346,20 @@ function parseRetention(r: ConfigReader, raw: unknown): RetentionConfig {
     sweepIntervalMs: r.int(s.sweepIntervalMs, 'retention.sweepIntervalMs', 60_000, 1000, 24 * 3600_000),
     batchSize: r.int(s.batchSize, 'retention.batchSize', 500, 1, 100_000),
   };
+}
+
+function parseRateLimit(r: ConfigReader, raw: unknown, path: string, fallback: RateLimitConfig): RateLimitConfig {
+  const s = r.object(raw, path);
+  r.knownKeys(s, path, ['notificationsPerSecond', 'burst']);
+  const notificationsPerSecond = r.int(
+    s.notificationsPerSecond,
+    `${path}.notificationsPerSecond`,
+    fallback.notificationsPerSecond,
+    0,
+    1_000_000,
+  );
+  const burst = r.int(s.burst, `${path}.burst`, Math.max(fallback.burst, notificationsPerSecond), 1, 10_000_000);
+  return { notificationsPerSecond, burst };
 }
 
 function parseAdmission(r: ConfigReader, raw: unknown): AdmissionConfig {
@@ -371,6 +406,7 @@ export function redactedConfig(config: GatewayConfig): unknown {
       webhookSecrets: Object.keys(t.webhookSecrets),
       proxyJwt: t.proxyJwtSecret !== undefined,
       wazoFormat: t.wazoFormat,
+      rateLimit: t.rateLimit,
     })),
     providers: scrub(config.providers),
     ...redactedEngines(config),

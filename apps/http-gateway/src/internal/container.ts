@@ -10,6 +10,7 @@ import { registerRelay, singleton, value, type CodecCatalog, type StoreHandle } 
 import {
   ConfigurationError,
   InMemoryPresence,
+  InMemoryRateLimiter,
   PushRelayError,
   RetentionSweeper,
   systemClock,
@@ -61,9 +62,9 @@ export function openStores(config: GatewayConfig, clock: Clock = systemClock): P
   return openEngineStores(engineStore(config.store), { clock, missedCallTtlMs: missedCallTtlMs(config) });
 }
 
-function ephemeralConnectionNames(config: GatewayConfig): { missedCalls: string; claims: string } {
+function ephemeralConnectionNames(config: GatewayConfig): { missedCalls: string; claims: string; rateLimits: string } {
   const prefix = config.ephemeral.engine === 'redis' ? config.ephemeral.prefix : 'pushrelay';
-  return { missedCalls: `${prefix}:missed-calls`, claims: `${prefix}:dedupe` };
+  return { missedCalls: `${prefix}:missed-calls`, claims: `${prefix}:dedupe`, rateLimits: `${prefix}:rate-limits` };
 }
 
 /**
@@ -101,6 +102,17 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
     codecs: (get) => overrides.codecs ?? get(TOKENS.codecCatalog).create(config.codecs),
     transports: () => overrides.transports ?? createTransports(config.providers),
     presence: (get) => get(TOKENS.presence),
+    rateLimit: (get) => {
+      const limits = new Map(config.tenants.map((t) => [t.id, t.rateLimit]));
+      return {
+        limiter: get(TOKENS.ephemeral).rateLimiter ?? new InMemoryRateLimiter({ clock: get(TOKENS.clock) }),
+        limitFor: (tenant) => {
+          const limit = limits.get(tenant);
+          if (!limit || limit.notificationsPerSecond === 0) return undefined;
+          return { perSecond: limit.notificationsPerSecond, burst: limit.burst };
+        },
+      };
+    },
   });
   value(c, TOKENS.config, config);
   singleton(c, TOKENS.codecCatalog, () => {

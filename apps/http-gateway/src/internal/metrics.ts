@@ -20,6 +20,7 @@ export class GatewayMetrics {
   readonly skipped: Counter<'reason'>;
   readonly codecRejections: Counter<'codec' | 'stage'>;
   readonly overloadRejections: Counter<'reason'>;
+  readonly rateLimited: Counter<'tenant'>;
   readonly sockets: Gauge;
 
   constructor(queue: Queue, socketCount: () => number) {
@@ -97,6 +98,12 @@ export class GatewayMetrics {
       name: 'pushrelay_overload_rejections_total',
       help: 'Notifications refused with 503 overloaded, by the bound reached (pending-jobs, memory)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'pushrelay_rate_limited_total',
+      help: 'Notifications refused with 429 rate_limited, by tenant',
+      labelNames: ['tenant'],
       registers,
     });
     this.purged = new Counter({

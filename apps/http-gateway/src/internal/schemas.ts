@@ -30,6 +30,7 @@ const ERROR_CODES = [
   'internal_error',
   'queue_unavailable',
   'overloaded',
+  'rate_limited',
 ] as const;
 
 const errorProperties = {
@@ -362,6 +363,11 @@ const queueUnavailable = errorResponse(
   },
 );
 
+const rateLimited = errorResponse(
+  'The tenant is over its notification rate (`rateLimit`); nothing was written; `Retry-After` says when a token is back',
+  { error: 'rate_limited', message: 'tenant acme is over its notification rate; try again in 1 s' },
+);
+
 export const sendNotificationResponses = {
   200: {
     description: '`?wait=true`: every device is done (or `waitTimeoutMs` passed); the delivery report',
@@ -401,6 +407,7 @@ export const sendNotificationResponses = {
   ),
   ...errorResponses,
   ...bodyErrorResponses,
+  429: rateLimited,
   503: queueUnavailable,
 } as const;
 

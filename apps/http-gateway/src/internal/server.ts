@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import { CodecError, OverloadedError, QueueUnavailableError, ValidationError } from '@pushrelay/core';
+import { CodecError, OverloadedError, QueueUnavailableError, RateLimitedError, ValidationError } from '@pushrelay/core';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { bearerToken } from './auth.js';
 import type { TenantConfig } from './config.js';
@@ -147,6 +147,11 @@ function errorHandler(metrics: GatewayServices['metrics']): Parameters<FastifyIn
       metrics.codecRejections.inc({ codec: error.codec, stage: 'decode' });
       request.log.warn({ codec: error.codec, field: error.path ?? '', reason: error.message }, 'codec rejected input');
       return send(400, 'invalid_vendor_input', error.message, [{ path: error.path ?? '', message: error.message }]);
+    }
+    if (error instanceof RateLimitedError) {
+      metrics.rateLimited.inc({ tenant: error.tenant });
+      reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+      return send(429, 'rate_limited', error.message);
     }
     if (error instanceof OverloadedError) {
       // Refused before anything was written; counted, not logged, since a flood would fill the log.

@@ -8,11 +8,12 @@ import {
   type Clock,
   type MissedCallStore,
   type Queue,
+  type RateLimiter,
   type ReportStore,
 } from '@pushrelay/core';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
 import { openPostgresStores, type PostgresDatabase } from '@pushrelay/store-postgres';
-import { RedisDedupe, RedisMissedCallStore, redisOptionsFromUrl } from '@pushrelay/store-redis';
+import { RedisDedupe, RedisMissedCallStore, RedisRateLimiter, redisOptionsFromUrl } from '@pushrelay/store-redis';
 import { openSqliteStores } from '@pushrelay/store-sqlite';
 import { ConfigError } from './config-error.js';
 import type { EphemeralConfig, QueueConfig, StoreConfig } from './engines.js';
@@ -101,13 +102,15 @@ export function createQueue(queue: QueueConfig, options: QueueOptions): Queue {
 export interface EphemeralHandle {
   missedCalls?: MissedCallStore;
   claims?: RedisDedupe;
+  /** Token buckets shared by the processes, when a connection name for them was given. */
+  rateLimiter?: RateLimiter;
   close(): Promise<void>;
 }
 
 export interface EphemeralOptions {
   missedCallTtlMs?: number;
   /** Redis client names of the missed-call store and, when wanted, of the replay keys. */
-  connectionNames: { missedCalls: string; claims?: string };
+  connectionNames: { missedCalls: string; claims?: string; rateLimits?: string };
 }
 
 export function openEphemeral(ephemeral: EphemeralConfig, options: EphemeralOptions): EphemeralHandle {
@@ -122,11 +125,15 @@ export function openEphemeral(ephemeral: EphemeralConfig, options: EphemeralOpti
   const claims = names.claims
     ? new RedisDedupe({ connection: redisOptionsFromUrl(redis, names.claims), prefix })
     : undefined;
+  const rateLimiter = names.rateLimits
+    ? new RedisRateLimiter({ connection: redisOptionsFromUrl(redis, names.rateLimits), prefix })
+    : undefined;
   return {
     missedCalls,
     ...(claims ? { claims } : {}),
+    ...(rateLimiter ? { rateLimiter } : {}),
     close: async () => {
-      await Promise.allSettled([missedCalls.close(), claims?.close()]);
+      await Promise.allSettled([missedCalls.close(), claims?.close(), rateLimiter?.close()]);
     },
   };
 }

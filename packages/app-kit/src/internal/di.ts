@@ -9,6 +9,7 @@ import {
   type Presence,
   type Provider,
   type Queue,
+  type RelayOptions,
   type ReportStore,
   type Transport,
 } from '@pushrelay/core';
@@ -88,6 +89,8 @@ export interface RelayRegistration {
   presence?: (get: Get) => Presence;
   /** The relay's admission bounds (core's defaults unless given; `false`: none). */
   admission?: AdmissionOptions | false;
+  /** Notifications per second per tenant; none unless given. */
+  rateLimit?: (get: Get) => RelayOptions['rateLimit'];
 }
 
 /**
@@ -117,6 +120,7 @@ export function registerRelay(container: DependencyContainer, r: RelayRegistrati
         transports: get(T.transports),
         ...(r.presence ? { presence: r.presence(get) } : {}),
         ...(r.admission !== undefined ? { admission: r.admission } : {}),
+        ...(r.rateLimit ? { rateLimit: r.rateLimit(get) } : {}),
         clock: r.clock,
       }),
   );

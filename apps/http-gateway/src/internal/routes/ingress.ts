@@ -286,6 +286,10 @@ const ingressResponses = {
     error: 'not_found',
     message: "no codec ecss that decodes a vendor's input is enabled",
   }),
+  429: errorResponse('The tenant is over its notification rate (`rateLimit`); nothing was written', {
+    error: 'rate_limited',
+    message: 'tenant acme is over its notification rate; try again in 1 s',
+  }),
   500: errorResponses[500],
   ...bodyErrorResponses,
   503: errorResponse(
