@@ -19,13 +19,92 @@ interface Entry {
 }
 
 /**
- * The embedded queue: jobs in memory, the call lane ahead of the default lane, each lane by
- * runAt then arrival. Nothing survives a restart; use a persistent queue for that.
+ * Entries by (runAt, arrival), taken from the front in O(1): new ones mostly belong at the end,
+ * so the insertion scan is short; taken slots are dropped once they are half the array.
+ */
+class ByTime {
+  private items: Array<Entry | undefined> = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(entry: Entry): void {
+    let i = this.items.length;
+    while (i > this.head && earlier(entry, this.items[i - 1]!)) i--;
+    if (i === this.items.length) this.items.push(entry);
+    else this.items.splice(i, 0, entry);
+  }
+
+  shift(): Entry | undefined {
+    if (this.head === this.items.length) return undefined;
+    const entry = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return entry;
+  }
+}
+
+function earlier(a: Entry, b: Entry): boolean {
+  return a.job.runAt < b.job.runAt || (a.job.runAt === b.job.runAt && a.seq < b.seq);
+}
+
+/**
+ * One lane's due jobs: a queue per tenant, served in turn, so a tenant with a thousand jobs
+ * waiting delays another tenant's next job by one job, not by a thousand.
+ */
+class FairLane {
+  private readonly byTenant = new Map<string, ByTime>();
+  /** Tenants with jobs, in the order they are served next. */
+  private readonly turns: string[] = [];
+  private turn = 0;
+  size = 0;
+
+  push(entry: Entry): void {
+    const tenant = entry.job.notification.tenant;
+    let jobs = this.byTenant.get(tenant);
+    if (!jobs) {
+      jobs = new ByTime();
+      this.byTenant.set(tenant, jobs);
+      this.turns.push(tenant);
+    }
+    jobs.push(entry);
+    this.size++;
+  }
+
+  shift(): Entry | undefined {
+    if (this.turns.length === 0) return undefined;
+    // Tenants come in turn, one job each; the few tenants with jobs keep this array small.
+    if (this.turn >= this.turns.length) this.turn = 0;
+    const tenant = this.turns[this.turn]!;
+    const jobs = this.byTenant.get(tenant)!;
+    const entry = jobs.shift()!;
+    if (jobs.size > 0) this.turn++;
+    else {
+      this.byTenant.delete(tenant);
+      this.turns.splice(this.turn, 1);
+    }
+    this.size--;
+    return entry;
+  }
+}
+
+/**
+ * The embedded queue: jobs in memory, the call lane ahead of the default lane. Within a lane the
+ * due jobs of each tenant run in the order they came, the tenants in turn; jobs due later wait
+ * apart, by time. Nothing survives a restart; use a persistent queue for that.
  */
 export class InMemoryQueue implements Queue {
-  /** Sorted; entries before `head` were taken already (cleared), so taking the next is O(1). */
-  private readonly waiting: Array<Entry | undefined> = [];
-  private head = 0;
+  private readonly lanes = { call: new FairLane(), default: new FairLane() };
+  /** Jobs not due yet (a later runAt, or a paused credential), sorted by when they are due. */
+  private readonly later: Array<{ entry: Entry; at: number }> = [];
   private readonly known = new Set<string>();
   private readonly pausedUntil = new Map<string, number>();
   private readonly clock: Clock;
@@ -70,7 +149,7 @@ export class InMemoryQueue implements Queue {
   }
 
   async size(): Promise<number> {
-    return this.waiting.length - this.head + this.running;
+    return this.lanes.call.size + this.lanes.default.size + this.later.length + this.running;
   }
 
   async close(): Promise<void> {
@@ -82,22 +161,21 @@ export class InMemoryQueue implements Queue {
   }
 
   private insert(entry: Entry): void {
-    // Kept sorted so the next due job is found from the front.
-    let i = this.waiting.length;
-    while (i > this.head && compare(this.waiting[i - 1]!, entry) > 0) i--;
-    if (i === this.waiting.length) this.waiting.push(entry);
-    else this.waiting.splice(i, 0, entry);
+    const at = this.readyAt(entry);
+    if (at <= this.clock.now()) this.lanes[entry.job.lane].push(entry);
+    else this.delay(entry, at);
   }
 
-  /** Drops the taken slots at the front once they are at least half the array: amortised O(1). */
-  private compact(): void {
-    if (this.head === this.waiting.length) {
-      this.waiting.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
-      this.waiting.splice(0, this.head);
-      this.head = 0;
+  private delay(entry: Entry, at: number): void {
+    // Kept sorted by due time, then arrival; retries mostly come due after what waits already.
+    let i = this.later.length;
+    while (i > 0) {
+      const prev = this.later[i - 1]!;
+      if (prev.at < at || (prev.at === at && prev.entry.seq < entry.seq)) break;
+      i--;
     }
+    if (i === this.later.length) this.later.push({ entry, at });
+    else this.later.splice(i, 0, { entry, at });
   }
 
   private readyAt(entry: Entry): number {
@@ -108,29 +186,24 @@ export class InMemoryQueue implements Queue {
   private pump(): void {
     if (!this.handler || this.closed) return;
     const now = this.clock.now();
-    let nextWake = Infinity;
-    for (let i = this.head; i < this.waiting.length && this.running < this.concurrency;) {
-      const entry = this.waiting[i]!;
-      const ready = this.readyAt(entry);
-      if (ready > now) {
-        nextWake = Math.min(nextWake, ready);
-        i++;
-        continue;
-      }
-      if (i === this.head) {
-        this.waiting[i] = undefined;
-        this.head = ++i;
-      } else {
-        this.waiting.splice(i, 1);
-      }
-      this.run(entry);
+    let due = 0;
+    while (due < this.later.length && this.later[due]!.at <= now) due++;
+    if (due > 0) {
+      const entries = this.later.splice(0, due).map((d) => d.entry);
+      // By time and arrival, as they would have stood had they been due all along.
+      entries.sort((a, b) => (earlier(a, b) ? -1 : 1));
+      for (const entry of entries) this.insert(entry);
     }
-    this.compact();
+    while (this.running < this.concurrency) {
+      const entry = this.lanes.call.shift() ?? this.lanes.default.shift();
+      if (!entry) break;
+      // A credential paused after its job came due: the job waits for the pause to end.
+      const at = this.readyAt(entry);
+      if (at > now) this.delay(entry, at);
+      else this.run(entry);
+    }
     if (this.running >= this.concurrency) return;
-    for (let i = this.head; i < this.waiting.length; i++) {
-      nextWake = Math.min(nextWake, this.readyAt(this.waiting[i]!));
-    }
-    this.arm(nextWake);
+    this.arm(this.later[0]?.at ?? Infinity);
   }
 
   private arm(at: number): void {
@@ -182,9 +255,4 @@ export class InMemoryQueue implements Queue {
       this.known.delete(entry.job.id);
     }
   }
-}
-
-function compare(a: Entry, b: Entry): number {
-  if (a.job.lane !== b.job.lane) return a.job.lane === 'call' ? -1 : 1;
-  return a.job.runAt - b.job.runAt || a.seq - b.seq;
 }
