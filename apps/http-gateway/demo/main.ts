@@ -4,18 +4,22 @@ import { startDemo } from './demo.js';
 
 type Out = (line: string) => void;
 
+const USAGE =
+  'usage: pushrelay-demo [--port 8080] [--host 127.0.0.1] [--data <dir>] [--api-key <key>] [--tenant <id>:<key> ...]';
+
 /**
  * `npm start` without arguments: the gateway on the APNs, FCM, HMS and Web Push simulators with a
  * demo tenant, until SIGINT or SIGTERM.
  *
  *   node apps/http-gateway/demo/pushrelay-demo.mjs [--port 8080] [--host 127.0.0.1] [--data <dir>] [--api-key <key>]
+ *     [--tenant <id>:<key> ...]
  */
 export async function main(
   argv: string[],
   out: Out = (l) => process.stdout.write(`${l}\n`),
   err: Out = (l) => process.stderr.write(`${l}\n`),
 ): Promise<number> {
-  let values: { port?: string; host?: string; data?: string; 'api-key'?: string };
+  let values: { port?: string; host?: string; data?: string; 'api-key'?: string; tenant?: string[] };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -25,13 +29,21 @@ export async function main(
         host: { type: 'string' },
         data: { type: 'string' },
         'api-key': { type: 'string' },
+        tenant: { type: 'string', multiple: true },
       },
     }));
   } catch (error) {
-    err(
-      `${(error as Error).message}\n\nusage: pushrelay-demo [--port 8080] [--host 127.0.0.1] [--data <dir>] [--api-key <key>]`,
-    );
+    err(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
+  }
+  const extraTenants: { id: string; apiKey: string }[] = [];
+  for (const t of values.tenant ?? []) {
+    const m = /^([A-Za-z0-9._-]{1,100}):(\S{16,})$/.exec(t);
+    if (!m) {
+      err(`--tenant ${t}: must be <id>:<key> (a key of 16 characters or more)\n\n${USAGE}`);
+      return 2;
+    }
+    extraTenants.push({ id: m[1]!, apiKey: m[2]! });
   }
   const tracing = await startTracing({ serviceName: 'pushrelay-http-gateway' });
   const demo = await startDemo({
@@ -39,6 +51,7 @@ export async function main(
     host: values.host ?? '127.0.0.1',
     ...(values.data ? { sqlitePath: `${values.data}/pushrelay.db` } : {}),
     ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
+    ...(extraTenants.length > 0 ? { extraTenants } : {}),
     ...(process.env.PUSHRELAY_LOG_LEVEL === 'silent' ? { logger: false } : {}),
   });
   printDemo(demo.url, demo.apiKey, demo.sims, out);

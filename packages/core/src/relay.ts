@@ -51,10 +51,10 @@ export interface RelayOptions {
    */
   acceptOnly?: boolean;
   /**
-   * Bounds on accepted but unsent work (DEFAULT_ADMISSION_POLICY unless given; `false`: none).
-   * Past one, `notify` and `forward` throw OverloadedError before they write anything.
+   * Bounds on accepted but unsent work, each field DEFAULT_ADMISSION_POLICY's unless given; none
+   * without it. Past one, `notify` and `forward` throw OverloadedError before they write anything.
    */
-  admission?: AdmissionOptions | false;
+  admission?: AdmissionOptions;
   /**
    * Notifications per second per tenant: each `notify` or `forward` takes a token from its
    * tenant's bucket first and throws RateLimitedError, before anything is written, when none is left.
@@ -160,8 +160,8 @@ export class Relay {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    if (options.admission !== false) {
-      const { residentMemory, ...given } = options.admission ?? {};
+    if (options.admission) {
+      const { residentMemory, ...given } = options.admission;
       const policy = { ...DEFAULT_ADMISSION_POLICY, ...given };
       this.admission = new AdmissionControl(policy, options.queue, this.clock, residentMemory);
     }

@@ -38,7 +38,7 @@ const fcm: Transport = {
 };
 
 /** A relay whose jobs stay queued (no worker in this process) until `drain`. */
-async function setup(admission: AdmissionOptions | false, devices = 1, rss = () => 0) {
+async function setup(admission: AdmissionOptions | undefined, devices = 1, rss = () => 0) {
   const clock = new ManualClock(START);
   const bindings = new InMemoryBindingStore({ clock });
   const reports = new InMemoryReportStore();
@@ -51,7 +51,7 @@ async function setup(admission: AdmissionOptions | false, devices = 1, rss = () 
     codecs: [codec],
     transports: { fcm },
     acceptOnly: true,
-    admission: admission === false ? false : { refreshMs: 100, residentMemory: rss, ...admission },
+    ...(admission ? { admission: { refreshMs: 100, residentMemory: rss, ...admission } } : {}),
   });
   for (let d = 0; d < devices; d++) {
     await bindings.upsert({
@@ -149,7 +149,7 @@ describe('admission control', () => {
     expect(refused.message).toContain('300 MB');
   });
 
-  it('has a default bound, and none when turned off', async () => {
+  it('fills a bound left out with the default, and has none without admission', async () => {
     expect(DEFAULT_ADMISSION_POLICY).toEqual({
       maxPendingJobs: 10_000,
       callReservePercent: 20,
@@ -157,7 +157,7 @@ describe('admission control', () => {
       retryAfterMs: 1000,
       refreshMs: 250,
     });
-    const s = await setup(false, 50);
+    const s = await setup(undefined, 50);
     for (let i = 0; i < 250; i++) await s.relay.notify(s.notification('message'));
     expect(await s.queue.size()).toBe(12_500);
   });

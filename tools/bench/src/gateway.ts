@@ -9,8 +9,11 @@
  * time per notification (user + system over the load and the drain, per accepted notification);
  * `--console` keeps an operator console stream (/v1/console/events) open throughout, and
  * `--entry` runs another build of the demo entry (a checkout of another commit, to compare).
+ * `--second-tenant` adds a second tenant with one device that sends one call every 200 ms through
+ * the load with `?wait=true`, and gives the p50/p99 of those calls from request to delivered: what
+ * one tenant's flood costs another tenant's calls.
  *
- *   npm run gateway -w @pushrelay/bench -- [--seconds 15] [--connections 50] [--devices 1] [--rate 0] [--console] [--entry <demo.mjs>]
+ *   npm run gateway -w @pushrelay/bench -- [--seconds 15] [--connections 50] [--devices 1] [--rate 0] [--console] [--second-tenant] [--entry <demo.mjs>]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,12 +31,14 @@ const { values } = parseArgs({
     /** Requests/s in total; 0 = as fast as the connections go. */
     rate: { type: 'string', default: '0' },
     console: { type: 'boolean', default: false },
+    'second-tenant': { type: 'boolean', default: false },
     entry: { type: 'string' },
   },
 });
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const port = Number(values.port);
 const key = 'bench-key-0123456789abcdef';
+const otherKey = 'bench-other-key-0123456789';
 const base = `http://127.0.0.1:${port}`;
 
 const child = spawn(
@@ -44,6 +49,7 @@ const child = spawn(
     String(port),
     '--api-key',
     key,
+    ...(values['second-tenant'] ? ['--tenant', `other:${otherKey}`] : []),
   ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -90,6 +96,45 @@ const body = JSON.stringify({
   recipient: 'bench',
   call: { id: 'bench-call', from: { number: '+15550100', displayName: 'Bench' } },
 });
+const otherHeaders = { authorization: `Bearer ${otherKey}`, 'content-type': 'application/json' };
+if (values['second-tenant']) {
+  const res = await fetch(`${base}/v1/devices`, {
+    method: 'POST',
+    headers: otherHeaders,
+    body: JSON.stringify({
+      userId: 'quiet',
+      provider: 'fcm',
+      token: 'bench-other-token',
+      app: 'demo-project',
+      pushKind: 'data',
+      format: 'wazo',
+    }),
+  });
+  if (!res.ok) throw new Error(`register failed: ${res.status} ${await res.text()}`);
+}
+/** The second tenant's calls during the load: request to delivered (`?wait=true`), in ms. */
+const otherCalls: number[] = [];
+let otherFailed = 0;
+let probing = false;
+async function probeSecondTenant(): Promise<void> {
+  for (let n = 0; probing; n++) {
+    const started = performance.now();
+    const res = await fetch(`${base}/v1/notifications?wait=true`, {
+      method: 'POST',
+      headers: otherHeaders,
+      body: JSON.stringify({
+        type: 'incoming_call',
+        recipient: 'quiet',
+        call: { id: `other-call-${n}`, from: { number: '+15550199' } },
+      }),
+    });
+    const answer = (await res.json()) as { report?: { devices?: { status: string }[] } };
+    if (res.status === 200 && answer.report?.devices?.[0]?.status === 'delivered')
+      otherCalls.push(performance.now() - started);
+    else otherFailed++;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 let consoleStream: AbortController | undefined;
 if (values.console) {
   consoleStream = new AbortController();
@@ -106,6 +151,8 @@ let rssPeak = rssBefore;
 const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb())), 250);
 
 const loadStarted = Date.now();
+probing = values['second-tenant'];
+const probe = probing ? probeSecondTenant() : Promise.resolve();
 const result = await autocannon({
   url: `${base}/v1/notifications`,
   method: 'POST',
@@ -115,6 +162,8 @@ const result = await autocannon({
   duration: Number(values.seconds),
   ...(Number(values.rate) > 0 ? { overallRate: Number(values.rate) } : {}),
 });
+probing = false;
+await probe;
 // Let the queue drain before reading the delivery figures.
 for (let i = 0; i < 600; i++) {
   const m = await (await fetch(`${base}/metrics`)).text();
@@ -150,7 +199,7 @@ const total = buckets.at(-1)?.count ?? 0;
 const quantile = (q: number) => buckets.find((b) => b.count >= q * total)?.le ?? NaN;
 
 const figures = {
-  command: `npm run gateway -w @pushrelay/bench -- --seconds ${values.seconds} --connections ${values.connections} --devices ${values.devices}${Number(values.rate) > 0 ? ` --rate ${values.rate}` : ''}${values.console ? ' --console' : ''}${values.entry ? ` --entry ${values.entry}` : ''}`,
+  command: `npm run gateway -w @pushrelay/bench -- --seconds ${values.seconds} --connections ${values.connections} --devices ${values.devices}${Number(values.rate) > 0 ? ` --rate ${values.rate}` : ''}${values.console ? ' --console' : ''}${values['second-tenant'] ? ' --second-tenant' : ''}${values.entry ? ` --entry ${values.entry}` : ''}`,
   node: process.version,
   accepted202: result['2xx'],
   non2xx: result.non2xx,
@@ -163,5 +212,17 @@ const figures = {
   endToEndSecondsUpperBound: { p50: quantile(0.5), p99: quantile(0.99) },
   gatewayRssMb: { idle: Math.round(rssIdle * 10) / 10, peak: Math.round(rssPeak) },
   gatewayCpuMsPerNotification: result['2xx'] ? Math.round((cpuUsed / result['2xx']) * 1000) / 1000 : null,
+  ...(values['second-tenant'] ? { secondTenantCalls: percentiles(otherCalls, otherFailed) } : {}),
 };
 console.log(JSON.stringify(figures, null, 2));
+
+/** The second tenant's calls: how many were delivered, how many were not, and the p50/p99 in ms. */
+function percentiles(
+  ms: number[],
+  failed: number,
+): { delivered: number; failed: number; p50Ms: number; p99Ms: number } {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round((sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN) * 10) / 10;
+  return { delivered: sorted.length, failed, p50Ms: at(0.5), p99Ms: at(0.99) };
+}

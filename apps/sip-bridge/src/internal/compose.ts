@@ -40,9 +40,8 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
     options.reports ?? (store.engine === 'memory' ? new CallReportStore(clock, config.calls.ringTimeoutMs) : undefined);
   registerRelay(c, {
     clock,
-    // The bridge sheds load where SIP can say so (a stateless 503 to a new INVITE or REGISTER):
-    // a call it admitted is never refused by the relay after its 100 Trying.
-    admission: false,
+    // No relay admission bounds: the bridge sheds load where SIP can say so (a stateless 503 to a
+    // new INVITE or REGISTER), so a call it admitted is never refused after its 100 Trying.
     stores: () => prepared.stores ?? openStoresNow(notPostgres(store), { clock }),
     missedCalls: sharedMissedCalls,
     queue: () =>

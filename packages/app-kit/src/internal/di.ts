@@ -87,8 +87,8 @@ export interface RelayRegistration {
   bindings?: BindingStore;
   reports?: ReportStore;
   presence?: (get: Get) => Presence;
-  /** The relay's admission bounds (core's defaults unless given; `false`: none). */
-  admission?: AdmissionOptions | false;
+  /** The relay's admission bounds; none unless given. */
+  admission?: AdmissionOptions;
   /** Notifications per second per tenant; none unless given. */
   rateLimit?: (get: Get) => RelayOptions['rateLimit'];
 }
