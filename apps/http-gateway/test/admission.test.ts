@@ -3,23 +3,14 @@
  * 503 `overloaded` with Retry-After before anything is written, calls keep their reserved share,
  * and every vendor door answers the same.
  */
-import { InMemoryQueue, type DeliveryJob, type JobHandler, type Queue } from '@pushrelay/core';
+import type { JobHandler } from '@pushrelay/core';
+import { QueueDouble } from './queues.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './helpers.js';
 
 /** Takes jobs and never runs them, as a queue whose workers are all busy. */
-class StuckQueue implements Queue {
-  private readonly inner = new InMemoryQueue();
-  schedule(job: DeliveryJob): Promise<boolean> {
-    return this.inner.schedule(job);
-  }
-  process(_handler: JobHandler): void {}
-  size(): Promise<number> {
-    return this.inner.size();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
+class StuckQueue extends QueueDouble {
+  override process(_handler: JobHandler): void {}
 }
 
 const USER = '123e4567-e89b-12d3-a456-426614174000';

@@ -4,7 +4,8 @@
  * push it gets with the SignalWire client decoder and the key it was given at registration.
  */
 import { decodeSignalWirePush } from '@pushrelay/codec-signalwire/client';
-import { InMemoryQueue, QueueUnavailableError, type DeliveryJob, type JobHandler, type Queue } from '@pushrelay/core';
+import { QueueUnavailableError, type DeliveryJob } from '@pushrelay/core';
+import { QueueDouble } from './queues.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../src/index.js';
 import { startStack, type Stack } from './helpers.js';
@@ -16,24 +17,16 @@ const TOKEN = 'signalwire-android-token-1';
 const invite = vertoInvite('Erin');
 
 /** Fails `failures` schedules with QueueUnavailableError, then queues as usual. */
-class FailingQueue implements Queue {
-  private readonly inner = new InMemoryQueue();
-  constructor(public failures: number) {}
-  async schedule(job: DeliveryJob): Promise<boolean> {
+class FailingQueue extends QueueDouble {
+  constructor(public failures: number) {
+    super();
+  }
+  override async schedule(job: DeliveryJob): Promise<boolean> {
     if (this.failures > 0) {
       this.failures--;
       throw new QueueUnavailableError('the queue did not answer');
     }
-    return this.inner.schedule(job);
-  }
-  process(handler: JobHandler): void {
-    this.inner.process(handler);
-  }
-  size(): Promise<number> {
-    return this.inner.size();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
+    return super.schedule(job);
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InMemoryQueue, QueueUnavailableError, type DeliveryJob, type JobHandler, type Queue } from '@pushrelay/core';
+import { QueueUnavailableError, type DeliveryJob } from '@pushrelay/core';
+import { QueueDouble } from './queues.js';
 import { signWebhook } from '../src/index.js';
 import { startStack, type Stack } from './helpers.js';
 
@@ -218,24 +219,14 @@ describe('POST /v1/ingress/kaleyra', () => {
 });
 
 /** An in-memory queue whose first `schedule` is slow and then fails, as a Redis cut off mid-add. */
-class StallingQueue implements Queue {
-  readonly inner = new InMemoryQueue();
+class StallingQueue extends QueueDouble {
   stalled = 0;
-  async schedule(job: DeliveryJob): Promise<boolean> {
+  override async schedule(job: DeliveryJob): Promise<boolean> {
     if (this.stalled++ === 0) {
       await new Promise((r) => setTimeout(r, 1500));
       throw new QueueUnavailableError('the queue did not answer');
     }
-    return this.inner.schedule(job);
-  }
-  process(handler: JobHandler): void {
-    this.inner.process(handler);
-  }
-  size(): Promise<number> {
-    return this.inner.size();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
+    return super.schedule(job);
   }
 }
 
