@@ -12,7 +12,6 @@ import {
   InMemoryPresence,
   InMemoryRateLimiter,
   PushRelayError,
-  RetentionSweeper,
   systemClock,
   type Clock,
   type Codec,
@@ -27,6 +26,7 @@ import { ConfigError, engineStore, type GatewayConfig } from './config.js';
 import { GatewayMetrics } from './metrics.js';
 import { createTransports } from './registry.js';
 import { SocketHub } from './sockets.js';
+import { missedCallTtlMs, relayAdmission, retentionSweeper, tenantRates } from './policies.js';
 import { TOKENS } from './tokens.js';
 import { ReplayGuard, hmacTimestampVerifier, type WebhookVerifier } from './webhooks.js';
 
@@ -50,13 +50,6 @@ export interface GatewayOverrides {
 
 export type { StoreHandle };
 
-const DAY_MS = 24 * 3600 * 1000;
-
-/** A missed call is kept as long as a delivery report. */
-export function missedCallTtlMs(config: GatewayConfig): number {
-  return config.retention.reportsDays * DAY_MS;
-}
-
 /** Opens the configured store; a postgres store connects and applies its migrations first. */
 export function openStores(config: GatewayConfig, clock: Clock = systemClock): Promise<StoreHandle> {
   return openEngineStores(engineStore(config.store), { clock, missedCallTtlMs: missedCallTtlMs(config) });
@@ -75,15 +68,9 @@ function ephemeralConnectionNames(config: GatewayConfig): { missedCalls: string;
 export function buildContainer(config: GatewayConfig, overrides: GatewayOverrides = {}): DependencyContainer {
   const c = rootContainer.createChildContainer();
   const ttl = missedCallTtlMs(config);
-  const { admission } = config;
   registerRelay(c, {
     clock: overrides.clock ?? systemClock,
-    admission: {
-      maxPendingJobs: admission.maxPendingJobs,
-      callReservePercent: admission.callReservePercent,
-      maxRssBytes: admission.maxRssMb * 1048576,
-      retryAfterMs: admission.retryAfterSeconds * 1000,
-    },
+    admission: relayAdmission(config.admission),
     stores: (get) => {
       if (overrides.stores) return overrides.stores;
       if (config.store.kind === 'postgres')
@@ -102,17 +89,11 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
     codecs: (get) => overrides.codecs ?? get(TOKENS.codecCatalog).create(config.codecs),
     transports: () => overrides.transports ?? createTransports(config.providers),
     presence: (get) => get(TOKENS.presence),
-    rateLimit: (get) => {
-      const limits = new Map(config.tenants.map((t) => [t.id, t.rateLimit]));
-      return {
-        limiter: get(TOKENS.ephemeral).rateLimiter ?? new InMemoryRateLimiter({ clock: get(TOKENS.clock) }),
-        limitFor: (tenant) => {
-          const limit = limits.get(tenant);
-          if (!limit || limit.notificationsPerSecond === 0) return undefined;
-          return { perSecond: limit.notificationsPerSecond, burst: limit.burst };
-        },
-      };
-    },
+    rateLimit: (get) =>
+      tenantRates(
+        config.tenants,
+        get(TOKENS.ephemeral).rateLimiter ?? new InMemoryRateLimiter({ clock: get(TOKENS.clock) }),
+      ),
   });
   value(c, TOKENS.config, config);
   singleton(c, TOKENS.codecCatalog, () => {
@@ -138,24 +119,15 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
     metrics.observe(get(TOKENS.relay));
     return metrics;
   });
-  singleton(c, TOKENS.retention, (get) => {
-    const metrics = get(TOKENS.metrics);
-    const log = get(TOKENS.logger);
-    return new RetentionSweeper({
+  singleton(c, TOKENS.retention, (get) =>
+    retentionSweeper(config.retention, {
       reports: get(TOKENS.reports),
       missedCalls: get(TOKENS.missedCalls),
-      retentionMs: config.retention.reportsDays * DAY_MS,
-      intervalMs: config.retention.sweepIntervalMs,
-      batchSize: config.retention.batchSize,
       clock: get(TOKENS.clock),
-      onPurged: (purged) => {
-        metrics.purged.inc({ what: 'reports' }, purged.reports);
-        metrics.purged.inc({ what: 'missed_calls' }, purged.missedCalls);
-        log.info(purged, 'retention: expired reports and missed calls deleted');
-      },
-      onError: (error, target) => log.warn({ err: error, target }, 'retention sweep failed; it runs again later'),
-    });
-  });
+      metrics: get(TOKENS.metrics),
+      log: get(TOKENS.logger),
+    }),
+  );
   singleton(
     c,
     TOKENS.replayGuard,
