@@ -19,7 +19,7 @@ let s: Stack;
 beforeAll(async () => {
   s = await startStack({
     queue: new StuckQueue(),
-    admission: { maxPendingJobs: 4, callReservePercent: 50, retryAfterSeconds: 3 },
+    admission: { maxPendingJobs: 4, callReservePercent: 50, maxTenantPercent: 100, retryAfterSeconds: 3 },
   });
   const res = await s.call('POST', '/v1/devices', {
     body: { userId: USER, provider: 'fcm', token: 'stuck-1', app: 'demo-project', pushKind: 'data', format: 'wazo' },

@@ -15,6 +15,12 @@ export interface AdmissionPolicy {
   callReservePercent: number;
   /** Resident memory of this process (bytes) past which new notifications are refused. 0: no bound. */
   maxRssBytes: number;
+  /**
+   * Percent of `maxPendingJobs` one tenant's sends may hold, counted by this process (the sends
+   * it admitted or retried and has not finished running), so that one tenant's flood leaves room
+   * for the others. 100: no share of its own.
+   */
+  maxTenantPercent: number;
   /** What a refusal tells the sender to wait before trying again. */
   retryAfterMs: number;
   /**
@@ -33,12 +39,13 @@ export interface AdmissionOptions extends Partial<AdmissionPolicy> {
 export const DEFAULT_ADMISSION_POLICY: AdmissionPolicy = {
   maxPendingJobs: 10_000,
   callReservePercent: 20,
+  maxTenantPercent: 100,
   maxRssBytes: 0,
   retryAfterMs: 1000,
   refreshMs: 250,
 };
 
-export type OverloadReason = 'pending-jobs' | 'memory';
+export type OverloadReason = 'pending-jobs' | 'tenant-share' | 'memory';
 
 /** The relay refused new work to stay within its admission bounds; nothing was written. */
 export class OverloadedError extends PushRelayError {
@@ -64,6 +71,8 @@ export class AdmissionControl {
   private reading: Promise<void> | undefined;
   private rss = 0;
   private rssAt = -Infinity;
+  /** Sends of each tenant admitted or retried here and not finished yet. */
+  private readonly byTenant = new Map<string, number>();
 
   constructor(
     private readonly policy: AdmissionPolicy,
@@ -73,7 +82,7 @@ export class AdmissionControl {
   ) {}
 
   /** Throws OverloadedError when `jobs` more sends of a notification of `type` would pass a bound. */
-  async admit(type: string, jobs: number): Promise<void> {
+  async admit(tenant: string, type: string, jobs: number): Promise<void> {
     const p = this.policy;
     if (p.maxRssBytes > 0) {
       const now = this.clock.now();
@@ -90,6 +99,15 @@ export class AdmissionControl {
       }
     }
     if (p.maxPendingJobs <= 0 || jobs === 0) return;
+    const held = this.byTenant.get(tenant) ?? 0;
+    const share = Math.floor((p.maxPendingJobs * p.maxTenantPercent) / 100);
+    if (p.maxTenantPercent < 100 && held + jobs > share) {
+      throw new OverloadedError(
+        'tenant-share',
+        p.retryAfterMs,
+        `tenant ${tenant} has ${held} sends waiting, its share of the relay is ${share}; try again later`,
+      );
+    }
     await this.refresh();
     const bound = CALL_TYPES.has(type)
       ? p.maxPendingJobs
@@ -103,6 +121,20 @@ export class AdmissionControl {
     }
     // Counted now, before the jobs are queued, so that requests admitted at once cannot overshoot.
     this.pending += jobs;
+    this.byTenant.set(tenant, held + jobs);
+  }
+
+  /** A send of `tenant` was queued again (a retry): it holds its place in the tenant's share. */
+  retried(tenant: string): void {
+    this.byTenant.set(tenant, (this.byTenant.get(tenant) ?? 0) + 1);
+  }
+
+  /** A run of a send of `tenant` ended (delivered, given up, or queued again as a retry). */
+  ran(tenant: string): void {
+    const held = (this.byTenant.get(tenant) ?? 0) - 1;
+    // Sends queued by another process and run here were never counted here.
+    if (held > 0) this.byTenant.set(tenant, held);
+    else this.byTenant.delete(tenant);
   }
 
   private async refresh(): Promise<void> {

@@ -235,7 +235,7 @@ export class Relay {
       if (bindings.length === 0) report.suppressedReason = 'no-devices';
     }
     // Refused before anything is written: the sender may send the very same notification again.
-    if (this.admission) await this.admission.admit(notification.type, due.length);
+    if (this.admission) await this.admission.admit(tenant, notification.type, due.length);
     if (!(await this.options.reports.create(report))) return this.duplicateOf(notification);
 
     const lane = CALL_TYPES.has(notification.type) ? 'call' : 'default';
@@ -292,7 +292,7 @@ export class Relay {
       devices: [device],
     };
     if (noTransport) report.completedAt = nowIso;
-    if (this.admission) await this.admission.admit(notification.type, noTransport ? 0 : 1);
+    if (this.admission) await this.admission.admit(notification.tenant, notification.type, noTransport ? 0 : 1);
     if (!(await this.options.reports.create(report))) {
       this.events.emit('duplicate', { notification });
       const existing = await this.options.reports.get(notification.tenant, notification.id);
@@ -461,12 +461,16 @@ export class Relay {
    * tracing is on, the run is a consumer span, the child of the span that scheduled the job.
    */
   async runJob(job: DeliveryJob): Promise<void> {
-    if (!activeTracer()) return this.deliverJob(job);
-    return withSpan(
-      'process delivery',
-      { kind: SpanKind.CONSUMER, attributes: jobAttributes(job, 'process'), parent: contextFrom(job.trace) },
-      () => this.deliverJob(job),
-    );
+    if (!activeTracer()) await this.deliverJob(job);
+    else {
+      await withSpan(
+        'process delivery',
+        { kind: SpanKind.CONSUMER, attributes: jobAttributes(job, 'process'), parent: contextFrom(job.trace) },
+        () => this.deliverJob(job),
+      );
+    }
+    // Only a run that ended: one that threw is run again by the queue and still holds its place.
+    this.admission?.ran(job.notification.tenant);
   }
 
   private async deliverJob(job: DeliveryJob): Promise<void> {
@@ -654,6 +658,7 @@ export class Relay {
           await this.options.queue.pauseCredential(job.credential, now + outcome.retryAfterMs);
         }
         const { redelivered: _redelivered, ...next } = job;
+        this.admission?.retried(notification.tenant);
         await this.schedule({
           ...next,
           id: jobId(notification, binding.id, attempt + 1),

@@ -55,6 +55,17 @@ async function setup(admission: AdmissionOptions | undefined, devices = 1, rss =
   });
   for (let d = 0; d < devices; d++) {
     await bindings.upsert({
+      tenant: 'other',
+      userId: 'alice',
+      provider: 'fcm',
+      token: `o${d}`,
+      app: 'p',
+      environment: 'production',
+      pushKind: 'data',
+      format: 'plain',
+      origin: 'api',
+    });
+    await bindings.upsert({
       tenant: 'acme',
       userId: 'alice',
       provider: 'fcm',
@@ -67,12 +78,12 @@ async function setup(admission: AdmissionOptions | undefined, devices = 1, rss =
     });
   }
   let n = 0;
-  const notification = (type: 'incoming_call' | 'message'): CallNotification =>
+  const notification = (type: 'incoming_call' | 'message', tenant = 'acme'): CallNotification =>
     parseCallNotification(
       {
         id: `n${++n}`,
         type,
-        tenant: 'acme',
+        tenant,
         recipient: 'alice',
         ...(type === 'incoming_call' ? { call: { id: `c${n}`, from: { number: '1' } } } : { message: { body: 'hi' } }),
       },
@@ -138,6 +149,19 @@ describe('admission control', () => {
     expect(await s.queue.size()).toBe(5);
   });
 
+  it("keeps one tenant to its share, so another tenant's calls still get in", async () => {
+    const s = await setup({ maxPendingJobs: 10, callReservePercent: 0, maxTenantPercent: 50 });
+    for (let i = 0; i < 5; i++) await s.relay.notify(s.notification('incoming_call'));
+    const refused = await refusal(s.relay.notify(s.notification('incoming_call')));
+    expect(refused.reason).toBe('tenant-share');
+    for (let i = 0; i < 5; i++) await s.relay.notify(s.notification('incoming_call', 'other'));
+    expect(await s.queue.size()).toBe(10);
+    // Runs that ended give the share back.
+    await s.drain();
+    await s.clock.advance(100);
+    await s.relay.notify(s.notification('incoming_call'));
+  });
+
   it('refuses past its memory bound, whatever the queue holds', async () => {
     let rss = 100 * 1048576;
     const s = await setup({ maxPendingJobs: 0, maxRssBytes: 200 * 1048576 }, 1, () => rss);
@@ -153,6 +177,7 @@ describe('admission control', () => {
     expect(DEFAULT_ADMISSION_POLICY).toEqual({
       maxPendingJobs: 10_000,
       callReservePercent: 20,
+      maxTenantPercent: 100,
       maxRssBytes: 0,
       retryAfterMs: 1000,
       refreshMs: 250,

@@ -56,6 +56,8 @@ export interface AdmissionConfig {
   maxPendingJobs: number;
   /** Percent of that bound kept for call pushes: other types are refused first. */
   callReservePercent: number;
+  /** Percent of that bound one tenant's sends may hold (counted per process). */
+  maxTenantPercent: number;
   /** This process's resident memory (MB) past which new notifications are refused; 0: no bound. */
   maxRssMb: number;
   /** The `Retry-After` of a refusal. */
@@ -364,10 +366,17 @@ function parseRateLimit(r: ConfigReader, raw: unknown, path: string, fallback: R
 
 function parseAdmission(r: ConfigReader, raw: unknown): AdmissionConfig {
   const s = r.object(raw, 'admission');
-  r.knownKeys(s, 'admission', ['maxPendingJobs', 'callReservePercent', 'maxRssMb', 'retryAfterSeconds']);
+  r.knownKeys(s, 'admission', [
+    'maxPendingJobs',
+    'callReservePercent',
+    'maxTenantPercent',
+    'maxRssMb',
+    'retryAfterSeconds',
+  ]);
   return {
     maxPendingJobs: r.int(s.maxPendingJobs, 'admission.maxPendingJobs', 10_000, 0, 10_000_000),
     callReservePercent: r.int(s.callReservePercent, 'admission.callReservePercent', 20, 0, 90),
+    maxTenantPercent: r.int(s.maxTenantPercent, 'admission.maxTenantPercent', 50, 1, 100),
     maxRssMb: r.int(s.maxRssMb, 'admission.maxRssMb', 1024, 0, 1024 * 1024),
     retryAfterSeconds: r.int(s.retryAfterSeconds, 'admission.retryAfterSeconds', 1, 1, 3600),
   };

@@ -24,6 +24,7 @@ export function relayAdmission(admission: AdmissionConfig): AdmissionOptions {
   return {
     maxPendingJobs: admission.maxPendingJobs,
     callReservePercent: admission.callReservePercent,
+    maxTenantPercent: admission.maxTenantPercent,
     maxRssBytes: admission.maxRssMb * 1048576,
     retryAfterMs: admission.retryAfterSeconds * 1000,
   };
