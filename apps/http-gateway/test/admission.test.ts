@@ -92,3 +92,41 @@ describe('a tenant over its notification rate', () => {
     expect(metrics.body).toContain('pushrelay_rate_limited_total{tenant="demo"} 1');
   });
 });
+
+describe('a tenant over its share of the pending sends', () => {
+  let t: Stack;
+  beforeAll(async () => {
+    t = await startStack({
+      queue: new StuckQueue(),
+      admission: { maxPendingJobs: 4, callReservePercent: 0, maxTenantPercent: 50 },
+      extraTenants: [{ id: 'other', apiKey: 'other-key-123456' }],
+    });
+    for (const key of [t.apiKey, 'other-key-123456']) {
+      const res = await t.call('POST', '/v1/devices', {
+        key,
+        body: {
+          userId: USER,
+          provider: 'fcm',
+          token: 'share-1',
+          app: 'demo-project',
+          pushKind: 'data',
+          format: 'wazo',
+        },
+      });
+      expect(res.status).toBe(201);
+    }
+  });
+  afterAll(async () => t?.close());
+
+  it("gets 429 rate_limited while another tenant's calls still get in", async () => {
+    for (const id of ['s1', 's2'])
+      expect((await t.call('POST', '/v1/notifications', { body: call(id) })).status).toBe(202);
+    const over = await t.call('POST', '/v1/notifications', { body: call('s3') });
+    expect([over.status, over.body.error, over.headers.get('retry-after')]).toEqual([429, 'rate_limited', '1']);
+    expect((await t.call('GET', '/v1/notifications/s3')).status).toBe(404);
+    for (const id of ['t1', 't2'])
+      expect((await t.call('POST', '/v1/notifications', { key: 'other-key-123456', body: call(id) })).status).toBe(202);
+    const metrics = await t.call('GET', '/metrics', { key: null });
+    expect(metrics.body).toContain('pushrelay_overload_rejections_total{reason="tenant-share"} 1');
+  });
+});

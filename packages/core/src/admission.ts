@@ -16,16 +16,18 @@ export interface AdmissionPolicy {
   /** Resident memory of this process (bytes) past which new notifications are refused. 0: no bound. */
   maxRssBytes: number;
   /**
-   * Percent of `maxPendingJobs` one tenant's sends may hold, counted by this process (the sends
-   * it admitted or retried and has not finished running), so that one tenant's flood leaves room
-   * for the others. 100: no share of its own.
+   * Percent of `maxPendingJobs` one tenant's sends may hold (the call reserve applies within it),
+   * so that one tenant's flood leaves room for the others. Counted by this process: the sends it
+   * admitted or retried and has not run yet. Only right when this process runs what it queues (an
+   * in-process queue); with a queue shared by processes, leave it at 100 (no share).
    */
   maxTenantPercent: number;
   /** What a refusal tells the sender to wait before trying again. */
   retryAfterMs: number;
   /**
    * How old the queue's count may grow before it is read again. Between two reads the jobs this
-   * relay queued are added to it, so the estimate only ever runs high.
+   * relay admitted are added to it; a read replaces the estimate, so sends admitted but not yet
+   * queued while it ran are missed until the next one.
    */
   refreshMs: number;
 }
@@ -99,24 +101,26 @@ export class AdmissionControl {
       }
     }
     if (p.maxPendingJobs <= 0 || jobs === 0) return;
+    await this.refresh();
+    // Read and counted after the await, with no await in between, so that admissions running at
+    // once neither overshoot the bounds nor lose a count.
+    const call = CALL_TYPES.has(type);
+    const forType = (limit: number) => (call ? limit : Math.floor((limit * (100 - p.callReservePercent)) / 100));
     const held = this.byTenant.get(tenant) ?? 0;
-    const share = Math.floor((p.maxPendingJobs * p.maxTenantPercent) / 100);
+    const share = forType(Math.floor((p.maxPendingJobs * p.maxTenantPercent) / 100));
     if (p.maxTenantPercent < 100 && held + jobs > share) {
       throw new OverloadedError(
         'tenant-share',
         p.retryAfterMs,
-        `tenant ${tenant} has ${held} sends waiting, its share of the relay is ${share}; try again later`,
+        `tenant ${tenant} has ${held} sends waiting, its share of the relay for ${call ? 'calls' : 'this type'} is ${share}; try again later`,
       );
     }
-    await this.refresh();
-    const bound = CALL_TYPES.has(type)
-      ? p.maxPendingJobs
-      : Math.floor((p.maxPendingJobs * (100 - p.callReservePercent)) / 100);
+    const bound = forType(p.maxPendingJobs);
     if (this.pending + jobs > bound) {
       throw new OverloadedError(
         'pending-jobs',
         p.retryAfterMs,
-        `the relay has ${this.pending} sends waiting, its bound for ${CALL_TYPES.has(type) ? 'calls' : 'this type'} is ${bound}; try again later`,
+        `the relay has ${this.pending} sends waiting, its bound for ${call ? 'calls' : 'this type'} is ${bound}; try again later`,
       );
     }
     // Counted now, before the jobs are queued, so that requests admitted at once cannot overshoot.
@@ -129,9 +133,14 @@ export class AdmissionControl {
     this.byTenant.set(tenant, (this.byTenant.get(tenant) ?? 0) + 1);
   }
 
-  /** A run of a send of `tenant` ended (delivered, given up, or queued again as a retry). */
-  ran(tenant: string): void {
-    const held = (this.byTenant.get(tenant) ?? 0) - 1;
+  /**
+   * Gives back `jobs` sends of `tenant`: a run of one ended (however it ended: a run that threw
+   * and is run again counts twice, which errs on the side of admitting), or admitted sends were
+   * never queued (a duplicate, a store that failed).
+   */
+  release(tenant: string, jobs = 1): void {
+    this.pending = Math.max(0, this.pending - jobs);
+    const held = (this.byTenant.get(tenant) ?? 0) - jobs;
     // Sends queued by another process and run here were never counted here.
     if (held > 0) this.byTenant.set(tenant, held);
     else this.byTenant.delete(tenant);

@@ -54,7 +54,7 @@ export class InMemoryRateLimiter implements RateLimiter {
     const now = this.clock.now();
     const bucket = this.buckets.get(key) ?? { tokens: limit.burst, at: now };
     this.buckets.delete(key);
-    const tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) * limit.perSecond) / 1000);
+    const tokens = Math.min(limit.burst, bucket.tokens + (Math.max(0, now - bucket.at) * limit.perSecond) / 1000);
     const enough = tokens >= cost;
     this.buckets.set(key, { tokens: enough ? tokens - cost : tokens, at: now });
     if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);

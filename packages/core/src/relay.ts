@@ -236,7 +236,17 @@ export class Relay {
     }
     // Refused before anything is written: the sender may send the very same notification again.
     if (this.admission) await this.admission.admit(tenant, notification.type, due.length);
-    if (!(await this.options.reports.create(report))) return this.duplicateOf(notification);
+    let created: boolean;
+    try {
+      created = await this.options.reports.create(report);
+    } catch (error) {
+      this.admission?.release(tenant, due.length);
+      throw error;
+    }
+    if (!created) {
+      this.admission?.release(tenant, due.length);
+      return this.duplicateOf(notification);
+    }
 
     const lane = CALL_TYPES.has(notification.type) ? 'call' : 'default';
     const job = (binding: DeviceBinding): DeliveryJob => ({
@@ -248,9 +258,15 @@ export class Relay {
       lane,
       credential: credentialKey(binding),
     });
-    // One device is the common case: no array of promises for it.
-    if (due.length === 1) await this.schedule(job(due[0]!));
-    else if (due.length > 1) await Promise.all(due.map((binding) => this.schedule(job(binding))));
+    try {
+      // One device is the common case: no array of promises for it.
+      if (due.length === 1) await this.schedule(job(due[0]!));
+      else if (due.length > 1) await Promise.all(due.map((binding) => this.schedule(job(binding))));
+    } catch (error) {
+      // Not queued (or not all): what never runs must not hold the tenant's share.
+      this.admission?.release(tenant, due.length);
+      throw error;
+    }
     if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
     for (const s of skipped ?? []) this.events.emit('skipped', { notification, ...s });
     if (bindings.length === 0) this.events.emit('suppressed', { notification, reason: 'no-devices' });
@@ -292,24 +308,38 @@ export class Relay {
       devices: [device],
     };
     if (noTransport) report.completedAt = nowIso;
-    if (this.admission) await this.admission.admit(notification.tenant, notification.type, noTransport ? 0 : 1);
-    if (!(await this.options.reports.create(report))) {
+    const jobs = noTransport ? 0 : 1;
+    if (this.admission) await this.admission.admit(notification.tenant, notification.type, jobs);
+    let created: boolean;
+    try {
+      created = await this.options.reports.create(report);
+    } catch (error) {
+      this.admission?.release(notification.tenant, jobs);
+      throw error;
+    }
+    if (!created) {
+      this.admission?.release(notification.tenant, jobs);
       this.events.emit('duplicate', { notification });
       const existing = await this.options.reports.get(notification.tenant, notification.id);
       if (!existing) throw new PushRelayError('report_missing', `report ${notification.id} vanished`);
       return { report: existing, duplicate: true };
     }
     if (!noTransport) {
-      await this.schedule({
-        id: jobId(notification, FORWARDED_DEVICE_ID, 1),
-        notification,
-        bindingId: FORWARDED_DEVICE_ID,
-        attempt: 1,
-        runAt: now,
-        lane: CALL_TYPES.has(notification.type) ? 'call' : 'default',
-        credential: credentialKey(request),
-        forward: { request, format },
-      });
+      try {
+        await this.schedule({
+          id: jobId(notification, FORWARDED_DEVICE_ID, 1),
+          notification,
+          bindingId: FORWARDED_DEVICE_ID,
+          attempt: 1,
+          runAt: now,
+          lane: CALL_TYPES.has(notification.type) ? 'call' : 'default',
+          credential: credentialKey(request),
+          forward: { request, format },
+        });
+      } catch (error) {
+        this.admission?.release(notification.tenant, jobs);
+        throw error;
+      }
     }
     if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
     if (noTransport) {
@@ -440,7 +470,15 @@ export class Relay {
     const { limiter, limitFor } = this.options.rateLimit!;
     const limit = limitFor(tenant);
     if (!limit) return;
-    const waitMs = await limiter.take(`notifications:${tenant}`, limit);
+    let waitMs: number;
+    try {
+      waitMs = await limiter.take(`notifications:${tenant}`, limit);
+    } catch (error) {
+      // A limiter that cannot answer (its Redis is away) lets the notification through: a rate
+      // is a fairness rule, not a reason to drop a call.
+      this.events.emit('error', { error });
+      return;
+    }
     if (waitMs > 0) throw new RateLimitedError(tenant, waitMs);
   }
 
@@ -461,16 +499,18 @@ export class Relay {
    * tracing is on, the run is a consumer span, the child of the span that scheduled the job.
    */
   async runJob(job: DeliveryJob): Promise<void> {
-    if (!activeTracer()) await this.deliverJob(job);
-    else {
-      await withSpan(
-        'process delivery',
-        { kind: SpanKind.CONSUMER, attributes: jobAttributes(job, 'process'), parent: contextFrom(job.trace) },
-        () => this.deliverJob(job),
-      );
+    try {
+      if (!activeTracer()) await this.deliverJob(job);
+      else {
+        await withSpan(
+          'process delivery',
+          { kind: SpanKind.CONSUMER, attributes: jobAttributes(job, 'process'), parent: contextFrom(job.trace) },
+          () => this.deliverJob(job),
+        );
+      }
+    } finally {
+      this.admission?.release(job.notification.tenant);
     }
-    // Only a run that ended: one that threw is run again by the queue and still holds its place.
-    this.admission?.ran(job.notification.tenant);
   }
 
   private async deliverJob(job: DeliveryJob): Promise<void> {

@@ -162,6 +162,15 @@ describe('admission control', () => {
     await s.relay.notify(s.notification('incoming_call'));
   });
 
+  it('gives the share back for a duplicate, which queued nothing', async () => {
+    const s = await setup({ maxPendingJobs: 10, callReservePercent: 0, maxTenantPercent: 50 });
+    const first = s.notification('incoming_call');
+    await s.relay.notify(first);
+    for (let i = 0; i < 20; i++) expect((await s.relay.notify(first)).duplicate).toBe(true);
+    for (let i = 0; i < 4; i++) await s.relay.notify(s.notification('incoming_call'));
+    expect(await s.queue.size()).toBe(5);
+  });
+
   it('refuses past its memory bound, whatever the queue holds', async () => {
     let rss = 100 * 1048576;
     const s = await setup({ maxPendingJobs: 0, maxRssBytes: 200 * 1048576 }, 1, () => rss);

@@ -4,3 +4,4 @@ export { RedisDedupe } from './internal/dedupe.js';
 export type { RedisConnectionOptions } from './internal/connection.js';
 export { redisOptionsFromUrl, redisUrlProblem } from './internal/url.js';
 export { RedisRateLimiter } from './internal/rate-limiter.js';
+export type { RedisRateLimiterOptions } from './internal/rate-limiter.js';

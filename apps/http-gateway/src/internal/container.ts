@@ -70,7 +70,7 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
   const ttl = missedCallTtlMs(config);
   registerRelay(c, {
     clock: overrides.clock ?? systemClock,
-    admission: relayAdmission(config.admission),
+    admission: relayAdmission(config.admission, config.queue),
     stores: (get) => {
       if (overrides.stores) return overrides.stores;
       if (config.store.kind === 'postgres')

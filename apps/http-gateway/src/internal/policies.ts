@@ -9,7 +9,7 @@ import {
   type ReportStore,
 } from '@pushrelay/core';
 import type { FastifyBaseLogger } from 'fastify';
-import type { AdmissionConfig, RetentionConfig, TenantConfig } from './config.js';
+import type { AdmissionConfig, QueueConfig, RetentionConfig, TenantConfig } from './config.js';
 import type { GatewayMetrics } from './metrics.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -19,12 +19,16 @@ export function missedCallTtlMs(config: { retention: RetentionConfig }): number 
   return config.retention.reportsDays * DAY_MS;
 }
 
-/** The relay's admission bounds from the gateway's `admission` section. */
-export function relayAdmission(admission: AdmissionConfig): AdmissionOptions {
+/**
+ * The relay's admission bounds from the gateway's `admission` section. A tenant's share is counted
+ * by the process that admitted the sends, so it applies only while that process also runs them
+ * (the in-memory queue), not on a queue shared by processes.
+ */
+export function relayAdmission(admission: AdmissionConfig, queue: QueueConfig): AdmissionOptions {
   return {
     maxPendingJobs: admission.maxPendingJobs,
     callReservePercent: admission.callReservePercent,
-    maxTenantPercent: admission.maxTenantPercent,
+    maxTenantPercent: queue.engine === 'memory' ? admission.maxTenantPercent : 100,
     maxRssBytes: admission.maxRssMb * 1048576,
     retryAfterMs: admission.retryAfterSeconds * 1000,
   };

@@ -364,8 +364,12 @@ const queueUnavailable = errorResponse(
 );
 
 const rateLimited = errorResponse(
-  'The tenant is over its notification rate (`rateLimit`); nothing was written; `Retry-After` says when a token is back',
+  'The tenant is over its notification rate (`rateLimit`) or its share of the pending sends (`admission.maxTenantPercent`); nothing was written; `Retry-After` says when to try again',
   { error: 'rate_limited', message: 'tenant acme is over its notification rate; try again in 1 s' },
+  {
+    error: 'rate_limited',
+    message: 'tenant acme has 5000 sends waiting, its share of the relay for calls is 5000; try again later',
+  },
 );
 
 export const sendNotificationResponses = {

@@ -157,6 +157,8 @@ function errorHandler(metrics: GatewayServices['metrics']): Parameters<FastifyIn
       // Refused before anything was written; counted, not logged, since a flood would fill the log.
       metrics.overloadRejections.inc({ reason: error.reason });
       reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+      // A tenant over its own share is that tenant's 429, not an unhealthy gateway's 503.
+      if (error.reason === 'tenant-share') return send(429, 'rate_limited', error.message);
       return send(503, 'overloaded', error.message);
     }
     if (error instanceof QueueUnavailableError) {

@@ -30,14 +30,34 @@ return math.min(wait, tonumber(ARGV[4]))
 `;
 
 /** Token buckets shared by every process on one Redis: a tenant's rate holds across the gateways. */
+export interface RedisRateLimiterOptions extends RedisConnectionOptions {
+  /** How long `take` waits for Redis before it rejects (the caller decides what then). Default 250 ms. */
+  timeoutMs?: number;
+}
+
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: OpenedClient;
+  private readonly timeoutMs: number;
 
-  constructor(options: RedisConnectionOptions = {}) {
+  constructor(options: RedisRateLimiterOptions = {}) {
     this.redis = openClient(options);
+    this.timeoutMs = options.timeoutMs ?? 250;
   }
 
+  /** Rejects when Redis does not answer within `timeoutMs` (a Redis that is away must not hold a call). */
   async take(key: string, limit: RateLimit, cost = 1): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([this.eval(key, limit, cost), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async eval(key: string, limit: RateLimit, cost: number): Promise<number> {
     const wait = await this.redis.client.eval(
       TAKE,
       1,

@@ -1,4 +1,4 @@
-import type { CallNotification } from '@pushrelay/core';
+import { OverloadedError, RateLimitedError, type CallNotification } from '@pushrelay/core';
 import { WAZO_RESERVED_TYPES } from '@pushrelay/codec-wazo';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TenantConfig } from '../config.js';
@@ -56,7 +56,9 @@ export const ingressRoutes: FastifyPluginAsync<{ services: GatewayServices }> = 
           await relay.notify(n);
           log.info({ notificationId: n.id, callId: n.call?.id, type: n.type }, 'notification accepted');
         } catch (error) {
-          log.error({ err: error, notificationId: n.id }, 'notification could not be accepted');
+          // Refusals under load are counted by the error handler: logging each would fill the log.
+          if (!(error instanceof OverloadedError || error instanceof RateLimitedError))
+            log.error({ err: error, notificationId: n.id }, 'notification could not be accepted');
           throw error;
         }
       }),
@@ -293,7 +295,7 @@ const ingressResponses = {
   500: errorResponses[500],
   ...bodyErrorResponses,
   503: errorResponse(
-    'The delivery queue cannot be reached (`Retry-After: 1`): send the same input again, its ids make it idempotent',
+    "The delivery queue cannot be reached (`Retry-After: 1`), or the gateway is over an admission bound (`overloaded`): send the same input again later (idempotent when the input carries its own id, as SignalWire's `notification_uuid` or `callID`)",
     {
       error: 'queue_unavailable',
       message: 'the delivery queue cannot be reached; send the request again with the same Idempotency-Key (or id)',
