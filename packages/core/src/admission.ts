@@ -1,4 +1,5 @@
 import { PushRelayError } from './errors.js';
+import { isCallType } from './model.js';
 import type { Clock, Queue } from './ports.js';
 
 /** Bounds on the work a relay accepts but has not done yet. */
@@ -60,8 +61,6 @@ export class OverloadedError extends PushRelayError {
   }
 }
 
-const CALL_TYPES = new Set(['incoming_call', 'call_cancelled']);
-
 /**
  * Decides whether a notification with `jobs` sends may be accepted now. The queue's size is read
  * at most every `refreshMs` (one read shared by the requests that need it); the jobs admitted
@@ -104,7 +103,7 @@ export class AdmissionControl {
     await this.refresh();
     // Read and counted after the await, with no await in between, so that admissions running at
     // once neither overshoot the bounds nor lose a count.
-    const call = CALL_TYPES.has(type);
+    const call = isCallType(type);
     const forType = (limit: number) => (call ? limit : Math.floor((limit * (100 - p.callReservePercent)) / 100));
     const held = this.byTenant.get(tenant) ?? 0;
     const share = forType(Math.floor((p.maxPendingJobs * p.maxTenantPercent) / 100));

@@ -20,6 +20,11 @@ export const NOTIFICATION_TYPES = [
  */
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
+/** The types that ring or stop ringing a phone: pushed at high priority, in the call lane, first admitted. */
+export function isCallType(type: string | undefined): boolean {
+  return type === 'incoming_call' || type === 'call_cancelled';
+}
+
 /** `webpush`: a browser's Web Push subscription (RFC 8030), the token being its JSON (see `webPushToken`). */
 export const PROVIDERS = ['apns', 'fcm', 'hms', 'webpush'] as const;
 export type Provider = (typeof PROVIDERS)[number];

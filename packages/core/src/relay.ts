@@ -1,7 +1,7 @@
 import { systemClock } from './clock.js';
 import { CodecError, ConfigurationError, PushRelayError } from './errors.js';
 import { EventHub } from './events.js';
-import { FINAL_DEVICE_STATUSES } from './model.js';
+import { FINAL_DEVICE_STATUSES, isCallType } from './model.js';
 import { mayPushAs } from './provider-rules.js';
 import type {
   CallNotification,
@@ -121,8 +121,6 @@ export const FORWARDED_DEVICE_ID = 'forwarded';
 
 export type SkipReason = 'no-codec' | 'no-transport' | 'device-removed' | 'not-pushed' | 'not-voip';
 
-const CALL_TYPES = new Set(['incoming_call', 'call_cancelled']);
-
 /**
  * The delivery pipeline: bindings for the recipient, skip online users, encode per binding
  * format, send, act on the outcome. Owns policy (deadlines, retries, dedupe, token invalidation);
@@ -234,21 +232,9 @@ export class Relay {
       report.completedAt = nowIso;
       if (bindings.length === 0) report.suppressedReason = 'no-devices';
     }
-    // Refused before anything is written: the sender may send the very same notification again.
-    if (this.admission) await this.admission.admit(tenant, notification.type, due.length);
-    let created: boolean;
-    try {
-      created = await this.options.reports.create(report);
-    } catch (error) {
-      this.admission?.release(tenant, due.length);
-      throw error;
-    }
-    if (!created) {
-      this.admission?.release(tenant, due.length);
-      return this.duplicateOf(notification);
-    }
+    if (!(await this.admitAndCreate(notification, report, due.length))) return this.duplicateOf(notification);
 
-    const lane = CALL_TYPES.has(notification.type) ? 'call' : 'default';
+    const lane = isCallType(notification.type) ? 'call' : 'default';
     const job = (binding: DeviceBinding): DeliveryJob => ({
       id: jobId(notification, binding.id, 1),
       notification,
@@ -258,14 +244,11 @@ export class Relay {
       lane,
       credential: credentialKey(binding),
     });
-    try {
+    if (due.length > 0) {
       // One device is the common case: no array of promises for it.
-      if (due.length === 1) await this.schedule(job(due[0]!));
-      else if (due.length > 1) await Promise.all(due.map((binding) => this.schedule(job(binding))));
-    } catch (error) {
-      // Not queued (or not all): what never runs must not hold the tenant's share.
-      this.admission?.release(tenant, due.length);
-      throw error;
+      const queued =
+        due.length === 1 ? this.schedule(job(due[0]!)) : Promise.all(due.map((binding) => this.schedule(job(binding))));
+      await this.queueAdmitted(tenant, due.length, queued);
     }
     if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
     for (const s of skipped ?? []) this.events.emit('skipped', { notification, ...s });
@@ -308,38 +291,27 @@ export class Relay {
       devices: [device],
     };
     if (noTransport) report.completedAt = nowIso;
-    const jobs = noTransport ? 0 : 1;
-    if (this.admission) await this.admission.admit(notification.tenant, notification.type, jobs);
-    let created: boolean;
-    try {
-      created = await this.options.reports.create(report);
-    } catch (error) {
-      this.admission?.release(notification.tenant, jobs);
-      throw error;
-    }
-    if (!created) {
-      this.admission?.release(notification.tenant, jobs);
+    if (!(await this.admitAndCreate(notification, report, noTransport ? 0 : 1))) {
       this.events.emit('duplicate', { notification });
       const existing = await this.options.reports.get(notification.tenant, notification.id);
       if (!existing) throw new PushRelayError('report_missing', `report ${notification.id} vanished`);
       return { report: existing, duplicate: true };
     }
     if (!noTransport) {
-      try {
-        await this.schedule({
+      await this.queueAdmitted(
+        notification.tenant,
+        1,
+        this.schedule({
           id: jobId(notification, FORWARDED_DEVICE_ID, 1),
           notification,
           bindingId: FORWARDED_DEVICE_ID,
           attempt: 1,
           runAt: now,
-          lane: CALL_TYPES.has(notification.type) ? 'call' : 'default',
+          lane: isCallType(notification.type) ? 'call' : 'default',
           credential: credentialKey(request),
           forward: { request, format },
-        });
-      } catch (error) {
-        this.admission?.release(notification.tenant, jobs);
-        throw error;
-      }
+        }),
+      );
     }
     if (this.events.has('accepted')) this.events.emit('accepted', { notification, report });
     if (noTransport) {
@@ -436,7 +408,7 @@ export class Relay {
    */
   private async requeueUnstarted(notification: CallNotification, report: DeliveryReport): Promise<void> {
     if (report.status !== 'in-progress') return;
-    const lane = CALL_TYPES.has(notification.type) ? 'call' : 'default';
+    const lane = isCallType(notification.type) ? 'call' : 'default';
     const now = this.clock.now();
     for (const device of report.devices) {
       if (device.status !== 'pending' || device.attempts.length > 0) continue;
@@ -464,6 +436,33 @@ export class Relay {
       return { reason: 'no-transport', detail: `no transport for provider "${binding.provider}" is configured` };
     }
     return undefined;
+  }
+
+  /**
+   * Admits `jobs` sends of the notification (OverloadedError before anything is written: the
+   * sender may send the very same notification again), then creates its report; false for a
+   * duplicate. What was admitted but will not be queued is given back.
+   */
+  private async admitAndCreate(notification: CallNotification, report: DeliveryReport, jobs: number): Promise<boolean> {
+    if (!this.admission) return this.options.reports.create(report);
+    await this.admission.admit(notification.tenant, notification.type, jobs);
+    let created = false;
+    try {
+      created = await this.options.reports.create(report);
+      return created;
+    } finally {
+      if (!created) this.admission.release(notification.tenant, jobs);
+    }
+  }
+
+  /** Queues admitted sends; if that fails, what never runs must not hold the tenant's share. */
+  private async queueAdmitted(tenant: string, jobs: number, queued: Promise<unknown>): Promise<void> {
+    try {
+      await queued;
+    } catch (error) {
+      this.admission?.release(tenant, jobs);
+      throw error;
+    }
   }
 
   private async takeToken(tenant: string): Promise<void> {
@@ -698,13 +697,13 @@ export class Relay {
           await this.options.queue.pauseCredential(job.credential, now + outcome.retryAfterMs);
         }
         const { redelivered: _redelivered, ...next } = job;
-        this.admission?.retried(notification.tenant);
         await this.schedule({
           ...next,
           id: jobId(notification, binding.id, attempt + 1),
           attempt: attempt + 1,
           runAt: at,
         });
+        this.admission?.retried(notification.tenant);
         this.events.emit('retry-scheduled', {
           notification,
           binding,

@@ -2,6 +2,7 @@ import { ValidationError } from './errors.js';
 import { Checker, join } from './internal/check.js';
 import { CALL_NOTIFICATION_SCHEMA, COLLAPSE_KEY_MAX_BYTES } from './notification-schema.js';
 import {
+  isCallType,
   type CallInfo,
   type CallNotification,
   type CallParty,
@@ -153,10 +154,6 @@ export function parseCallNotification(input: unknown, options: ParseNotification
   if (collapseKey !== undefined) n.collapseKey = collapseKey;
   if (vendor) n.vendor = structuredClone(vendor);
   return n;
-}
-
-function isCallType(type: NotificationType | undefined): boolean {
-  return type === 'incoming_call' || type === 'call_cancelled';
 }
 
 function readParty(c: Checker, value: unknown, path: string, required: boolean): CallParty | undefined {

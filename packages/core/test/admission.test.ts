@@ -54,28 +54,19 @@ async function setup(admission: AdmissionOptions | undefined, devices = 1, rss =
     ...(admission ? { admission: { refreshMs: 100, residentMemory: rss, ...admission } } : {}),
   });
   for (let d = 0; d < devices; d++) {
-    await bindings.upsert({
-      tenant: 'other',
-      userId: 'alice',
-      provider: 'fcm',
-      token: `o${d}`,
-      app: 'p',
-      environment: 'production',
-      pushKind: 'data',
-      format: 'plain',
-      origin: 'api',
-    });
-    await bindings.upsert({
-      tenant: 'acme',
-      userId: 'alice',
-      provider: 'fcm',
-      token: `t${d}`,
-      app: 'p',
-      environment: 'production',
-      pushKind: 'data',
-      format: 'plain',
-      origin: 'api',
-    });
+    for (const tenant of ['other', 'acme']) {
+      await bindings.upsert({
+        tenant,
+        userId: 'alice',
+        provider: 'fcm',
+        token: `${tenant}-${d}`,
+        app: 'p',
+        environment: 'production',
+        pushKind: 'data',
+        format: 'plain',
+        origin: 'api',
+      });
+    }
   }
   let n = 0;
   const notification = (type: 'incoming_call' | 'message', tenant = 'acme'): CallNotification =>

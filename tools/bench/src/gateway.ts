@@ -76,42 +76,23 @@ const cpuMs = () => {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
 const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-for (let i = 0; i < Number(values.devices); i++) {
+/** Registers an Android device (FCM, Wazo format) for a user of the tenant whose headers these are. */
+async function register(as: Record<string, string>, userId: string, token: string): Promise<void> {
   const res = await fetch(`${base}/v1/devices`, {
     method: 'POST',
-    headers,
-    body: JSON.stringify({
-      userId: 'bench',
-      provider: 'fcm',
-      token: `bench-token-${i}`,
-      app: 'demo-project',
-      pushKind: 'data',
-      format: 'wazo',
-    }),
+    headers: as,
+    body: JSON.stringify({ userId, provider: 'fcm', token, app: 'demo-project', pushKind: 'data', format: 'wazo' }),
   });
   if (!res.ok) throw new Error(`register failed: ${res.status} ${await res.text()}`);
 }
+for (let i = 0; i < Number(values.devices); i++) await register(headers, 'bench', `bench-token-${i}`);
 const body = JSON.stringify({
   type: 'incoming_call',
   recipient: 'bench',
   call: { id: 'bench-call', from: { number: '+15550100', displayName: 'Bench' } },
 });
 const otherHeaders = { authorization: `Bearer ${otherKey}`, 'content-type': 'application/json' };
-if (values['second-tenant']) {
-  const res = await fetch(`${base}/v1/devices`, {
-    method: 'POST',
-    headers: otherHeaders,
-    body: JSON.stringify({
-      userId: 'quiet',
-      provider: 'fcm',
-      token: 'bench-other-token',
-      app: 'demo-project',
-      pushKind: 'data',
-      format: 'wazo',
-    }),
-  });
-  if (!res.ok) throw new Error(`register failed: ${res.status} ${await res.text()}`);
-}
+if (values['second-tenant']) await register(otherHeaders, 'quiet', 'bench-other-token');
 /** The second tenant's calls during the load: request to delivered (`?wait=true`), in ms. */
 const otherCalls: number[] = [];
 let otherFailed = 0;

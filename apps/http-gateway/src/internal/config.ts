@@ -21,6 +21,8 @@ import {
   type StoreConfig as EngineStoreConfig,
 } from '@pushrelay/app-kit';
 
+import { DEFAULT_ADMISSION_POLICY } from '@pushrelay/core';
+
 export { ConfigError } from '@pushrelay/app-kit';
 export type { EphemeralConfig, QueueConfig } from '@pushrelay/app-kit';
 
@@ -374,11 +376,29 @@ function parseAdmission(r: ConfigReader, raw: unknown): AdmissionConfig {
     'retryAfterSeconds',
   ]);
   return {
-    maxPendingJobs: r.int(s.maxPendingJobs, 'admission.maxPendingJobs', 10_000, 0, 10_000_000),
-    callReservePercent: r.int(s.callReservePercent, 'admission.callReservePercent', 20, 0, 90),
+    maxPendingJobs: r.int(
+      s.maxPendingJobs,
+      'admission.maxPendingJobs',
+      DEFAULT_ADMISSION_POLICY.maxPendingJobs,
+      0,
+      10_000_000,
+    ),
+    callReservePercent: r.int(
+      s.callReservePercent,
+      'admission.callReservePercent',
+      DEFAULT_ADMISSION_POLICY.callReservePercent,
+      0,
+      90,
+    ),
     maxTenantPercent: r.int(s.maxTenantPercent, 'admission.maxTenantPercent', 50, 1, 100),
     maxRssMb: r.int(s.maxRssMb, 'admission.maxRssMb', 1024, 0, 1024 * 1024),
-    retryAfterSeconds: r.int(s.retryAfterSeconds, 'admission.retryAfterSeconds', 1, 1, 3600),
+    retryAfterSeconds: r.int(
+      s.retryAfterSeconds,
+      'admission.retryAfterSeconds',
+      DEFAULT_ADMISSION_POLICY.retryAfterMs / 1000,
+      1,
+      3600,
+    ),
   };
 }
 

@@ -28,7 +28,7 @@ import { createTransports } from './registry.js';
 import { SocketHub } from './sockets.js';
 import { missedCallTtlMs, relayAdmission, retentionSweeper, tenantRates } from './policies.js';
 import { TOKENS } from './tokens.js';
-import { ReplayGuard, hmacTimestampVerifier, type WebhookVerifier } from './webhooks.js';
+import { ReplayGuard, type WebhookVerifier } from './webhooks.js';
 
 /** Replacements for what the configuration would build: tests and the demo wire simulators here. */
 export interface GatewayOverrides {
@@ -43,6 +43,7 @@ export interface GatewayOverrides {
   queue?: Queue;
   /** Opened stores; required for a postgres store (it opens asynchronously: see `openStores`). */
   stores?: StoreHandle;
+  /** Per codec id, over the default `X-Pushrelay-Signature` check of every vendor door. */
   webhookVerifiers?: Record<string, WebhookVerifier>;
   /** The logger of every service and of the server. Default: none (silent). */
   log?: FastifyBaseLogger;
@@ -108,7 +109,7 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
   value(c, TOKENS.logger, overrides.log ?? createLogger('silent', 'http-gateway'));
   value(c, TOKENS.tenants, new TenantDirectory(config.tenants));
   value(c, TOKENS.presence, new InMemoryPresence());
-  value(c, TOKENS.webhookVerifiers, { kaleyra: hmacTimestampVerifier(), ...overrides.webhookVerifiers });
+  value(c, TOKENS.webhookVerifiers, { ...overrides.webhookVerifiers });
   singleton(c, TOKENS.ephemeral, () =>
     openEphemeral(config.ephemeral, { missedCallTtlMs: ttl, connectionNames: ephemeralConnectionNames(config) }),
   );

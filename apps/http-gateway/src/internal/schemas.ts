@@ -363,7 +363,8 @@ const queueUnavailable = errorResponse(
   },
 );
 
-const rateLimited = errorResponse(
+/** A tenant over its rate or its share of the pending sends: the 429 of every route that accepts notifications. */
+export const rateLimited = errorResponse(
   'The tenant is over its notification rate (`rateLimit`) or its share of the pending sends (`admission.maxTenantPercent`); nothing was written; `Retry-After` says when to try again',
   { error: 'rate_limited', message: 'tenant acme is over its notification rate; try again in 1 s' },
   {

@@ -137,6 +137,11 @@ async function registerDocs(app: FastifyInstance, publicUrl: string | undefined)
 }
 
 /** Every error answers `{error, message, details}`; bad input is a 4xx with the path of each problem. */
+/** `Retry-After` in whole seconds, never 0 (a 0 invites an immediate retry storm). */
+function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
 function errorHandler(metrics: GatewayServices['metrics']): Parameters<FastifyInstance['setErrorHandler']>[0] {
   return (error, request, reply) => {
     const send = (status: number, code: string, message: string, details: unknown[] = []) =>
@@ -150,13 +155,13 @@ function errorHandler(metrics: GatewayServices['metrics']): Parameters<FastifyIn
     }
     if (error instanceof RateLimitedError) {
       metrics.rateLimited.inc({ tenant: error.tenant });
-      reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+      reply.header('retry-after', retryAfterSeconds(error.retryAfterMs));
       return send(429, 'rate_limited', error.message);
     }
     if (error instanceof OverloadedError) {
       // Refused before anything was written; counted, not logged, since a flood would fill the log.
       metrics.overloadRejections.inc({ reason: error.reason });
-      reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+      reply.header('retry-after', retryAfterSeconds(error.retryAfterMs));
       // A tenant over its own share is that tenant's 429, not an unhealthy gateway's 503.
       if (error.reason === 'tenant-share') return send(429, 'rate_limited', error.message);
       return send(503, 'overloaded', error.message);

@@ -19,27 +19,33 @@ interface Entry {
 }
 
 /**
- * Entries by (runAt, arrival), taken from the front in O(1): new ones mostly belong at the end,
- * so the insertion scan is short; taken slots are dropped once they are half the array.
+ * Items in the order `before` gives, taken from the front in O(1): new ones mostly belong at the
+ * end, so the insertion scan is short; taken slots are dropped once they are half the array.
  */
-class ByTime {
-  private items: Array<Entry | undefined> = [];
+class SortedQueue<T> {
+  private items: Array<T | undefined> = [];
   private head = 0;
+
+  constructor(private readonly before: (a: T, b: T) => boolean) {}
 
   get size(): number {
     return this.items.length - this.head;
   }
 
-  push(entry: Entry): void {
-    let i = this.items.length;
-    while (i > this.head && earlier(entry, this.items[i - 1]!)) i--;
-    if (i === this.items.length) this.items.push(entry);
-    else this.items.splice(i, 0, entry);
+  peek(): T | undefined {
+    return this.items[this.head];
   }
 
-  shift(): Entry | undefined {
+  push(item: T): void {
+    let i = this.items.length;
+    while (i > this.head && this.before(item, this.items[i - 1]!)) i--;
+    if (i === this.items.length) this.items.push(item);
+    else this.items.splice(i, 0, item);
+  }
+
+  shift(): T | undefined {
     if (this.head === this.items.length) return undefined;
-    const entry = this.items[this.head];
+    const item = this.items[this.head];
     this.items[this.head++] = undefined;
     if (this.head === this.items.length) {
       this.items = [];
@@ -48,10 +54,11 @@ class ByTime {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    return entry;
+    return item;
   }
 }
 
+/** By runAt, then arrival. */
 function earlier(a: Entry, b: Entry): boolean {
   return a.job.runAt < b.job.runAt || (a.job.runAt === b.job.runAt && a.seq < b.seq);
 }
@@ -61,7 +68,7 @@ function earlier(a: Entry, b: Entry): boolean {
  * waiting delays another tenant's next job by one job, not by a thousand.
  */
 class FairLane {
-  private readonly byTenant = new Map<string, ByTime>();
+  private readonly byTenant = new Map<string, SortedQueue<Entry>>();
   /** Tenants with jobs, in the order they are served next. */
   private readonly turns: string[] = [];
   private turn = 0;
@@ -71,7 +78,7 @@ class FairLane {
     const tenant = entry.job.notification.tenant;
     let jobs = this.byTenant.get(tenant);
     if (!jobs) {
-      jobs = new ByTime();
+      jobs = new SortedQueue(earlier);
       this.byTenant.set(tenant, jobs);
       this.turns.push(tenant);
     }
@@ -104,7 +111,9 @@ class FairLane {
 export class InMemoryQueue implements Queue {
   private readonly lanes = { call: new FairLane(), default: new FairLane() };
   /** Jobs not due yet (a later runAt, or a paused credential), sorted by when they are due. */
-  private readonly later: Array<{ entry: Entry; at: number }> = [];
+  private readonly later = new SortedQueue<{ entry: Entry; at: number }>(
+    (a, b) => a.at < b.at || (a.at === b.at && a.entry.seq < b.entry.seq),
+  );
   private readonly known = new Set<string>();
   private readonly pausedUntil = new Map<string, number>();
   private readonly clock: Clock;
@@ -149,7 +158,7 @@ export class InMemoryQueue implements Queue {
   }
 
   async size(): Promise<number> {
-    return this.lanes.call.size + this.lanes.default.size + this.later.length + this.running;
+    return this.lanes.call.size + this.lanes.default.size + this.later.size + this.running;
   }
 
   async close(): Promise<void> {
@@ -163,19 +172,7 @@ export class InMemoryQueue implements Queue {
   private insert(entry: Entry): void {
     const at = this.readyAt(entry);
     if (at <= this.clock.now()) this.lanes[entry.job.lane].push(entry);
-    else this.delay(entry, at);
-  }
-
-  private delay(entry: Entry, at: number): void {
-    // Kept sorted by due time, then arrival; retries mostly come due after what waits already.
-    let i = this.later.length;
-    while (i > 0) {
-      const prev = this.later[i - 1]!;
-      if (prev.at < at || (prev.at === at && prev.entry.seq < entry.seq)) break;
-      i--;
-    }
-    if (i === this.later.length) this.later.push({ entry, at });
-    else this.later.splice(i, 0, { entry, at });
+    else this.later.push({ entry, at });
   }
 
   private readyAt(entry: Entry): number {
@@ -186,24 +183,23 @@ export class InMemoryQueue implements Queue {
   private pump(): void {
     if (!this.handler || this.closed) return;
     const now = this.clock.now();
-    let due = 0;
-    while (due < this.later.length && this.later[due]!.at <= now) due++;
-    if (due > 0) {
-      const entries = this.later.splice(0, due).map((d) => d.entry);
+    let due: Entry[] | undefined;
+    while ((this.later.peek()?.at ?? Infinity) <= now) (due ??= []).push(this.later.shift()!.entry);
+    if (due) {
       // By time and arrival, as they would have stood had they been due all along.
-      entries.sort((a, b) => (earlier(a, b) ? -1 : 1));
-      for (const entry of entries) this.insert(entry);
+      due.sort((a, b) => (earlier(a, b) ? -1 : 1));
+      for (const entry of due) this.insert(entry);
     }
     while (this.running < this.concurrency) {
       const entry = this.lanes.call.shift() ?? this.lanes.default.shift();
       if (!entry) break;
       // A credential paused after its job came due: the job waits for the pause to end.
       const at = this.readyAt(entry);
-      if (at > now) this.delay(entry, at);
+      if (at > now) this.later.push({ entry, at });
       else this.run(entry);
     }
     if (this.running >= this.concurrency) return;
-    this.arm(this.later[0]?.at ?? Infinity);
+    this.arm(this.later.peek()?.at ?? Infinity);
   }
 
   private arm(at: number): void {

@@ -3,7 +3,7 @@ import { WAZO_RESERVED_TYPES } from '@pushrelay/codec-wazo';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TenantConfig } from '../config.js';
 import { HttpError, unauthorized } from '../http-error.js';
-import { errorResponse, errorResponses, bodyErrorResponses } from '../schemas.js';
+import { errorResponse, errorResponses, bodyErrorResponses, rateLimited } from '../schemas.js';
 import type { GatewayServices } from '../services.js';
 import { hmacTimestampVerifier } from '../webhooks.js';
 
@@ -260,6 +260,7 @@ export const ingressRoutes: FastifyPluginAsync<{ services: GatewayServices }> = 
   );
 };
 
+/** The signature every vendor door checks unless `webhookVerifiers` has its own for that codec. */
 const defaultVerifier = hmacTimestampVerifier();
 
 const ingressResponses = {
@@ -288,10 +289,7 @@ const ingressResponses = {
     error: 'not_found',
     message: "no codec ecss that decodes a vendor's input is enabled",
   }),
-  429: errorResponse('The tenant is over its notification rate (`rateLimit`); nothing was written', {
-    error: 'rate_limited',
-    message: 'tenant acme is over its notification rate; try again in 1 s',
-  }),
+  429: rateLimited,
   500: errorResponses[500],
   ...bodyErrorResponses,
   503: errorResponse(
