@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, Queue as BullQueue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { QueueUnavailableError, type DeliveryJob, type JobHandler, type Queue } from '@pushrelay/core';
+import { defineFairCommands, markStarted, startTag, type LaneKeys } from './fair-order.js';
 import { bullJobId } from './ids.js';
 import { Slots, type Lane } from './slots.js';
 
@@ -36,6 +37,12 @@ export interface BullMQQueueOptions {
    * jobs and stop its workers before their connections are cut. Default 5000 ms.
    */
   closeGraceMs?: number;
+  /**
+   * Fair order between tenants within a lane: while several tenants have jobs waiting, each
+   * runs at most this many in a row before the others get a turn, in every process sharing the
+   * queue. 0 turns it off: due jobs start in `runAt` order, whoever scheduled them. Default 8.
+   */
+  jobsPerTenantTurn?: number;
   /** Called with what a handler threw; the job is then retried or left failed. */
   onError?: (error: unknown, job: DeliveryJob) => void;
 }
@@ -68,6 +75,8 @@ export class BullMQQueue implements Queue {
   private readonly yieldToCallsMs: number;
   private readonly scheduleTimeoutMs: number;
   private readonly closeGraceMs: number;
+  private readonly jobsPerTenantTurn: number;
+  private readonly laneKeys: Record<Lane, LaneKeys>;
   /** Handlers running now; close waits for them. */
   private running = 0;
   private readonly idleWaiters: Array<() => void> = [];
@@ -91,6 +100,8 @@ export class BullMQQueue implements Queue {
     this.scheduleTimeoutMs = positive('scheduleTimeoutMs', options.scheduleTimeoutMs ?? 5000);
     this.closeGraceMs = positive('closeGraceMs', options.closeGraceMs ?? 5000);
     this.onError = options.onError ?? (() => {});
+    this.jobsPerTenantTurn = options.jobsPerTenantTurn ?? 8;
+    if (this.jobsPerTenantTurn !== 0) positive('jobsPerTenantTurn', this.jobsPerTenantTurn);
     this.jobOptions = {
       attempts: positive('maxFailures', options.maxFailures ?? 3),
       backoff: { type: 'fixed', delay: positive('failureRetryMs', options.failureRetryMs ?? 1000) },
@@ -115,6 +126,13 @@ export class BullMQQueue implements Queue {
       return q;
     };
     this.queues = { call: queue('call'), default: queue('default') };
+    const laneKeys = (lane: Lane): LaneKeys => {
+      const keys = this.queues[lane].keys;
+      return { fair: `${keys['']}fair`, prioritized: keys.prioritized!, delayed: keys.delayed!, jobPrefix: keys['']! };
+    };
+    this.laneKeys = { call: laneKeys('call'), default: laneKeys('default') };
+    defineFairCommands(this.producer);
+    defineFairCommands(this.client);
   }
 
   async schedule(job: DeliveryJob): Promise<boolean> {
@@ -123,8 +141,11 @@ export class BullMQQueue implements Queue {
   }
 
   private async add(job: DeliveryJob): Promise<boolean> {
-    const queue = this.queues[job.lane === 'call' ? 'call' : 'default'];
+    const lane: Lane = job.lane === 'call' ? 'call' : 'default';
+    const queue = this.queues[lane];
     const id = bullJobId(job.id);
+    const priority =
+      this.jobsPerTenantTurn === 0 ? undefined : await this.startTag(queue, lane, job.notification.tenant);
     // Add first, look second: a fresh id (the usual case) costs two round trips. BullMQ ignores
     // an add whose id exists, so the nonce tells whose job is stored under the id.
     for (let round = 0; round < 2; round++) {
@@ -135,7 +156,7 @@ export class BullMQQueue implements Queue {
       await queue.add(
         'delivery',
         { job, nonce },
-        { ...this.jobOptions, jobId: id, delay, timestamp: job.runAt - delay },
+        { ...this.jobOptions, jobId: id, delay, timestamp: job.runAt - delay, priority },
       );
       const stored = await this.producer.hget(`${queue.keys['']}${id}`, 'data');
       // Gone already: it ran and was removed, and only ours could have run.
@@ -149,6 +170,12 @@ export class BullMQQueue implements Queue {
       }
     }
     return false;
+  }
+
+  /** Waits for the first connection, as BullMQ's own add does: the producer has no offline queue. */
+  private async startTag(queue: BullQueue<JobData>, lane: Lane, tenant: string): Promise<number> {
+    await queue.waitUntilReady();
+    return startTag(this.producer, this.laneKeys[lane], tenant, this.jobsPerTenantTurn);
   }
 
   process(handler: JobHandler): void {
@@ -333,6 +360,7 @@ export class BullMQQueue implements Queue {
         await putBack(bullJob, token, until);
       }
     }
+    if (bullJob.opts.priority) markStarted(this.client, this.laneKeys[lane], bullJob.opts.priority);
     this.running++;
     try {
       await handler(job);
@@ -369,7 +397,12 @@ export class BullMQQueue implements Queue {
   private async callsWaiting(): Promise<number> {
     const keys = this.queues.call.keys;
     const dueScore = (Date.now() + 1) * 0x1000 - 1;
-    const result = await this.client.multi().llen(keys.wait!).zcount(keys.delayed!, 0, dueScore).exec();
+    const result = await this.client
+      .multi()
+      .llen(keys.wait!)
+      .zcard(keys.prioritized!)
+      .zcount(keys.delayed!, 0, dueScore)
+      .exec();
     return (result ?? []).reduce((sum, [, n]) => sum + Number(n ?? 0), 0);
   }
 }
