@@ -32,6 +32,8 @@ export interface ApnsSimulatorOptions {
   keys?: { keyId: string; teamId: string; publicKey: string; environments?: ApnsEnvironment[] }[];
   productionPort?: number;
   sandboxPort?: number;
+  /** The CA of its server certificates; default a new one (another run's keeps its clients' trust). */
+  authority?: CertificateAuthority;
   /** SETTINGS_MAX_CONCURRENT_STREAMS; APNs announces 1000. */
   maxConcurrentStreams?: number;
 }
@@ -403,7 +405,7 @@ class ApnsService {
  */
 export async function startApnsSimulator(options: ApnsSimulatorOptions = {}): Promise<ApnsSimulatorHandle> {
   const state = new SimulatorState('apns', options.clock ? { clock: options.clock } : {});
-  const authority = createCertificateAuthority('pushrelay APNs simulator CA');
+  const authority = options.authority ?? createCertificateAuthority('pushrelay APNs simulator CA');
   const teamId = options.teamId ?? 'TEAM123456';
   const service = new ApnsService(state, authority, teamId, options);
   const signingKey = service.addSigningKey();

@@ -374,6 +374,16 @@ class SimulatorPort {
         } else req.stream?.session?.destroy();
         return false;
       }
+      case 'stream-reset': {
+        record(0, { fault: 'stream-reset' });
+        // A turn later, as for streams refused after a GOAWAY: closing inside this one can
+        // corrupt the session on Node 20 while many streams are open.
+        const stream = req.stream;
+        const code = fault.code ?? http2.constants.NGHTTP2_INTERNAL_ERROR;
+        if (stream) setImmediate(() => !stream.destroyed && stream.close(code));
+        else req.socket.destroy();
+        return false;
+      }
       case 'hang':
         record(0, { fault: 'hang' });
         this.hung.add(res);

@@ -16,7 +16,7 @@ export interface FaultRequestInfo {
   sessionStreams: number;
 }
 
-const KINDS = new Set(['status', 'goaway', 'reset', 'hang', 'slow']);
+const KINDS = new Set(['status', 'goaway', 'reset', 'stream-reset', 'hang', 'slow']);
 
 /** Checks a fault spec from untrusted input (HTTP); returns the problems found. */
 export function faultSpecProblems(spec: unknown): string[] {
@@ -29,6 +29,13 @@ export function faultSpecProblems(spec: unknown): string[] {
   }
   if (s.kind === 'slow' && (typeof s.delayMs !== 'number' || s.delayMs < 0))
     problems.push('delayMs: must be a number >= 0');
+  if (
+    s.kind === 'stream-reset' &&
+    s.code !== undefined &&
+    (typeof s.code !== 'number' || !Number.isInteger(s.code) || s.code < 0 || s.code > 0xd)
+  ) {
+    problems.push('code: must be an HTTP/2 error code (0-13)');
+  }
   if (s.count !== undefined && s.count !== null && (typeof s.count !== 'number' || s.count < 1)) {
     problems.push('count: must be a number >= 1 or null');
   }

@@ -1,4 +1,4 @@
-import { createVerify, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, createVerify, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import {
   SimulatorState,
   simulatorHandle,
@@ -65,6 +65,13 @@ export interface FcmSimulatorOptions {
   authority?: CertificateAuthority;
   /** 0 (default) picks a free port. */
   port?: number;
+  /**
+   * Service accounts to trust from the start, as `createServiceAccount` made them (in an earlier
+   * run on the same port, with the same `authority`): Google keeps a project's keys across the
+   * restart of a front end. Access tokens minted before are not kept: the first send with one
+   * gets 401 and its client mints a new one.
+   */
+  serviceAccounts?: readonly ServiceAccountJson[];
 }
 
 export interface FcmSimulator extends SimulatorHandle {
@@ -342,6 +349,17 @@ class FcmService implements ProviderHandler {
     return undefined;
   }
 
+  trust(account: ServiceAccountJson): void {
+    this.accounts.set(account.private_key_id, {
+      projectId: account.project_id,
+      clientEmail: account.client_email,
+      publicKey: createPublicKey(account.private_key),
+    });
+    const made = Number(account.client_id) - 100_000_000_000;
+    // Accounts made after the restart get emails of their own.
+    if (Number.isInteger(made)) this.accountCounter = Math.max(this.accountCounter, made);
+  }
+
   createServiceAccount(projectId = 'pushrelay-sim'): ServiceAccountJson {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const keyId = randomBytes(20).toString('hex');
@@ -378,6 +396,7 @@ export async function startFcmSimulator(options: FcmSimulatorOptions = {}): Prom
     maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
   });
   service.tokenUrl = `${server.url}${TOKEN_PATH}`;
+  for (const account of options.serviceAccounts ?? []) service.trust(account);
   return {
     ...simulatorHandle(state, [server], authority),
     baseUrl: server.url,

@@ -11,6 +11,11 @@ import forge from 'node-forge';
 export interface CertificateAuthority {
   /** PEM of the CA certificate: what a client passes as `ca`. */
   readonly cert: string;
+  /**
+   * PEM (PKCS#8) of the CA's private key, for `certificateAuthorityFrom`: a simulator started
+   * again in another process keeps the CA its clients already trust.
+   */
+  readonly key: string;
   /** Issues a server certificate for the given DNS names and IP addresses. */
   issueServerCertificate(hosts?: readonly string[]): IssuedCertificate;
   /** Issues a TLS client certificate with the given subject common name. */
@@ -75,7 +80,6 @@ function isIp(host: string): boolean {
 
 export function createCertificateAuthority(name = 'pushrelay simulator CA'): CertificateAuthority {
   const caKeys = rsaKeyPair(0);
-  const caKey = nodeSigner(caKeys.privateKey);
   const caCert = forge.pki.createCertificate();
   caCert.publicKey = forge.pki.publicKeyFromPem(caKeys.publicKey);
   caCert.serialNumber = serial();
@@ -89,8 +93,17 @@ export function createCertificateAuthority(name = 'pushrelay simulator CA'): Cer
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  caCert.sign(caKey, forge.md.sha256.create());
+  caCert.sign(nodeSigner(caKeys.privateKey), forge.md.sha256.create());
+  return authorityOf(caCert, caKeys.privateKey);
+}
 
+/** The CA `cert` and `key` of an earlier `createCertificateAuthority` (possibly another process's). */
+export function certificateAuthorityFrom(exported: { cert: string; key: string }): CertificateAuthority {
+  return authorityOf(forge.pki.certificateFromPem(exported.cert), exported.key);
+}
+
+function authorityOf(caCert: forge.pki.Certificate, caPrivateKey: string): CertificateAuthority {
+  const caKey = nodeSigner(caPrivateKey);
   const issue = (subject: forge.pki.CertificateField[], extensions: object[]): IssuedCertificate => {
     const keys = rsaKeyPair(1);
     const cert = forge.pki.createCertificate();
@@ -111,6 +124,7 @@ export function createCertificateAuthority(name = 'pushrelay simulator CA'): Cer
 
   return {
     cert: forge.pki.certificateToPem(caCert),
+    key: caPrivateKey,
     issueServerCertificate(hosts = ['localhost', '127.0.0.1', '::1']) {
       return issue(
         [{ name: 'commonName', value: hosts[0] ?? 'localhost' }],

@@ -2,6 +2,7 @@ import http2 from 'node:http2';
 import { createSign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  certificateAuthorityFrom,
   startFcmSimulator,
   startHmsSimulator,
   type FcmSimulator,
@@ -168,6 +169,50 @@ describe('FCM simulator', () => {
     expect((answer.body as { error: { details: unknown[] } }).error.details).toEqual([
       { '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'QUOTA_EXCEEDED' },
     ]);
+  });
+});
+
+describe('FCM simulator started again on its port', () => {
+  it('keeps its CA and service accounts, and forgets the access tokens it minted', async () => {
+    const first = await startFcmSimulator();
+    const sa = first.createServiceAccount('proj-restart');
+    const mint = (url: string) =>
+      call(
+        url,
+        first.ca,
+        '/token',
+        form({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: assertion(sa) }),
+        {
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+      );
+    const before = (await mint(first.url)).body as { access_token: string };
+    await first.close();
+    const second = await startFcmSimulator({
+      port: first.port,
+      authority: certificateAuthorityFrom({ cert: first.authority.cert, key: first.authority.key }),
+      serviceAccounts: [sa],
+    });
+    try {
+      expect(second.url).toBe(first.url);
+      const send = (bearer: string) =>
+        call(
+          second.url,
+          // The clients of the first run trust only its CA.
+          first.ca,
+          '/v1/projects/proj-restart/messages:send',
+          JSON.stringify({ message: { token: 'device-token-restart', data: { a: 'b' } } }),
+          { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        );
+      expect((await send(before.access_token)).status).toBe(401);
+      const again = await mint(second.url);
+      expect(again.status).toBe(200);
+      expect((await send((again.body as { access_token: string }).access_token)).status).toBe(200);
+      expect(second.deliveries()).toHaveLength(1);
+      expect(second.createServiceAccount('proj-restart').client_email).not.toBe(sa.client_email);
+    } finally {
+      await second.close();
+    }
   });
 });
 

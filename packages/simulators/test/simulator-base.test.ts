@@ -166,6 +166,40 @@ describe('simulator base', () => {
     sim = undefined;
   });
 
+  it('resets one stream before the provider sees it and keeps the connection', async () => {
+    sim = await start();
+    sim.fault({ kind: 'stream-reset', token: 'x' });
+    sim.fault({ kind: 'stream-reset', token: 'y', code: http2.constants.NGHTTP2_REFUSED_STREAM });
+    const session = connect();
+    const [reset, refused, answered] = await Promise.allSettled([
+      request(session, 'POST', '/push/x', {}),
+      request(session, 'POST', '/push/y', {}),
+      request(session, 'POST', '/push/z', {}),
+    ]);
+    expect(reset).toMatchObject({
+      status: 'rejected',
+      reason: expect.objectContaining({
+        code: 'ERR_HTTP2_STREAM_ERROR',
+        message: expect.stringMatching(/NGHTTP2_INTERNAL_ERROR/),
+      }),
+    });
+    expect(refused).toMatchObject({
+      status: 'rejected',
+      reason: expect.objectContaining({ message: expect.stringMatching(/NGHTTP2_REFUSED_STREAM/) }),
+    });
+    expect(answered).toMatchObject({ status: 'fulfilled', value: { status: 200 } });
+    expect((await request(session, 'POST', '/push/x', {})).status).toBe(200);
+    expect(sim.connections().opened).toBe(1);
+    expect(sim.deliveries().map((d) => d.token)).toEqual(['z', 'x']);
+    expect(sim.requests().map((r) => [r.token, r.status, r.fault])).toEqual([
+      ['x', 0, 'stream-reset'],
+      ['y', 0, 'stream-reset'],
+      ['z', 200, undefined],
+      ['x', 200, undefined],
+    ]);
+    expect(() => sim!.fault({ kind: 'stream-reset', code: 99 })).toThrow(/code/);
+  });
+
   it('marks tokens unregistered over HTTP', async () => {
     sim = await start();
     const state = new SimulatorState('x');

@@ -23,6 +23,11 @@ export type FaultAction =
   | { kind: 'goaway'; afterStreams?: number; reason?: string }
   /** Destroy the connection without answering. */
   | { kind: 'reset' }
+  /**
+   * Reset this one stream (RST_STREAM, default INTERNAL_ERROR) before the provider processes it;
+   * the connection and its other streams go on.
+   */
+  | { kind: 'stream-reset'; code?: number }
   /** Never answer (the stream stays open until the client gives up or the simulator closes). */
   | { kind: 'hang' }
   /** Answer normally after `delayMs`. */
