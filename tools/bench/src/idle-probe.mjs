@@ -7,6 +7,7 @@
 // costs memory, so RSS figures are taken without it.
 import { writeFileSync } from 'node:fs';
 import Module, { register } from 'node:module';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { MessageChannel } from 'node:worker_threads';
 
 const out = process.env.PUSHRELAY_PROBE_OUT;
@@ -42,6 +43,9 @@ if (out) {
   process.on('SIGUSR2', () => {
     const paths = [...Object.keys(Module._cache), ...[...resolved].map((url) => decodeURIComponent(url))];
     const packages = [...new Set(paths.map(packageOf).filter((name) => name !== undefined))].sort();
-    writeFileSync(out, JSON.stringify({ memory: process.memoryUsage(), packages }));
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]),
+    );
+    writeFileSync(out, JSON.stringify({ memory: process.memoryUsage(), spaces, packages }));
   });
 }
