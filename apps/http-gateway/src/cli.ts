@@ -9,11 +9,10 @@ import {
   type Transport,
 } from '@pushrelay/core';
 import { onShutdownSignals, startTracing } from '@pushrelay/app-kit';
-import { generateVapidKeys } from '@pushrelay/transport-webpush';
 import { ConfigError, loadConfigFile, redactedConfig, type GatewayConfig } from './internal/config.js';
 import { asConfigError, buildContainer, openStores } from './internal/container.js';
 import { createGateway } from './internal/gateway.js';
-import { loadCodecs } from './internal/registry.js';
+import { loadBackends, loadCodecs } from './internal/registry.js';
 import { TOKENS } from './internal/tokens.js';
 
 type Out = (line: string) => void;
@@ -153,7 +152,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       },
     },
     env: [],
-    run: async (values, io) => vapidKeys(values, io.out, io.err),
+    run: async (values, io) => await vapidKeys(values, io.out, io.err),
   },
   demo: {
     synopsis: 'pushrelay demo',
@@ -324,7 +323,7 @@ function withListen(config: GatewayConfig, values: Values): GatewayConfig {
 }
 
 async function checkConfig(config: GatewayConfig, out: Out): Promise<number> {
-  const container = buildContainer(config, { catalog: await loadCodecs() });
+  const container = buildContainer(config, { catalog: await loadCodecs(), backends: await loadBackends(config) });
   try {
     const transports = container.resolve<Record<string, Transport>>(TOKENS.transports);
     container.resolve(TOKENS.codecs);
@@ -359,7 +358,7 @@ async function send(config: GatewayConfig, values: Values, out: Out): Promise<nu
     if (typeof values[f] !== 'string' || values[f] === '') throw new UsageError(`--${f} is required`, 'send');
   if (!PROVIDERS.includes(provider!))
     throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')}, not "${provider}"`, 'send');
-  const container = buildContainer(config, { catalog: await loadCodecs() });
+  const container = buildContainer(config, { catalog: await loadCodecs(), backends: await loadBackends(config) });
   const codecs = container.resolve<Codec[]>(TOKENS.codecs);
   const codec = codecs.find((c) => c.id === values.format);
   if (!codec)
@@ -412,13 +411,15 @@ async function send(config: GatewayConfig, values: Values, out: Out): Promise<nu
   return outcome.kind === 'delivered' ? 0 : 1;
 }
 
-function vapidKeys(values: Values, out: Out, err: Out): number {
+async function vapidKeys(values: Values, out: Out, err: Out): Promise<number> {
   const subject = typeof values.subject === 'string' ? values.subject : 'mailto:ops@example.com';
   if (!/^(mailto:|https:)/.test(subject)) {
     err('--subject: must be a mailto: or https: URL (the VAPID contact)');
     return 2;
   }
   const app = typeof values.app === 'string' ? values.app : 'web';
+  // Imported here, not with the CLI: `serve` without Web Push never loads web-push.
+  const { generateVapidKeys } = await import('@pushrelay/transport-webpush');
   const keys = generateVapidKeys();
   // The private key goes to a secret store or file; the config names it with privateKeyEnv/privateKeyFile.
   out(JSON.stringify({ app, subject, ...keys }, null, 2));

@@ -25,8 +25,10 @@ export { ENV_PREFIX, applyEnvOverrides } from './internal/env.js';
 export type { EnvOverrideOptions } from './internal/env.js';
 export { readConfigFile } from './internal/file.js';
 export { redactedEngines, withoutPassword } from './internal/redact.js';
-export { createQueue, openEphemeral, openStores, openStoresNow } from './internal/backends.js';
+export { createQueue, loadEngines, openEphemeral, openStores, openStoresNow } from './internal/backends.js';
 export type {
+  EngineConfigs,
+  EngineModules,
   EphemeralHandle,
   EphemeralOptions,
   QueueOptions,
@@ -39,8 +41,13 @@ export { REDACT_PATHS, createLogger, loggerOptions } from './internal/logger.js'
 export type { Logger } from './internal/logger.js';
 export { delay, onShutdownSignals, withinBound } from './internal/shutdown.js';
 export type { ShutdownSignalsOptions } from './internal/shutdown.js';
-export { createTransports } from './internal/transports.js';
-export type { ProviderSections, TransportsOptions } from './internal/transports.js';
+export { createTransports, loadTransports } from './internal/transports.js';
+export type {
+  ProviderSections,
+  TransportFactories,
+  TransportFactory,
+  TransportsOptions,
+} from './internal/transports.js';
 export { RELAY_TOKENS, Resources, get, registerRelay, singleton, token, value } from './internal/di.js';
 export type { Get, RelayRegistration, Token } from './internal/di.js';
 export {

@@ -24,7 +24,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { TenantDirectory } from './auth.js';
 import { ConfigError, engineStore, type GatewayConfig } from './config.js';
 import { GatewayMetrics } from './metrics.js';
-import { createTransports } from './registry.js';
+import { createTransports, type GatewayBackends } from './registry.js';
 import { SocketHub } from './sockets.js';
 import { missedCallTtlMs, relayAdmission, retentionSweeper, tenantRates } from './policies.js';
 import { TOKENS } from './tokens.js';
@@ -40,6 +40,12 @@ export interface GatewayOverrides {
    * so `createGateway` loads them before composing.
    */
   catalog?: CodecCatalog;
+  /**
+   * The engine and transport packages the configuration uses (`loadBackends(config)`), required
+   * unless every engine is `memory` and no provider has options: they are imported
+   * asynchronously, so `createGateway` loads them before composing.
+   */
+  backends?: GatewayBackends;
   queue?: Queue;
   /** Opened stores; required for a postgres store (it opens asynchronously: see `openStores`). */
   stores?: StoreHandle;
@@ -69,6 +75,7 @@ function ephemeralConnectionNames(config: GatewayConfig): { missedCalls: string;
 export function buildContainer(config: GatewayConfig, overrides: GatewayOverrides = {}): DependencyContainer {
   const c = rootContainer.createChildContainer();
   const ttl = missedCallTtlMs(config);
+  const engines = overrides.backends?.engines;
   registerRelay(c, {
     clock: overrides.clock ?? systemClock,
     admission: relayAdmission(config.admission, config.queue),
@@ -78,7 +85,11 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
         throw new ConfigError([
           { path: 'store', message: 'a postgres store must be opened first (openStores) and passed as `stores`' },
         ]);
-      return openStoresNow(engineStore(config.store), { clock: get(TOKENS.clock), missedCallTtlMs: ttl });
+      return openStoresNow(engineStore(config.store), {
+        clock: get(TOKENS.clock),
+        missedCallTtlMs: ttl,
+        ...(engines ? { engines } : {}),
+      });
     },
     missedCalls: (get) => get(TOKENS.ephemeral).missedCalls,
     queue: (get) =>
@@ -86,9 +97,10 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
       createQueue(config.queue, {
         clock: get(TOKENS.clock),
         connectionName: `${config.queue.engine === 'bullmq' ? config.queue.prefix : 'pushrelay'}:gateway`,
+        ...(engines ? { engines } : {}),
       }),
     codecs: (get) => overrides.codecs ?? get(TOKENS.codecCatalog).create(config.codecs),
-    transports: () => overrides.transports ?? createTransports(config.providers),
+    transports: () => overrides.transports ?? createTransports(config.providers, overrides.backends?.transports ?? {}),
     presence: (get) => get(TOKENS.presence),
     rateLimit: (get) =>
       tenantRates(
@@ -111,7 +123,11 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
   value(c, TOKENS.presence, new InMemoryPresence());
   value(c, TOKENS.webhookVerifiers, { ...overrides.webhookVerifiers });
   singleton(c, TOKENS.ephemeral, () =>
-    openEphemeral(config.ephemeral, { missedCallTtlMs: ttl, connectionNames: ephemeralConnectionNames(config) }),
+    openEphemeral(config.ephemeral, {
+      missedCallTtlMs: ttl,
+      connectionNames: ephemeralConnectionNames(config),
+      ...(engines ? { engines } : {}),
+    }),
   );
   singleton(c, TOKENS.sockets, (get) => new SocketHub(get(TOKENS.presence)));
   singleton(c, TOKENS.metrics, (get) => {

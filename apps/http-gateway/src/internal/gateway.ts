@@ -5,7 +5,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { GatewayConfig } from './config.js';
 import { asConfigError, buildContainer, openStores, type GatewayOverrides } from './container.js';
 import { createServer, type ServerOptions, type ServerState } from './server.js';
-import { loadCodecs } from './registry.js';
+import { loadBackends, loadCodecs } from './registry.js';
 import { gatewayLogger, gatewayServices } from './services.js';
 import { TOKENS } from './tokens.js';
 
@@ -25,9 +25,18 @@ export interface Gateway {
 /** Builds the gateway from a validated configuration; throws ConfigError listing what is wrong. */
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const catalog = options.catalog ?? (await loadCodecs());
+  // What the options replace is not imported: the demo's simulator transports need no provider package.
+  const backends =
+    options.backends ??
+    (await loadBackends({
+      ...config,
+      ...(options.transports ? { providers: {} } : {}),
+      ...(options.stores ? { store: { kind: 'memory' } } : {}),
+      ...(options.queue ? { queue: { engine: 'memory' } } : {}),
+    }));
   const stores = options.stores ?? (await openStores(config, options.clock));
   const log = gatewayLogger(config, options.logger);
-  const container = buildContainer(config, { ...options, catalog, stores, log });
+  const container = buildContainer(config, { ...options, catalog, backends, stores, log });
   const state: ServerState = { draining: false };
   let app: FastifyInstance;
   let relay: Relay;

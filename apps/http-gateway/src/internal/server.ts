@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { bearerToken } from './auth.js';
 import type { TenantConfig } from './config.js';
 import { HttpError, unauthorized } from './http-error.js';
+import { lazySchemaCompilers } from './lazy-schemas.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { ingressRoutes } from './routes/ingress.js';
@@ -48,6 +49,7 @@ export async function createServer(services: GatewayServices, state: ServerState
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    schemaController: { compilersFactory: lazySchemaCompilers() },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: true } },
   });
 

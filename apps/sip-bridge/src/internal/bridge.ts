@@ -1,6 +1,15 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
-import { get, openStores, delay, withinBound, type ConfigWarning, type Resources } from '@pushrelay/app-kit';
+import {
+  get,
+  loadEngines,
+  loadTransports,
+  openStores,
+  delay,
+  withinBound,
+  type ConfigWarning,
+  type Resources,
+} from '@pushrelay/app-kit';
 import {
   systemClock,
   type BindingStore,
@@ -23,7 +32,7 @@ import {
   type TlsTransport,
 } from '@pushrelay/sip';
 import type { DependencyContainer } from 'tsyringe';
-import { compose, TOKENS } from './compose.js';
+import { compose, TOKENS, type BridgeBackends } from './compose.js';
 import { loadCodecs } from './codecs.js';
 import { redactedConfig, resolveConfig, type BridgeConfig, type BridgeConfigInput } from './config.js';
 import type { Logger } from './logger.js';
@@ -111,7 +120,21 @@ export interface RunningBridge {
  */
 export async function composeBridge(options: BridgeOptions): Promise<DependencyContainer> {
   const config = resolveConfig(options.config);
-  return compose(config, options, { codecs: await installedCodecs() });
+  return compose(config, options, { codecs: await installedCodecs(), backends: await loadBackends(config, options) });
+}
+
+/** The packages of what the config uses and the options do not replace; nothing else is imported. */
+async function loadBackends(config: BridgeConfig, options: BridgeOptions): Promise<BridgeBackends> {
+  const [engines, transports, replication] = await Promise.all([
+    loadEngines({
+      store: config.store,
+      ...(options.queue ? {} : { queue: config.queue }),
+      ephemeral: config.ephemeral,
+    }),
+    loadTransports({ apns: config.apns, fcm: config.fcm, hms: config.hms, webpush: config.webpush }),
+    config.ephemeral.engine === 'redis' ? import('./replication.js') : undefined,
+  ]);
+  return { engines, transports, ...(replication ? { replication } : {}) };
 }
 
 /** The codecs of every codec package the bridge depends on, each with its default options. */
@@ -154,10 +177,16 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // What opens asynchronously is ready before the graph is built: the postgres store, the trunk's address.
   const trunk = config.trunk ? await resolveTrunk(config.trunk) : undefined;
   const codecs = await installedCodecs();
+  const backends = await loadBackends(config, options);
   const opened = needsDatabase(config, options) ? await openStores(config.store, { clock }) : undefined;
   let c: DependencyContainer;
   try {
-    c = compose(config, options, { codecs, ...(opened ? { stores: opened } : {}), ...(trunk ? { trunk } : {}) });
+    c = compose(config, options, {
+      codecs,
+      backends,
+      ...(opened ? { stores: opened } : {}),
+      ...(trunk ? { trunk } : {}),
+    });
   } catch (error) {
     await opened?.close();
     throw error;

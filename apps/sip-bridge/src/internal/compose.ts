@@ -1,7 +1,7 @@
 import { ConfigError, createQueue, openEphemeral, openStoresNow, registerRelay } from '@pushrelay/app-kit';
-import { singleton, value, type Get, type StoreHandle } from '@pushrelay/app-kit';
+import { singleton, value, type EngineModules, type Get, type StoreHandle } from '@pushrelay/app-kit';
+import type { TransportFactories } from '@pushrelay/app-kit';
 import { systemClock, type Codec } from '@pushrelay/core';
-import { PostgresSipUserStore } from '@pushrelay/store-postgres';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { BridgeOptions } from './bridge.js';
 import { CallReportStore } from './call-reports.js';
@@ -19,11 +19,22 @@ import { ConfigUserDirectory, PostgresUserDirectory } from './users.js';
 export { TOKENS } from './tokens.js';
 
 /**
+ * The packages of the engines, transports and location replication the config uses, imported
+ * before composing so that what it does not use is never loaded (ioredis, bullmq, pg, web-push).
+ */
+export interface BridgeBackends {
+  engines: EngineModules;
+  transports: TransportFactories;
+  replication?: typeof import('./replication.js');
+}
+
+/**
  * What is ready before composing: the installed codecs (imported asynchronously, `loadCodecs`),
- * and for startBridge the opened postgres stores and the trunk's address.
+ * the backends' packages, and for startBridge the opened postgres stores and the trunk's address.
  */
 export interface Prepared {
   codecs: readonly Codec[];
+  backends: BridgeBackends;
   stores?: StoreHandle;
   trunk?: ResolvedTrunk;
 }
@@ -33,7 +44,8 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
   const c = rootContainer.createChildContainer();
   const clock = options.clock ?? systemClock;
   const { store, queue, ephemeral } = config;
-  const transports = { ...transportsFromConfig(config), ...options.transports };
+  const { engines } = prepared.backends;
+  const transports = { ...transportsFromConfig(config, prepared.backends.transports), ...options.transports };
   // In memory, a report per call would stay for the retention period: the bridge keeps its
   // reports only while their pushes run (see CallReportStore).
   const reports =
@@ -42,7 +54,7 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
     clock,
     // No relay admission bounds: the bridge sheds load where SIP can say so (a stateless 503 to a
     // new INVITE or REGISTER), so a call it admitted is never refused after its 100 Trying.
-    stores: () => prepared.stores ?? openStoresNow(notPostgres(store), { clock }),
+    stores: () => prepared.stores ?? openStoresNow(notPostgres(store), { clock, engines }),
     missedCalls: sharedMissedCalls,
     queue: () =>
       options.queue ??
@@ -51,6 +63,7 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
         clock,
         name: 'sip-bridge-deliveries',
         connectionName: `${queue.engine === 'bullmq' ? queue.prefix : 'pushrelay'}:sip-bridge`,
+        engines,
       }),
     codecs: () => withOverrides(prepared.codecs, options.codecs ?? []),
     transports: () => transports,
@@ -62,6 +75,7 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
     if (ephemeral.engine !== 'redis') return undefined;
     const shared = openEphemeral(ephemeral, {
       connectionNames: { missedCalls: `${ephemeral.prefix}:sip-bridge-missed-calls` },
+      engines,
     });
     get(TOKENS.Resources).add(() => shared.close());
     return shared.missedCalls;
@@ -84,10 +98,13 @@ export function compose(config: BridgeConfig, options: BridgeOptions, prepared: 
   singleton(c, TOKENS.Users, (get) => {
     if (options.users) return options.users;
     if (config.auth.users !== 'postgres') return new ConfigUserDirectory(config.users);
-    const source = new PostgresSipUserStore(get(TOKENS.Database));
+    const database = get(TOKENS.Database);
+    const postgres = engines.postgres;
+    if (!postgres) throw new ConfigError([{ path: 'store', message: 'is not a postgres store' }], 'sip-bridge config');
+    const source = new postgres.PostgresSipUserStore(database);
     return new PostgresUserDirectory(source, config.realm, clock, config.auth.userCacheTtlMs);
   });
-  registerSipServices(c, config, port, clock, prepared.trunk);
+  registerSipServices(c, config, port, clock, prepared.trunk, prepared.backends.replication);
   return c;
 }
 

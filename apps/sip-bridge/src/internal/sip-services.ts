@@ -1,14 +1,13 @@
 import { singleton, type Get } from '@pushrelay/app-kit';
 import type { Clock } from '@pushrelay/core';
 import { DigestServer } from '@pushrelay/sip';
-import { redisOptionsFromUrl } from '@pushrelay/store-redis';
+import { redisOptionsFromUrl } from '@pushrelay/store-redis/url';
 import type { DependencyContainer } from 'tsyringe';
 import type { BridgeConfig } from './config.js';
 import { EdgeService } from './edge/edge-service.js';
 import { Notifier } from './notifier.js';
 import { CallProxy } from './proxy.js';
 import { Registrar } from './registrar.js';
-import { LocationReplicator } from './replication.js';
 import { RequestRouter } from './requests.js';
 import type { SipPort } from './sip-port.js';
 import { TOKENS } from './tokens.js';
@@ -25,6 +24,7 @@ export function registerSipServices(
   port: SipPort,
   clock: Clock,
   trunk: ResolvedTrunk | undefined,
+  replication: typeof import('./replication.js') | undefined,
 ): void {
   const { ephemeral } = config;
   const layer = () => port.layer;
@@ -45,7 +45,8 @@ export function registerSipServices(
   singleton(c, TOKENS.RequestDigest, (get) => digest(get, true));
   singleton(c, TOKENS.Replication, (get) => {
     if (ephemeral.engine !== 'redis') return null;
-    const replicator = new LocationReplicator(
+    if (!replication) throw new Error('location replication over Redis was not loaded before composing');
+    const replicator = new replication.LocationReplicator(
       redisOptionsFromUrl(ephemeral.redis, `${ephemeral.prefix}:sip-bridge-locations`),
       { prefix: ephemeral.prefix, tenant: config.tenant, domain: config.domain },
       get(TOKENS.Locations),

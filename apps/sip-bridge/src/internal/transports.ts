@@ -1,4 +1,4 @@
-import { ConfigReader, createTransports, resolveSecretRefs } from '@pushrelay/app-kit';
+import { ConfigReader, createTransports, resolveSecretRefs, type TransportFactories } from '@pushrelay/app-kit';
 import type { Provider, Transport } from '@pushrelay/core';
 import type { BridgeConfig } from './config.js';
 
@@ -9,7 +9,10 @@ function withSecrets(value: Record<string, unknown>, path: string, r: ConfigRead
 }
 
 /** The push transports the config asks for; a transport's own validation error names its field. */
-export function transportsFromConfig(config: BridgeConfig): Partial<Record<Provider, Transport>> {
+export function transportsFromConfig(
+  config: BridgeConfig,
+  factories: TransportFactories,
+): Partial<Record<Provider, Transport>> {
   const r = new ConfigReader();
   const sections = {
     ...(config.apns ? { apns: withSecrets(config.apns, 'apns', r) } : {}),
@@ -18,5 +21,5 @@ export function transportsFromConfig(config: BridgeConfig): Partial<Record<Provi
     ...(config.webpush ? { webpush: withSecrets(config.webpush, 'webpush', r) } : {}),
   };
   r.finish('sip-bridge config');
-  return createTransports(sections, { path: (provider) => provider, source: 'sip-bridge config' });
+  return createTransports(sections, { path: (provider) => provider, factories, source: 'sip-bridge config' });
 }

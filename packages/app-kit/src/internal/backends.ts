@@ -11,12 +11,66 @@ import {
   type RateLimiter,
   type ReportStore,
 } from '@pushrelay/core';
-import { BullMQQueue } from '@pushrelay/queue-bullmq';
-import { openPostgresStores, type PostgresDatabase } from '@pushrelay/store-postgres';
-import { RedisDedupe, RedisMissedCallStore, RedisRateLimiter, redisOptionsFromUrl } from '@pushrelay/store-redis';
-import { openSqliteStores } from '@pushrelay/store-sqlite';
+import type * as BullMQEngine from '@pushrelay/queue-bullmq';
+import type * as PostgresEngine from '@pushrelay/store-postgres';
+import type { PostgresDatabase } from '@pushrelay/store-postgres';
+import type * as RedisEngine from '@pushrelay/store-redis';
+import { redisOptionsFromUrl } from '@pushrelay/store-redis/url';
+import type * as SqliteEngine from '@pushrelay/store-sqlite';
 import { ConfigError } from './config-error.js';
 import type { EphemeralConfig, QueueConfig, StoreConfig } from './engines.js';
+
+/**
+ * The engine packages a configuration uses, imported by `loadEngines`. The openers below build
+ * from it synchronously, so a composition root can build its services on first use; an engine
+ * the configuration does not name is never imported (ioredis, bullmq, pg or better-sqlite3 alone
+ * hold megabytes).
+ */
+export interface EngineModules {
+  sqlite?: typeof SqliteEngine;
+  postgres?: typeof PostgresEngine;
+  bullmq?: typeof BullMQEngine;
+  redis?: typeof RedisEngine;
+}
+
+/** The engine sections whose packages `loadEngines` imports; an absent one needs nothing. */
+export interface EngineConfigs {
+  store?: StoreConfig;
+  queue?: QueueConfig;
+  ephemeral?: EphemeralConfig;
+}
+
+/** Imports the packages of the engines the sections name, and only those. */
+export async function loadEngines(sections: EngineConfigs): Promise<EngineModules> {
+  const [sqlite, postgres, bullmq, redis] = await Promise.all([
+    sections.store?.engine === 'sqlite' ? import('@pushrelay/store-sqlite') : undefined,
+    sections.store?.engine === 'postgres' ? import('@pushrelay/store-postgres') : undefined,
+    sections.queue?.engine === 'bullmq' ? import('@pushrelay/queue-bullmq') : undefined,
+    sections.ephemeral?.engine === 'redis' ? import('@pushrelay/store-redis') : undefined,
+  ]);
+  return {
+    ...(sqlite ? { sqlite } : {}),
+    ...(postgres ? { postgres } : {}),
+    ...(bullmq ? { bullmq } : {}),
+    ...(redis ? { redis } : {}),
+  };
+}
+
+function engine<K extends keyof EngineModules>(
+  engines: EngineModules | undefined,
+  name: K,
+  path: string,
+): NonNullable<EngineModules[K]> {
+  const module = engines?.[name];
+  if (!module)
+    throw new ConfigError([
+      {
+        path,
+        message: `the ${name} engine is imported asynchronously: load it first (loadEngines) and pass \`engines\``,
+      },
+    ]);
+  return module;
+}
 
 /** The three stores of one engine, and how to give back what they hold. */
 export interface StoreHandle {
@@ -32,6 +86,8 @@ export interface StoreOptions {
   clock?: Clock;
   /** Time to live of a missed call added without one; the store's default otherwise. */
   missedCallTtlMs?: number;
+  /** The loaded engines (`loadEngines`): a SQLite store needs its package here. */
+  engines?: EngineModules;
 }
 
 /** The stores of an engine that opens at once (memory, SQLite); PostgreSQL needs `openStores`. */
@@ -39,6 +95,7 @@ export function openStoresNow(store: StoreConfig, options: StoreOptions = {}): S
   const clock = options.clock ?? systemClock;
   const ttl = options.missedCallTtlMs;
   if (store.engine === 'sqlite') {
+    const { openSqliteStores } = engine(options.engines, 'sqlite', 'store');
     const { bindings, reports, missedCalls, close } = openSqliteStores({
       filename: store.path,
       clock,
@@ -60,7 +117,9 @@ export function openStoresNow(store: StoreConfig, options: StoreOptions = {}): S
 
 /** Opens the configured stores; a PostgreSQL store connects and applies its migrations first. */
 export async function openStores(store: StoreConfig, options: StoreOptions = {}): Promise<StoreHandle> {
-  if (store.engine !== 'postgres') return openStoresNow(store, options);
+  const engines = { ...(await loadEngines({ store })), ...options.engines };
+  if (store.engine !== 'postgres') return openStoresNow(store, { ...options, engines });
+  const { openPostgresStores } = engine(engines, 'postgres', 'store');
   try {
     return await openPostgresStores({
       connection: { connectionString: store.url, max: store.poolSize },
@@ -81,11 +140,14 @@ export interface QueueOptions {
   name?: string;
   /** The Redis client name (`CLIENT LIST`). */
   connectionName: string;
+  /** The loaded engines (`loadEngines`): a BullMQ queue needs its package here. */
+  engines?: EngineModules;
 }
 
 /** The configured delivery queue; the relay closes it. */
 export function createQueue(queue: QueueConfig, options: QueueOptions): Queue {
   if (queue.engine !== 'bullmq') return new InMemoryQueue(options.clock ? { clock: options.clock } : {});
+  const { BullMQQueue } = engine(options.engines, 'bullmq', 'queue');
   return new BullMQQueue({
     connection: redisOptionsFromUrl(queue.redis, options.connectionName),
     prefix: queue.prefix,
@@ -101,7 +163,7 @@ export function createQueue(queue: QueueConfig, options: QueueOptions): Queue {
 /** Short-lived state shared by the processes through Redis; empty with the memory engine. */
 export interface EphemeralHandle {
   missedCalls?: MissedCallStore;
-  claims?: RedisDedupe;
+  claims?: RedisEngine.RedisDedupe;
   /** Token buckets shared by the processes, when a connection name for them was given. */
   rateLimiter?: RateLimiter;
   close(): Promise<void>;
@@ -111,10 +173,13 @@ export interface EphemeralOptions {
   missedCallTtlMs?: number;
   /** Redis client names of the missed-call store and, when wanted, of the replay keys. */
   connectionNames: { missedCalls: string; claims?: string; rateLimits?: string };
+  /** The loaded engines (`loadEngines`): Redis needs its package here. */
+  engines?: EngineModules;
 }
 
 export function openEphemeral(ephemeral: EphemeralConfig, options: EphemeralOptions): EphemeralHandle {
   if (ephemeral.engine !== 'redis') return { close: async () => {} };
+  const { RedisDedupe, RedisMissedCallStore, RedisRateLimiter } = engine(options.engines, 'redis', 'ephemeral');
   const { redis, prefix } = ephemeral;
   const names = options.connectionNames;
   const missedCalls = new RedisMissedCallStore({

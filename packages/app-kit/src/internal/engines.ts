@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { redisUrlProblem } from '@pushrelay/store-redis';
+import { redisUrlProblem } from '@pushrelay/store-redis/url';
 import { isObject, type ConfigReader, type Raw } from './reader.js';
 
 /** Where bindings, delivery reports and (unless `ephemeral` is Redis) missed calls live. */

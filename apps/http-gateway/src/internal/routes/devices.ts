@@ -10,7 +10,7 @@ import {
   type Provider,
   type PushKind,
 } from '@pushrelay/core';
-import { webPushEndpointProblem } from '@pushrelay/transport-webpush';
+import { webPushEndpointProblem } from '@pushrelay/transport-webpush/endpoint';
 import type { FastifyPluginAsync } from 'fastify';
 import { HttpError, notFound } from '../http-error.js';
 import { webPushPolicy, type WebPushPolicy } from '../registry.js';
