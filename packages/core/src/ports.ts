@@ -76,6 +76,8 @@ export interface BindingStore {
   findByToken(tenant: string, provider: Provider, token: string): Promise<DeviceBinding | undefined>;
   /** Returns whether a binding was removed. */
   remove(tenant: string, id: string): Promise<boolean>;
+  /** How many bindings the tenant has, so a bound on a tenant's devices can be checked before an insert. */
+  countForTenant(tenant: string): Promise<number>;
 }
 
 export interface ReportStore {
