@@ -16,6 +16,7 @@ export type {
   RetentionConfig,
   AdmissionConfig,
   RateLimitConfig,
+  LimitsConfig,
 } from './internal/config.js';
 export type { LoggerOption } from './internal/services.js';
 export type { TenantDirectory } from './internal/auth.js';
