@@ -183,7 +183,11 @@ export interface MissedCallStore {
   purgeExpired?(limit: number): Promise<number>;
 }
 
-/** Whether a user holds a live connection now, so pushes are not needed. */
+/**
+ * Whether a user holds a live connection now, so pushes are not needed. A lookup that rejects
+ * counts as offline for the relay: a push to a user who was online after all is harmless, a
+ * notification suppressed for a user who is not is lost.
+ */
 export interface Presence {
   isOnline(tenant: string, userId: string): Promise<boolean>;
 }
