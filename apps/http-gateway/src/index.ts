@@ -20,7 +20,7 @@ export type {
 } from './internal/config.js';
 export type { LoggerOption } from './internal/services.js';
 export type { TenantDirectory } from './internal/auth.js';
-export type { PushSocket } from './internal/sockets.js';
+export type { PushSocket, ConnectionPresence, NotificationFanout } from './internal/sockets.js';
 export { buildContainer } from './internal/container.js';
 export { loadCodecs } from './internal/registry.js';
 export type { CodecCatalog } from './internal/registry.js';

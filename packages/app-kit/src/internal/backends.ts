@@ -13,7 +13,14 @@ import {
 } from '@pushrelay/core';
 import { BullMQQueue } from '@pushrelay/queue-bullmq';
 import { openPostgresStores, type PostgresDatabase } from '@pushrelay/store-postgres';
-import { RedisDedupe, RedisMissedCallStore, RedisRateLimiter, redisOptionsFromUrl } from '@pushrelay/store-redis';
+import {
+  RedisDedupe,
+  RedisMissedCallStore,
+  RedisPresence,
+  RedisRateLimiter,
+  redisOptionsFromUrl,
+  type PresenceOperation,
+} from '@pushrelay/store-redis';
 import { openSqliteStores } from '@pushrelay/store-sqlite';
 import { ConfigError } from './config-error.js';
 import type { EphemeralConfig, QueueConfig, StoreConfig } from './engines.js';
@@ -104,13 +111,17 @@ export interface EphemeralHandle {
   claims?: RedisDedupe;
   /** Token buckets shared by the processes, when a connection name for them was given. */
   rateLimiter?: RateLimiter;
+  /** Who is connected to which process, and the hand-over between them, when a connection name for it was given. */
+  presence?: RedisPresence;
   close(): Promise<void>;
 }
 
 export interface EphemeralOptions {
   missedCallTtlMs?: number;
-  /** Redis client names of the missed-call store and, when wanted, of the replay keys. */
-  connectionNames: { missedCalls: string; claims?: string; rateLimits?: string };
+  /** Redis client names of the missed-call store and, when wanted, of the replay keys, buckets and presence. */
+  connectionNames: { missedCalls: string; claims?: string; rateLimits?: string; presence?: string };
+  /** Told of each Redis failure of the presence, which goes on as `RedisPresence` describes. */
+  onPresenceError?: (error: unknown, operation: PresenceOperation) => void;
 }
 
 export function openEphemeral(ephemeral: EphemeralConfig, options: EphemeralOptions): EphemeralHandle {
@@ -128,12 +139,20 @@ export function openEphemeral(ephemeral: EphemeralConfig, options: EphemeralOpti
   const rateLimiter = names.rateLimits
     ? new RedisRateLimiter({ connection: redisOptionsFromUrl(redis, names.rateLimits), prefix })
     : undefined;
+  const presence = names.presence
+    ? new RedisPresence({
+        connection: redisOptionsFromUrl(redis, names.presence),
+        prefix,
+        ...(options.onPresenceError ? { onError: options.onPresenceError } : {}),
+      })
+    : undefined;
   return {
     missedCalls,
     ...(claims ? { claims } : {}),
     ...(rateLimiter ? { rateLimiter } : {}),
+    ...(presence ? { presence } : {}),
     close: async () => {
-      await Promise.allSettled([missedCalls.close(), claims?.close(), rateLimiter?.close()]);
+      await Promise.allSettled([missedCalls.close(), claims?.close(), rateLimiter?.close(), presence?.close()]);
     },
   };
 }
