@@ -97,7 +97,13 @@ export interface DemoOptions extends GatewayOptions {
   sqlitePath?: string;
   apiKey?: string;
   /** Extra tenants (tests use a second one to prove isolation). */
-  extraTenants?: { id: string; apiKey: string; kaleyraSecret?: string; proxyJwtSecret?: string }[];
+  extraTenants?: {
+    id: string;
+    apiKey: string;
+    kaleyraSecret?: string;
+    proxyJwtSecret?: string;
+    limits?: { maxDevicesPerTenant: number };
+  }[];
   kaleyraSecret?: string;
   /** The demo tenant's webhook secrets by codec id (`kaleyraSecret` is the `kaleyra` one). */
   webhookSecrets?: Record<string, string>;
@@ -106,6 +112,10 @@ export interface DemoOptions extends GatewayOptions {
   admission?: Record<string, number>;
   /** The top-level `rateLimit` of the configuration (every tenant's). */
   rateLimit?: { notificationsPerSecond: number; burst: number };
+  /** The top-level `limits` of the configuration (every tenant's). */
+  limits?: { maxDevicesPerTenant: number };
+  /** The `ephemeral` section: Redis shares presence (and the rest) with other gateways on it. */
+  ephemeral?: { engine: 'redis'; redis: string; prefix: string };
   ringTimeoutMs?: number;
   bodyLimitBytes?: number;
 }
@@ -125,7 +135,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const apiKey = options.apiKey ?? `demo-${randomBytes(16).toString('hex')}`;
   const env: Record<string, string> = {};
   const envName = (prefix: string, id: string) => `${prefix}_${id.toUpperCase().replace(/\W/g, '_')}`;
-  const tenant = (id: string, key: string, kaleyra?: string, jwt?: string, secrets: Record<string, string> = {}) => {
+  const tenant = (
+    id: string,
+    key: string,
+    kaleyra?: string,
+    jwt?: string,
+    secrets: Record<string, string> = {},
+    limits?: { maxDevicesPerTenant: number },
+  ) => {
     const webhookSecrets: Record<string, { env: string }> = {};
     for (const [codec, secret] of Object.entries(kaleyra ? { ...secrets, kaleyra } : secrets)) {
       const name = envName(`${codec.toUpperCase()}_SECRET`, id);
@@ -138,6 +155,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       apiKeySha256: [sha256Hex(key)],
       ...(Object.keys(webhookSecrets).length > 0 ? { webhookSecrets } : {}),
       ...(jwt ? { proxyJwtSecret: { env: envName('PROXY_JWT', id) } } : {}),
+      ...(limits ? { limits } : {}),
     };
   };
   try {
@@ -150,9 +168,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         waitTimeoutMs: 10_000,
         ...(options.admission ? { admission: options.admission } : {}),
         ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+        ...(options.limits ? { limits: options.limits } : {}),
+        ...(options.ephemeral ? { ephemeral: options.ephemeral } : {}),
         tenants: [
           tenant('demo', apiKey, options.kaleyraSecret, options.proxyJwtSecret, options.webhookSecrets),
-          ...(options.extraTenants ?? []).map((t) => tenant(t.id, t.apiKey, t.kaleyraSecret, t.proxyJwtSecret)),
+          ...(options.extraTenants ?? []).map((t) =>
+            tenant(t.id, t.apiKey, t.kaleyraSecret, t.proxyJwtSecret, {}, t.limits),
+          ),
         ],
         providers: sims.providers,
         logLevel: 'info',

@@ -16,10 +16,11 @@ export type {
   RetentionConfig,
   AdmissionConfig,
   RateLimitConfig,
+  LimitsConfig,
 } from './internal/config.js';
 export type { LoggerOption } from './internal/services.js';
 export type { TenantDirectory } from './internal/auth.js';
-export type { PushSocket } from './internal/sockets.js';
+export type { PushSocket, ConnectionPresence, NotificationFanout } from './internal/sockets.js';
 export { buildContainer } from './internal/container.js';
 export { loadBackends, loadCodecs } from './internal/registry.js';
 export type { CodecCatalog, GatewayBackends } from './internal/registry.js';

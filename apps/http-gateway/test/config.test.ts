@@ -121,6 +121,35 @@ describe('configuration', () => {
   });
 });
 
+describe('limits', () => {
+  it("bounds each tenant's devices at 100 000 unless the top level or the tenant says otherwise", () => {
+    const other = sha256Hex('key-2');
+    const tenants = [
+      { id: 'a', apiKeySha256: [hash] },
+      { id: 'b', apiKeySha256: [other], limits: { maxDevicesPerTenant: 0 } },
+    ];
+    expect(parseConfig({ tenants }, { env: {} }).tenants.map((t) => t.limits)).toEqual([
+      { maxDevicesPerTenant: 100_000 },
+      { maxDevicesPerTenant: 0 },
+    ]);
+    const config = parseConfig(
+      { tenants, limits: { maxDevicesPerTenant: 500 } },
+      { env: { PUSHRELAY_LIMITS__MAX_DEVICES_PER_TENANT: '600' } },
+    );
+    expect([config.limits, ...config.tenants.map((t) => t.limits)]).toEqual([
+      { maxDevicesPerTenant: 600 },
+      { maxDevicesPerTenant: 600 },
+      { maxDevicesPerTenant: 0 },
+    ]);
+    expect(
+      issuesOf({
+        tenants: [{ ...tenants[0], limits: { maxDevicesPerTenant: -1, devices: 3 } }],
+        limits: { maxDevicesPerTenant: 'many' },
+      }).map((i) => i.path),
+    ).toEqual(['limits.maxDevicesPerTenant', 'tenants[0].limits.devices', 'tenants[0].limits.maxDevicesPerTenant']);
+  });
+});
+
 describe('engines for several processes', () => {
   const tenants = [{ id: 't', apiKeySha256: [hash] }];
 

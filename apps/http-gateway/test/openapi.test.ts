@@ -31,7 +31,7 @@ const operations = () =>
 
 /** The REST API's own routes (the vendor doors document what their vendors define). */
 const API = [
-  ['/v1/devices', 'post', ['200', '201', '400', '401', '413', '415', '500']],
+  ['/v1/devices', 'post', ['200', '201', '400', '401', '413', '415', '429', '500']],
   ['/v1/devices', 'get', ['200', '400', '401', '500']],
   ['/v1/devices/{id}', 'delete', ['204', '400', '401', '404', '500']],
   ['/v1/notifications', 'post', ['200', '202', '400', '401', '413', '415', '429', '500', '503']],

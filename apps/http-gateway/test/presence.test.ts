@@ -1,9 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { probeTcp, requireService } from '@pushrelay/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { TOKENS, type ConnectionPresence } from '../src/index.js';
 import { ANDROID_TOKEN, IOS_TOKEN, startStack, type Stack } from './helpers.js';
+
+const redis = await requireService('Redis on 127.0.0.1:6379', () => probeTcp(6379));
 
 const stacks: Stack[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'pushrelay-gw-'));
@@ -80,6 +85,57 @@ describe('WebSocket presence', () => {
   it('refuses a socket without a valid key', async () => {
     const s = await start();
     await expect(connect(s, 'alice', 'wrong')).rejects.toThrow('HTTP 401');
+  });
+});
+
+describe.skipIf(!redis.available)('WebSocket presence across gateway processes sharing Redis', () => {
+  const prefix = `pushrelay-test-presence-${process.pid}-${Date.now().toString(36)}`;
+  const ephemeral = { engine: 'redis', redis: 'redis://127.0.0.1:6379/0', prefix } as const;
+  afterAll(async () => {
+    const client = new Redis('redis://127.0.0.1:6379/0');
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        if (keys.length) await client.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('suppresses the push for a user connected to another process, whose socket gets the notification', async () => {
+    const apiKey = `presence-key-${process.pid}`;
+    const a = await start({ ephemeral, apiKey });
+    const b = await start({ ephemeral, apiKey });
+    expect((await b.call('POST', '/v1/devices', { body: android })).status).toBe(201);
+    const { ws, messages } = await connect(a, 'alice');
+
+    const online = await b.call('POST', '/v1/notifications?wait=true', call('online-elsewhere'));
+    expect(online.body.report).toMatchObject({ status: 'suppressed', suppressedReason: 'online', devices: [] });
+    for (let i = 0; i < 500 && messages.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(messages).toEqual([
+      {
+        kind: 'notification',
+        notification: expect.objectContaining({ id: 'online-elsewhere', type: 'incoming_call', recipient: 'alice' }),
+      },
+    ]);
+    expect([...a.sims.fcm.deliveries(), ...b.sims.fcm.deliveries()]).toEqual([]);
+
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close();
+    });
+    // Process A sees the close a moment after the client, and tells Redis a moment later.
+    const presence = b.gateway.container.resolve<ConnectionPresence>(TOKENS.presence);
+    for (let i = 0; i < 500 && (await presence.isOnline('demo', 'alice')); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const offline = await b.call('POST', '/v1/notifications?wait=true', call('after-drop-elsewhere'));
+    expect(offline.body.report.devices.map((d: { status: string }) => d.status)).toEqual(['delivered']);
+    expect(b.sims.fcm.deliveries({ token: ANDROID_TOKEN }).length).toBe(1);
+    expect(messages).toHaveLength(1);
   });
 });
 

@@ -76,6 +76,8 @@ export interface BindingStore {
   findByToken(tenant: string, provider: Provider, token: string): Promise<DeviceBinding | undefined>;
   /** Returns whether a binding was removed. */
   remove(tenant: string, id: string): Promise<boolean>;
+  /** How many bindings the tenant has, so a bound on a tenant's devices can be checked before an insert. */
+  countForTenant(tenant: string): Promise<number>;
 }
 
 export interface ReportStore {
@@ -181,7 +183,11 @@ export interface MissedCallStore {
   purgeExpired?(limit: number): Promise<number>;
 }
 
-/** Whether a user holds a live connection now, so pushes are not needed. */
+/**
+ * Whether a user holds a live connection now, so pushes are not needed. A lookup that rejects
+ * counts as offline for the relay: a push to a user who was online after all is harmless, a
+ * notification suppressed for a user who is not is lost.
+ */
 export interface Presence {
   isOnline(tenant: string, userId: string): Promise<boolean>;
 }

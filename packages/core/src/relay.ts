@@ -195,7 +195,7 @@ export class Relay {
       devices: [],
     };
 
-    if (this.options.presence && (await this.options.presence.isOnline(tenant, recipient))) {
+    if (this.options.presence && (await this.isOnline(tenant, recipient))) {
       report.status = 'suppressed';
       report.suppressedReason = 'online';
       report.completedAt = nowIso;
@@ -462,6 +462,17 @@ export class Relay {
     } catch (error) {
       this.admission?.release(tenant, jobs);
       throw error;
+    }
+  }
+
+  private async isOnline(tenant: string, recipient: string): Promise<boolean> {
+    try {
+      return await this.options.presence!.isOnline(tenant, recipient);
+    } catch (error) {
+      // Pushing to a user who was online after all is harmless; suppressing for one who is not
+      // loses the notification.
+      this.events.emit('error', { error });
+      return false;
     }
   }
 

@@ -263,6 +263,19 @@ describe('Relay', () => {
     expect(s.apns.sent).toHaveLength(1);
   });
 
+  it('pushes when presence cannot answer, and says why', async () => {
+    const s = setup();
+    await s.device();
+    s.presence.connect('acme', 'alice');
+    const failure = new Error('presence is away');
+    s.presence.isOnline = () => Promise.reject(failure);
+    const { report } = await s.relay.notify(s.call());
+    await s.clock.advance(0);
+    expect(report.status).toBe('in-progress');
+    expect(s.apns.sent).toHaveLength(1);
+    expect(s.events).toContainEqual(['error', { error: failure }]);
+  });
+
   it('drops exactly the binding whose token the provider declared invalid', async () => {
     const s = setup();
     const dead = await s.device({ token: 'd'.repeat(64) });

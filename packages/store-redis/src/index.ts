@@ -5,3 +5,5 @@ export type { RedisConnectionOptions } from './internal/connection.js';
 export { redisOptionsFromUrl, redisUrlProblem } from './internal/url.js';
 export { RedisRateLimiter } from './internal/rate-limiter.js';
 export type { RedisRateLimiterOptions } from './internal/rate-limiter.js';
+export { RedisPresence } from './internal/presence.js';
+export type { RedisPresenceOptions, PresenceOperation, PresenceListener } from './internal/presence.js';

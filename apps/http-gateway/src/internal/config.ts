@@ -38,6 +38,14 @@ export interface TenantConfig {
   wazoFormat: string;
   /** The tenant's notification rate (the top-level `rateLimit` unless it has its own). */
   rateLimit: RateLimitConfig;
+  /** The tenant's bounds (the top-level `limits` unless it has its own). */
+  limits: LimitsConfig;
+}
+
+/** Bounds on what a tenant holds in the store. */
+export interface LimitsConfig {
+  /** Registered devices past which a new one is refused with 429 `device_limit`; 0: no bound. */
+  maxDevicesPerTenant: number;
 }
 
 /** A token bucket: `notificationsPerSecond` come back each second, up to `burst`; 0 per second: no limit. */
@@ -94,6 +102,8 @@ export interface GatewayConfig {
   admission: AdmissionConfig;
   /** Every tenant's rate unless it sets its own. */
   rateLimit: RateLimitConfig;
+  /** Every tenant's bounds unless it sets its own. */
+  limits: LimitsConfig;
   codecs: string[];
   tenants: TenantConfig[];
   /**
@@ -139,6 +149,7 @@ const SETTINGS = [
   'retention',
   'admission',
   'rateLimit',
+  'limits',
   'codecs',
   'tenants',
   'providers',
@@ -194,7 +205,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
   const admission = parseAdmission(r, obj.admission);
   const codecs = parseCodecs(r, obj.codecs);
   const rateLimit = parseRateLimit(r, obj.rateLimit, 'rateLimit', { notificationsPerSecond: 500, burst: 1000 });
-  const tenants = parseTenants(r, obj.tenants, secrets, rateLimit);
+  const limits = parseLimits(r, obj.limits, 'limits', DEFAULT_LIMITS);
+  const tenants = parseTenants(r, obj.tenants, secrets, { rateLimit, limits });
 
   const providers: GatewayConfig['providers'] = {};
   if (obj.providers !== undefined) {
@@ -231,6 +243,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Gat
     retention,
     admission,
     rateLimit,
+    limits,
     codecs,
     tenants,
     providers,
@@ -279,7 +292,7 @@ function parseTenants(
   r: ConfigReader,
   value: unknown,
   secrets: SecretContext,
-  rateLimit: RateLimitConfig,
+  defaults: { rateLimit: RateLimitConfig; limits: LimitsConfig },
 ): TenantConfig[] {
   const tenants: TenantConfig[] = [];
   if (!Array.isArray(value) || value.length === 0) {
@@ -291,7 +304,15 @@ function parseTenants(
   value.forEach((t, i) => {
     const path = `tenants[${i}]`;
     if (!isObject(t)) return void r.fail(path, 'must be an object');
-    r.knownKeys(t, path, ['id', 'apiKeySha256', 'webhookSecrets', 'proxyJwtSecret', 'wazoFormat', 'rateLimit']);
+    r.knownKeys(t, path, [
+      'id',
+      'apiKeySha256',
+      'webhookSecrets',
+      'proxyJwtSecret',
+      'wazoFormat',
+      'rateLimit',
+      'limits',
+    ]);
     const id = r.optionalString(t.id, `${path}.id`);
     if (t.id === undefined) r.fail(`${path}.id`, 'is required');
     if (id && !/^[A-Za-z0-9._-]{1,100}$/.test(id))
@@ -327,7 +348,11 @@ function parseTenants(
       t.proxyJwtSecret === undefined ? undefined : readSecret(t.proxyJwtSecret, `${path}.proxyJwtSecret`, secrets);
     const wazoFormat = r.optionalString(t.wazoFormat, `${path}.wazoFormat`) ?? 'wazo';
     const tenantRate =
-      t.rateLimit === undefined ? rateLimit : parseRateLimit(r, t.rateLimit, `${path}.rateLimit`, rateLimit);
+      t.rateLimit === undefined
+        ? defaults.rateLimit
+        : parseRateLimit(r, t.rateLimit, `${path}.rateLimit`, defaults.rateLimit);
+    const tenantLimits =
+      t.limits === undefined ? defaults.limits : parseLimits(r, t.limits, `${path}.limits`, defaults.limits);
     if (id)
       tenants.push({
         id,
@@ -336,6 +361,7 @@ function parseTenants(
         ...(proxyJwtSecret !== undefined ? { proxyJwtSecret } : {}),
         wazoFormat,
         rateLimit: tenantRate,
+        limits: tenantLimits,
       });
   });
   return tenants;
@@ -364,6 +390,23 @@ function parseRateLimit(r: ConfigReader, raw: unknown, path: string, fallback: R
   );
   const burst = r.int(s.burst, `${path}.burst`, Math.max(fallback.burst, notificationsPerSecond), 1, 10_000_000);
   return { notificationsPerSecond, burst };
+}
+
+/** Room for a large tenant's users, yet one tenant (or a client registering in a loop) cannot fill the store. */
+const DEFAULT_LIMITS: LimitsConfig = { maxDevicesPerTenant: 100_000 };
+
+function parseLimits(r: ConfigReader, raw: unknown, path: string, fallback: LimitsConfig): LimitsConfig {
+  const s = r.object(raw, path);
+  r.knownKeys(s, path, ['maxDevicesPerTenant']);
+  return {
+    maxDevicesPerTenant: r.int(
+      s.maxDevicesPerTenant,
+      `${path}.maxDevicesPerTenant`,
+      fallback.maxDevicesPerTenant,
+      0,
+      1_000_000_000,
+    ),
+  };
 }
 
 function parseAdmission(r: ConfigReader, raw: unknown): AdmissionConfig {
@@ -436,6 +479,7 @@ export function redactedConfig(config: GatewayConfig): unknown {
       proxyJwt: t.proxyJwtSecret !== undefined,
       wazoFormat: t.wazoFormat,
       rateLimit: t.rateLimit,
+      limits: t.limits,
     })),
     providers: scrub(config.providers),
     ...redactedEngines(config),

@@ -6,7 +6,14 @@ import {
   openStores as openEngineStores,
   openStoresNow,
 } from '@pushrelay/app-kit';
-import { registerRelay, singleton, value, type CodecCatalog, type StoreHandle } from '@pushrelay/app-kit';
+import {
+  registerRelay,
+  singleton,
+  value,
+  type CodecCatalog,
+  type EphemeralOptions,
+  type StoreHandle,
+} from '@pushrelay/app-kit';
 import {
   ConfigurationError,
   InMemoryPresence,
@@ -62,9 +69,14 @@ export function openStores(config: GatewayConfig, clock: Clock = systemClock): P
   return openEngineStores(engineStore(config.store), { clock, missedCallTtlMs: missedCallTtlMs(config) });
 }
 
-function ephemeralConnectionNames(config: GatewayConfig): { missedCalls: string; claims: string; rateLimits: string } {
+function ephemeralConnectionNames(config: GatewayConfig): EphemeralOptions['connectionNames'] {
   const prefix = config.ephemeral.engine === 'redis' ? config.ephemeral.prefix : 'pushrelay';
-  return { missedCalls: `${prefix}:missed-calls`, claims: `${prefix}:dedupe`, rateLimits: `${prefix}:rate-limits` };
+  return {
+    missedCalls: `${prefix}:missed-calls`,
+    claims: `${prefix}:dedupe`,
+    rateLimits: `${prefix}:rate-limits`,
+    presence: `${prefix}:presence`,
+  };
 }
 
 /**
@@ -120,16 +132,21 @@ export function buildContainer(config: GatewayConfig, overrides: GatewayOverride
   });
   value(c, TOKENS.logger, overrides.log ?? createLogger('silent', 'http-gateway'));
   value(c, TOKENS.tenants, new TenantDirectory(config.tenants));
-  value(c, TOKENS.presence, new InMemoryPresence());
+  singleton(c, TOKENS.presence, (get) => get(TOKENS.ephemeral).presence ?? new InMemoryPresence());
   value(c, TOKENS.webhookVerifiers, { ...overrides.webhookVerifiers });
-  singleton(c, TOKENS.ephemeral, () =>
+  singleton(c, TOKENS.ephemeral, (get) =>
     openEphemeral(config.ephemeral, {
       missedCallTtlMs: ttl,
       connectionNames: ephemeralConnectionNames(config),
       ...(engines ? { engines } : {}),
+      // Called after composition, from Redis's answers: the metrics exist by then.
+      onPresenceError: (error, operation) => {
+        get(TOKENS.metrics).presenceFailures.inc({ operation });
+        get(TOKENS.logger).warn({ err: error, operation }, 'presence: Redis failed; users may get pushes meanwhile');
+      },
     }),
   );
-  singleton(c, TOKENS.sockets, (get) => new SocketHub(get(TOKENS.presence)));
+  singleton(c, TOKENS.sockets, (get) => new SocketHub(get(TOKENS.presence), get(TOKENS.ephemeral).presence));
   singleton(c, TOKENS.metrics, (get) => {
     const hub = get(TOKENS.sockets);
     const metrics = new GatewayMetrics(get(TOKENS.queue), () => hub.size);

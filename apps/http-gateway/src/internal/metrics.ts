@@ -21,6 +21,7 @@ export class GatewayMetrics {
   readonly codecRejections: Counter<'codec' | 'stage'>;
   readonly overloadRejections: Counter<'reason'>;
   readonly rateLimited: Counter<'tenant'>;
+  readonly presenceFailures: Counter<'operation'>;
   readonly sockets: Gauge;
 
   constructor(queue: Queue, socketCount: () => number) {
@@ -104,6 +105,12 @@ export class GatewayMetrics {
       name: 'pushrelay_rate_limited_total',
       help: 'Notifications refused with 429 rate_limited, by tenant',
       labelNames: ['tenant'],
+      registers,
+    });
+    this.presenceFailures = new Counter({
+      name: 'pushrelay_presence_failures_total',
+      help: 'Redis failures of the presence shared by the processes, by operation (lookup, announce, refresh, publish, subscribe)',
+      labelNames: ['operation'],
       registers,
     });
     this.purged = new Counter({

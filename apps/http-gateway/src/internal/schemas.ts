@@ -31,6 +31,7 @@ const ERROR_CODES = [
   'queue_unavailable',
   'overloaded',
   'rate_limited',
+  'device_limit',
 ] as const;
 
 const errorProperties = {
@@ -208,6 +209,13 @@ export const registerDeviceResponses = {
   ),
   ...errorResponses,
   ...bodyErrorResponses,
+  429: errorResponse(
+    'A new device of a tenant at its bound (`limits.maxDevicesPerTenant`); nothing was written. A known device (same provider and token) is still refreshed',
+    {
+      error: 'device_limit',
+      message: 'tenant acme has 100000 devices, its bound is 100000: remove devices before registering new ones',
+    },
+  ),
 } as const;
 
 export const deviceListResponses = {

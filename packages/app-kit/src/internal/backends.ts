@@ -166,20 +166,28 @@ export interface EphemeralHandle {
   claims?: RedisEngine.RedisDedupe;
   /** Token buckets shared by the processes, when a connection name for them was given. */
   rateLimiter?: RateLimiter;
+  /** Who is connected to which process, and the hand-over between them, when a connection name for it was given. */
+  presence?: RedisEngine.RedisPresence;
   close(): Promise<void>;
 }
 
 export interface EphemeralOptions {
   missedCallTtlMs?: number;
-  /** Redis client names of the missed-call store and, when wanted, of the replay keys. */
-  connectionNames: { missedCalls: string; claims?: string; rateLimits?: string };
+  /** Redis client names of the missed-call store and, when wanted, of the replay keys, buckets and presence. */
+  connectionNames: { missedCalls: string; claims?: string; rateLimits?: string; presence?: string };
+  /** Told of each Redis failure of the presence, which goes on as `RedisPresence` describes. */
+  onPresenceError?: (error: unknown, operation: RedisEngine.PresenceOperation) => void;
   /** The loaded engines (`loadEngines`): Redis needs its package here. */
   engines?: EngineModules;
 }
 
 export function openEphemeral(ephemeral: EphemeralConfig, options: EphemeralOptions): EphemeralHandle {
   if (ephemeral.engine !== 'redis') return { close: async () => {} };
-  const { RedisDedupe, RedisMissedCallStore, RedisRateLimiter } = engine(options.engines, 'redis', 'ephemeral');
+  const { RedisDedupe, RedisMissedCallStore, RedisPresence, RedisRateLimiter } = engine(
+    options.engines,
+    'redis',
+    'ephemeral',
+  );
   const { redis, prefix } = ephemeral;
   const names = options.connectionNames;
   const missedCalls = new RedisMissedCallStore({
@@ -193,12 +201,20 @@ export function openEphemeral(ephemeral: EphemeralConfig, options: EphemeralOpti
   const rateLimiter = names.rateLimits
     ? new RedisRateLimiter({ connection: redisOptionsFromUrl(redis, names.rateLimits), prefix })
     : undefined;
+  const presence = names.presence
+    ? new RedisPresence({
+        connection: redisOptionsFromUrl(redis, names.presence),
+        prefix,
+        ...(options.onPresenceError ? { onError: options.onPresenceError } : {}),
+      })
+    : undefined;
   return {
     missedCalls,
     ...(claims ? { claims } : {}),
     ...(rateLimiter ? { rateLimiter } : {}),
+    ...(presence ? { presence } : {}),
     close: async () => {
-      await Promise.allSettled([missedCalls.close(), claims?.close(), rateLimiter?.close()]);
+      await Promise.allSettled([missedCalls.close(), claims?.close(), rateLimiter?.close(), presence?.close()]);
     },
   };
 }

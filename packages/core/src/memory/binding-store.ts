@@ -85,6 +85,10 @@ export class InMemoryBindingStore implements BindingStore {
     if (t.byId.size === 0) this.tenants.delete(tenant);
     return true;
   }
+
+  async countForTenant(tenant: string): Promise<number> {
+    return this.tenants.get(tenant)?.byId.size ?? 0;
+  }
 }
 
 function unindex(t: TenantBindings, b: DeviceBinding): void {

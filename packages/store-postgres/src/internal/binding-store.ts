@@ -98,6 +98,15 @@ export class PostgresBindingStore implements BindingStore {
     ]);
     return (r.rowCount ?? 0) > 0;
   }
+
+  async countForTenant(tenant: string): Promise<number> {
+    // An index-only scan of the (tenant, ...) unique index once the table is vacuumed.
+    const r = await this.db.pool.query<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM ${this.db.table('bindings')} WHERE tenant = $1`,
+      [tenant],
+    );
+    return r.rows[0]?.n ?? 0;
+  }
 }
 
 function toBinding(row: Row): DeviceBinding {

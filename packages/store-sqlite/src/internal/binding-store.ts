@@ -66,6 +66,8 @@ export class SqliteBindingStore implements BindingStore {
            updated_at = @updated_at WHERE tenant = @tenant AND id = @id`,
       ),
       remove: db.prepare<[string, string]>('DELETE FROM bindings WHERE tenant = ? AND id = ?'),
+      // Answered from the (tenant, id) unique index, without reading the rows.
+      countForTenant: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM bindings WHERE tenant = ?'),
     };
     this.upsertTx = db.transaction((input: DeviceBindingInput, now: string): DeviceBinding => {
       const existing = this.statements.byToken.get(input.tenant, input.provider, input.token);
@@ -104,6 +106,10 @@ export class SqliteBindingStore implements BindingStore {
 
   async remove(tenant: string, id: string): Promise<boolean> {
     return this.statements.remove.run(tenant, id).changes > 0;
+  }
+
+  async countForTenant(tenant: string): Promise<number> {
+    return this.statements.countForTenant.get(tenant)?.n ?? 0;
   }
 }
 

@@ -151,6 +151,27 @@ export function describeBindingStoreConformance(t: TestApi, options: StoreSuiteO
     );
 
     t.it(
+      "counts a tenant's bindings: an update of a known token is not a new one",
+      run(async (s) => {
+        t.expect(await s.countForTenant('tenant-a')).toBe(0);
+        const first = await s.upsert(bindingInput());
+        await s.upsert(bindingInput({ token: 'b'.repeat(64), userId: 'bob' }));
+        await s.upsert(bindingInput({ provider: 'fcm' }));
+        await s.upsert(bindingInput({ tenant: 'tenant-b' }));
+        t.expect(await s.countForTenant('tenant-a')).toBe(3);
+        await s.upsert(bindingInput({ userId: 'carol', pushKind: 'alert' }));
+        t.expect(await s.countForTenant('tenant-a')).toBe(3);
+        // A device whose token changed keeps its id: the binding is replaced, not added.
+        await s.upsert(bindingInput({ id: first.id, token: 'f'.repeat(64) }));
+        t.expect(await s.countForTenant('tenant-a')).toBe(3);
+        t.expect(await s.remove('tenant-a', first.id)).toBe(true);
+        t.expect(await s.countForTenant('tenant-a')).toBe(2);
+        t.expect(await s.countForTenant('tenant-b')).toBe(1);
+        t.expect(await s.countForTenant('tenant-c')).toBe(0);
+      }),
+    );
+
+    t.it(
       'hands out copies: changing a returned binding does not change the store',
       run(async (s) => {
         const b = await s.upsert(bindingInput());

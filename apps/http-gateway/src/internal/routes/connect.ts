@@ -15,7 +15,7 @@ export const connectRoutes: FastifyPluginAsync<{ services: GatewayServices; auth
   const hub = services.sockets;
   const relay = services.relay;
   relay.events.on('suppressed', ({ notification, reason }) => {
-    if (reason === 'online') hub.deliver(notification);
+    if (reason === 'online') void hub.distribute(notification);
   });
 
   app.get<{ Querystring: { userId?: string } }>(
@@ -40,7 +40,7 @@ export const connectRoutes: FastifyPluginAsync<{ services: GatewayServices; auth
         if (!request.query.userId) throw badRequest('userId is required', [{ path: 'userId', message: 'is required' }]);
       },
     },
-    (socket, request) => {
+    async (socket, request) => {
       const tenant = request.tenant!.id;
       const userId = request.query.userId!;
       const release = hub.add(tenant, userId, socket);
@@ -52,7 +52,10 @@ export const connectRoutes: FastifyPluginAsync<{ services: GatewayServices; auth
       socket.on('error', () => release());
       // Clients may ping with any message; nothing they send changes state.
       socket.on('message', () => {});
-      socket.send(JSON.stringify({ kind: 'ready', tenant, userId }));
+      // Ready means notifications come here, wherever they are accepted: only once every
+      // process sees the connection.
+      await hub.announced();
+      if (socket.readyState === 1) socket.send(JSON.stringify({ kind: 'ready', tenant, userId }));
     },
   );
 };

@@ -4,6 +4,7 @@ import {
   ValidationError,
   parseWebPushSubscription,
   webPushToken,
+  type BindingStore,
   type DeviceBinding,
   type DeviceBindingInput,
   type Environment,
@@ -89,6 +90,22 @@ function tokenOf(body: RegisterBody, policy: WebPushPolicy): string {
   return webPushToken(subscription);
 }
 
+/**
+ * Refuses a new device past the tenant's bound, before anything is written. Registrations racing
+ * each other may both pass at the bound minus one: the bound is a guard against a runaway
+ * client, not an exact quota.
+ */
+async function checkDeviceLimit(bindings: BindingStore, tenant: string, max: number): Promise<void> {
+  if (max === 0) return;
+  const count = await bindings.countForTenant(tenant);
+  if (count < max) return;
+  throw new HttpError(
+    429,
+    'device_limit',
+    `tenant ${tenant} has ${count} devices, its bound is ${max}: remove devices before registering new ones`,
+  );
+}
+
 export const deviceRoutes: FastifyPluginAsync<{ services: GatewayServices; authenticate: Authenticate }> = async (
   app,
   { services, authenticate },
@@ -157,6 +174,8 @@ export const deviceRoutes: FastifyPluginAsync<{ services: GatewayServices; authe
         );
       }
       const existing = await bindings.findByToken(tenant, body.provider, token);
+      // A refresh of a known device adds nothing, so it is allowed at the bound.
+      if (!existing) await checkDeviceLimit(bindings, tenant, request.tenant!.limits.maxDevicesPerTenant);
       const input: DeviceBindingInput = {
         tenant,
         userId: body.userId,
