@@ -64,6 +64,7 @@ const rows: [string, number | string][] = [
   ['still pending', c.pending],
   ['lost', c.lost],
   ['sent after the deadline', c.sentAfterDeadline],
+  ['sent before the deadline, received after it', c.arrivedAfterDeadline],
   [
     'duplicated per device',
     `${c.duplicatedPairs} (${c.duplicatedBySigkill} made unavoidable by the SIGKILL), ${c.extraCopies} extra copies`,

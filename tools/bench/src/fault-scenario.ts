@@ -97,8 +97,16 @@ export interface FaultRunCounts {
   pending: number;
   /** Accepted, but neither received, nor expired, nor pending. */
   lost: number;
-  /** Pushes a device received after the notification's deadline. */
+  /**
+   * Pushes a device received after the notification's deadline whose send started after it (or
+   * with no attempt in the report to tell): what the relay must never do.
+   */
   sentAfterDeadline: number;
+  /**
+   * Pushes received after the deadline whose send started before it: in flight when the deadline
+   * passed, answered too late (the report then says `expired`, "no answer before the deadline").
+   */
+  arrivedAfterDeadline: number;
   /** Pairs received more than once, and the extra copies. */
   duplicatedPairs: number;
   extraCopies: number;
@@ -555,6 +563,7 @@ function account(
     pending: 0,
     lost: 0,
     sentAfterDeadline: 0,
+    arrivedAfterDeadline: 0,
     duplicatedPairs: 0,
     extraCopies: 0,
     duplicatedBySigkill: 0,
@@ -572,6 +581,15 @@ function account(
     const report = reports.get(n.id);
     const device = report?.devices.find((d) => d.bindingId === n.device.bindingId);
     for (const late of pushes.filter((p) => p.receivedAt > n.deadline)) {
+      // The send this copy came from: the last attempt that started before it was received.
+      const started = (device?.attempts ?? [])
+        .map((a) => Date.parse(a.at))
+        .filter((at) => at <= late.receivedAt)
+        .at(-1);
+      if (started !== undefined && started < n.deadline) {
+        c.arrivedAfterDeadline++;
+        continue;
+      }
       c.sentAfterDeadline++;
       example(
         `${n.id} received ${late.receivedAt - n.deadline} ms after its deadline; report: ${JSON.stringify(device)}`,
