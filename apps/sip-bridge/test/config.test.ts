@@ -48,7 +48,7 @@ describe('config', () => {
       ephemeral: { engine: 'memory' },
       auth: { requests: true, users: 'config', userCacheTtlMs: 30_000 },
       limits: {
-        maxServerTransactions: 10_000,
+        maxServerTransactions: 50_000,
         maxHeldCalls: 2000,
         maxOpenTransactions: 40_000,
         maxEventLoopLagMs: 50,

@@ -93,6 +93,7 @@ export {
   type StreamTransportOptions,
   type TlsTransport,
   type TlsTransportOptions,
+  type UdpTransport,
   type UdpTransportOptions,
 } from './internal/transport.js';
 

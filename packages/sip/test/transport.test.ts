@@ -80,6 +80,24 @@ async function roundTrip(
 }
 
 describe('UDP transport', { timeout: 20_000 }, () => {
+  it('asks the kernel for a large receive buffer, or keeps the system default when told to', async () => {
+    const systemDefault = await new Promise<number>((resolve) => {
+      const probe = dgram.createSocket('udp4');
+      probe.bind(0, '127.0.0.1', () => {
+        const size = probe.getRecvBufferSize();
+        probe.close(() => resolve(size));
+      });
+    });
+    const large = await track(createUdpTransport({ host: '127.0.0.1', port: 0, receiveBufferBytes: 1024 * 1024 }));
+    const kept = await track(createUdpTransport({ host: '127.0.0.1', port: 0, receiveBufferBytes: 0 }));
+    expect(kept.receiveBufferBytes).toBe(systemDefault);
+    // Linux grants twice what is asked (its bookkeeping), capped at net.core.rmem_max.
+    expect(large.receiveBufferBytes).toBeGreaterThan(systemDefault);
+    await expect(createUdpTransport({ host: '127.0.0.1', port: 0, receiveBufferBytes: -1 })).rejects.toThrow(
+      /receiveBufferBytes/,
+    );
+  });
+
   it('carries a request and its response between two sockets, stamping received and rport', async () => {
     const server = await track(createUdpTransport({ host: '127.0.0.1', port: 0 }));
     const client = await track(createUdpTransport({ host: '127.0.0.1', port: 0 }));

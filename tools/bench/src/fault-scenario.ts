@@ -485,7 +485,7 @@ export async function runFaultScenario(options: FaultRunOptions): Promise<FaultR
     const giveUpAt = lastDeadline + (cluster ? 20_000 : 5_000);
     const reports = new Map<
       string,
-      { status: string; devices: { bindingId: string; status: string; detail?: string }[] }
+      { status: string; devices: { bindingId: string; status: string; detail?: string; attempts?: { at: string }[] }[] }
     >();
     let open = notifications;
     for (;;) {
@@ -539,7 +539,10 @@ export async function runFaultScenario(options: FaultRunOptions): Promise<FaultR
 
 function account(
   notifications: Notification[],
-  reports: Map<string, { status: string; devices: { bindingId: string; status: string; detail?: string }[] }>,
+  reports: Map<
+    string,
+    { status: string; devices: { bindingId: string; status: string; detail?: string; attempts?: { at: string }[] }[] }
+  >,
   simLogs: SimLog[],
   killedAt: number,
 ): FaultRunCounts {

@@ -106,7 +106,7 @@ export function resolveRegistrarOptions(
   const options: RegistrarOptions = {
     auth,
     limits: {
-      maxServerTransactions: 10_000,
+      maxServerTransactions: 50_000,
       maxHeldCalls: 0,
       maxOpenTransactions: 0,
       maxEventLoopLagMs: 0,
@@ -126,7 +126,9 @@ export function resolveRegistrarOptions(
   limits.maxServerTransactions = int(
     limitsIn['maxServerTransactions'],
     'limits.maxServerTransactions',
-    10_000,
+    // Above maxOpenTransactions' default: the bridge's own bounds refuse new calls first (a
+    // finished call keeps its transactions for 32 s over UDP), this one is the memory backstop.
+    50_000,
     1,
     10_000_000,
   );

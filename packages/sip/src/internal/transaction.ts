@@ -345,14 +345,15 @@ export interface TransactionLayerOptions {
   /**
    * Server transactions held at once before new requests are refused: beyond it a request gets
    * `503 Service Unavailable` with `Retry-After` statelessly (RFC 3261 §21.5.4), and no
-   * transaction, so a flood cannot grow memory. ACK and CANCEL are never refused. Default: no limit.
+   * transaction, so a flood cannot grow memory. ACK, CANCEL and requests within a dialog (a To
+   * tag) are never refused. Default: no limit.
    */
   maxServerTransactions?: number;
   /** Seconds in the Retry-After of those 503s. Default 5. */
   overloadRetryAfterSeconds?: number;
   /**
-   * Asked for each new request that would open a server transaction (not ACK, not CANCEL, not a
-   * retransmission): a number refuses it with a stateless `503` whose `Retry-After` is that many
+   * Asked for each new request that would open a server transaction outside a dialog (not ACK,
+   * not CANCEL, no To tag, not a retransmission): a number refuses it with a stateless `503` whose `Retry-After` is that many
    * seconds, like `maxServerTransactions` does. For a TU's own overload bounds (held calls,
    * event-loop lag); it runs before any transaction exists, so it must be cheap.
    */
@@ -495,7 +496,9 @@ export class TransactionLayer {
       this.deliver(request, null, from);
       return;
     }
-    if (request.method !== 'CANCEL') {
+    // A request within a dialog (BYE, re-INVITE, INFO...) goes on with what was admitted, and a
+    // BYE is what frees it: refusing those under load would keep calls up, not shed them.
+    if (request.method !== 'CANCEL' && !withinDialog(request)) {
       const limit = this.options.maxServerTransactions;
       const full = limit !== undefined && this.servers.size >= limit;
       const retryAfter = full ? (this.options.overloadRetryAfterSeconds ?? 5) : this.options.refuse?.(request, from);
@@ -629,4 +632,10 @@ function serverKey(request: SipRequest, methodOverride?: string): string {
   const cseq = parseCSeq(getHeader(request, 'CSeq') ?? '');
   const fromTag = parseNameAddr(getHeader(request, 'From') ?? '').params['tag'] ?? '';
   return `2543|${request.uri}|${getHeader(request, 'Call-ID')}|${fromTag}|${cseq.seq}|${topVia}|${method}`;
+}
+
+/** A To tag: the request belongs to a dialog. Cheap, as it runs before any transaction exists. */
+function withinDialog(request: SipRequest): boolean {
+  const to = getHeader(request, 'To');
+  return to !== undefined && /;\s*tag\s*=/i.test(to);
 }

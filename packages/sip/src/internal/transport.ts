@@ -60,9 +60,29 @@ export interface UdpTransportOptions {
   port?: number;
   /** `udp6` to bind an IPv6 socket. Default `udp4`. */
   type?: 'udp4' | 'udp6';
+  /**
+   * The socket's receive buffer (SO_RCVBUF). Datagrams that arrive while the process is busy
+   * (a GC pause, a burst) wait here; once it is full the kernel drops them and the peers
+   * retransmit, which adds load when there is least room for it. The kernel caps it at
+   * `net.core.rmem_max` (212 992 bytes on many systems: raise it for a busy server). 0 keeps the
+   * system's default. Default 4 MiB.
+   */
+  receiveBufferBytes?: number;
 }
 
-export async function createUdpTransport(options: UdpTransportOptions = {}): Promise<SipTransport> {
+/** A UDP transport, with what the kernel granted of the receive buffer asked for. */
+export interface UdpTransport extends SipTransport {
+  readonly protocol: 'udp';
+  /** The socket's receive buffer as the kernel reports it (Linux counts its bookkeeping, so about twice what was set). */
+  readonly receiveBufferBytes: number;
+}
+
+const DEFAULT_UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
+
+export async function createUdpTransport(options: UdpTransportOptions = {}): Promise<UdpTransport> {
+  const wantedBuffer = options.receiveBufferBytes ?? DEFAULT_UDP_RECEIVE_BUFFER;
+  if (!Number.isInteger(wantedBuffer) || wantedBuffer < 0)
+    throw new RangeError(`receiveBufferBytes must be a non-negative integer, got ${wantedBuffer}`);
   const socket = dgram.createSocket(options.type ?? 'udp4');
   const dispatcher = new Dispatcher();
   const stats = newStats();
@@ -75,6 +95,7 @@ export async function createUdpTransport(options: UdpTransportOptions = {}): Pro
   });
   // Errors after bind (ICMP unreachable reports on some platforms) must not crash the process.
   socket.on('error', () => {});
+  if (wantedBuffer > 0) socket.setRecvBufferSize(wantedBuffer);
   const bound = socket.address();
   let closed = false;
 
@@ -122,6 +143,7 @@ export async function createUdpTransport(options: UdpTransportOptions = {}): Pro
   return {
     protocol: 'udp',
     local: { address: bound.address, port: bound.port },
+    receiveBufferBytes: socket.getRecvBufferSize(),
     stats,
     send: sendTo,
     onMessage: (handler) => dispatcher.add(handler),
