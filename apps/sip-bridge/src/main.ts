@@ -115,7 +115,9 @@ async function main(): Promise<void> {
     });
 }
 
-main().catch((error: unknown) => {
+// Awaited, so that the module's evaluation lasts until the bridge runs: a runner of the sources
+// (tools/bench/run-ts.mjs) stays open for the imports the start-up makes by computed name.
+await main().catch((error: unknown) => {
   // What stops the start (a port in use, a file that cannot be read) is one line; the stack only
   // helps a developer, who sets NODE_DEBUG=sip-bridge.
   const debug = /\bsip-bridge\b/.test(process.env['NODE_DEBUG'] ?? '');

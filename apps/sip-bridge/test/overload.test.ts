@@ -217,7 +217,7 @@ describe('overload control', () => {
   it('reads its bounds from the config, with defaults', async () => {
     const h = await harness();
     expect(h.bridge.config.limits).toEqual({
-      maxServerTransactions: 10_000,
+      maxServerTransactions: 50_000,
       maxHeldCalls: 2000,
       maxOpenTransactions: 40_000,
       maxEventLoopLagMs: 50,
