@@ -2,13 +2,15 @@
  * Idle RSS of a gateway, started and left to settle, nothing sent: what a build holds at rest.
  *
  *   npm run idle-rss -w @pushrelay/bench -- [<demo entry, default apps/http-gateway/demo/pushrelay-demo.mjs>]
- *   npm run idle-rss -w @pushrelay/bench -- --serve <config file> [--runs 5] [--modules]
+ *   npm run idle-rss -w @pushrelay/bench -- --serve <config file> [--runs 5] [--settle-ms 3000] [--modules]
  *
  * A demo entry is started with its simulators and one device registered. `--serve` runs the built
  * `pushrelay serve` (apps/http-gateway/bin/pushrelay.mjs, after `tsc --build`) with that
  * configuration instead, as an operator would: it must have a tenant whose key is
  * `idle-key-0123456789abcdef` (for its sha256, see below), and it gets one health request.
- * Each run waits 3 s, then reads VmRSS from /proc and the V8 heap through idle-probe.mjs. With
+ * Each run waits `--settle-ms` (3 s; V8's memory reducer shrinks an idle heap some 10 s after
+ * start-up, so 15 s reads the process at rest), then reads VmRSS from /proc and the V8 heap
+ * through idle-probe.mjs. With
  * `--modules` one more run lists the npm packages the process loaded (kept apart: the resolve
  * hook that sees ES modules has a thread whose memory would count in the RSS).
  */
@@ -27,6 +29,7 @@ const { values, positionals } = parseArgs({
   options: {
     serve: { type: 'string' },
     runs: { type: 'string', default: '1' },
+    'settle-ms': { type: 'string', default: '3000' },
     modules: { type: 'boolean', default: false },
   },
 });
@@ -36,6 +39,8 @@ const entry = values.serve
 const args = values.serve
   ? [entry, 'serve', '--config', resolve(values.serve), '--port', '0']
   : [entry, '--port', '0', '--api-key', key];
+const settleMs = Number(values['settle-ms']);
+if (!Number.isInteger(settleMs) || settleMs < 0) throw new RangeError('--settle-ms must be a whole number of ms');
 const dir = mkdtempSync(join(tmpdir(), 'pushrelay-idle-'));
 
 interface Sample {
@@ -87,7 +92,7 @@ async function sample(run: number, modules: boolean): Promise<Sample> {
       });
       if (!res.ok) throw new Error(`register failed: ${res.status}`);
     }
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, settleMs));
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
     child.kill('SIGUSR2');
     const probed = await readProbe(out);
