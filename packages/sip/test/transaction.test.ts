@@ -501,26 +501,26 @@ describe('leak and overload accounting', () => {
     expect((sent.at(-1)!.message as SipResponse).status).toBe(481);
   });
 
-  it('never refuses a request within a dialog: a BYE frees what was admitted', () => {
+  it('never asks `refuse` about a request within a dialog; the memory bound still holds for it', () => {
     const asked: string[] = [];
-    const { sent, layer, requests } = setup({
-      maxServerTransactions: 1,
-      refuse: (r) => (asked.push(r.method), asked.length > 1 ? 5 : undefined),
-    });
-    layer.receive(request('INVITE', 'UDP', 'z9hG4bKi1'), udpPeer);
-    expect(layer.serverTransactionCount).toBe(1);
-    layer.receive(request('INVITE', 'UDP', 'z9hG4bKi2'), udpPeer);
-    expect((sent.at(-1)!.message as SipResponse).status).toBe(503);
+    const { sent, layer, requests } = setup({ maxServerTransactions: 3, refuse: (r) => (asked.push(r.method), 5) });
     const inDialog = (method: string, branch: string) => {
       const r = request(method, 'UDP', branch);
       r.headers = r.headers.map((h) => (h.name === 'To' ? { ...h, value: `${h.value};tag=b1` } : h));
       return r;
     };
+    layer.receive(request('INVITE', 'UDP', 'z9hG4bKi1'), udpPeer);
+    expect((sent.at(-1)!.message as SipResponse).status).toBe(503);
     layer.receive(inDialog('BYE', 'z9hG4bKb1'), udpPeer);
     layer.receive(inDialog('INFO', 'z9hG4bKb2'), udpPeer);
-    // Both reach the TU although the layer is full, and `refuse` is not asked about them.
-    expect(requests.map((r) => r.request.method)).toEqual(['INVITE', 'BYE', 'INFO']);
+    layer.receive(inDialog('BYE', 'z9hG4bKb3'), udpPeer);
+    // A BYE ends what was admitted: the load bound lets it through, and is not even asked.
+    expect(requests.map((r) => r.request.method)).toEqual(['BYE', 'INFO', 'BYE']);
     expect(asked).toEqual(['INVITE']);
+    // Past the memory bound a To tag (easily forged) does not help.
+    layer.receive(inDialog('BYE', 'z9hG4bKb4'), udpPeer);
+    expect(requests).toHaveLength(3);
+    expect((sent.at(-1)!.message as SipResponse).status).toBe(503);
   });
 
   it('refuses what `refuse` says with a stateless 503, and absorbs the retransmissions and the ACK of it', () => {

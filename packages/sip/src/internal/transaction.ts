@@ -345,8 +345,9 @@ export interface TransactionLayerOptions {
   /**
    * Server transactions held at once before new requests are refused: beyond it a request gets
    * `503 Service Unavailable` with `Retry-After` statelessly (RFC 3261 §21.5.4), and no
-   * transaction, so a flood cannot grow memory. ACK, CANCEL and requests within a dialog (a To
-   * tag) are never refused. Default: no limit.
+   * transaction, so a flood cannot grow memory. ACK and CANCEL are never refused. Keep it above
+   * what `refuse` lets in: it refuses requests within a dialog too (a BYE), which `refuse` never
+   * sees. Default: no limit.
    */
   maxServerTransactions?: number;
   /** Seconds in the Retry-After of those 503s. Default 5. */
@@ -496,12 +497,17 @@ export class TransactionLayer {
       this.deliver(request, null, from);
       return;
     }
-    // A request within a dialog (BYE, re-INVITE, INFO...) goes on with what was admitted, and a
-    // BYE is what frees it: refusing those under load would keep calls up, not shed them.
-    if (request.method !== 'CANCEL' && !withinDialog(request)) {
+    if (request.method !== 'CANCEL') {
       const limit = this.options.maxServerTransactions;
       const full = limit !== undefined && this.servers.size >= limit;
-      const retryAfter = full ? (this.options.overloadRetryAfterSeconds ?? 5) : this.options.refuse?.(request, from);
+      // The TU's load bounds never apply within a dialog (BYE, re-INVITE, INFO...): those go on
+      // with what was admitted, and a BYE is what frees it. The memory bound applies to all, as a
+      // To tag is easy to forge; keep it above what the TU's bounds let in.
+      const retryAfter = full
+        ? (this.options.overloadRetryAfterSeconds ?? 5)
+        : withinDialog(request)
+          ? undefined
+          : this.options.refuse?.(request, from);
       if (retryAfter !== undefined) {
         this.refused.add(key, retryAfter, this.clock.now());
         this.sendRefusal(request, from, retryAfter);
