@@ -92,14 +92,20 @@ describe.skipIf(!redis.available)('BullMQQueue fair order between tenants', () =
       await until(() => gates.has('tenant-w-1'));
       // Nothing waits for the worker now: this tenant's first job starts the clock again.
       for (let n = 0; n < 30; n++) await q.schedule(job('tenant-c', n, { runAt: Date.now() + 1100 }));
+      // The job running through the restart is moved to the top too: were it retried or put
+      // back, it would not come after what was scheduled later.
+      expect(await direct.hget(`${prefix}:${name}-call:j/tenant-w/1/b-1`, 'priority')).toBe('1');
+      await new Promise((r) => setTimeout(r, 1300));
+      gates.get('tenant-w-1')!();
+      await until(() => seen.length === 33);
+      // Kept at its old tag it would run last; moved to the top it runs first of what was due.
+      expect(seen.slice(2, 4)).toEqual(['tenant-x-0', 'tenant-c-0']);
+      // Its start moved the clock to its new tag, not back to the old one.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(Number(await direct.hget(`${prefix}:${name}-call:fair`, '~v'))).toBeLessThan(100);
     } finally {
       direct.disconnect();
     }
-    await new Promise((r) => setTimeout(r, 1300));
-    gates.get('tenant-w-1')!();
-    await until(() => seen.length === 33);
-    // Kept at its old tag it would run last; moved to the top it runs first of what was due.
-    expect(seen.slice(2, 4)).toEqual(['tenant-x-0', 'tenant-c-0']);
   });
 
   it('refuses a jobsPerTenantTurn that is negative or not a number', () => {

@@ -128,7 +128,14 @@ export class BullMQQueue implements Queue {
     this.queues = { call: queue('call'), default: queue('default') };
     const laneKeys = (lane: Lane): LaneKeys => {
       const keys = this.queues[lane].keys;
-      return { fair: `${keys['']}fair`, prioritized: keys.prioritized!, delayed: keys.delayed!, jobPrefix: keys['']! };
+      return {
+        fair: `${keys['']}fair`,
+        prioritized: keys.prioritized!,
+        delayed: keys.delayed!,
+        active: keys.active!,
+        epoch: `${keys['']}fair-epoch`,
+        jobPrefix: keys['']!,
+      };
     };
     this.laneKeys = { call: laneKeys('call'), default: laneKeys('default') };
     defineFairCommands(this.producer);
@@ -144,8 +151,8 @@ export class BullMQQueue implements Queue {
     const lane: Lane = job.lane === 'call' ? 'call' : 'default';
     const queue = this.queues[lane];
     const id = bullJobId(job.id);
-    const priority =
-      this.jobsPerTenantTurn === 0 ? undefined : await this.startTag(queue, lane, job.notification.tenant);
+    const tag = this.jobsPerTenantTurn === 0 ? undefined : await this.startTag(queue, lane, job.notification.tenant);
+    const priority = tag?.priority;
     // Add first, look second: a fresh id (the usual case) costs two round trips. BullMQ ignores
     // an add whose id exists, so the nonce tells whose job is stored under the id.
     for (let round = 0; round < 2; round++) {
@@ -158,9 +165,19 @@ export class BullMQQueue implements Queue {
         { job, nonce },
         { ...this.jobOptions, jobId: id, delay, timestamp: job.runAt - delay, priority },
       );
-      const stored = await this.producer.hget(`${queue.keys['']}${id}`, 'data');
+      const [[, stored], [, epoch]] = (await this.producer
+        .multi()
+        .hget(`${queue.keys['']}${id}`, 'data')
+        .get(this.laneKeys[lane].epoch)
+        .exec()) as [[unknown, string | null], [unknown, string | null]];
       // Gone already: it ran and was removed, and only ours could have run.
-      if (stored === null || (JSON.parse(stored) as JobData).nonce === nonce) return true;
+      if (stored === null) return true;
+      if ((JSON.parse(stored) as JobData).nonce === nonce) {
+        // The clock started again between the tag and the add: the tag is from before, so the
+        // job goes to the top, as the ones waiting at the restart did.
+        if (tag && Number(epoch ?? 0) !== tag.epoch) await (await queue.getJob(id))?.changePriority({ priority: 1 });
+        return true;
+      }
       const existing = await queue.getJob(id);
       if (existing) {
         const state = await existing.getState();
@@ -173,7 +190,11 @@ export class BullMQQueue implements Queue {
   }
 
   /** Waits for the first connection, as BullMQ's own add does: the producer has no offline queue. */
-  private async startTag(queue: BullQueue<JobData>, lane: Lane, tenant: string): Promise<number> {
+  private async startTag(
+    queue: BullQueue<JobData>,
+    lane: Lane,
+    tenant: string,
+  ): Promise<{ priority: number; epoch: number }> {
     await queue.waitUntilReady();
     return startTag(this.producer, this.laneKeys[lane], tenant, this.jobsPerTenantTurn);
   }
@@ -360,7 +381,8 @@ export class BullMQQueue implements Queue {
         await putBack(bullJob, token, until);
       }
     }
-    if (bullJob.opts.priority) markStarted(this.client, this.laneKeys[lane], bullJob.opts.priority);
+    // The hash's priority, not opts': a restart of the clock rewrites only the former.
+    if (bullJob.priority) markStarted(this.client, this.laneKeys[lane], bullJob.priority);
     this.running++;
     try {
       await handler(job);
