@@ -112,6 +112,32 @@ describe.skipIf(!redis.available)('RedisPresence', () => {
     expect(await b.isOnline('acme', 'erin')).toBe(true);
   });
 
+  it('drops a membership Redis failed to drop at a disconnect, at its next refresh', async () => {
+    const client = new Redis({ port: REDIS_PORT });
+    // The SREM of the disconnect fails once, as during a short outage; the rest is real Redis.
+    const srem = client.srem.bind(client) as (...args: unknown[]) => Promise<number>;
+    let fail = true;
+    (client as unknown as { srem: (...args: unknown[]) => Promise<number> }).srem = (...args) => {
+      if (!fail) return srem(...args);
+      fail = false;
+      return Promise.reject(new Error('Connection is closed.'));
+    };
+    const failures: PresenceOperation[] = [];
+    const a = open({ client, leaseMs: 1000, refreshMs: 100, onError: (_e, op) => failures.push(op) });
+    const b = open();
+    const disconnect = a.connect('acme', 'gwen');
+    await a.flush();
+    expect(await b.isOnline('acme', 'gwen')).toBe(true);
+    disconnect();
+    await a.flush();
+    expect(failures).toContain('announce');
+    // Left behind, the membership would keep gwen "online" for a day while nobody holds her.
+    await eventually(async () => !(await b.isOnline('acme', 'gwen')));
+    expect(await b.isOnline('acme', 'gwen')).toBe(false);
+    await a.close();
+    client.disconnect();
+  });
+
   it('refuses a refresh that would let the lease lapse', () => {
     expect(() => new RedisPresence({ connection: { port: REDIS_PORT }, leaseMs: 1000, refreshMs: 1000 })).toThrow(
       RangeError,

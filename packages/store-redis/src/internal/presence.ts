@@ -62,6 +62,13 @@ export class RedisPresence implements Presence {
   private readonly leaseKey: string;
   /** This process's connections per user key. */
   private readonly held = new Map<string, number>();
+  /**
+   * Users this process no longer holds whose membership Redis did not drop: retried at each
+   * refresh, as a membership left behind would have other processes suppress the user's pushes.
+   */
+  private readonly leftBehind = new Set<string>();
+  /** This process's id as stored in the user sets and its lease key. */
+  private readonly member: string;
   private readonly listeners = new Set<PresenceListener>();
   /**
    * Writes wait for the subscription, so no other process sees a user online here before this
@@ -94,10 +101,16 @@ export class RedisPresence implements Presence {
     this.redis = openClient(options);
     const { client, prefix } = this.redis;
     this.channel = `${prefix}:presence:notifications`;
-    this.leaseKey = `${prefix}:presence:process:${keyPart(this.processId)}`;
-    // A subscribed connection can run no other command: it is one of its own.
+    this.member = keyPart(this.processId);
+    this.leaseKey = `${prefix}:presence:process:${this.member}`;
+    // A subscribed connection can run no other command: it is one of its own. Its subscribe waits
+    // through reconnects (no retry limit): users are announced only once this process can
+    // receive what others hand over to them.
     const name = client.options.connectionName;
-    this.subscriber = client.duplicate(name ? { connectionName: `${name}:subscriber` } : {});
+    this.subscriber = client.duplicate({
+      maxRetriesPerRequest: null,
+      ...(name ? { connectionName: `${name}:subscriber` } : {}),
+    });
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (channel: string, message: string) => this.received(channel, message));
     this.writes = this.subscriber
@@ -118,7 +131,10 @@ export class RedisPresence implements Presence {
     const key = this.userKey(tenant, userId);
     const n = this.held.get(key) ?? 0;
     this.held.set(key, n + 1);
-    if (n === 0) void this.write(() => this.announce([key]));
+    if (n === 0) {
+      this.leftBehind.delete(key);
+      void this.write(() => this.announce([key]));
+    }
     let open = true;
     return () => {
       if (!open) return;
@@ -129,7 +145,10 @@ export class RedisPresence implements Presence {
       void this.write(async () => {
         // Connected again meanwhile: the membership stays.
         if (this.held.has(key)) return;
-        await this.redis.client.srem(key, this.processId).catch((error: unknown) => this.onError(error, 'announce'));
+        await this.redis.client.srem(key, this.member).catch((error: unknown) => {
+          this.leftBehind.add(key);
+          this.onError(error, 'announce');
+        });
       });
     };
   }
@@ -144,7 +163,7 @@ export class RedisPresence implements Presence {
     if (this.held.has(key)) return true;
     try {
       const found = await this.bounded(
-        this.redis.client.eval(IS_ONLINE, 1, key, `${this.redis.prefix}:presence:process:`, keyPart(this.processId)),
+        this.redis.client.eval(IS_ONLINE, 1, key, `${this.redis.prefix}:presence:process:`, this.member),
       );
       return Number(found) === 1;
     } catch (error) {
@@ -189,7 +208,7 @@ export class RedisPresence implements Presence {
     clearInterval(this.timer);
     const handBack = this.write(async () => {
       const pipeline = this.redis.client.pipeline().del(this.leaseKey);
-      for (const key of this.held.keys()) pipeline.srem(key, this.processId);
+      for (const key of [...this.held.keys(), ...this.leftBehind]) pipeline.srem(key, this.member);
       await pipeline.exec().catch(() => {});
     });
     // Best effort: with Redis away the lease lapses on its own.
@@ -230,6 +249,10 @@ export class RedisPresence implements Presence {
       if (renewed === null) await client.set(this.leaseKey, '1', 'PX', this.leaseMs);
       const stale = Date.now() - this.lastAnnounce > USER_KEY_TTL_MS / 2;
       if (renewed === null || stale) await this.announce([...this.held.keys()]);
+      for (const key of [...this.leftBehind]) {
+        if (this.held.has(key)) this.leftBehind.delete(key);
+        else if ((await client.srem(key, this.member)) >= 0) this.leftBehind.delete(key);
+      }
     } catch (error) {
       this.onError(error, 'refresh');
     }
@@ -243,7 +266,7 @@ export class RedisPresence implements Presence {
     const pipeline = this.redis.client.pipeline();
     for (const key of keys) {
       if (!this.held.has(key)) continue;
-      pipeline.sadd(key, this.processId).pexpire(key, USER_KEY_TTL_MS);
+      pipeline.sadd(key, this.member).pexpire(key, USER_KEY_TTL_MS);
     }
     try {
       const results = await pipeline.exec();
