@@ -22,13 +22,22 @@ describe('the fault run, small', () => {
     expect(result.events.some((e) => e.includes('listening again on the same ports'))).toBe(true);
     expect(c.accepted).toBeGreaterThan(0);
     expect({
+      refused: c.refused,
       lost: c.lost,
       pending: c.pending,
       sentAfterDeadline: c.sentAfterDeadline,
       duplicatedPairs: c.duplicatedPairs,
       unexpected: c.unexpected,
       examples: c.examples.filter((e) => !/answered 400/.test(e)),
-    }).toEqual({ lost: 0, pending: 0, sentAfterDeadline: 0, duplicatedPairs: 0, unexpected: 0, examples: [] });
+    }).toEqual({
+      refused: 0,
+      lost: 0,
+      pending: 0,
+      sentAfterDeadline: 0,
+      duplicatedPairs: 0,
+      unexpected: 0,
+      examples: [],
+    });
     expect(c.delivered + c.expired).toBe(c.accepted);
     expect(c.delivered).toBe(c.accepted);
   });
