@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { DeliveryJob } from '@pushrelay/core';
 import { sampleNotification } from '@pushrelay/testkit';
 import { BullMQQueue, type BullMQQueueOptions } from '../src/index.js';
-import { redis, REDIS_PORT, runPrefix } from './helpers.js';
+import { redis, REDIS_PORT, runPrefix, until } from './helpers.js';
 
 const prefix = runPrefix('fair');
 let counter = 0;
@@ -17,13 +17,6 @@ const job = (tenant: string, n: number, overrides: Partial<DeliveryJob> = {}): D
   lane: 'call',
   ...overrides,
 });
-const until = async (condition: () => boolean, limitMs = 15_000) => {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > limitMs) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe.skipIf(!redis.available)('BullMQQueue fair order between tenants', () => {
   const open: BullMQQueue[] = [];
@@ -49,7 +42,7 @@ describe.skipIf(!redis.available)('BullMQQueue fair order between tenants', () =
     const worker = make(name, options);
     const seen: string[] = [];
     worker.process(async (j) => void seen.push(j.notification.id));
-    await until(() => seen.length === 63);
+    await until(() => seen.length === 63, 15_000);
     return seen;
   };
 
@@ -83,13 +76,13 @@ describe.skipIf(!redis.available)('BullMQQueue fair order between tenants', () =
         seen.push(j.notification.id);
         if (j.notification.tenant === 'tenant-w') await new Promise<void>((r) => gates.set(j.notification.id, r));
       });
-      await until(() => gates.has('tenant-w-0'));
+      await until(() => gates.has('tenant-w-0'), 15_000);
       expect(await direct.zcard(`${prefix}:${name}-call:prioritized`)).toBe(1);
       // As after about a million levels; tenant-w-1 waits for the worker, so the clock goes on.
       await direct.hset(`${prefix}:${name}-call:fair`, '~v', String(1_500_000));
       await q.schedule(job('tenant-x', 0, { runAt: Date.now() + 1000 }));
       gates.get('tenant-w-0')!();
-      await until(() => gates.has('tenant-w-1'));
+      await until(() => gates.has('tenant-w-1'), 15_000);
       // Nothing waits for the worker now: this tenant's first job starts the clock again.
       for (let n = 0; n < 30; n++) await q.schedule(job('tenant-c', n, { runAt: Date.now() + 1100 }));
       // The job running through the restart is moved to the top too: were it retried or put
@@ -97,7 +90,7 @@ describe.skipIf(!redis.available)('BullMQQueue fair order between tenants', () =
       expect(await direct.hget(`${prefix}:${name}-call:j/tenant-w/1/b-1`, 'priority')).toBe('1');
       await new Promise((r) => setTimeout(r, 1300));
       gates.get('tenant-w-1')!();
-      await until(() => seen.length === 33);
+      await until(() => seen.length === 33, 15_000);
       // Kept at its old tag it would run last; moved to the top it runs first of what was due.
       expect(seen.slice(2, 4)).toEqual(['tenant-x-0', 'tenant-c-0']);
       // Its start moved the clock to its new tag, not back to the old one.

@@ -7,3 +7,12 @@ export const redis = await requireService(`Redis on 127.0.0.1:${REDIS_PORT}`, ()
 export const redisBinary = await requireService('a redis-server binary', probeRedisServerBinary);
 /** A prefix no other test run uses, so runs never see each other's keys. */
 export const runPrefix = (label: string) => `pushrelay-test:${label}:${process.pid}:${Date.now()}`;
+
+/** Waits for `condition` (polled every 10 ms), failing after `limitMs`: behaviour, not a timing. */
+export async function until(condition: () => boolean, limitMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > limitMs) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

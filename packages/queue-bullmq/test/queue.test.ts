@@ -4,7 +4,7 @@ import { QueueUnavailableError, type DeliveryJob } from '@pushrelay/core';
 import { sampleNotification } from '@pushrelay/testkit';
 import { startRedisServer, type RedisServer } from '@pushrelay/simulators';
 import { BullMQQueue, type BullMQQueueOptions } from '../src/index.js';
-import { redis, redisBinary, REDIS_PORT, runPrefix } from './helpers.js';
+import { redis, redisBinary, REDIS_PORT, runPrefix, until } from './helpers.js';
 
 const prefix = runPrefix('queue');
 let counter = 0;
@@ -27,13 +27,6 @@ const scheduleWhenBack = async (q: BullMQQueue, j: DeliveryJob) => {
       if (!(error instanceof QueueUnavailableError)) throw error;
       await new Promise((r) => setTimeout(r, 50));
     }
-  }
-};
-const until = async (condition: () => boolean, limitMs = 10_000) => {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > limitMs) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
   }
 };
 

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { startServe, type ServeProcess } from './serve-process.js';
 import type {
   FaultPlan,
   ReceivedPush,
@@ -136,7 +137,6 @@ export interface FaultRunResult {
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
 const runTs = join(root, 'tools/bench/run-ts.mjs');
-const serveEntry = join(root, 'apps/http-gateway/test/fixtures/serve.ts');
 const BUNDLE_ID = 'com.example.phone';
 const REPORT_FINAL = new Set(['completed', 'suppressed']);
 
@@ -202,40 +202,13 @@ class SimulatorProcess {
   }
 }
 
-interface GatewayProcess {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<unknown>;
-}
-
-function alive(g: GatewayProcess): boolean {
+function alive(g: ServeProcess): boolean {
   return g.child.exitCode === null && g.child.signalCode === null;
 }
 
-async function startGateway(configFile: string): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [runTs, serveEntry, 'serve', '--config', configFile], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PUSHRELAY_LOG_LEVEL: 'error' },
-  });
-  const exited = new Promise((ok) => child.once('exit', ok));
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const url = await new Promise<string>((ok, fail) => {
-    let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const m = /pushrelay listening on (\S+)/.exec(seen);
-      if (m) ok(m[1]!);
-    });
-    void exited.then(() => fail(new Error(`gateway exited: ${stderr}`)));
-  });
-  // Errors after the start are the run's to report, not to crash the bench.
-  child.stderr!.on('data', (chunk: Buffer) => process.env['BENCH_DEBUG'] && process.stderr.write(chunk));
-  return { url, child, exited };
-}
+const startGateway = (configFile: string) => startServe(configFile, { quiet: true });
 
-async function stopGateway(g: GatewayProcess): Promise<void> {
+async function stopGateway(g: ServeProcess): Promise<void> {
   if (!alive(g)) return;
   g.child.kill('SIGTERM');
   const timer = setTimeout(() => alive(g) && g.child.kill('SIGKILL'), 15_000);
@@ -274,7 +247,7 @@ export async function runFaultScenario(options: FaultRunOptions): Promise<FaultR
   const prefix = `pushrelay-faultrun-${run}`;
   const schema = `pushrelay_faultrun_${run}`;
   const cluster = options.mode === 'cluster';
-  const gateways: GatewayProcess[] = [];
+  const gateways: ServeProcess[] = [];
   const simLogs: SimLog[] = [];
   let sim = SimulatorProcess.spawn(simStart);
   let successor: SimulatorProcess | undefined;

@@ -10,16 +10,16 @@
  * in flight) and timed until the simulator has received every push. The gateways run from the
  * TypeScript sources through the runner the gateway's multi-process tests use.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startFcmSimulator } from '@pushrelay/simulators';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { startServe } from './serve-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,9 +32,6 @@ const parallel = Number(values.parallel);
 const USERS = 100;
 const REDIS_URL = process.env['PUSHRELAY_REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';
 const POSTGRES_URL = process.env['PUSHRELAY_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const runTs = join(root, 'tools/bench/run-ts.mjs');
-const serveEntry = join(root, 'apps/http-gateway/test/fixtures/serve.ts');
 const apiKey = 'scale-bench-key-0123456789';
 
 interface Setup {
@@ -52,22 +49,7 @@ const setups: Setup[] = [
   { name: 'BullMQ + PostgreSQL + Redis, 4 processes', processes: 4, queue: 'bullmq', store: 'postgres' },
 ];
 
-async function startGateway(configFile: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [runTs, serveEntry, 'serve', '--config', configFile], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((ok, fail) => {
-    let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const m = /pushrelay listening on (\S+)/.exec(seen);
-      if (m) ok(m[1]!);
-    });
-    child.once('exit', (code) => fail(new Error(`gateway exited with ${code}`)));
-  });
-  return { url, child };
-}
+const startGateway = (configFile: string) => startServe(configFile);
 
 async function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<number> {
   const res = await fetch(`${url}${path}`, {
